@@ -1,0 +1,339 @@
+// Package openrouter is a small client for OpenRouter's API-key management endpoints: one method per
+// endpoint, typed requests and responses, and *APIError for every failed response. It knows nothing of
+// MCP. The key used for a call comes from the call's context (WithAPIKey) when there is one, else from
+// the client's configuration, so one client can serve many callers with their own keys.
+package openrouter
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultBaseURL is OpenRouter's API base.
+const DefaultBaseURL = "https://openrouter.ai/api/v1"
+
+// MaxResponseBytes caps how much of a response body is read. A full page of 100 keys is about 80 KB;
+// anything near the cap is not an answer from OpenRouter's key API.
+const MaxResponseBytes = 4 << 20
+
+// DefaultTimeout bounds one request, well under the tens of seconds after which MCP hosts give up on a
+// tool call.
+const DefaultTimeout = 20 * time.Second
+
+// ErrInvalidHash is returned, before anything is sent, for a hash that is not 64 hex characters.
+var ErrInvalidHash = errors.New("invalid key hash: want the 64 hex characters of the key's hash field")
+
+// ErrOutcomeUnknown marks a create whose request may have reached OpenRouter although no answer came
+// back (a dropped connection, a timeout, an unreadable body): the key may exist, so blindly trying
+// again could make a second one.
+var ErrOutcomeUnknown = errors.New("the request may have been carried out")
+
+var hashShape = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// ValidHash reports whether s has the shape of a key hash: 64 lowercase hex characters.
+func ValidHash(s string) bool { return hashShape.MatchString(s) }
+
+// Options configure a Client. The zero value talks to OpenRouter with no key of its own.
+type Options struct {
+	BaseURL    string        // API base; DefaultBaseURL when empty
+	APIKey     Secret        // used when a call's context carries no key
+	HTTPClient *http.Client  // nil: a client with a tuned, shared transport
+	UserAgent  string        // sent on every request; "openrouter-keys-mcp" when empty
+	Timeout    time.Duration // per request; DefaultTimeout when zero
+}
+
+// Client calls OpenRouter's key-management API. It is safe for concurrent use.
+type Client struct {
+	base      *url.URL
+	key       Secret
+	http      *http.Client
+	userAgent string
+	timeout   time.Duration
+}
+
+// New returns a Client, or an error when the base URL is not an absolute http(s) URL.
+func New(o Options) (*Client, error) {
+	raw := o.BaseURL
+	if raw == "" {
+		raw = DefaultBaseURL
+	}
+	base, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("base URL %q: want an absolute http or https URL such as %s", raw, DefaultBaseURL)
+	}
+	if base.User != nil || base.RawQuery != "" || base.Fragment != "" {
+		return nil, fmt.Errorf("base URL %q: must not carry credentials, a query or a fragment", base.Redacted())
+	}
+	c := &Client{base: base, key: o.APIKey, http: o.HTTPClient, userAgent: o.UserAgent, timeout: o.Timeout}
+	if c.http == nil {
+		c.http = &http.Client{Transport: newTransport()}
+	}
+	if c.userAgent == "" {
+		c.userAgent = "openrouter-keys-mcp"
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	return c, nil
+}
+
+// newTransport is the one connection pool all calls share: keep-alive and HTTP/2 where offered.
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 64
+	t.MaxIdleConnsPerHost = 32
+	t.IdleConnTimeout = 90 * time.Second
+	t.ResponseHeaderTimeout = DefaultTimeout
+	return t
+}
+
+// BaseURL returns the API base the client calls.
+func (c *Client) BaseURL() string { return c.base.String() }
+
+type ctxKey struct{}
+
+// WithAPIKey returns a context whose calls use key instead of the client's configured key.
+func WithAPIKey(ctx context.Context, key Secret) context.Context {
+	return context.WithValue(ctx, ctxKey{}, key)
+}
+
+// HasAPIKey reports whether a call made with ctx would have a key to send.
+func (c *Client) HasAPIKey(ctx context.Context) bool { return c.keyFor(ctx) != "" }
+
+func (c *Client) keyFor(ctx context.Context) Secret {
+	if k, ok := ctx.Value(ctxKey{}).(Secret); ok && k != "" {
+		return k
+	}
+	return c.key
+}
+
+// ListKeys returns one page (at most PageSize keys, newest first) of the keys of a workspace.
+func (c *Client) ListKeys(ctx context.Context, p ListKeysParams) ([]Key, error) {
+	q := url.Values{}
+	if p.Offset != nil {
+		q.Set("offset", strconv.Itoa(*p.Offset))
+	}
+	if p.IncludeDisabled {
+		q.Set("include_disabled", "true")
+	}
+	if p.WorkspaceID != "" {
+		q.Set("workspace_id", p.WorkspaceID)
+	}
+	var out struct {
+		Data []Key `json:"data"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/keys", q, nil, &out); err != nil {
+		return nil, fmt.Errorf("list keys: %w", err)
+	}
+	if out.Data == nil {
+		return nil, fmt.Errorf("list keys: %w", errMissing("data"))
+	}
+	return out.Data, nil
+}
+
+// CreateKey creates a key and returns it with its secret, which OpenRouter shows this once only.
+// An error wrapping ErrOutcomeUnknown means the key may exist anyway.
+func (c *Client) CreateKey(ctx context.Context, r CreateKeyRequest) (*CreatedKey, error) {
+	var out struct {
+		Data *Key   `json:"data"`
+		Key  string `json:"key"`
+	}
+	err := c.do(ctx, http.MethodPost, "/keys", nil, r, &out)
+	if err == nil && (out.Data == nil || out.Data.Hash == "") {
+		err = errMissing("data")
+	}
+	if err == nil && out.Key == "" {
+		// The key exists but its secret is lost: the caller must know the hash to clean up.
+		return nil, fmt.Errorf("create key: OpenRouter created key %s but returned no secret: %w", out.Data.Hash, errMissing("key"))
+	}
+	if err != nil {
+		// A 5xx from a gateway or a dropped answer can follow a create that was carried out.
+		var apiErr *APIError
+		isAPIErr := errors.As(err, &apiErr)
+		if (isAPIErr && apiErr.Status >= 500) ||
+			(!isAPIErr && !errors.Is(err, ErrNoAPIKey) && !errors.As(err, new(notSentError))) {
+			err = fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
+		}
+		return nil, fmt.Errorf("create key: %w", err)
+	}
+	return &CreatedKey{Key: *out.Data, Secret: Secret(out.Key)}, nil
+}
+
+// GetKey returns the key with the given hash.
+func (c *Client) GetKey(ctx context.Context, hash string) (*Key, error) {
+	k, err := c.keyCall(ctx, http.MethodGet, hash, nil)
+	if err != nil {
+		return nil, fmt.Errorf("get key: %w", err)
+	}
+	return k, nil
+}
+
+// UpdateKey changes the fields set in r and returns the key as it is afterwards.
+func (c *Client) UpdateKey(ctx context.Context, hash string, r UpdateKeyRequest) (*Key, error) {
+	k, err := c.keyCall(ctx, http.MethodPatch, hash, r)
+	if err != nil {
+		return nil, fmt.Errorf("update key: %w", err)
+	}
+	return k, nil
+}
+
+// DeleteKey deletes the key with the given hash. It cannot be undone.
+func (c *Client) DeleteKey(ctx context.Context, hash string) error {
+	if !ValidHash(hash) {
+		return fmt.Errorf("delete key: %w", ErrInvalidHash)
+	}
+	var out struct {
+		Deleted *bool `json:"deleted"`
+	}
+	if err := c.do(ctx, http.MethodDelete, "/keys/"+url.PathEscape(hash), nil, nil, &out); err != nil {
+		return fmt.Errorf("delete key: %w", err)
+	}
+	if out.Deleted == nil || !*out.Deleted {
+		return fmt.Errorf("delete key: %w", errMissing("deleted: true"))
+	}
+	return nil
+}
+
+// CurrentKey describes the key the call is made with. Any valid key may call it, not only a
+// management key, which makes it the way to check a key.
+func (c *Client) CurrentKey(ctx context.Context) (*CurrentKey, error) {
+	var out struct {
+		Data *CurrentKey `json:"data"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/key", nil, nil, &out); err != nil {
+		return nil, fmt.Errorf("current key: %w", err)
+	}
+	if out.Data == nil {
+		return nil, fmt.Errorf("current key: %w", errMissing("data"))
+	}
+	return out.Data, nil
+}
+
+// keyCall is GET or PATCH on /keys/{hash}, both of which answer {"data": Key}.
+func (c *Client) keyCall(ctx context.Context, method, hash string, body any) (*Key, error) {
+	if !ValidHash(hash) {
+		return nil, ErrInvalidHash
+	}
+	var out struct {
+		Data *Key `json:"data"`
+	}
+	if err := c.do(ctx, method, "/keys/"+url.PathEscape(hash), nil, body, &out); err != nil {
+		return nil, err
+	}
+	if out.Data == nil {
+		return nil, errMissing("data")
+	}
+	return out.Data, nil
+}
+
+// notSentError marks a failure that happened before any byte left for OpenRouter, so nothing can
+// have been carried out.
+type notSentError struct{ err error }
+
+func (e notSentError) Error() string { return e.err.Error() }
+func (e notSentError) Unwrap() error { return e.err }
+
+func notSent(format string, a ...any) error { return notSentError{fmt.Errorf(format, a...)} }
+
+func errMissing(field string) error {
+	return fmt.Errorf("unexpected response from OpenRouter: no %q field", field)
+}
+
+// do sends one request and decodes a 2xx JSON body into out. Any 2xx counts as success: OpenRouter
+// documents 201 for create and 200 elsewhere, and treating an unexpected 200 as a failure would lose
+// the secret of a key that was in fact created.
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, body, out any) error {
+	key := c.keyFor(ctx)
+	if key == "" {
+		return ErrNoAPIKey
+	}
+	u := c.base.JoinPath(path)
+	u.RawQuery = q.Encode()
+
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return notSent("encode body: %w", err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return notSent("build request: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+key.Reveal())
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return c.transportError(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	if err != nil {
+		return fmt.Errorf("reading the response from OpenRouter: %w", c.cleanErr(err))
+	}
+	if len(data) > MaxResponseBytes {
+		return fmt.Errorf("the response from OpenRouter is larger than %d MiB; refusing to read it", MaxResponseBytes>>20)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return newAPIError(resp, data, method, templatePath(path))
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("unexpected response from OpenRouter (status %d): not the JSON expected: %s", resp.StatusCode, describeBody(resp, data))
+	}
+	return nil
+}
+
+// transportError says that OpenRouter could not be reached, and where we tried. The key never appears
+// in a URL, so the error may carry the URL.
+func (c *Client) transportError(err error) error {
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	switch {
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("request cancelled: %w", err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("OpenRouter did not answer at %s within %s: %w", c.base.Host, c.timeout, context.DeadlineExceeded)
+	case errors.As(err, &dnsErr):
+		return notSent("cannot reach OpenRouter: host %s not found (check the base URL and the network)", dnsErr.Name)
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		return notSent("cannot reach OpenRouter at %s: %w", c.base.Host, opErr.Err)
+	}
+	return fmt.Errorf("cannot reach OpenRouter at %s: %w", c.base.Host, c.cleanErr(err))
+}
+
+// cleanErr strips the request URL that net/http puts in its errors; it is noise next to the host.
+func (c *Client) cleanErr(err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return uerr.Err
+	}
+	return err
+}
+
+// templatePath names the endpoint, not the key, in errors: /keys/{hash}.
+func templatePath(p string) string {
+	if strings.HasPrefix(p, "/keys/") {
+		return "/keys/{hash}"
+	}
+	return p
+}

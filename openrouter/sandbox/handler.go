@@ -1,0 +1,391 @@
+package sandbox
+
+import (
+	"cmp"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Error messages. 401 and 403 texts are OpenRouter's own (observed live or
+// in its OpenAPI examples); clients and people match on them.
+const (
+	msgMissingAuth    = "Missing Authentication header"
+	msgUserNotFound   = "User not found."
+	msgManagementOnly = "Only management keys can perform this operation"
+	msgNotFound       = "Resource not found"
+	msgRouteNotFound  = "Not Found"
+	msgMethod         = "Method Not Allowed"
+)
+
+// maxBodyBytes bounds request bodies; a key request is a few hundred bytes.
+const maxBodyBytes = 1 << 20
+
+// pageSize is OpenRouter's fixed page size for GET /keys.
+const pageSize = 100
+
+// hashPattern is the only shape a key hash can have; anything else cannot
+// name a key and gets 404 without a lookup.
+var hashPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// digitsPattern is a plain non-negative integer: no sign, no spaces.
+var digitsPattern = regexp.MustCompile(`^[0-9]+$`)
+
+// ServeHTTP answers the six key endpoints under /api/v1 as OpenRouter does,
+// with OpenRouter's JSON error body for every failure, including unknown
+// paths (404) and wrong methods (405).
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.requests.Add(1)
+	// ServeMux would answer a path with "..", "." or "//" segments with a
+	// redirect to the cleaned path; OpenRouter's API has no such paths, so
+	// they are simply not found.
+	if !isCleanPath(r.URL.EscapedPath()) {
+		writeJSON(w, http.StatusNotFound, errorBody(http.StatusNotFound, msgRouteNotFound))
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// routes builds the router. The method-less patterns catch wrong methods on
+// known paths, so the 405 carries OpenRouter's body rather than ServeMux's
+// plain text.
+func (s *Sandbox) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/v1/keys", s.handle(false, s.listKeys))
+	mux.Handle("POST /api/v1/keys", s.handle(true, s.createKey))
+	mux.Handle("GET /api/v1/keys/{hash}", s.handle(false, s.getKey))
+	mux.Handle("PATCH /api/v1/keys/{hash}", s.handle(true, s.updateKey))
+	mux.Handle("DELETE /api/v1/keys/{hash}", s.handle(false, s.deleteKey))
+	mux.Handle("GET /api/v1/key", s.handle(false, s.currentKey))
+	// Legacy alias, still answered by OpenRouter and used by older code.
+	mux.Handle("GET /api/v1/auth/key", s.handle(false, s.currentKey))
+
+	methodNotAllowed := func(allow string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeJSON(w, http.StatusMethodNotAllowed, errorBody(http.StatusMethodNotAllowed, msgMethod))
+		}
+	}
+	mux.Handle("/api/v1/keys", methodNotAllowed("GET, HEAD, POST"))
+	mux.Handle("/api/v1/keys/{hash}", methodNotAllowed("GET, HEAD, PATCH, DELETE"))
+	mux.Handle("/api/v1/key", methodNotAllowed("GET, HEAD"))
+	mux.Handle("/api/v1/auth/key", methodNotAllowed("GET, HEAD"))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, errorBody(http.StatusNotFound, msgRouteNotFound))
+	})
+	return mux
+}
+
+// call is one request as an endpoint sees it: already read body, the
+// request time, and the authenticated caller.
+type call struct {
+	r    *http.Request
+	body []byte
+	// bodyErr is set when the body could not be read (e.g. too large); it
+	// is reported only after authentication, as a real server would.
+	bodyErr *apiError
+	now     time.Time
+	acct    *account
+	// key is the calling inference key; nil when a management key called.
+	key *apiKey
+}
+
+// apiError is an error response: status plus a message safe to show (it
+// never contains a secret).
+type apiError struct {
+	status  int
+	message string
+}
+
+func badRequest(msg string) *apiError { return &apiError{http.StatusBadRequest, msg} }
+
+var (
+	errNotFound       = &apiError{http.StatusNotFound, msgNotFound}
+	errManagementOnly = &apiError{http.StatusForbidden, msgManagementOnly}
+)
+
+// endpoint computes a response under the sandbox lock. It returns the status
+// and a value that shares no memory with the state, which handle encodes
+// after unlocking so a slow client cannot stall other requests.
+type endpoint func(c *call) (int, any, *apiError)
+
+// handle wraps an endpoint: reads the body (when it has one), authenticates,
+// runs it under the lock and writes the JSON answer.
+func (s *Sandbox) handle(hasBody bool, fn endpoint) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := &call{r: r}
+		if hasBody {
+			c.body, c.bodyErr = readBody(w, r)
+		}
+		c.now = s.clock()
+
+		status, body, aerr := s.run(c, fn)
+		if aerr != nil {
+			writeJSON(w, aerr.status, errorBody(aerr.status, aerr.message))
+			return
+		}
+		writeJSON(w, status, body)
+	})
+}
+
+func (s *Sandbox) run(c *call, fn endpoint) (int, any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if aerr := s.authenticateLocked(c); aerr != nil {
+		return 0, nil, aerr
+	}
+	return fn(c)
+}
+
+// authenticateLocked resolves the bearer key to an account and, for an
+// inference key, the key itself. Unknown, deleted, disabled and expired keys
+// all get the same 401, so a caller learns nothing about other keys.
+func (s *Sandbox) authenticateLocked(c *call) *apiError {
+	token := bearerToken(c.r.Header.Get("Authorization"))
+	if token == "" {
+		return &apiError{http.StatusUnauthorized, msgMissingAuth}
+	}
+	h := hashSecret(token)
+	if acct := s.accountsByHash[h]; acct != nil {
+		c.acct = acct
+		return nil
+	}
+	k := s.keysByHash[h]
+	if k == nil || k.disabled || (k.expiresAt != nil && !c.now.Before(*k.expiresAt)) {
+		return &apiError{http.StatusUnauthorized, msgUserNotFound}
+	}
+	c.acct, c.key = k.owner, k
+	return nil
+}
+
+// bearerToken extracts the key from an Authorization header. The scheme is
+// matched case-insensitively; a bare key (no scheme) is taken as is.
+func bearerToken(header string) string {
+	header = strings.TrimSpace(header)
+	if len(header) >= 7 && strings.EqualFold(header[:7], "bearer ") {
+		header = header[7:]
+	} else if strings.EqualFold(header, "bearer") {
+		header = ""
+	}
+	return strings.TrimSpace(header)
+}
+
+// requireManagement refuses inference keys on the /keys* endpoints.
+func requireManagement(c *call) *apiError {
+	if c.key != nil {
+		return errManagementOnly
+	}
+	return nil
+}
+
+// lookupKey finds a key of the caller's account by the {hash} path value.
+// Malformed hashes and other accounts' keys are indistinguishable from
+// unknown ones.
+func lookupKey(c *call) (*apiKey, *apiError) {
+	h := c.r.PathValue("hash")
+	if !hashPattern.MatchString(h) {
+		return nil, errNotFound
+	}
+	k := c.acct.keys[h]
+	if k == nil {
+		return nil, errNotFound
+	}
+	return k, nil
+}
+
+// listKeys answers GET /keys: one workspace, enabled keys unless
+// include_disabled=true, newest first, pages of 100 from offset.
+func (s *Sandbox) listKeys(c *call) (int, any, *apiError) {
+	if aerr := requireManagement(c); aerr != nil {
+		return 0, nil, aerr
+	}
+	q := c.r.URL.Query()
+	offset := 0
+	if q.Has("offset") {
+		n, err := strconv.Atoi(q.Get("offset"))
+		if err != nil || !digitsPattern.MatchString(q.Get("offset")) {
+			return 0, nil, badRequest("offset must be a non-negative integer")
+		}
+		offset = n
+	}
+	includeDisabled := false
+	if q.Has("include_disabled") {
+		switch q.Get("include_disabled") {
+		case "true":
+			includeDisabled = true
+		case "false":
+		default:
+			return 0, nil, badRequest("include_disabled must be true or false")
+		}
+	}
+	workspace := c.acct.defaultWorkspace
+	if q.Has("workspace_id") {
+		ws, aerr := resolveWorkspace(c.acct, q.Get("workspace_id"))
+		if aerr != nil {
+			return 0, nil, aerr
+		}
+		workspace = ws
+	}
+
+	var keys []*apiKey
+	for _, k := range c.acct.keys {
+		if k.workspaceID == workspace && (includeDisabled || !k.disabled) {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b *apiKey) int {
+		if d := b.createdAt.Compare(a.createdAt); d != 0 {
+			return d
+		}
+		return cmp.Compare(b.seq, a.seq)
+	})
+	page := []wireKey{}
+	for i := offset; i < len(keys) && len(page) < pageSize; i++ {
+		page = append(page, keys[i].wire())
+	}
+	return http.StatusOK, wireListResponse{Data: page}, nil
+}
+
+// createKey answers POST /keys with 201 and the plaintext key, shown only
+// here.
+func (s *Sandbox) createKey(c *call) (int, any, *apiError) {
+	if aerr := requireManagement(c); aerr != nil {
+		return 0, nil, aerr
+	}
+	if c.bodyErr != nil {
+		return 0, nil, c.bodyErr
+	}
+	req, aerr := parseCreate(c.body, c.acct, c.now)
+	if aerr != nil {
+		return 0, nil, aerr
+	}
+	secret, k := s.newKeyLocked(c.acct, req.name, c.now)
+	k.limit = req.limit
+	k.limitReset = req.limitReset
+	k.includeBYOKInLimit = req.includeBYOKInLimit
+	k.expiresAt = req.expiresAt
+	if req.creatorUserID != nil {
+		k.creatorUserID = req.creatorUserID
+	}
+	k.workspaceID = req.workspaceID
+	k.externalUser = req.externalUser
+	return http.StatusCreated, wireCreateResponse{Data: k.wire(), Key: secret}, nil
+}
+
+// getKey answers GET /keys/{hash}.
+func (s *Sandbox) getKey(c *call) (int, any, *apiError) {
+	if aerr := requireManagement(c); aerr != nil {
+		return 0, nil, aerr
+	}
+	k, aerr := lookupKey(c)
+	if aerr != nil {
+		return 0, nil, aerr
+	}
+	return http.StatusOK, wireKeyResponse{Data: k.wire()}, nil
+}
+
+// updateKey answers PATCH /keys/{hash}. The whole body is validated before
+// anything is applied, so a bad value leaves the key untouched.
+func (s *Sandbox) updateKey(c *call) (int, any, *apiError) {
+	if aerr := requireManagement(c); aerr != nil {
+		return 0, nil, aerr
+	}
+	k, aerr := lookupKey(c)
+	if aerr != nil {
+		return 0, nil, aerr
+	}
+	if c.bodyErr != nil {
+		return 0, nil, c.bodyErr
+	}
+	req, aerr := parseUpdate(c.body)
+	if aerr != nil {
+		return 0, nil, aerr
+	}
+	if req.name != nil {
+		k.name = *req.name
+	}
+	if req.disabled != nil {
+		k.disabled = *req.disabled
+	}
+	if req.limit.set {
+		k.limit = req.limit.value
+	}
+	if req.limitReset.set {
+		k.limitReset = req.limitReset.value
+	}
+	if req.includeBYOKInLimit != nil {
+		k.includeBYOKInLimit = *req.includeBYOKInLimit
+	}
+	updated := c.now
+	k.updatedAt = &updated
+	return http.StatusOK, wireKeyResponse{Data: k.wire()}, nil
+}
+
+// deleteKey answers DELETE /keys/{hash} with {"deleted": true}, unwrapped.
+func (s *Sandbox) deleteKey(c *call) (int, any, *apiError) {
+	if aerr := requireManagement(c); aerr != nil {
+		return 0, nil, aerr
+	}
+	k, aerr := lookupKey(c)
+	if aerr != nil {
+		return 0, nil, aerr
+	}
+	s.deleteKeyLocked(k)
+	return http.StatusOK, wireDeleteResponse{Deleted: true}, nil
+}
+
+// currentKey answers GET /key (and /auth/key) for any valid key.
+func (s *Sandbox) currentKey(c *call) (int, any, *apiError) {
+	if c.key != nil {
+		return http.StatusOK, wireCurrentResponse{Data: c.key.currentKey()}, nil
+	}
+	cur := newCurrentKey(c.acct.managementLabel, true, c.acct, c.acct.defaultWorkspace)
+	return http.StatusOK, wireCurrentResponse{Data: cur}, nil
+}
+
+// readBody reads a request body of bounded size.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		return nil, badRequest("request body must be a JSON object of at most 1 MiB")
+	}
+	return b, nil
+}
+
+func errorBody(status int, msg string) wireError {
+	return wireError{Error: wireErrorData{Code: status, Message: msg}}
+}
+
+// writeJSON writes v as the whole response. Encoding cannot fail for the
+// sandbox's own wire types, and a write error means the client left; in
+// neither case is there anyone to tell.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":{"code":500,"message":"Internal Server Error"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// isCleanPath reports whether p is already in the canonical form ServeMux
+// would redirect to (rooted, no "." or ".." segments, no "//").
+func isCleanPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	return clean == p
+}

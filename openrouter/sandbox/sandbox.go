@@ -1,0 +1,337 @@
+// Package sandbox is an in-memory emulator of OpenRouter's API-key
+// management API (GET/POST /keys, GET/PATCH/DELETE /keys/{hash}, GET /key).
+//
+// It exists so that the client, the MCP server's --sandbox mode and
+// third-party programs (OpenRouter's official SDKs) can be exercised without
+// a real account and without spending money. A Sandbox is an http.Handler in
+// the spirit of net/http/httptest: serve it on a loopback socket and point a
+// client at http://HOST:PORT/api/v1.
+//
+// The package is deliberately independent of the rest of the repository (its
+// own wire types, no shared code), so a bug in the client cannot be mirrored
+// here and hide itself. It never logs.
+package sandbox
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options configure a Sandbox.
+type Options struct {
+	// ManagementKey is the first account's management key. Tests set it to
+	// know the credential in advance; it is generated (sk-or-v1- + 64 hex)
+	// when empty.
+	ManagementKey string
+	// Now is the clock used for created_at, updated_at and expiry checks, so
+	// tests can pin time. time.Now is used when nil.
+	Now func() time.Time
+	// NoSampleKeys starts the first account without the sample keys, for
+	// tests that need an empty account.
+	NoSampleKeys bool
+}
+
+// Sandbox is an in-memory OpenRouter: accounts, their workspaces and keys,
+// served over HTTP by ServeHTTP. It is safe for concurrent use.
+type Sandbox struct {
+	now      func() time.Time
+	mux      *http.ServeMux
+	requests atomic.Int64
+
+	mu sync.Mutex
+	// first is the account created by New; ManagementKey reports its key.
+	first *account
+	// accountsByHash finds an account from sha256(management key).
+	accountsByHash map[string]*account
+	// keysByHash finds an inference key of any account from sha256(secret);
+	// authentication needs it before the account is known.
+	keysByHash map[string]*apiKey
+	// seq orders keys created at the same instant (newest first in lists).
+	seq uint64
+}
+
+// account is one OpenRouter user: a management key, two workspaces and the
+// inference keys created under it.
+type account struct {
+	userID           string
+	managementSecret string
+	managementHash   string
+	managementLabel  string
+	defaultWorkspace string
+	// workspaces holds every workspace id of the account, the default one
+	// included, in creation order.
+	workspaces []string
+	keys       map[string]*apiKey
+}
+
+// apiKey is an inference key as stored. The secret itself is not kept: the
+// hash identifies the key and authentication hashes the presented secret.
+type apiKey struct {
+	owner              *account
+	seq                uint64
+	hash               string
+	label              string
+	name               string
+	disabled           bool
+	limit              *float64
+	limitReset         *string
+	includeBYOKInLimit bool
+	usage              usage
+	createdAt          time.Time
+	updatedAt          *time.Time
+	expiresAt          *time.Time
+	creatorUserID      *string
+	workspaceID        string
+	externalUser       *string
+}
+
+// usage is the spend of a key in USD, total and per current UTC period, for
+// OpenRouter credits and for BYOK (bring your own key) traffic.
+type usage struct {
+	total, daily, weekly, monthly            float64
+	byok, byokDaily, byokWeekly, byokMonthly float64
+}
+
+// New returns a Sandbox with one account whose management key is
+// opts.ManagementKey (or a generated one), holding the sample keys unless
+// opts.NoSampleKeys is set.
+func New(opts Options) *Sandbox {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	s := &Sandbox{
+		now:            now,
+		accountsByHash: make(map[string]*account),
+		keysByHash:     make(map[string]*apiKey),
+	}
+	s.mux = s.routes()
+	s.first = s.addAccount(opts.ManagementKey)
+	if !opts.NoSampleKeys {
+		s.addSampleKeys(s.first, s.clock())
+	}
+	return s
+}
+
+// ManagementKey returns the first account's management key, so callers that
+// let New generate it can still authenticate.
+func (s *Sandbox) ManagementKey() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.first.managementSecret
+}
+
+// AddAccount creates another account, separate from all others (its own
+// workspaces and keys, no sample keys), for tests of tenant isolation. An
+// empty managementKey is replaced by a generated one; the key in use is
+// returned. It panics if the key already belongs to another account or key,
+// since two accounts sharing a credential would make tests meaningless.
+func (s *Sandbox) AddAccount(managementKey string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addAccountLocked(managementKey).managementSecret
+}
+
+// CreateInferenceKey creates a normal (non-management) key named name in the
+// default workspace of the account owning managementKey, exactly as
+// POST /keys would, and returns its secret and hash. Tests use it to obtain a
+// key that must be refused on /keys* without going through HTTP.
+func (s *Sandbox) CreateInferenceKey(managementKey string, name string) (secret, hash string, err error) {
+	if strings.TrimSpace(name) == "" {
+		return "", "", errors.New("sandbox: name must be a non-empty string")
+	}
+	now := s.clock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	acct := s.accountsByHash[hashSecret(managementKey)]
+	if acct == nil {
+		return "", "", errors.New("sandbox: unknown management key")
+	}
+	secret, k := s.newKeyLocked(acct, name, now)
+	k.workspaceID = acct.defaultWorkspace
+	return secret, k.hash, nil
+}
+
+// Requests returns how many requests reached the handler, so tests can prove
+// that a refused operation never went upstream.
+func (s *Sandbox) Requests() int64 {
+	return s.requests.Load()
+}
+
+// KeyCount returns how many inference keys the account owning managementKey
+// has, disabled ones included (0 for an unknown key), so tests can check the
+// effect of creates and deletes without listing.
+func (s *Sandbox) KeyCount(managementKey string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	acct := s.accountsByHash[hashSecret(managementKey)]
+	if acct == nil {
+		return 0
+	}
+	return len(acct.keys)
+}
+
+// clock returns the current time as OpenRouter stores it: UTC, microsecond
+// precision (so a value survives a round trip through the wire format).
+func (s *Sandbox) clock() time.Time {
+	return s.now().UTC().Truncate(time.Microsecond)
+}
+
+// addAccount is AddAccount for New, which runs before anyone else can see s.
+func (s *Sandbox) addAccount(managementKey string) *account {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addAccountLocked(managementKey)
+}
+
+func (s *Sandbox) addAccountLocked(managementKey string) *account {
+	if managementKey == "" {
+		managementKey = newSecret()
+	}
+	h := hashSecret(managementKey)
+	if s.accountsByHash[h] != nil || s.keysByHash[h] != nil {
+		panic("sandbox: AddAccount: management key already in use")
+	}
+	acct := &account{
+		userID:           newUserID(),
+		managementSecret: managementKey,
+		managementHash:   h,
+		managementLabel:  labelOf(managementKey),
+		defaultWorkspace: newUUID(),
+		keys:             make(map[string]*apiKey),
+	}
+	acct.workspaces = []string{acct.defaultWorkspace, newUUID()}
+	s.accountsByHash[h] = acct
+	return acct
+}
+
+// newKeyLocked creates an inference key with default settings (no limit,
+// enabled, no usage) and registers it; the caller fills in the rest.
+func (s *Sandbox) newKeyLocked(acct *account, name string, now time.Time) (string, *apiKey) {
+	secret := newSecret()
+	s.seq++
+	creator := acct.userID
+	k := &apiKey{
+		owner:         acct,
+		seq:           s.seq,
+		hash:          hashSecret(secret),
+		label:         labelOf(secret),
+		name:          name,
+		createdAt:     now,
+		creatorUserID: &creator,
+		workspaceID:   acct.defaultWorkspace,
+	}
+	acct.keys[k.hash] = k
+	s.keysByHash[k.hash] = k
+	return secret, k
+}
+
+// deleteKeyLocked removes k everywhere, so its hash is unknown and its
+// secret no longer authenticates.
+func (s *Sandbox) deleteKeyLocked(k *apiKey) {
+	delete(k.owner.keys, k.hash)
+	delete(s.keysByHash, k.hash)
+}
+
+// addSampleKeys gives a fresh account a realistic mix of keys, so that a
+// person or SDK pointed at the sandbox sees something to list. Their secrets
+// are thrown away: nobody can use them, as with keys created in another
+// session.
+func (s *Sandbox) addSampleKeys(acct *account, now time.Time) {
+	day := 24 * time.Hour
+	at := func(ago time.Duration, micros int) time.Time {
+		return now.Add(-ago).Truncate(time.Second).Add(time.Duration(micros) * time.Microsecond)
+	}
+	f := func(v float64) *float64 { return &v }
+	str := func(v string) *string { return &v }
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	_, k := s.newKeyLocked(acct, "Old prototype", at(180*day, 120391))
+	k.disabled = true
+	k.limit, k.limitReset = f(10), str("monthly")
+	k.usage = usage{total: 4.2176}
+	updated := at(150*day, 4511)
+	k.updatedAt = &updated
+
+	_, k = s.newKeyLocked(acct, "Production chatbot", at(120*day, 363244))
+	k.limit, k.limitReset = f(350), str("monthly")
+	k.usage = usage{total: 331.143559902, daily: 1.25, weekly: 7.5, monthly: 30.25}
+	updated = at(119*day, 708154)
+	k.updatedAt = &updated
+
+	_, k = s.newKeyLocked(acct, "Data team notebook", at(45*day, 512034))
+	k.includeBYOKInLimit = true
+	k.usage = usage{
+		total: 12.5, daily: 0.31, weekly: 3.2, monthly: 9.75,
+		byok: 17.38, byokDaily: 0.5, byokWeekly: 4.1, byokMonthly: 11.02,
+	}
+
+	_, k = s.newKeyLocked(acct, "CI pipeline", at(12*day, 48817))
+	k.limit, k.limitReset = f(5), str("daily")
+	k.usage = usage{total: 2.8735, daily: 0.4121, weekly: 1.0377, monthly: 2.8735}
+	expires := now.Add(365 * day).Truncate(time.Second)
+	k.expiresAt = &expires
+
+	_, k = s.newKeyLocked(acct, "Staging agent", at(3*day, 904417))
+	k.workspaceID = acct.workspaces[1]
+	k.limit, k.limitReset = f(25), str("weekly")
+	k.usage = usage{total: 3.3, daily: 0.2, weekly: 1.45, monthly: 3.3}
+}
+
+// newSecret returns a key in OpenRouter's format: sk-or-v1- + 64 lowercase
+// hex characters from 32 random bytes.
+func newSecret() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand crashes the program instead)
+	return "sk-or-v1-" + hex.EncodeToString(b[:])
+}
+
+// hashSecret derives a key's public identifier. OpenRouter documents the
+// hash only as a SHA-256 hex string; hashing the secret fits that format.
+func hashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// labelOf masks a secret the way live labels look: sk-or-v1- and the first 3
+// hex characters, "...", the last 3 (e.g. sk-or-v1-62d...8aa).
+func labelOf(secret string) string {
+	if len(secret) < 16 {
+		// Only a caller-chosen management key can be this short; never
+		// reveal it.
+		return "sk-or-v1-..."
+	}
+	return secret[:12] + "..." + secret[len(secret)-3:]
+}
+
+// newUUID returns a random (version 4) UUID for a workspace id.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// newUserID returns a Clerk-style user id like OpenRouter's
+// (user_ + 27 base62 characters), unique per account.
+func newUserID() string {
+	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	suffix := make([]byte, len(b))
+	for i, c := range b {
+		suffix[i] = alphabet[int(c)%len(alphabet)]
+	}
+	return "user_2dHFtVWx2n56w6HkM" + string(suffix)
+}

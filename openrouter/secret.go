@@ -1,0 +1,36 @@
+package openrouter
+
+import "regexp"
+
+// Secret is an OpenRouter API key in plaintext. Every way Go has of printing or encoding it (fmt's
+// verbs, encoding/json, encoding.TextMarshaler, zerolog, slog) yields "[REDACTED]", so a secret that
+// slips into a log line or an error stays hidden; Reveal is the one deliberate way out.
+type Secret string
+
+const redacted = "[REDACTED]"
+
+// Reveal returns the plaintext. Call it only where the secret must leave: the Authorization header,
+// and the one create_key result that hands a new key to its owner.
+func (s Secret) Reveal() string { return string(s) }
+
+// String implements fmt.Stringer.
+func (s Secret) String() string { return redacted }
+
+// GoString implements fmt.GoStringer, so %#v hides it too.
+func (s Secret) GoString() string { return redacted }
+
+// MarshalText implements encoding.TextMarshaler.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+// MarshalJSON implements json.Marshaler.
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
+
+// keyShape matches anything that looks like an OpenRouter secret key, whole or cut short.
+var keyShape = regexp.MustCompile(`sk-or-[A-Za-z0-9]+-[A-Za-z0-9]{8,}`)
+
+// LooksLikeSecret reports whether s contains something shaped like an OpenRouter secret key.
+func LooksLikeSecret(s string) bool { return keyShape.MatchString(s) }
+
+// Redact masks every key-shaped substring of s. Text that came from outside (an upstream error body,
+// a transport error) passes through it before it reaches a log or a model.
+func Redact(s string) string { return keyShape.ReplaceAllString(s, "sk-or-"+redacted) }

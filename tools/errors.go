@@ -1,0 +1,74 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+
+	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+)
+
+// managementKeyDocs is where a user learns to make a management key.
+const managementKeyDocs = "https://openrouter.ai/docs/guides/overview/auth/management-api-keys"
+
+// invalidArgs is a problem with the arguments that a handler finds rather than the schema.
+type invalidArgs string
+
+func (e invalidArgs) Error() string { return string(e) }
+
+var errNothingToUpdate = invalidArgs("give at least one of name, disabled, limit, limit_reset or " +
+	"include_byok_in_limit to change; the key was left as it is")
+
+// explain turns a client error into what the model should read: what went wrong and what to do next.
+// Every text it quotes from outside has been cleaned and redacted by the client.
+func explain(err error) string {
+	var apiErr *openrouter.APIError
+	var argErr invalidArgs
+	switch {
+	case errors.As(err, &argErr):
+		return "Invalid arguments, nothing was sent to OpenRouter: " + string(argErr) + "."
+	case errors.Is(err, openrouter.ErrNoAPIKey):
+		return "No OpenRouter API key is configured, so nothing was sent. Tell the user to set " +
+			"OPENROUTER_MANAGEMENT_KEY to an OpenRouter management key in the \"env\" block of this MCP server's " +
+			"entry in their client config, then restart the server (see " + managementKeyDocs + "). " +
+			"To try the tools without an account, the server can be started with --sandbox."
+	case errors.Is(err, openrouter.ErrInvalidHash):
+		return "Invalid arguments, nothing was sent to OpenRouter: `hash` must be the 64 hex characters of a key's hash (from list_keys)."
+	case errors.Is(err, context.Canceled):
+		return "The call was cancelled before OpenRouter answered."
+	case errors.As(err, &apiErr):
+		return explainStatus(apiErr)
+	}
+	return fmt.Sprintf("Could not complete the call: %v. Check the network and the server's OpenRouter base URL, then try again.", err)
+}
+
+func explainStatus(e *openrouter.APIError) string {
+	quoted := fmt.Sprintf("(OpenRouter said %d: %s)", e.Status, e.Message)
+	switch {
+	case e.Status == http.StatusUnauthorized:
+		return "OpenRouter rejected the API key this server sent " + quoted + ": it is missing, invalid, disabled " +
+			"or expired. Retrying will not help; the user must configure a valid OpenRouter management key " +
+			"(OPENROUTER_MANAGEMENT_KEY, or the bearer key their client sends over HTTP)."
+	case e.Status == http.StatusForbidden:
+		return "The API key this server uses is not a management key, and only management keys can list, create, " +
+			"read, update or delete keys " + quoted + ". The user must create a management key (" + managementKeyDocs +
+			") and configure it as OPENROUTER_MANAGEMENT_KEY. current_key works with any key and shows is_management_key."
+	case e.Status == http.StatusNotFound:
+		return "OpenRouter has no key with that hash " + quoted + ": it may have been deleted, or it belongs to " +
+			"another workspace or account. Call list_keys (with include_disabled: true, and workspace_id for another " +
+			"workspace) to find the right hash."
+	case e.Status == http.StatusTooManyRequests:
+		wait := "a few seconds"
+		if e.RetryAfter > 0 {
+			wait = fmt.Sprintf("%d seconds", int(math.Ceil(e.RetryAfter.Seconds())))
+		}
+		return "OpenRouter is rate limiting this key " + quoted + ". Wait " + wait + ", then try again."
+	case e.Status == http.StatusBadRequest || e.Status == http.StatusUnprocessableEntity:
+		return "OpenRouter refused the request as invalid " + quoted + ". Correct the arguments and try again."
+	case e.Status >= 500:
+		return "OpenRouter failed with a server error " + quoted + ". The problem is on OpenRouter's side; try again in a minute."
+	}
+	return "OpenRouter refused the request " + quoted + "."
+}

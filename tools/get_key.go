@@ -1,0 +1,40 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+)
+
+// hashArgs names one key by its hash.
+type hashArgs struct {
+	Hash string `json:"hash" jsonschema:"the key's hash: 64 lowercase hex characters, as list_keys returns it (not the secret key, and not its label)"`
+}
+
+// keyResult is the structuredContent of get_key and update_key.
+type keyResult struct {
+	Key openrouter.Key `json:"key"`
+}
+
+var getKey = spec[hashArgs, keyResult]{
+	name:  "get_key",
+	title: "Get an API key",
+	description: "Get one OpenRouter API key by its hash: name, disabled state, spending limit and what remains of " +
+		"it, usage today, this week, this month and in total, and expiry. Money is in USD; limits reset at " +
+		"midnight UTC. Find the hash with list_keys. Needs a management key.",
+	hints:          mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
+	constrainInput: requireHash,
+	call: func(ctx context.Context, c *openrouter.Client, in hashArgs) (keyResult, error) {
+		k, err := c.GetKey(ctx, in.Hash)
+		if err != nil {
+			return keyResult{}, err
+		}
+		return keyResult{Key: *k}, nil
+	},
+	summary: func(_ hashArgs, out keyResult) string {
+		return fmt.Sprintf("Key %q (%s).", out.Key.Name, out.Key.Label)
+	},
+}

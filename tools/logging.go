@@ -1,0 +1,40 @@
+package tools
+
+import (
+	"context"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+	"github.com/rs/zerolog"
+)
+
+// LogCalls logs one line per tool call: the tool, how long it took and whether it failed, with the
+// failure's message. Arguments and results are never logged: a result may hold a new key's secret.
+func LogCalls(log zerolog.Logger) server.ToolHandlerMiddleware {
+	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			start := time.Now()
+			res, err := next(ctx, req)
+			ev := log.Info()
+			switch {
+			case err != nil:
+				ev = log.Error().Err(err)
+			case res != nil && res.IsError:
+				ev = log.Warn().Str("error", firstText(res))
+			}
+			ev.Str("tool", req.Params.Name).Dur("duration_ms", time.Since(start)).Msg("tool call")
+			return res, err
+		}
+	}
+}
+
+// firstText returns the first text block of a result; for an error result it is our own message.
+func firstText(res *mcp.CallToolResult) string {
+	for _, c := range res.Content {
+		if t, ok := c.(mcp.TextContent); ok {
+			return t.Text
+		}
+	}
+	return ""
+}

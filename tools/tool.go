@@ -1,0 +1,125 @@
+// Package tools declares the six MCP tools of openrouter-keys-mcp. Each tool lives in its own file as a
+// declaration (name, description for the model, input and output types, annotation hints) and a
+// handler of a few lines that calls the OpenRouter client. The mechanics they share (schema
+// derivation, argument validation, result building, error mapping) are in this file and its
+// neighbours, written once. The package knows nothing of transports or of where the API key came from.
+package tools
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+)
+
+// spec declares one tool. In is the argument type, mirroring the OpenAPI request body or query; Out is
+// the structuredContent.
+type spec[In, Out any] struct {
+	name        string
+	title       string
+	description string
+	// hints must state all four annotation hints; a test fails for a tool that leaves one out.
+	hints mcp.ToolAnnotation
+	// constrainInput adds what struct tags cannot carry: enums, minimums, patterns.
+	constrainInput func(*jsonschema.Schema)
+	// constrainOutput tightens the inferred output schema where the Go type says less than we know.
+	constrainOutput func(*jsonschema.Schema)
+	// call does the work with the client.
+	call func(ctx context.Context, c *openrouter.Client, in In) (Out, error)
+	// summary is the first line of the text block, for clients that read only text.
+	summary func(in In, out Out) string
+	// failed adds tool-specific advice to an error message; nil for none.
+	failed func(in In, err error) string
+}
+
+// hint returns a pointer for an annotation hint.
+func hint(b bool) *bool { return &b }
+
+// build derives and resolves the tool's schemas and returns it ready to register.
+func (s spec[In, Out]) build(c *openrouter.Client) (server.ServerTool, error) {
+	in, err := deriveSchema[In](s.constrainInput)
+	if err != nil {
+		return server.ServerTool{}, fmt.Errorf("tool %s: input schema: %w", s.name, err)
+	}
+	validator, err := newArgValidator(in.schema)
+	if err != nil {
+		return server.ServerTool{}, fmt.Errorf("tool %s: input schema: %w", s.name, err)
+	}
+	out, err := deriveSchema[Out](s.constrainOutput)
+	if err != nil {
+		return server.ServerTool{}, fmt.Errorf("tool %s: output schema: %w", s.name, err)
+	}
+	annotations := s.hints
+	annotations.Title = s.title
+	tool := mcp.Tool{
+		Name:            s.name,
+		Title:           s.title,
+		Description:     s.description,
+		RawInputSchema:  in.raw,
+		RawOutputSchema: out.raw,
+		Annotations:     annotations,
+	}
+	handler := func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		raw, args, problem := decodeArguments(req.Params.Arguments)
+		if problem == "" {
+			problem = validator.validate(args)
+		}
+		if problem != "" {
+			return mcp.NewToolResultError(problem), nil
+		}
+		var input In
+		if err := json.Unmarshal(raw, &input); err != nil {
+			// The validator accepted what the type cannot hold: a bug, reported without the value.
+			return mcp.NewToolResultError("Invalid arguments, nothing was sent to OpenRouter: they do not fit the tool's input type."), nil
+		}
+		output, err := s.call(ctx, c, input)
+		if err != nil {
+			msg := explain(err)
+			if s.failed != nil {
+				if advice := s.failed(input, err); advice != "" {
+					msg += " " + advice
+				}
+			}
+			return mcp.NewToolResultError(msg), nil
+		}
+		return structured(s.summary(input, output), output)
+	}
+	return server.ServerTool{Tool: tool, Handler: handler}, nil
+}
+
+// decodeArguments turns the call's arguments into JSON bytes and a generic object; absent arguments
+// are an empty object.
+func decodeArguments(arguments any) (json.RawMessage, map[string]any, string) {
+	if arguments == nil {
+		return json.RawMessage("{}"), map[string]any{}, ""
+	}
+	raw, err := json.Marshal(arguments)
+	if err != nil {
+		return nil, nil, "Invalid arguments, nothing was sent to OpenRouter: they are not valid JSON."
+	}
+	var args map[string]any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(&args); err != nil || args == nil {
+		return nil, nil, "Invalid arguments, nothing was sent to OpenRouter: arguments must be a JSON object."
+	}
+	return raw, args, ""
+}
+
+// structured builds a successful result. The output is encoded once: the same bytes serve as
+// structuredContent and, after the summary line, as the text block for clients that read only text.
+func structured(summary string, out any) (*mcp.CallToolResult, error) {
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, fmt.Errorf("encode result: %w", err)
+	}
+	return &mcp.CallToolResult{
+		Content:           []mcp.Content{mcp.NewTextContent(summary + "\n" + string(b))},
+		StructuredContent: json.RawMessage(b),
+	}, nil
+}

@@ -1,0 +1,203 @@
+package tools
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/jsonschema-go/jsonschema"
+
+	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+)
+
+// Tool arguments are validated here rather than by mcp-go's WithInputSchemaValidation or
+// jsonschema-go's Validate: both put the rejected value in their messages, and the value may be a
+// secret pasted where a hash belongs. These messages name the argument and what it must be, never what
+// it was. The walker covers exactly the keywords our flat argument schemas use; newArgValidator refuses
+// at start-up a schema that uses any other, so nothing is silently left unchecked.
+
+// argValidator checks a tool's arguments against its input schema; patterns are compiled once.
+type argValidator struct {
+	schema   *jsonschema.Schema
+	patterns map[string]*regexp.Regexp
+	valid    string // the argument names, for messages
+}
+
+// newArgValidator fails for a schema the validator cannot fully enforce.
+func newArgValidator(s *jsonschema.Schema) (*argValidator, error) {
+	if s.Type != "object" || s.AdditionalProperties == nil || s.AdditionalProperties.Not == nil {
+		return nil, fmt.Errorf("input schema must be an object that forbids unknown properties")
+	}
+	v := &argValidator{schema: s, patterns: map[string]*regexp.Regexp{}}
+	names := make([]string, 0, len(s.Properties))
+	for name, p := range s.Properties {
+		q := *p
+		q.Type, q.Types, q.Enum, q.Minimum, q.MinLength, q.MaxLength, q.Pattern = "", nil, nil, nil, nil, nil, ""
+		q.Description, q.Format = "", ""
+		if !reflect.ValueOf(q).IsZero() {
+			return nil, fmt.Errorf("property %q uses a keyword the argument validator does not enforce", name)
+		}
+		if p.Pattern != "" {
+			re, err := regexp.Compile(p.Pattern)
+			if err != nil {
+				return nil, fmt.Errorf("property %q: %w", name, err)
+			}
+			v.patterns[name] = re
+		}
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	v.valid = strings.Join(names, ", ")
+	return v, nil
+}
+
+// argName quotes an argument name for a message, unless the name itself could be a secret.
+func argName(name string) string {
+	if openrouter.LooksLikeSecret(name) || len(name) > 64 || !utf8.ValidString(name) {
+		return "an argument whose name looks like a secret or is malformed"
+	}
+	return "`" + name + "`"
+}
+
+// validateArgs returns a message for the model when args do not satisfy s, or "" when they do. The
+// message lists every problem, so one retry can fix them all.
+func (v *argValidator) validate(args map[string]any) string {
+	s := v.schema
+	var problems []string
+	names := make([]string, 0, len(args))
+	for name := range args {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		p, ok := s.Properties[name]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("%s is not an argument of this tool", argName(name)))
+			continue
+		}
+		if msg := checkValue(name, p, v.patterns[name], args[name]); msg != "" {
+			problems = append(problems, msg)
+		}
+	}
+	for _, name := range s.Required {
+		if _, ok := args[name]; !ok {
+			problems = append(problems, fmt.Sprintf("`%s` is required: %s", name, s.Properties[name].Description))
+		}
+	}
+	if len(problems) == 0 {
+		return ""
+	}
+	msg := "Invalid arguments, nothing was sent to OpenRouter: " + strings.Join(problems, "; ") + "."
+	if v.valid != "" {
+		msg += " Valid arguments: " + v.valid + "."
+	} else {
+		msg += " This tool takes no arguments."
+	}
+	return msg
+}
+
+// checkValue checks one argument value against its property schema.
+func checkValue(name string, p *jsonschema.Schema, pattern *regexp.Regexp, v any) string {
+	if s, ok := v.(string); ok && openrouter.LooksLikeSecret(s) {
+		return fmt.Sprintf("`%s` contains what looks like an OpenRouter secret key; never pass secret keys to these tools "+
+			"(keys are named by their hash, a 64-hex-character id from list_keys); the value was not sent or stored", name)
+	}
+	allowed := p.Types
+	if p.Type != "" {
+		allowed = []string{p.Type}
+	}
+	got := jsonType(v)
+	if !typeAllowed(allowed, got) {
+		return fmt.Sprintf("`%s` must be %s, not %s", name, describeTypes(allowed), article(got))
+	}
+	if len(p.Enum) > 0 && !slices.Contains(p.Enum, v) {
+		return fmt.Sprintf("`%s` must be one of %s", name, describeEnum(p.Enum))
+	}
+	switch x := v.(type) {
+	case float64:
+		if p.Minimum != nil && x < *p.Minimum {
+			return fmt.Sprintf("`%s` must be at least %g", name, *p.Minimum)
+		}
+	case string:
+		n := utf8.RuneCountInString(x)
+		if p.MinLength != nil && n < *p.MinLength {
+			if *p.MinLength == 1 {
+				return fmt.Sprintf("`%s` must not be empty", name)
+			}
+			return fmt.Sprintf("`%s` must be at least %d characters long", name, *p.MinLength)
+		}
+		if p.MaxLength != nil && n > *p.MaxLength {
+			return fmt.Sprintf("`%s` must be at most %d characters long", name, *p.MaxLength)
+		}
+		if pattern != nil && !pattern.MatchString(x) {
+			return fmt.Sprintf("`%s` has the wrong format; it must be %s", name, p.Description)
+		}
+	}
+	return ""
+}
+
+// jsonType names the JSON type of a decoded value; whole numbers are also integers.
+func jsonType(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "boolean"
+	case float64:
+		if x == math.Trunc(x) && !math.IsInf(x, 0) {
+			return "integer"
+		}
+		return "number"
+	case string:
+		return "string"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	return "unknown"
+}
+
+func typeAllowed(allowed []string, got string) bool {
+	return slices.Contains(allowed, got) || (got == "integer" && slices.Contains(allowed, "number"))
+}
+
+func describeTypes(types []string) string {
+	words := make([]string, len(types))
+	for i, t := range types {
+		words[i] = article(t)
+		if t == "null" {
+			words[i] = "null"
+		}
+	}
+	return strings.Join(words, " or ")
+}
+
+func article(t string) string {
+	switch t {
+	case "null":
+		return "null"
+	case "integer", "object", "array":
+		return "an " + t
+	case "unknown":
+		return "a value of an unknown type"
+	}
+	return "a " + t
+}
+
+func describeEnum(values []any) string {
+	words := make([]string, len(values))
+	for i, v := range values {
+		if v == nil {
+			words[i] = "null"
+		} else {
+			words[i] = fmt.Sprint(v)
+		}
+	}
+	return strings.Join(words, ", ")
+}
