@@ -168,12 +168,17 @@ func typeAllowed(allowed []string, got string) bool {
 }
 
 func describeTypes(types []string) string {
-	words := make([]string, len(types))
-	for i, t := range types {
-		words[i] = article(t)
+	words := make([]string, 0, len(types))
+	nullable := false
+	for _, t := range types {
 		if t == "null" {
-			words[i] = "null"
+			nullable = true
+			continue
 		}
+		words = append(words, article(t))
+	}
+	if nullable { // last reads better: "an integer or null"
+		words = append(words, "null")
 	}
 	return strings.Join(words, " or ")
 }

@@ -1,0 +1,216 @@
+package tools_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// The tools' input schemas are derived from Go types that mirror OpenRouter's request bodies and query
+// parameters. This test holds them against the OpenAPI fragment in testdata, so that a field added,
+// renamed, retyped or made nullable on either side fails the build.
+
+// openAPISource says where in the OpenAPI fragment each tool's arguments come from.
+var openAPISource = map[string]struct {
+	query    string   // an operation whose query parameters are the arguments: "get /keys"
+	body     string   // a components.schemas request body
+	pathHash bool     // the {hash} path parameter is an argument
+	leftOut  []string // request fields deliberately not offered to agents (say why below)
+}{
+	"list_keys": {query: "get /keys"},
+	// creator_user_id only matters for organisation members creating keys on another's behalf, and
+	// external is partner attribution with a second secret (api_key): neither is for agents.
+	"create_key":  {body: "CreateKeyRequest", leftOut: []string{"creator_user_id", "external"}},
+	"update_key":  {body: "UpdateKeyRequest", pathHash: true},
+	"get_key":     {pathHash: true},
+	"delete_key":  {pathHash: true},
+	"current_key": {},
+}
+
+// apiProp is what the test compares of one property on either side.
+type apiProp struct {
+	types     []string
+	enum      []string
+	minLength *float64
+	minimum   *float64
+}
+
+func (p apiProp) String() string {
+	return fmt.Sprintf("types=%v enum=%v", p.types, p.enum)
+}
+
+func loadOpenAPI(t *testing.T) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "openapi-keys.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func dig(t *testing.T, v any, path ...string) any {
+	t.Helper()
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			t.Fatalf("OpenAPI: no %q in %v", p, path)
+		}
+		v = m[p]
+	}
+	return v
+}
+
+// propOf reads a property schema from either side into the compared form.
+func propOf(t *testing.T, doc, s map[string]any) apiProp {
+	t.Helper()
+	if ref, ok := s["$ref"].(string); ok {
+		s = dig(t, doc, strings.Split(strings.TrimPrefix(ref, "#/"), "/")...).(map[string]any)
+	}
+	var p apiProp
+	switch ty := s["type"].(type) {
+	case string:
+		p.types = []string{ty}
+	case []any:
+		for _, x := range ty {
+			p.types = append(p.types, fmt.Sprint(x))
+		}
+	}
+	// OpenRouter types some query booleans as strings "true"/"false" and says so in an extension.
+	if xt, ok := s["x-openrouter-type"].(string); ok {
+		p.types = []string{xt}
+	}
+	for _, e := range asSlice(s["enum"]) {
+		if e == nil {
+			p.enum = append(p.enum, "null")
+		} else {
+			p.enum = append(p.enum, fmt.Sprint(e))
+		}
+	}
+	p.minLength = number(s["minLength"])
+	p.minimum = number(s["minimum"])
+	sort.Strings(p.types)
+	sort.Strings(p.enum)
+	return p
+}
+
+func number(v any) *float64 {
+	switch n := v.(type) {
+	case int:
+		f := float64(n)
+		return &f
+	case float64:
+		return &n
+	}
+	return nil
+}
+
+// expected returns the arguments, and the required ones, that the OpenAPI fragment gives a tool.
+func expected(t *testing.T, doc map[string]any, tool string) (map[string]apiProp, []string) {
+	t.Helper()
+	src := openAPISource[tool]
+	props := map[string]apiProp{}
+	var required []string
+	if src.query != "" {
+		method, path, _ := strings.Cut(src.query, " ")
+		for _, p := range dig(t, doc, "paths", path, method, "parameters").([]any) {
+			pm := p.(map[string]any)
+			if pm["in"] != "query" {
+				continue
+			}
+			name := pm["name"].(string)
+			props[name] = propOf(t, doc, pm["schema"].(map[string]any))
+			if pm["required"] == true {
+				required = append(required, name)
+			}
+		}
+	}
+	if src.body != "" {
+		body := dig(t, doc, "components", "schemas", src.body).(map[string]any)
+		for name, s := range body["properties"].(map[string]any) {
+			if slices.Contains(src.leftOut, name) {
+				continue
+			}
+			props[name] = propOf(t, doc, s.(map[string]any))
+		}
+		if req, ok := body["required"].([]any); ok {
+			for _, r := range req {
+				required = append(required, r.(string))
+			}
+		}
+	}
+	if src.pathHash {
+		hash := dig(t, doc, "components", "parameters", "KeyHash").(map[string]any)
+		props["hash"] = propOf(t, doc, hash["schema"].(map[string]any))
+		required = append(required, "hash")
+	}
+	sort.Strings(required)
+	return props, required
+}
+
+func TestInputSchemasMatchTheOpenAPIFragment(t *testing.T) {
+	doc := loadOpenAPI(t)
+	e := newEnv(t, "management")
+	if len(openAPISource) != len(e.order) {
+		t.Fatalf("openAPISource covers %d tools, the server has %d", len(openAPISource), len(e.order))
+	}
+	for _, name := range e.order {
+		t.Run(name, func(t *testing.T) {
+			var schema map[string]any
+			if err := json.Unmarshal(e.tools[name].Tool.RawInputSchema, &schema); err != nil {
+				t.Fatal(err)
+			}
+			want, wantRequired := expected(t, doc, name)
+			got := map[string]apiProp{}
+			if props, ok := schema["properties"].(map[string]any); ok {
+				for n, s := range props {
+					got[n] = propOf(t, doc, s.(map[string]any))
+				}
+			}
+			for n, w := range want {
+				g, ok := got[n]
+				if !ok {
+					t.Errorf("OpenAPI has %q, the tool does not (add it, or list it in leftOut with a reason)", n)
+					continue
+				}
+				if !slices.Equal(g.types, w.types) || !slices.Equal(g.enum, w.enum) {
+					t.Errorf("%q: tool has %v, OpenAPI has %v", n, g, w)
+				}
+				if w.minLength != nil && (g.minLength == nil || *g.minLength < *w.minLength) {
+					t.Errorf("%q: OpenAPI requires minLength %g", n, *w.minLength)
+				}
+				if w.minimum != nil && (g.minimum == nil || *g.minimum < *w.minimum) {
+					t.Errorf("%q: OpenAPI requires minimum %g", n, *w.minimum)
+				}
+			}
+			for n := range got {
+				if _, ok := want[n]; !ok {
+					t.Errorf("the tool has %q, which OpenAPI does not", n)
+				}
+			}
+			var gotRequired []string
+			for _, r := range asSlice(schema["required"]) {
+				gotRequired = append(gotRequired, r.(string))
+			}
+			sort.Strings(gotRequired)
+			if !slices.Equal(gotRequired, wantRequired) {
+				t.Errorf("required: tool %v, OpenAPI %v", gotRequired, wantRequired)
+			}
+		})
+	}
+}
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	return s
+}

@@ -1,0 +1,455 @@
+package tools_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
+	"github.com/orkeys/openrouter-keys-mcp/tools"
+)
+
+// UPDATE_GOLDEN=1 go test ./tools/ rewrites testdata/tools/*.json from the current definitions.
+var updateGolden = os.Getenv("UPDATE_GOLDEN") != ""
+
+// env is a sandbox on a loopback socket and the six tools bound to a client of it.
+type env struct {
+	sb    *sandbox.Sandbox
+	url   string // the sandbox's API base
+	tools map[string]server.ServerTool
+	order []string
+}
+
+func newEnv(t *testing.T, key string) *env {
+	t.Helper()
+	sb := sandbox.New(sandbox.Options{})
+	srv := httptest.NewServer(sb)
+	t.Cleanup(srv.Close)
+	if key == "management" {
+		key = sb.ManagementKey()
+	}
+	c, err := openrouter.New(openrouter.Options{BaseURL: srv.URL + "/api/v1", APIKey: openrouter.Secret(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvWith(t, sb, c)
+	e.url = srv.URL + "/api/v1"
+	return e
+}
+
+// withKey returns the tools bound to the same sandbox, calling it with another key.
+func (e *env) withKey(t *testing.T, key string) *env {
+	t.Helper()
+	c, err := openrouter.New(openrouter.Options{BaseURL: e.url, APIKey: openrouter.Secret(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newEnvWith(t, e.sb, c)
+}
+
+func newEnvWith(t *testing.T, sb *sandbox.Sandbox, c *openrouter.Client) *env {
+	t.Helper()
+	all, err := tools.All(c)
+	if err != nil {
+		t.Fatalf("tools.All: %v", err)
+	}
+	e := &env{sb: sb, tools: map[string]server.ServerTool{}}
+	for _, st := range all {
+		e.tools[st.Tool.Name] = st
+		e.order = append(e.order, st.Tool.Name)
+	}
+	return e
+}
+
+// call runs a tool's handler as mcp-go would, with arguments given as JSON.
+func (e *env) call(t *testing.T, name, args string) *mcp.CallToolResult {
+	t.Helper()
+	st, ok := e.tools[name]
+	if !ok {
+		t.Fatalf("no tool %s", name)
+	}
+	var a any
+	if args != "" {
+		if err := json.Unmarshal([]byte(args), &a); err != nil {
+			t.Fatalf("bad test args %s: %v", args, err)
+		}
+	}
+	req := mcp.CallToolRequest{}
+	req.Params.Name = name
+	req.Params.Arguments = a
+	res, err := st.Handler(context.Background(), req)
+	if err != nil {
+		t.Fatalf("%s(%s): protocol error %v", name, args, err)
+	}
+	return res
+}
+
+func text(res *mcp.CallToolResult) string {
+	var b strings.Builder
+	for _, c := range res.Content {
+		if tc, ok := c.(mcp.TextContent); ok {
+			b.WriteString(tc.Text)
+		}
+	}
+	return b.String()
+}
+
+// structured returns the result's structuredContent as generic JSON.
+func structured(t *testing.T, res *mcp.CallToolResult) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(res.StructuredContent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil || m == nil {
+		t.Fatalf("structuredContent is not an object: %s", b)
+	}
+	return m
+}
+
+func resolve(t *testing.T, raw json.RawMessage) *jsonschema.Resolved {
+	t.Helper()
+	var s jsonschema.Schema
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatalf("schema does not parse: %v\n%s", err, raw)
+	}
+	rs, err := s.Resolve(nil)
+	if err != nil {
+		t.Fatalf("schema does not resolve: %v", err)
+	}
+	return rs
+}
+
+func TestToolDefinitionsMatchGoldenFiles(t *testing.T) {
+	e := newEnv(t, "management")
+	dir := filepath.Join("..", "testdata", "tools")
+	if updateGolden {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range e.order {
+		got, err := json.MarshalIndent(e.tools[name].Tool, "", "  ")
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got = append(got, '\n')
+		path := filepath.Join(dir, name+".json")
+		if updateGolden {
+			if err := os.WriteFile(path, got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%s: %v (run UPDATE_GOLDEN=1 go test ./tools/ to create it)", name, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: definition differs from %s; if the change is intended, run UPDATE_GOLDEN=1 go test ./tools/ and review the diff\ngot:\n%s", name, path, got)
+		}
+	}
+	if !updateGolden {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+		if len(files) != len(e.order) {
+			t.Errorf("%d golden files for %d tools: remove the stale ones", len(files), len(e.order))
+		}
+	}
+}
+
+func TestEveryToolStatesAllFourHints(t *testing.T) {
+	e := newEnv(t, "management")
+	if len(e.order) != 6 {
+		t.Fatalf("got %d tools, want 6: %v", len(e.order), e.order)
+	}
+	readOnly := map[string]bool{"list_keys": true, "get_key": true, "current_key": true}
+	destructive := map[string]bool{"update_key": true, "delete_key": true}
+	for _, name := range e.order {
+		tool := e.tools[name].Tool
+		a := tool.Annotations
+		for hint, v := range map[string]*bool{"readOnlyHint": a.ReadOnlyHint, "destructiveHint": a.DestructiveHint,
+			"idempotentHint": a.IdempotentHint, "openWorldHint": a.OpenWorldHint} {
+			if v == nil {
+				t.Errorf("%s does not state %s", name, hint)
+			}
+		}
+		if a.ReadOnlyHint != nil && *a.ReadOnlyHint != readOnly[name] {
+			t.Errorf("%s: readOnlyHint = %v", name, *a.ReadOnlyHint)
+		}
+		if a.DestructiveHint != nil && *a.DestructiveHint != destructive[name] {
+			t.Errorf("%s: destructiveHint = %v", name, *a.DestructiveHint)
+		}
+		if a.Title == "" || tool.Title == "" || len(tool.Description) < 80 {
+			t.Errorf("%s: needs a title and a description written for the model", name)
+		}
+		if !strings.Contains(tool.Description, "key") {
+			t.Errorf("%s: description does not say what it acts on", name)
+		}
+	}
+	// create_key's description must warn that the secret is shown once.
+	if d := e.tools["create_key"].Tool.Description; !strings.Contains(d, "only this once") {
+		t.Errorf("create_key description does not say the secret is shown once: %s", d)
+	}
+}
+
+func TestSchemasAreValidJSONSchema(t *testing.T) {
+	e := newEnv(t, "management")
+	for _, name := range e.order {
+		tool := e.tools[name].Tool
+		for kind, raw := range map[string]json.RawMessage{"input": tool.RawInputSchema, "output": tool.RawOutputSchema} {
+			rs := resolve(t, raw)
+			if rs.Schema().Type != "object" {
+				t.Errorf("%s %s schema: type %q, want object", name, kind, rs.Schema().Type)
+			}
+		}
+	}
+}
+
+// someHash returns the hash of some key in the sandbox (the newest one listed).
+func (e *env) someHash(t *testing.T) string {
+	t.Helper()
+	res := e.call(t, "list_keys", `{}`)
+	keys, _ := structured(t, res)["keys"].([]any)
+	if len(keys) == 0 {
+		t.Fatal("sandbox has no keys")
+	}
+	return keys[0].(map[string]any)["hash"].(string)
+}
+
+func TestBadArgumentsAreRefusedWithoutCallingOpenRouter(t *testing.T) {
+	e := newEnv(t, "management")
+	hash := e.someHash(t)
+	secret := "sk-or-v1-" + strings.Repeat("ab", 32)
+	cases := []struct {
+		tool, args string
+		want       string // in the message
+		schemaOK   bool   // the schema alone accepts it: refused by a check the schema cannot express
+	}{
+		{"list_keys", `{"offset":"10"}`, "`offset` must be an integer or null, not a string", false},
+		{"list_keys", `{"offset":1.5}`, "`offset` must be an integer or null, not a number", false},
+		{"list_keys", `{"offset":-1}`, "`offset` must be at least 0", false},
+		{"list_keys", `{"include_disabled":"yes"}`, "`include_disabled` must be a boolean", false},
+		{"list_keys", `{"workspace_id":"default"}`, "`workspace_id` has the wrong format", false},
+		{"list_keys", `{"limit":10}`, "`limit` is not an argument of this tool", false},
+		{"list_keys", `[1,2]`, "must be a JSON object", false},
+		{"list_keys", `"x"`, "must be a JSON object", false},
+		{"create_key", `{}`, "`name` is required", false},
+		{"create_key", `{"name":""}`, "`name` must not be empty", false},
+		{"create_key", `{"name":5}`, "`name` must be a string, not an integer", false},
+		{"create_key", `{"name":"a","limit":-1}`, "`limit` must be at least 0", false},
+		{"create_key", `{"name":"a","limit":"10"}`, "`limit` must be a number or null", false},
+		{"create_key", `{"name":"a","limit_reset":"hourly"}`, "`limit_reset` must be one of daily, weekly, monthly, null", false},
+		{"create_key", `{"name":"a","expires_at":"2027-12-31T23:59Z"}`, "`expires_at` has the wrong format", false},
+		{"create_key", `{"name":"a","expires_at":"2027-12-31T23:59:59+02:00"}`, "`expires_at` has the wrong format", false},
+		{"create_key", `{"name":"a","disabled":true}`, "`disabled` is not an argument", false},
+		{"create_key", `{"name":"` + secret + `"}`, "looks like an OpenRouter secret key", true},
+		{"get_key", `{}`, "`hash` is required", false},
+		{"get_key", `{"hash":"../../key"}`, "`hash` has the wrong format", false},
+		{"get_key", `{"hash":"..%2F..%2Fkey"}`, "`hash` has the wrong format", false},
+		{"get_key", `{"hash":"` + strings.Repeat("a", 63) + `/"}`, "`hash` has the wrong format", false},
+		{"get_key", `{"hash":"` + strings.ToUpper(hash) + `"}`, "`hash` has the wrong format", false},
+		{"get_key", `{"hash":"` + secret + `"}`, "looks like an OpenRouter secret key", false},
+		{"get_key", `{"hash":null}`, "`hash` must be a string, not null", false},
+		{"delete_key", `{"hash":"` + hash + `/"}`, "`hash` has the wrong format", false},
+		{"delete_key", `{"hash":"` + hash + `","force":true}`, "`force` is not an argument", false},
+		{"update_key", `{"hash":"` + hash + `"}`, "give at least one of name", true},
+		{"update_key", `{"hash":"` + hash + `","disabled":"true"}`, "`disabled` must be a boolean", false},
+		{"update_key", `{"hash":"` + hash + `","name":null}`, "`name` must be a string, not null", false},
+		{"update_key", `{"hash":"` + hash + `","limit_reset":"yearly"}`, "`limit_reset` must be one of", false},
+		{"update_key", `{"hash":"` + hash + `","limit":-5}`, "`limit` must be at least 0", false},
+		{"update_key", `{"hash":"` + hash + `","` + secret + `":1}`, "an argument whose name looks like a secret", false},
+		{"current_key", `{"verbose":true}`, "This tool takes no arguments", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.tool+" "+tc.args, func(t *testing.T) {
+			before := e.sb.Requests()
+			res := e.call(t, tc.tool, tc.args)
+			msg := text(res)
+			if !res.IsError {
+				t.Fatalf("accepted; result: %s", msg)
+			}
+			if !strings.Contains(msg, tc.want) {
+				t.Errorf("message %q does not contain %q", msg, tc.want)
+			}
+			if !strings.HasPrefix(msg, "Invalid arguments, nothing was sent to OpenRouter") {
+				t.Errorf("message does not say nothing was sent: %q", msg)
+			}
+			if strings.Contains(msg, secret) || strings.Contains(msg, "ab"+"abababab") {
+				t.Errorf("message echoes the secret: %q", msg)
+			}
+			if got := e.sb.Requests(); got != before {
+				t.Errorf("%d requests reached the sandbox", got-before)
+			}
+			// Our validator must never be more lenient than the schema the client is shown.
+			var args any
+			_ = json.Unmarshal([]byte(tc.args), &args)
+			err := resolve(t, e.tools[tc.tool].Tool.RawInputSchema).Validate(args)
+			if (err == nil) != tc.schemaOK {
+				t.Errorf("jsonschema-go Validate: %v, want schema to accept=%v", err, tc.schemaOK)
+			}
+		})
+	}
+}
+
+func TestToolFlowResultsMatchOutputSchemas(t *testing.T) {
+	e := newEnv(t, "management")
+	check := func(name string, res *mcp.CallToolResult) map[string]any {
+		t.Helper()
+		if res.IsError {
+			t.Fatalf("%s failed: %s", name, text(res))
+		}
+		sc := structured(t, res)
+		if err := resolve(t, e.tools[name].Tool.RawOutputSchema).Validate(sc); err != nil {
+			t.Errorf("%s: structuredContent does not match outputSchema: %v", name, err)
+		}
+		// The text block carries the same JSON after its summary line.
+		_, js, ok := strings.Cut(text(res), "\n")
+		var fromText map[string]any
+		if !ok || json.Unmarshal([]byte(js), &fromText) != nil || !jsonEqual(fromText, sc) {
+			t.Errorf("%s: text block does not carry the structured content: %q", name, text(res))
+		}
+		return sc
+	}
+
+	created := check("create_key", e.call(t, "create_key", `{"name":"flow","limit":10,"limit_reset":"weekly","expires_at":"2099-01-01T00:00:00Z"}`))
+	key := created["key"].(map[string]any)
+	hash := key["hash"].(string)
+	if s, _ := created["secret"].(string); !strings.HasPrefix(s, "sk-or-v1-") || len(s) != 73 {
+		t.Errorf("create_key secret has the wrong shape: %d chars", len(s))
+	}
+	got := check("get_key", e.call(t, "get_key", `{"hash":"`+hash+`"}`))["key"].(map[string]any)
+	if got["name"] != "flow" || got["limit"] != 10.0 || got["limit_reset"] != "weekly" {
+		t.Errorf("get_key: %v", got)
+	}
+	upd := check("update_key", e.call(t, "update_key", `{"hash":"`+hash+`","limit":null,"disabled":true}`))["key"].(map[string]any)
+	if upd["limit"] != nil || upd["limit_remaining"] != nil || upd["disabled"] != true || upd["limit_reset"] != "weekly" {
+		t.Errorf("update_key: limit must be cleared, disabled set, limit_reset untouched: %v", upd)
+	}
+	listed := func(args string) bool {
+		for _, k := range check("list_keys", e.call(t, "list_keys", args))["keys"].([]any) {
+			if k.(map[string]any)["hash"] == hash {
+				return true
+			}
+		}
+		return false
+	}
+	if listed(`{}`) || !listed(`{"include_disabled":true}`) {
+		t.Errorf("a disabled key must be listed only with include_disabled")
+	}
+	del := check("delete_key", e.call(t, "delete_key", `{"hash":"`+hash+`"}`))
+	if del["deleted"] != true || del["hash"] != hash {
+		t.Errorf("delete_key: %v", del)
+	}
+	res := e.call(t, "get_key", `{"hash":"`+hash+`"}`)
+	if !res.IsError || !strings.Contains(text(res), "no key with that hash") || !strings.Contains(text(res), "list_keys") {
+		t.Errorf("get_key after delete: %s", text(res))
+	}
+	cur := check("current_key", e.call(t, "current_key", ``))["key"].(map[string]any)
+	if cur["is_management_key"] != true {
+		t.Errorf("current_key: %v", cur)
+	}
+}
+
+func TestListKeysPages(t *testing.T) {
+	e := newEnv(t, "management")
+	for i := range 120 {
+		if res := e.call(t, "create_key", `{"name":"k`+strings.Repeat("x", i%3)+`"}`); res.IsError {
+			t.Fatal(text(res))
+		}
+	}
+	first := structured(t, e.call(t, "list_keys", `{}`))
+	if n := len(first["keys"].([]any)); n != openrouter.PageSize || first["next_offset"] != 100.0 {
+		t.Fatalf("first page: %d keys, next_offset %v", n, first["next_offset"])
+	}
+	second := structured(t, e.call(t, "list_keys", `{"offset":100}`))
+	if second["next_offset"] != nil || len(second["keys"].([]any)) < 20 {
+		t.Fatalf("second page: %d keys, next_offset %v", len(second["keys"].([]any)), second["next_offset"])
+	}
+}
+
+// stub answers every request with one status, body and headers.
+func stubClient(t *testing.T, status int, body string, header http.Header) *openrouter.Client {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for k, v := range header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(srv.Close)
+	c, err := openrouter.New(openrouter.Options{BaseURL: srv.URL, APIKey: openrouter.Secret("sk-or-v1-" + strings.Repeat("cd", 32))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestFailuresTellTheModelWhatToDo(t *testing.T) {
+	mgmt := newEnv(t, "management")
+	inference, _, err := mgmt.sb.CreateInferenceKey(mgmt.sb.ManagementKey(), "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	unreachable, _ := openrouter.New(openrouter.Options{BaseURL: closed.URL, APIKey: openrouter.Secret("sk-or-v1-" + strings.Repeat("ef", 32))})
+
+	cases := []struct {
+		name string
+		env  *env
+		tool string
+		args string
+		want []string
+	}{
+		{"no key", newEnv(t, ""), "list_keys", `{}`, []string{"OPENROUTER_MANAGEMENT_KEY", "--sandbox", "nothing was sent"}},
+		{"wrong key", mgmt.withKey(t, "sk-or-v1-"+strings.Repeat("0", 64)), "list_keys", `{}`, []string{"rejected the API key", "401", "Retrying will not help"}},
+		{"not a management key", mgmt.withKey(t, inference), "list_keys", `{}`, []string{"not a management key", "403", "management-api-keys"}},
+		{"inference key may still read itself", mgmt.withKey(t, inference), "current_key", `{}`, nil},
+		{"rate limited", newEnvWith(t, mgmt.sb, stubClient(t, 429, `{"error":{"code":429,"message":"Rate limit exceeded"}}`, http.Header{"Retry-After": {"12"}})), "list_keys", `{}`, []string{"rate limiting", "Wait 12 seconds"}},
+		{"upstream down", newEnvWith(t, mgmt.sb, stubClient(t, 502, `<html>Bad gateway</html>`, http.Header{"Content-Type": {"text/html"}})), "get_key", `{"hash":"` + strings.Repeat("a", 64) + `"}`, []string{"server error", "HTML page", "try again"}},
+		{"create after 502 may exist", newEnvWith(t, mgmt.sb, stubClient(t, 502, ``, nil)), "create_key", `{"name":"x"}`, []string{"may have been created", "list_keys", `"x"`}},
+		{"unreachable", newEnvWith(t, mgmt.sb, unreachable), "current_key", `{}`, []string{"cannot reach OpenRouter", "try again"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := tc.env.call(t, tc.tool, tc.args)
+			msg := text(res)
+			if tc.want == nil {
+				if res.IsError {
+					t.Fatalf("failed: %s", msg)
+				}
+				return
+			}
+			if !res.IsError {
+				t.Fatalf("succeeded: %s", msg)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("message %q does not contain %q", msg, w)
+				}
+			}
+			if openrouter.LooksLikeSecret(msg) {
+				t.Errorf("message holds a key-shaped string: %q", msg)
+			}
+		})
+	}
+}
+
+func jsonEqual(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return bytes.Equal(x, y)
+}
