@@ -70,6 +70,11 @@ type config struct {
 	keyVar    string // the variable the key came from
 }
 
+// errKeyInArgs refuses a key on the command line, where every user of the machine can read it, without
+// repeating it.
+var errKeyInArgs = fmt.Errorf("an API key was given as an argument: the key is never taken from the command "+
+	"line, where other users of the machine can see it; set %s in the environment instead", keyVars[0])
+
 // errUsage marks errors already explained to the user, with the usage, by the flag package.
 var errUsage = errors.New("usage")
 
@@ -122,6 +127,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		fs.StringVar(&cfg.addr, "addr", envOr(getenv, envAddr, defaultAddr), "listen address (env "+envAddr+")")
 	case "version":
 	default:
+		if openrouter.LooksLikeSecret(cfg.command) {
+			return cfg, errKeyInArgs
+		}
 		return cfg, fmt.Errorf("unknown command %q: want stdio, sandbox or version (see --help)", cfg.command)
 	}
 	level := fs.String("log-level", envOr(getenv, envLogLevel, "info"), "log level: trace, debug, info, warn, error (env "+envLogLevel+")")
@@ -134,7 +142,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return cfg, errUsage
 	}
 	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q (the API key is never taken from the command line: set %s)", fs.Arg(0), keyVars[0])
+		if openrouter.LooksLikeSecret(fs.Arg(0)) {
+			return cfg, errKeyInArgs
+		}
+		return cfg, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
 	}
 	lvl, err := zerolog.ParseLevel(strings.ToLower(*level))
 	if err != nil || *level == "" || lvl == zerolog.NoLevel {
