@@ -109,6 +109,16 @@ func authHeader(key string) string {
 
 func (e *env) doHeader(t *testing.T, method, path, authorization string, body any) response {
 	t.Helper()
+	r, err := e.send(method, path, authorization, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// send is doHeader without a *testing.T, for goroutines other than the
+// test's own (which may not call t.Fatal).
+func (e *env) send(method, path, authorization string, body any) (response, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -117,13 +127,13 @@ func (e *env) doHeader(t *testing.T, method, path, authorization string, body an
 	default:
 		enc, err := json.Marshal(b)
 		if err != nil {
-			t.Fatalf("encode body: %v", err)
+			return response{}, fmt.Errorf("encode body: %w", err)
 		}
 		rd = bytes.NewReader(enc)
 	}
 	req, err := http.NewRequest(method, e.srv.URL+path, rd)
 	if err != nil {
-		t.Fatalf("new request %s %s: %v", method, path, err)
+		return response{}, fmt.Errorf("new request %s %s: %w", method, path, err)
 	}
 	if authorization != "" {
 		req.Header.Set("Authorization", authorization)
@@ -134,19 +144,19 @@ func (e *env) doHeader(t *testing.T, method, path, authorization string, body an
 	req.Header.Set("Accept", "application/json")
 	res, err := e.srv.Client().Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		return response{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
 	if err != nil {
-		t.Fatalf("%s %s: read body: %v", method, path, err)
+		return response{}, fmt.Errorf("%s %s: read body: %w", method, path, err)
 	}
 	r := response{status: res.StatusCode, header: res.Header, raw: raw}
 	var obj map[string]any
 	if json.Unmarshal(raw, &obj) == nil {
 		r.body = obj
 	}
-	return r
+	return r, nil
 }
 
 // createKey creates a key over HTTP and returns its secret and data.

@@ -251,6 +251,7 @@ func (s *Sandbox) addSampleKeys(acct *account, now time.Time) {
 	}
 	f := func(v float64) *float64 { return &v }
 	str := func(v string) *string { return &v }
+	tm := func(v time.Time) *time.Time { return &v }
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -259,14 +260,12 @@ func (s *Sandbox) addSampleKeys(acct *account, now time.Time) {
 	k.disabled = true
 	k.limit, k.limitReset = f(10), str("monthly")
 	k.usage = usage{total: 4.2176}
-	updated := at(150*day, 4511)
-	k.updatedAt = &updated
+	k.updatedAt = tm(at(150*day, 4511))
 
 	_, k = s.newKeyLocked(acct, "Production chatbot", at(120*day, 363244))
 	k.limit, k.limitReset = f(350), str("monthly")
 	k.usage = usage{total: 331.143559902, daily: 1.25, weekly: 7.5, monthly: 30.25}
-	updated = at(119*day, 708154)
-	k.updatedAt = &updated
+	k.updatedAt = tm(at(119*day, 708154))
 
 	_, k = s.newKeyLocked(acct, "Data team notebook", at(45*day, 512034))
 	k.includeBYOKInLimit = true
@@ -278,8 +277,7 @@ func (s *Sandbox) addSampleKeys(acct *account, now time.Time) {
 	_, k = s.newKeyLocked(acct, "CI pipeline", at(12*day, 48817))
 	k.limit, k.limitReset = f(5), str("daily")
 	k.usage = usage{total: 2.8735, daily: 0.4121, weekly: 1.0377, monthly: 2.8735}
-	expires := now.Add(365 * day).Truncate(time.Second)
-	k.expiresAt = &expires
+	k.expiresAt = tm(now.Add(365 * day).Truncate(time.Second))
 
 	_, k = s.newKeyLocked(acct, "Staging agent", at(3*day, 904417))
 	k.workspaceID = acct.workspaces[1]

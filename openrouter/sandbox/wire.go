@@ -18,7 +18,7 @@ type wireKey struct {
 	LimitReset         *string  `json:"limit_reset"`
 	IncludeBYOKInLimit bool     `json:"include_byok_in_limit"`
 	Usage              float64  `json:"usage"`
-	UsageDaily         float64  `json:"usage_daily,string"`
+	UsageDaily         float64  `json:"usage_daily"`
 	UsageWeekly        float64  `json:"usage_weekly"`
 	UsageMonthly       float64  `json:"usage_monthly"`
 	BYOKUsage          float64  `json:"byok_usage"`
@@ -30,7 +30,7 @@ type wireKey struct {
 	ExpiresAt          *string  `json:"expires_at"`
 	CreatorUserID      *string  `json:"creator_user_id"`
 	WorkspaceID        string   `json:"workspace_id"`
-	ExternalUser       *string  `json:"external_user,omitempty"`
+	ExternalUser       *string  `json:"external_user"`
 }
 
 // wireCurrentKey is OpenRouter's CurrentKey object (GET /key).
@@ -41,7 +41,7 @@ type wireCurrentKey struct {
 	LimitReset             *string            `json:"limit_reset"`
 	IncludeBYOKInLimit     bool               `json:"include_byok_in_limit"`
 	Usage                  float64            `json:"usage"`
-	UsageDaily             float64            `json:"usage_daily,string"`
+	UsageDaily             float64            `json:"usage_daily"`
 	UsageWeekly            float64            `json:"usage_weekly"`
 	UsageMonthly           float64            `json:"usage_monthly"`
 	BYOKUsage              float64            `json:"byok_usage"`
@@ -188,8 +188,8 @@ func newCurrentKey(label string, management bool, acct *account, workspaceID str
 		IsProvisioningKey: management,
 		CreatorUserID:     &creator,
 		RateLimit: wireRateLimit{
-			Requests: 0,
-			Interval: "",
+			Requests: -1,
+			Interval: "10s",
 			Note:     "This field is deprecated and safe to ignore.",
 		},
 		AllowedDataRegions:     []string{"global"},
