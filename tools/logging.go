@@ -11,11 +11,17 @@ import (
 
 // LogCalls logs one line per tool call: the tool, how long it took and whether it failed, with the
 // failure's message. Arguments and results are never logged: a result may hold a new key's secret.
-func LogCalls(log zerolog.Logger) server.ToolHandlerMiddleware {
+// The line goes to the logger in the call's context when the transport put one there (it carries the
+// request id over HTTP), else to fallback.
+func LogCalls(fallback zerolog.Logger) server.ToolHandlerMiddleware {
 	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			start := time.Now()
 			res, err := next(ctx, req)
+			log := fallback
+			if l := zerolog.Ctx(ctx); l.GetLevel() != zerolog.Disabled {
+				log = *l
+			}
 			ev := log.Info()
 			switch {
 			case err != nil:

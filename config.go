@@ -1,0 +1,286 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+)
+
+// Environment variables, each the twin of a flag. The upstream key has no flag: argv is visible to
+// every user of the machine.
+const (
+	envBaseURL        = "OPENROUTER_BASE_URL"
+	envSandbox        = "OPENROUTER_KEYS_MCP_SANDBOX"
+	envAddr           = "OPENROUTER_KEYS_MCP_ADDR"
+	envLogLevel       = "OPENROUTER_KEYS_MCP_LOG_LEVEL"
+	envLogFormat      = "OPENROUTER_KEYS_MCP_LOG_FORMAT"
+	envStateful       = "OPENROUTER_KEYS_MCP_STATEFUL"
+	envKeySource      = "OPENROUTER_KEYS_MCP_KEY_SOURCE"
+	envAuthToken      = "OPENROUTER_KEYS_MCP_AUTH_TOKEN"
+	envAuthTokenFile  = "OPENROUTER_KEYS_MCP_AUTH_TOKEN_FILE"
+	envAllowedOrigins = "OPENROUTER_KEYS_MCP_ALLOWED_ORIGINS"
+	envMaxInFlight    = "OPENROUTER_KEYS_MCP_MAX_IN_FLIGHT"
+)
+
+// keyVars are the variables the upstream key is read from, in order of preference.
+var keyVars = []string{"OPENROUTER_MANAGEMENT_KEY", "OPENROUTER_PROVISIONING_KEY", "OPENROUTER_API_KEY"}
+
+// Where the HTTP transport takes the upstream key from.
+const (
+	keySourceCaller = "caller" // each request's bearer token is the caller's own OpenRouter key
+	keySourceServer = "server" // the server's key; callers present an access token of ours
+)
+
+// minTokenLength keeps access tokens out of guessing range.
+const minTokenLength = 16
+
+// config is everything the command line and the environment decide.
+type config struct {
+	command   string
+	baseURL   string
+	sandbox   bool
+	addr      string
+	logLevel  zerolog.Level
+	logFormat string
+	key       openrouter.Secret
+	keyVar    string // the variable the key came from
+
+	// http only
+	stateful       bool
+	keySource      string
+	authToken      openrouter.Secret
+	allowedOrigins []string
+	maxInFlight    int
+}
+
+// errKeyInArgs refuses a key on the command line, where every user of the machine can read it, without
+// repeating it.
+var errKeyInArgs = fmt.Errorf("an API key was given as an argument: the key is never taken from the command "+
+	"line, where other users of the machine can see it; set %s in the environment instead", keyVars[0])
+
+// errUsage marks errors the flag package has already explained, with the usage.
+var errUsage = errors.New("usage")
+
+// parseConfig reads the command line and the environment; flags win over their variables.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	cfg := config{command: "stdio"}
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cfg.command, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet(name+" "+cfg.command, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	e := envReader{getenv: getenv}
+	var tokenFile, origins, keySource string
+	switch cfg.command {
+	case "stdio", "http":
+		fs.StringVar(&cfg.baseURL, "base-url", e.str(envBaseURL, openrouter.DefaultBaseURL), "OpenRouter API base URL (env "+envBaseURL+")")
+		fs.BoolVar(&cfg.sandbox, "sandbox", e.bool(envSandbox), "use the built-in OpenRouter emulator instead of OpenRouter; no key needed (env "+envSandbox+")")
+	case "sandbox":
+		fs.StringVar(&cfg.addr, "addr", e.str(envAddr, "127.0.0.1:8081"), "listen address (env "+envAddr+")")
+	case "version":
+	default:
+		if openrouter.LooksLikeSecret(cfg.command) {
+			return cfg, errKeyInArgs
+		}
+		return cfg, fmt.Errorf("unknown command %q: want stdio, http, sandbox or version (see --help)", cfg.command)
+	}
+	if cfg.command == "http" {
+		fs.StringVar(&cfg.addr, "addr", e.str(envAddr, "127.0.0.1:8080"), "listen address (env "+envAddr+")")
+		fs.BoolVar(&cfg.stateful, "stateful", e.bool(envStateful), "keep MCP sessions; for a single instance only (env "+envStateful+")")
+		fs.StringVar(&keySource, "key-source", e.str(envKeySource, ""), "whose OpenRouter key is used: caller (each request's bearer token) or server (the server's key; callers need an access token). Default: server when the server has a key, else caller (env "+envKeySource+")")
+		fs.StringVar(&tokenFile, "auth-token-file", e.str(envAuthTokenFile, ""), "file holding the access token callers must present in server key mode (env "+envAuthTokenFile+", or the token itself in "+envAuthToken+")")
+		fs.StringVar(&origins, "allowed-origins", e.str(envAllowedOrigins, ""), "comma-separated browser origins allowed to call the server, e.g. http://localhost:6274 (env "+envAllowedOrigins+")")
+		fs.IntVar(&cfg.maxInFlight, "max-in-flight", e.int(envMaxInFlight, 64), "MCP requests served at once; more get 429 (env "+envMaxInFlight+")")
+	}
+	level := fs.String("log-level", e.str(envLogLevel, "info"), "log level: trace, debug, info, warn, error (env "+envLogLevel+")")
+	fs.StringVar(&cfg.logFormat, "log-format", e.str(envLogFormat, "auto"), "log format on stderr: json, console, or auto (console on a terminal) (env "+envLogFormat+")")
+	if e.err != nil {
+		return cfg, e.err
+	}
+	fs.Usage = func() { usage(fs) }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, err
+		}
+		return cfg, errUsage
+	}
+	if fs.NArg() > 0 {
+		if openrouter.LooksLikeSecret(fs.Arg(0)) {
+			return cfg, errKeyInArgs
+		}
+		return cfg, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
+	}
+	lvl, err := zerolog.ParseLevel(strings.ToLower(*level))
+	if err != nil || *level == "" || lvl == zerolog.NoLevel {
+		return cfg, fmt.Errorf("invalid log level %q: want trace, debug, info, warn or error", *level)
+	}
+	cfg.logLevel = lvl
+	switch cfg.logFormat {
+	case "auto", "json", "console":
+	default:
+		return cfg, fmt.Errorf("invalid log format %q: want json, console or auto", cfg.logFormat)
+	}
+	if cfg.sandbox && (getenv(envBaseURL) != "" || flagSet(fs, "base-url")) {
+		return cfg, fmt.Errorf("--sandbox and --base-url (or %s) cannot be used together: the sandbox is its own upstream", envBaseURL)
+	}
+	for _, v := range keyVars {
+		if k := strings.TrimSpace(getenv(v)); k != "" {
+			cfg.key, cfg.keyVar = openrouter.Secret(k), v
+			break
+		}
+	}
+	if cfg.command == "http" {
+		if err := cfg.parseHTTP(keySource, tokenFile, origins, getenv); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, nil
+}
+
+// parseHTTP settles whose key is used and how callers are let in, refusing combinations that would
+// expose the server's key.
+func (cfg *config) parseHTTP(keySource, tokenFile, origins string, getenv func(string) string) error {
+	hasKey := cfg.key != "" || cfg.sandbox
+	switch keySource {
+	case "":
+		cfg.keySource = keySourceCaller
+		if hasKey {
+			cfg.keySource = keySourceServer
+		}
+	case keySourceCaller, keySourceServer:
+		cfg.keySource = keySource
+	default:
+		return fmt.Errorf("invalid --key-source %q: want caller or server", keySource)
+	}
+	token := strings.TrimSpace(getenv(envAuthToken))
+	if tokenFile != "" {
+		b, err := os.ReadFile(tokenFile)
+		if err != nil {
+			return fmt.Errorf("--auth-token-file: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+		if token == "" {
+			return fmt.Errorf("--auth-token-file %s is empty", tokenFile)
+		}
+	}
+	if token != "" && len(token) < minTokenLength {
+		return fmt.Errorf("the access token is too short: use at least %d random characters (e.g. openssl rand -hex 32)", minTokenLength)
+	}
+	cfg.authToken = openrouter.Secret(token)
+	switch cfg.keySource {
+	case keySourceServer:
+		if !hasKey {
+			return fmt.Errorf("--key-source=server needs the server's key: set %s (or use --sandbox)", keyVars[0])
+		}
+		if token == "" && !isLoopbackAddr(cfg.addr) {
+			return fmt.Errorf("refusing to serve the server's OpenRouter key on %s without an access token: anyone who "+
+				"can reach that address could manage the account's keys. Set --auth-token-file (or %s), listen on "+
+				"127.0.0.1, or use --key-source=caller so each caller brings their own key", cfg.addr, envAuthToken)
+		}
+	case keySourceCaller:
+		if token != "" {
+			return fmt.Errorf("an access token is only for --key-source=server: in caller mode the bearer token is the caller's own OpenRouter key")
+		}
+	}
+	for o := range strings.SplitSeq(origins, ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return fmt.Errorf("invalid origin %q in --allowed-origins: want scheme://host[:port], e.g. http://localhost:6274", o)
+		}
+		cfg.allowedOrigins = append(cfg.allowedOrigins, strings.TrimSuffix(o, "/"))
+	}
+	if cfg.maxInFlight < 1 {
+		return fmt.Errorf("invalid --max-in-flight %d: want a positive number", cfg.maxInFlight)
+	}
+	return nil
+}
+
+// isLoopbackAddr reports whether a listen address only accepts connections from this machine.
+func isLoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// envReader reads flag defaults from the environment, keeping the first malformed value's error.
+type envReader struct {
+	getenv func(string) string
+	err    error
+}
+
+func (e *envReader) str(key, def string) string {
+	if v := e.getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func (e *envReader) bool(key string) bool {
+	v := e.getenv(key)
+	if v == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("invalid %s=%q: want true or false", key, v)
+	}
+	return b
+}
+
+func (e *envReader) int(key string, def int) int {
+	v := e.getenv(key)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("invalid %s=%q: want a whole number", key, v)
+	}
+	return n
+}
+
+func usage(fs *flag.FlagSet) {
+	out := fs.Output()
+	fmt.Fprintf(out, `Usage:
+  %[1]s [stdio] [flags]   serve MCP over stdin/stdout (the default)
+  %[1]s http [flags]      serve MCP over streamable HTTP at /mcp, health at /healthz
+  %[1]s sandbox [flags]   serve only the built-in OpenRouter emulator over HTTP, at /api/v1
+  %[1]s version           print the version
+
+The OpenRouter key is read from %[2]s (or %[3]s, %[4]s), never from the command line.
+
+Examples:
+  %[2]s=sk-or-v1-... %[1]s
+  %[1]s --sandbox                        try every tool offline, no account needed
+  %[1]s http --sandbox                   the same over HTTP at http://127.0.0.1:8080/mcp
+  %[1]s http --key-source caller         each HTTP caller sends its own key as a bearer token
+
+Flags of %[5]q:
+`, name, keyVars[0], keyVars[1], keyVars[2], fs.Name())
+	fs.PrintDefaults()
+}

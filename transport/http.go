@@ -1,0 +1,323 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mark3labs/mcp-go/server"
+	"github.com/rs/zerolog"
+)
+
+// Defaults for HTTPOptions.
+const (
+	DefaultMaxBodyBytes = 1 << 20
+	DefaultMaxInFlight  = 64
+)
+
+// Authenticator checks a request's bearer token and returns the context its MCP calls run in. The
+// transport does not know what the token is (a caller's upstream key, or an access token of ours):
+// main decides. An error means 401; its text is shown to the caller, so it must not hold the token.
+type Authenticator func(ctx context.Context, token string) (context.Context, error)
+
+// HTTPOptions configure the streamable HTTP transport.
+type HTTPOptions struct {
+	Stateful       bool          // keep sessions (one instance only); default stateless, for replicas
+	Auth           Authenticator // nil: no bearer token is asked for
+	AuthHint       string        // what a caller without a valid token should send, for the 401 body
+	AllowedOrigins []string      // browser origins allowed besides the server's own
+	MaxBodyBytes   int64         // request body cap; DefaultMaxBodyBytes when zero
+	MaxInFlight    int           // MCP requests served at once; DefaultMaxInFlight when zero
+	Loopback       bool          // listening on loopback: only loopback Host headers are accepted
+	Version        string        // reported by /healthz
+	Logger         zerolog.Logger
+}
+
+// NewHTTPHandler serves MCP at /mcp and a health check at /healthz. It returns the handler and a
+// function that ends open sessions and streams, to call when shutting down.
+func NewHTTPHandler(s *server.MCPServer, o HTTPOptions) (http.Handler, func(context.Context)) {
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
+	opts := []server.StreamableHTTPOption{
+		server.WithStreamableHTTPLogger(slog.New(zerolog.NewSlogHandler(o.Logger.Level(zerolog.WarnLevel)))),
+	}
+	if o.Stateful {
+		opts = append(opts, server.WithStateful(true), server.WithSessionIdleTTL(30*time.Minute))
+	} else {
+		opts = append(opts, server.WithStateLess(true))
+	}
+	streamable := server.NewStreamableHTTPServer(s, opts...)
+
+	var mcpHandler http.Handler = streamable
+	mcpHandler = authenticate(o.Auth, o.AuthHint, mcpHandler)
+	mcpHandler = limitInFlight(o.MaxInFlight, mcpHandler)
+	mcpHandler = readBody(o.MaxBodyBytes, mcpHandler)
+	mcpHandler = refuseQueryCredentials(mcpHandler)
+	mcpHandler = checkOrigin(o.AllowedOrigins, mcpHandler)
+
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", mcpHandler)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": o.Version})
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusNotFound, httpError("not found: MCP is served at /mcp, health at /healthz"))
+	})
+	var h http.Handler = mux
+	if o.Loopback {
+		h = checkLoopbackHost(h)
+	}
+	h = logRequests(o.Logger, h)
+	return h, streamable.CloseSessions
+}
+
+// httpError is the JSON body of a refusal made before MCP is reached.
+func httpError(msg string) map[string]any { return map[string]any{"error": msg} }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// checkLoopbackHost refuses a Host that is not a loopback name: a page on another site that resolves
+// its own name to 127.0.0.1 (DNS rebinding) must not reach a server meant only for this machine.
+func checkLoopbackHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !isLoopbackHost(r.Host) {
+			writeJSON(w, http.StatusForbidden, httpError("forbidden Host header: this server listens on loopback "+
+				"and answers only to localhost, 127.0.0.1 or [::1]"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func isLoopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// checkOrigin refuses browser requests from other origins (the MCP specification requires servers to
+// validate Origin). Requests without an Origin, from programs rather than pages, pass.
+func checkOrigin(allowed []string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin == "" || sameOrigin(origin, r.Host) || slices.Contains(allowed, origin) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		writeJSON(w, http.StatusForbidden, httpError("forbidden Origin: this server does not accept requests from "+
+			"pages of other sites; its operator can allow an origin with --allowed-origins"))
+	})
+}
+
+func sameOrigin(origin, host string) bool {
+	u, err := url.Parse(origin)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && strings.EqualFold(u.Host, host)
+}
+
+// credentialParams are query parameters a caller might put a key or token in; query strings end up in
+// proxy logs, browser history and referrers, so a credential there is refused, never used.
+var credentialParams = []string{"key", "api_key", "apikey", "token", "access_token", "auth", "authorization", "bearer"}
+
+var keyShape = regexp.MustCompile(`sk-or-[A-Za-z0-9]+-[A-Za-z0-9]{8,}`)
+
+func refuseQueryCredentials(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for name, values := range r.URL.Query() {
+			if slices.Contains(credentialParams, strings.ToLower(name)) || slices.ContainsFunc(values, keyShape.MatchString) {
+				writeJSON(w, http.StatusBadRequest, httpError("credentials are never accepted in the URL's query "+
+					"string: send them in the Authorization header (Authorization: Bearer ...), and revoke any "+
+					"key that was sent in a URL"))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authenticate asks for a bearer token when auth is set, and runs the request in the context it returns.
+func authenticate(auth Authenticator, hint string, next http.Handler) http.Handler {
+	if auth == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := bearerToken(r.Header.Get("Authorization"))
+		var err error
+		ctx := r.Context()
+		if !ok {
+			err = errors.New("missing or malformed Authorization header")
+		} else {
+			ctx, err = auth(ctx, token)
+		}
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="openrouter-keys-mcp"`)
+			writeJSON(w, http.StatusUnauthorized, httpError(err.Error()+": "+hint))
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func bearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || strings.ContainsAny(token, " \t") {
+		return "", false
+	}
+	return token, true
+}
+
+// limitInFlight caps the MCP requests served at once; beyond the cap a caller is told to come back
+// rather than queued without bound.
+func limitInFlight(n int, next http.Handler) http.Handler {
+	slots := make(chan struct{}, n)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+			next.ServeHTTP(w, r)
+		default:
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusTooManyRequests, httpError("too many requests in flight; retry in a second"))
+		}
+	})
+}
+
+// readBody reads the request body up to max, refusing larger ones, and notes the JSON-RPC method and
+// tool name for the request log.
+func readBody(max int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Method != http.MethodPost {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, httpError("could not read the request body"))
+			return
+		}
+		if int64(len(body)) > max {
+			writeJSON(w, http.StatusRequestEntityTooLarge, httpError("request body larger than "+strconv.FormatInt(max, 10)+" bytes"))
+			return
+		}
+		if rec := recordFrom(r.Context()); rec != nil {
+			rec.method, rec.tool = rpcMethod(body)
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// rpcMethod returns the method of a JSON-RPC message and, for tools/call, the tool's name.
+func rpcMethod(body []byte) (method, tool string) {
+	var msg struct {
+		Method string `json:"method"`
+		Params struct {
+			Name string `json:"name"`
+		} `json:"params"`
+	}
+	if json.Unmarshal(body, &msg) != nil {
+		return "", ""
+	}
+	if msg.Method == "tools/call" {
+		tool = msg.Params.Name
+	}
+	return msg.Method, tool
+}
+
+// requestRecord collects what the request log line reports.
+type requestRecord struct {
+	method, tool string
+}
+
+type recordKey struct{}
+
+func recordFrom(ctx context.Context) *requestRecord {
+	rec, _ := ctx.Value(recordKey{}).(*requestRecord)
+	return rec
+}
+
+var requestIDShape = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// logRequests logs one line per request (never its headers or body, which carry credentials and
+// secrets) and gives every request an id, taken from X-Request-Id when it is sane.
+func logRequests(logger zerolog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !requestIDShape.MatchString(id) {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-Id", id)
+		rec := &requestRecord{}
+		reqLog := logger.With().Str("request_id", id).Logger()
+		ctx := context.WithValue(r.Context(), recordKey{}, rec)
+		ctx = reqLog.WithContext(ctx)
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r.WithContext(ctx))
+		ev := reqLog.Info()
+		if sw.status >= 500 {
+			ev = reqLog.Error()
+		}
+		ev.Str("http_method", r.Method).Str("path", r.URL.Path).Str("rpc_method", rec.method).Str("tool", rec.tool).
+			Int("status", sw.status).Dur("duration_ms", time.Since(start)).Str("remote", r.RemoteAddr).Msg("http request")
+	})
+}
+
+// statusWriter records the status code; it keeps Flush reachable, which streaming answers need.
+type statusWriter struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if !s.wroteHeader {
+		s.status, s.wroteHeader = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(p []byte) (int, error) {
+	s.wroteHeader = true
+	return s.ResponseWriter.Write(p)
+}
+
+func (s *statusWriter) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
