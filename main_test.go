@@ -511,7 +511,7 @@ func TestCommandLine(t *testing.T) {
 	}{
 		{name: "version", args: []string{"version"}, stdout: "openrouter-keys-mcp "},
 		{name: "help", args: []string{"--help"}, stderr: "Usage:"},
-		{name: "unknown command", args: []string{"serve"}, code: 2, stderr: `unknown command "serve": want stdio, sandbox or version`},
+		{name: "unknown command", args: []string{"serve"}, code: 2, stderr: `unknown command "serve": want stdio, http, sandbox or version`},
 		{name: "unknown flag", args: []string{"--readonly"}, code: 2, stderr: "flag provided but not defined: -readonly"},
 		{name: "bad log level", args: []string{"--log-level", "loud"}, code: 2, stderr: `invalid log level "loud"`},
 		{name: "bad log format", args: []string{"--log-format", "xml"}, code: 2, stderr: `invalid log format "xml"`},
@@ -520,6 +520,13 @@ func TestCommandLine(t *testing.T) {
 		{name: "key as an argument", args: []string{"sk-or-v1-" + strings.Repeat("1", 64)}, code: 2, stderr: "never taken from the command line", noSecret: true},
 		{name: "bad base url", args: []string{"--base-url", "ftp://example.com"}, code: 1, stderr: "want an absolute http or https URL"},
 		{name: "stdin at EOF", args: []string{"--sandbox"}},
+		{name: "server key open to the network", env: []string{"OPENROUTER_MANAGEMENT_KEY=sk-or-v1-x"}, args: []string{"http", "--addr", "0.0.0.0:0"}, code: 2, stderr: "without an access token"},
+		{name: "access token in caller mode", env: []string{"OPENROUTER_KEYS_MCP_AUTH_TOKEN=" + strings.Repeat("t", 32)}, args: []string{"http", "--key-source", "caller"}, code: 2, stderr: "only for --key-source=server"},
+		{name: "short access token", env: []string{"OPENROUTER_KEYS_MCP_AUTH_TOKEN=short"}, args: []string{"http", "--sandbox"}, code: 2, stderr: "too short"},
+		{name: "bad key source", args: []string{"http", "--key-source", "both"}, code: 2, stderr: `invalid --key-source "both"`},
+		{name: "server mode without a key", args: []string{"http", "--key-source", "server"}, code: 2, stderr: "needs the server's key"},
+		{name: "bad origin", args: []string{"http", "--allowed-origins", "localhost:6274"}, code: 2, stderr: "invalid origin"},
+		{name: "bad max in flight env", env: []string{"OPENROUTER_KEYS_MCP_MAX_IN_FLIGHT=many"}, args: []string{"http"}, code: 2, stderr: "invalid OPENROUTER_KEYS_MCP_MAX_IN_FLIGHT"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
