@@ -204,6 +204,13 @@ func accessToken(want openrouter.Secret) transport.Authenticator {
 	}
 }
 
+// testFixtures is set only in test builds (go build -tags conformance): the extra server options and
+// registrations that the MCP conformance suite's scenarios need. The shipped binary has none.
+var testFixtures struct {
+	options  []server.ServerOption
+	register func(*server.MCPServer)
+}
+
 func newMCPServer(client *openrouter.Client, cfg config, logger zerolog.Logger) (*server.MCPServer, error) {
 	all, err := tools.All(client)
 	if err != nil {
@@ -218,14 +225,18 @@ func newMCPServer(client *openrouter.Client, cfg config, logger zerolog.Logger) 
 			"account; nothing here affects real keys. " + instructions
 		title += " (sandbox)"
 	}
-	s := server.NewMCPServer(name, versionString(),
+	opts := append([]server.ServerOption{
 		server.WithTitle(title),
 		server.WithInstructions(instructions),
 		server.WithToolCapabilities(false),
 		server.WithToolHandlerMiddleware(tools.LogCalls(logger)),
 		server.WithRecovery(),
-	)
+	}, testFixtures.options...)
+	s := server.NewMCPServer(name, versionString(), opts...)
 	s.AddTools(all...)
+	if testFixtures.register != nil {
+		testFixtures.register(s)
+	}
 	return s, nil
 }
 
