@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+	"github.com/orkeys/openrouter-keys-mcp/tools"
 )
 
 // Environment variables, each the twin of a flag. The upstream key has no flag: argv is visible to
@@ -30,6 +31,12 @@ const (
 	envAuthTokenFile  = "OPENROUTER_KEYS_MCP_AUTH_TOKEN_FILE"
 	envAllowedOrigins = "OPENROUTER_KEYS_MCP_ALLOWED_ORIGINS"
 	envMaxInFlight    = "OPENROUTER_KEYS_MCP_MAX_IN_FLIGHT"
+	envReadOnly       = "OPENROUTER_KEYS_MCP_READ_ONLY"
+	envTools          = "OPENROUTER_KEYS_MCP_TOOLS"
+	envExcludeTools   = "OPENROUTER_KEYS_MCP_EXCLUDE_TOOLS"
+	envConfirm        = "OPENROUTER_KEYS_MCP_CONFIRM"
+	envSecretDir      = "OPENROUTER_KEYS_MCP_SECRET_DIR"
+	envAuditLog       = "OPENROUTER_KEYS_MCP_AUDIT_LOG"
 )
 
 // keyVars are the variables the upstream key is read from, in order of preference.
@@ -54,6 +61,12 @@ type config struct {
 	logFormat string
 	key       openrouter.Secret
 	keyVar    string // the variable the key came from
+
+	// which tools, and how they behave (stdio and http)
+	selection tools.Selection
+	confirm   tools.ConfirmMode
+	secretDir string
+	auditLog  string
 
 	// http only
 	stateful       bool
@@ -80,11 +93,17 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs := flag.NewFlagSet(name+" "+cfg.command, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	e := envReader{getenv: getenv}
-	var tokenFile, origins, keySource string
+	var tokenFile, origins, keySource, include, exclude, confirm string
 	switch cfg.command {
 	case "stdio", "http":
 		fs.StringVar(&cfg.baseURL, "base-url", e.str(envBaseURL, openrouter.DefaultBaseURL), "OpenRouter API base URL (env "+envBaseURL+")")
 		fs.BoolVar(&cfg.sandbox, "sandbox", e.bool(envSandbox), "use the built-in OpenRouter emulator instead of OpenRouter; no key needed (env "+envSandbox+")")
+		fs.BoolVar(&cfg.selection.ReadOnly, "read-only", e.bool(envReadOnly), "offer only the tools that change nothing: list_keys, get_key, current_key (env "+envReadOnly+")")
+		fs.StringVar(&include, "tools", e.str(envTools, ""), "comma-separated tools to offer; default all (env "+envTools+")")
+		fs.StringVar(&exclude, "exclude-tools", e.str(envExcludeTools, ""), "comma-separated tools not to offer (env "+envExcludeTools+")")
+		fs.StringVar(&confirm, "confirm", e.str(envConfirm, "auto"), "ask the user before deleting or disabling a key: auto (when the client can ask) or never (env "+envConfirm+")")
+		fs.StringVar(&cfg.secretDir, "secret-dir", e.str(envSecretDir, ""), "write each new key's secret to a file in this directory instead of returning it to the model (env "+envSecretDir+")")
+		fs.StringVar(&cfg.auditLog, "audit-log", e.str(envAuditLog, ""), "append a JSON line for every change to keys to this file (env "+envAuditLog+")")
 	case "sandbox":
 		fs.StringVar(&cfg.addr, "addr", e.str(envAddr, "127.0.0.1:8081"), "listen address (env "+envAddr+")")
 	case "version":
@@ -139,12 +158,49 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			break
 		}
 	}
+	if cfg.command == "stdio" || cfg.command == "http" {
+		if err := cfg.parseTools(include, exclude, confirm); err != nil {
+			return cfg, err
+		}
+	}
 	if cfg.command == "http" {
 		if err := cfg.parseHTTP(keySource, tokenFile, origins, getenv); err != nil {
 			return cfg, err
 		}
 	}
 	return cfg, nil
+}
+
+// parseTools reads which tools to offer and how they behave.
+func (cfg *config) parseTools(include, exclude, confirm string) error {
+	cfg.selection.Include = splitList(include)
+	cfg.selection.Exclude = splitList(exclude)
+	if err := cfg.selection.Check(); err != nil {
+		return err
+	}
+	mode, err := tools.ParseConfirmMode(confirm)
+	if err != nil {
+		return fmt.Errorf("--confirm: %w", err)
+	}
+	cfg.confirm = mode
+	if cfg.secretDir != "" {
+		info, err := os.Stat(cfg.secretDir)
+		if err != nil || !info.IsDir() {
+			return fmt.Errorf("--secret-dir %s: not a directory: create it first (mode 0700 is best)", cfg.secretDir)
+		}
+	}
+	return nil
+}
+
+// splitList reads a comma-separated list, ignoring blanks.
+func splitList(s string) []string {
+	var out []string
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 // parseHTTP settles whose key is used and how callers are let in, refusing combinations that would
@@ -192,10 +248,7 @@ func (cfg *config) parseHTTP(keySource, tokenFile, origins string, getenv func(s
 			return fmt.Errorf("an access token is only for --key-source=server: in caller mode the bearer token is the caller's own OpenRouter key")
 		}
 	}
-	for o := range strings.SplitSeq(origins, ",") {
-		if o = strings.TrimSpace(o); o == "" {
-			continue
-		}
+	for _, o := range splitList(origins) {
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
 			return fmt.Errorf("invalid origin %q in --allowed-origins: want scheme://host[:port], e.g. http://localhost:6274", o)

@@ -25,6 +25,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
@@ -153,6 +154,7 @@ func runHTTP(ctx context.Context, cfg config, stderr io.Writer, logger zerolog.L
 		return err
 	}
 	opts := transport.HTTPOptions{
+		ToolNames:      tools.Names(),
 		Stateful:       cfg.stateful,
 		AllowedOrigins: cfg.allowedOrigins,
 		MaxInFlight:    cfg.maxInFlight,
@@ -212,9 +214,27 @@ var testFixtures struct {
 }
 
 func newMCPServer(client *openrouter.Client, cfg config, logger zerolog.Logger) (*server.MCPServer, error) {
-	all, err := tools.All(client)
+	opts := tools.Options{Confirm: cfg.confirm, SecretDir: cfg.secretDir}
+	if cfg.auditLog != "" {
+		audit, err := tools.OpenAuditLog(cfg.auditLog, func(ctx context.Context) tools.Caller {
+			remote, id := transport.RequestInfo(ctx)
+			return tools.Caller{Remote: remote, RequestID: id}
+		})
+		if err != nil {
+			return nil, err
+		}
+		opts.Audit = audit
+	}
+	all, err := tools.All(client, opts)
 	if err != nil {
 		return nil, err
+	}
+	offered, err := tools.Select(all, cfg.selection)
+	if err != nil {
+		return nil, err
+	}
+	if len(offered) == 0 {
+		return nil, errors.New("the tool selection leaves no tool to offer: loosen --read-only, --tools or --exclude-tools")
 	}
 	instructions := "Manage the OpenRouter API keys of one account: list, inspect, create, update (rename, " +
 		"disable, set limits) and delete keys, and check the key in use with current_key. Keys are named by " +
@@ -225,15 +245,30 @@ func newMCPServer(client *openrouter.Client, cfg config, logger zerolog.Logger) 
 			"account; nothing here affects real keys. " + instructions
 		title += " (sandbox)"
 	}
-	opts := append([]server.ServerOption{
+	serverOpts := append([]server.ServerOption{
 		server.WithTitle(title),
 		server.WithInstructions(instructions),
 		server.WithToolCapabilities(false),
+		server.WithElicitation(),
 		server.WithToolHandlerMiddleware(tools.LogCalls(logger)),
 		server.WithRecovery(),
+		// An HTTP request may narrow, never widen, the tools offered; the filter covers list and call.
+		server.WithToolFilter(func(ctx context.Context, list []mcp.Tool) []mcp.Tool {
+			n := transport.NarrowingFrom(ctx)
+			if !n.ReadOnly && len(n.Tools) == 0 {
+				return list
+			}
+			var kept []mcp.Tool
+			for _, t := range list {
+				if tools.Allowed(t, n.ReadOnly, n.Tools) {
+					kept = append(kept, t)
+				}
+			}
+			return kept
+		}),
 	}, testFixtures.options...)
-	s := server.NewMCPServer(name, versionString(), opts...)
-	s.AddTools(all...)
+	s := server.NewMCPServer(name, versionString(), serverOpts...)
+	s.AddTools(offered...)
 	if testFixtures.register != nil {
 		testFixtures.register(s)
 	}

@@ -18,6 +18,11 @@ type invalidArgs string
 
 func (e invalidArgs) Error() string { return string(e) }
 
+// toolError is a message for the model written where the failure happened; explain passes it on as is.
+type toolError string
+
+func (e toolError) Error() string { return string(e) }
+
 var errNothingToUpdate = invalidArgs("give at least one of name, disabled, limit, limit_reset or " +
 	"include_byok_in_limit to change; the key was left as it is")
 
@@ -26,7 +31,10 @@ var errNothingToUpdate = invalidArgs("give at least one of name, disabled, limit
 func explain(err error) string {
 	var apiErr *openrouter.APIError
 	var argErr invalidArgs
+	var toolErr toolError
 	switch {
+	case errors.As(err, &toolErr):
+		return string(toolErr)
 	case errors.As(err, &argErr):
 		return "Invalid arguments, nothing was sent to OpenRouter: " + string(argErr) + "."
 	case errors.Is(err, openrouter.ErrNoAPIKey):

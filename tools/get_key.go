@@ -14,7 +14,7 @@ type hashArgs struct {
 	Hash string `json:"hash" jsonschema:"the key's hash: 64 lowercase hex characters, as list_keys returns it (not the secret key, and not its label)"`
 }
 
-// keyResult is the structuredContent of get_key and update_key.
+// keyResult is get_key's structuredContent.
 type keyResult struct {
 	Key openrouter.Key `json:"key"`
 }
@@ -27,8 +27,8 @@ var getKey = spec[hashArgs, keyResult]{
 		"midnight UTC. Find the hash with list_keys. Needs a management key.",
 	hints:          mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
 	constrainInput: requireHash,
-	call: func(ctx context.Context, c *openrouter.Client, in hashArgs) (keyResult, error) {
-		k, err := c.GetKey(ctx, in.Hash)
+	call: func(ctx context.Context, e *env, in hashArgs) (keyResult, error) {
+		k, err := e.client.GetKey(ctx, in.Hash)
 		if err != nil {
 			return keyResult{}, err
 		}

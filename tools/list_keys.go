@@ -34,8 +34,8 @@ var listKeys = spec[openrouter.ListKeysParams, listKeysResult]{
 		keys := property(s, "keys")
 		keys.Types, keys.Type = nil, "array" // never null: an empty page is []
 	},
-	call: func(ctx context.Context, c *openrouter.Client, in openrouter.ListKeysParams) (listKeysResult, error) {
-		keys, err := c.ListKeys(ctx, in)
+	call: func(ctx context.Context, e *env, in openrouter.ListKeysParams) (listKeysResult, error) {
+		keys, err := e.client.ListKeys(ctx, in)
 		if err != nil {
 			return listKeysResult{}, err
 		}

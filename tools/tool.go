@@ -1,8 +1,9 @@
 // Package tools declares the six MCP tools of openrouter-keys-mcp. Each tool lives in its own file as a
 // declaration (name, description for the model, input and output types, annotation hints) and a
 // handler of a few lines that calls the OpenRouter client. The mechanics they share (schema
-// derivation, argument validation, result building, error mapping) are in this file and its
-// neighbours, written once. The package knows nothing of transports or of where the API key came from.
+// derivation, argument validation, confirmation, audit, result building, error mapping) are in this
+// file and its neighbours, written once. The package knows nothing of transports or of where the API
+// key came from.
 package tools
 
 import (
@@ -18,6 +19,20 @@ import (
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
 )
 
+// Options set how the tools behave beyond calling OpenRouter. The zero value confirms destructive
+// calls when the client can ask its user, returns new secrets inline, and audits nothing.
+type Options struct {
+	Confirm   ConfirmMode // whether destructive calls ask the user first
+	SecretDir string      // when set, create_key writes new secrets here instead of returning them
+	Audit     *AuditLog   // when set, every mutating call is recorded here, before and after
+}
+
+// env is what a tool's call needs besides its arguments.
+type env struct {
+	client *openrouter.Client
+	opts   Options
+}
+
 // spec declares one tool. In is the argument type, mirroring the OpenAPI request body or query; Out is
 // the structuredContent.
 type spec[In, Out any] struct {
@@ -30,19 +45,28 @@ type spec[In, Out any] struct {
 	constrainInput func(*jsonschema.Schema)
 	// constrainOutput tightens the inferred output schema where the Go type says less than we know.
 	constrainOutput func(*jsonschema.Schema)
+	// refuse finds problems with the arguments that the schema cannot express; nil when none can occur.
+	refuse func(in In) error
 	// call does the work with the client.
-	call func(ctx context.Context, c *openrouter.Client, in In) (Out, error)
+	call func(ctx context.Context, e *env, in In) (Out, error)
 	// summary is the first line of the text block, for clients that read only text.
 	summary func(in In, out Out) string
 	// failed adds tool-specific advice to an error message; nil for none.
 	failed func(in In, err error) string
+	// subject names the key a call acts on, for confirmation and the audit log: the hash of an existing
+	// key, or the name of a new one; nil for tools that only read.
+	subject func(in In) (hash, name string)
+	// confirm, when set, is asked before the call: the user must agree when it says so.
+	confirm *confirmation[In, Out]
 }
 
 // hint returns a pointer for an annotation hint.
 func hint(b bool) *bool { return &b }
 
+func (s spec[In, Out]) toolName() string { return s.name }
+
 // build derives and resolves the tool's schemas and returns it ready to register.
-func (s spec[In, Out]) build(c *openrouter.Client) (server.ServerTool, error) {
+func (s spec[In, Out]) build(e *env) (server.ServerTool, error) {
 	in, err := deriveSchema[In](s.constrainInput)
 	if err != nil {
 		return server.ServerTool{}, fmt.Errorf("tool %s: input schema: %w", s.name, err)
@@ -65,6 +89,7 @@ func (s spec[In, Out]) build(c *openrouter.Client) (server.ServerTool, error) {
 		RawOutputSchema: out.raw,
 		Annotations:     annotations,
 	}
+	mutating := s.hints.ReadOnlyHint == nil || !*s.hints.ReadOnlyHint
 	handler := func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		raw, args, problem := decodeArguments(req.Params.Arguments)
 		if problem == "" {
@@ -78,19 +103,45 @@ func (s spec[In, Out]) build(c *openrouter.Client) (server.ServerTool, error) {
 			// The validator accepted what the type cannot hold: a bug, reported without the value.
 			return mcp.NewToolResultError("Invalid arguments, nothing was sent to OpenRouter: they do not fit the tool's input type."), nil
 		}
-		output, err := s.call(ctx, c, input)
-		if err != nil {
-			msg := explain(err)
-			if s.failed != nil {
-				if advice := s.failed(input, err); advice != "" {
-					msg += " " + advice
-				}
+		if s.refuse != nil {
+			if err := s.refuse(input); err != nil {
+				return s.failure(input, err), nil
 			}
-			return mcp.NewToolResultError(msg), nil
 		}
-		return structured(s.summary(input, output), output)
+		var current *openrouter.Key // the key as it is before the call, when we had to look
+		if s.confirm != nil && s.confirm.when(input) && e.opts.Confirm == ConfirmAuto && clientCanElicit(ctx) {
+			res, key, done := s.confirm.ask(ctx, e, s, req, raw, input)
+			if done {
+				return res, nil
+			}
+			current = key
+		}
+		if !mutating {
+			return s.finish(ctx, e, input)
+		}
+		return s.audited(ctx, e, input, current)
 	}
 	return server.ServerTool{Tool: tool, Handler: handler}, nil
+}
+
+// finish makes the call and builds its result.
+func (s spec[In, Out]) finish(ctx context.Context, e *env, input In) (*mcp.CallToolResult, error) {
+	output, err := s.call(ctx, e, input)
+	if err != nil {
+		return s.failure(input, err), nil
+	}
+	return structured(s.summary(input, output), output)
+}
+
+// failure is the error result for a failed call.
+func (s spec[In, Out]) failure(input In, err error) *mcp.CallToolResult {
+	msg := explain(err)
+	if s.failed != nil {
+		if advice := s.failed(input, err); advice != "" {
+			msg += " " + advice
+		}
+	}
+	return mcp.NewToolResultError(msg)
 }
 
 // decodeArguments turns the call's arguments into JSON bytes and a generic object; absent arguments

@@ -33,6 +33,12 @@ type env struct {
 
 func newEnv(t *testing.T, key string) *env {
 	t.Helper()
+	return newEnvOpts(t, key, tools.Options{})
+}
+
+// newEnvOpts is newEnv with tool options.
+func newEnvOpts(t *testing.T, key string, opts tools.Options) *env {
+	t.Helper()
 	sb := sandbox.New(sandbox.Options{})
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
@@ -43,7 +49,7 @@ func newEnv(t *testing.T, key string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newEnvWith(t, sb, c)
+	e := newEnvWith(t, sb, c, opts)
 	e.url = srv.URL + "/api/v1"
 	return e
 }
@@ -55,12 +61,12 @@ func (e *env) withKey(t *testing.T, key string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newEnvWith(t, e.sb, c)
+	return newEnvWith(t, e.sb, c, tools.Options{})
 }
 
-func newEnvWith(t *testing.T, sb *sandbox.Sandbox, c *openrouter.Client) *env {
+func newEnvWith(t *testing.T, sb *sandbox.Sandbox, c *openrouter.Client, opts tools.Options) *env {
 	t.Helper()
-	all, err := tools.All(c)
+	all, err := tools.All(c, opts)
 	if err != nil {
 		t.Fatalf("tools.All: %v", err)
 	}
@@ -418,10 +424,10 @@ func TestFailuresTellTheModelWhatToDo(t *testing.T) {
 		{"wrong key", mgmt.withKey(t, "sk-or-v1-"+strings.Repeat("0", 64)), "list_keys", `{}`, []string{"rejected the API key", "401", "Retrying will not help"}},
 		{"not a management key", mgmt.withKey(t, inference), "list_keys", `{}`, []string{"not a management key", "403", "management-api-keys"}},
 		{"inference key may still read itself", mgmt.withKey(t, inference), "current_key", `{}`, nil},
-		{"rate limited", newEnvWith(t, mgmt.sb, stubClient(t, 429, `{"error":{"code":429,"message":"Rate limit exceeded"}}`, http.Header{"Retry-After": {"12"}})), "list_keys", `{}`, []string{"rate limiting", "Wait 12 seconds"}},
-		{"upstream down", newEnvWith(t, mgmt.sb, stubClient(t, 502, `<html>Bad gateway</html>`, http.Header{"Content-Type": {"text/html"}})), "get_key", `{"hash":"` + strings.Repeat("a", 64) + `"}`, []string{"server error", "HTML page", "try again"}},
-		{"create after 502 may exist", newEnvWith(t, mgmt.sb, stubClient(t, 502, ``, nil)), "create_key", `{"name":"x"}`, []string{"may have been created", "list_keys", `"x"`}},
-		{"unreachable", newEnvWith(t, mgmt.sb, unreachable), "current_key", `{}`, []string{"cannot reach OpenRouter", "try again"}},
+		{"rate limited", newEnvWith(t, mgmt.sb, stubClient(t, 429, `{"error":{"code":429,"message":"Rate limit exceeded"}}`, http.Header{"Retry-After": {"12"}}), tools.Options{}), "list_keys", `{}`, []string{"rate limiting", "Wait 12 seconds"}},
+		{"upstream down", newEnvWith(t, mgmt.sb, stubClient(t, 502, `<html>Bad gateway</html>`, http.Header{"Content-Type": {"text/html"}}), tools.Options{}), "get_key", `{"hash":"` + strings.Repeat("a", 64) + `"}`, []string{"server error", "HTML page", "try again"}},
+		{"create after 502 may exist", newEnvWith(t, mgmt.sb, stubClient(t, 502, ``, nil), tools.Options{}), "create_key", `{"name":"x"}`, []string{"may have been created", "list_keys", `"x"`}},
+		{"unreachable", newEnvWith(t, mgmt.sb, unreachable, tools.Options{}), "current_key", `{}`, []string{"cannot reach OpenRouter", "try again"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

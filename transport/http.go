@@ -43,7 +43,31 @@ type HTTPOptions struct {
 	MaxInFlight    int           // MCP requests served at once; DefaultMaxInFlight when zero
 	Loopback       bool          // listening on loopback: only loopback Host headers are accepted
 	Version        string        // reported by /healthz
+	ToolNames      []string      // the tools a request may narrow itself to with X-MCP-Tools
 	Logger         zerolog.Logger
+}
+
+// Narrowing is what a request asked of the tool set through its headers: X-MCP-Readonly: true, and
+// X-MCP-Tools: a comma-separated list. It can only take tools away from what the server offers.
+type Narrowing struct {
+	ReadOnly bool
+	Tools    []string
+}
+
+type narrowingKey struct{}
+
+// NarrowingFrom returns the narrowing of the request ctx belongs to; the zero value over stdio.
+func NarrowingFrom(ctx context.Context) Narrowing {
+	n, _ := ctx.Value(narrowingKey{}).(Narrowing)
+	return n
+}
+
+// RequestInfo returns the remote address and id of the HTTP request ctx belongs to; empty over stdio.
+func RequestInfo(ctx context.Context) (remote, requestID string) {
+	if rec := recordFrom(ctx); rec != nil {
+		return rec.remote, rec.id
+	}
+	return "", ""
 }
 
 // NewHTTPHandler serves MCP at /mcp and a health check at /healthz. It returns the handler and a
@@ -66,6 +90,7 @@ func NewHTTPHandler(s *server.MCPServer, o HTTPOptions) (http.Handler, func(cont
 	streamable := server.NewStreamableHTTPServer(s, opts...)
 
 	var mcpHandler http.Handler = streamable
+	mcpHandler = narrow(o.ToolNames, mcpHandler)
 	mcpHandler = authenticate(o.Auth, o.AuthHint, mcpHandler)
 	mcpHandler = limitInFlight(o.MaxInFlight, mcpHandler)
 	mcpHandler = readBody(o.MaxBodyBytes, mcpHandler)
@@ -194,6 +219,36 @@ func bearerToken(header string) (string, bool) {
 	return token, true
 }
 
+// narrow reads the tool-narrowing headers into the request's context, refusing malformed ones.
+func narrow(toolNames []string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n Narrowing
+		if v := r.Header.Get("X-MCP-Readonly"); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				writeJSON(w, http.StatusBadRequest, httpError("X-MCP-Readonly must be true or false"))
+				return
+			}
+			n.ReadOnly = b
+		}
+		if v := r.Header.Get("X-MCP-Tools"); v != "" {
+			for _, name := range strings.Split(v, ",") {
+				name = strings.TrimSpace(name)
+				if !slices.Contains(toolNames, name) {
+					writeJSON(w, http.StatusBadRequest, httpError("X-MCP-Tools names an unknown tool; valid tools are "+
+						strings.Join(toolNames, ", ")))
+					return
+				}
+				n.Tools = append(n.Tools, name)
+			}
+		}
+		if n.ReadOnly || len(n.Tools) > 0 {
+			r = r.WithContext(context.WithValue(r.Context(), narrowingKey{}, n))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // limitInFlight caps the MCP requests served at once; beyond the cap a caller is told to come back
 // rather than queued without bound.
 func limitInFlight(n int, next http.Handler) http.Handler {
@@ -255,6 +310,7 @@ func rpcMethod(body []byte) (method, tool string) {
 
 // requestRecord collects what the request log line reports.
 type requestRecord struct {
+	id, remote   string
 	method, tool string
 }
 
@@ -279,7 +335,7 @@ func logRequests(logger zerolog.Logger, next http.Handler) http.Handler {
 			id = hex.EncodeToString(b[:])
 		}
 		w.Header().Set("X-Request-Id", id)
-		rec := &requestRecord{}
+		rec := &requestRecord{id: id, remote: r.RemoteAddr}
 		reqLog := logger.With().Str("request_id", id).Logger()
 		ctx := context.WithValue(r.Context(), recordKey{}, rec)
 		ctx = reqLog.WithContext(ctx)

@@ -1,0 +1,59 @@
+package tools
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+)
+
+// writeSecret writes a new key's secret to a file of its own in dir, readable by the owner only, and
+// returns its path. The file must not exist yet: a secret never overwrites another.
+func writeSecret(dir string, k *openrouter.CreatedKey) (string, error) {
+	path := filepath.Join(dir, secretFileName(k.Key.Name, k.Key.Hash))
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("create %s: %w", path, unwrapPath(err))
+	}
+	_, err = f.WriteString(k.Secret.Reveal() + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(path)
+		return "", fmt.Errorf("write %s: %w", path, unwrapPath(err))
+	}
+	return path, nil
+}
+
+// secretFileName names the file after the key, so a person can tell the files apart, keeping only
+// characters that are safe in any file name; the hash makes it unique.
+func secretFileName(name, hash string) string {
+	safe := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '-'
+	}, name)
+	safe = strings.Trim(safe, "-")
+	if len(safe) > 40 {
+		safe = safe[:40]
+	}
+	if safe == "" {
+		safe = "key"
+	}
+	return fmt.Sprintf("%s-%s.key", safe, hash[:12])
+}
+
+// unwrapPath drops the path os repeats in its errors; the caller names the path once.
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
