@@ -69,8 +69,11 @@ func New(o Options) (*Client, error) {
 		raw = DefaultBaseURL
 	}
 	base, err := url.Parse(strings.TrimRight(raw, "/"))
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, fmt.Errorf("base URL %q: want an absolute http or https URL such as %s", raw, DefaultBaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("base URL %s: not a URL; want an absolute http or https URL such as %s", showURL(raw), DefaultBaseURL)
+	}
+	if (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("base URL %q: want an absolute http or https URL such as %s", base.Redacted(), DefaultBaseURL)
 	}
 	if base.User != nil || base.RawQuery != "" || base.Fragment != "" {
 		return nil, fmt.Errorf("base URL %q: must not carry credentials, a query or a fragment", base.Redacted())
@@ -88,15 +91,28 @@ func New(o Options) (*Client, error) {
 	return c, nil
 }
 
+// showURL quotes a URL that did not parse, unless it may hold credentials.
+func showURL(raw string) string {
+	if strings.Contains(raw, "@") || LooksLikeSecret(raw) {
+		return "(not shown: it may contain credentials)"
+	}
+	return strconv.Quote(raw)
+}
+
 // newTransport is the one connection pool all calls share: keep-alive and HTTP/2 where offered.
 func newTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 64
 	t.MaxIdleConnsPerHost = 32
 	t.IdleConnTimeout = 90 * time.Second
-	t.ResponseHeaderTimeout = DefaultTimeout
 	return t
 }
+
+// String describes the client without its key, so that printing one never shows the key.
+func (c *Client) String() string { return "openrouter.Client{" + c.base.String() + "}" }
+
+// GoString is String, for %#v.
+func (c *Client) GoString() string { return c.String() }
 
 // BaseURL returns the API base the client calls.
 func (c *Client) BaseURL() string { return c.base.String() }

@@ -52,13 +52,14 @@ func newAPIError(resp *http.Response, body []byte, method, path string) *APIErro
 	}
 	var env struct {
 		Error *struct {
-			Code    json.Number `json:"code"`
-			Message string      `json:"message"`
+			Code    json.RawMessage `json:"code"` // a number, but anything else must not lose the message
+			Message string          `json:"message"`
 		} `json:"error"`
 	}
 	if json.Unmarshal(body, &env) == nil && env.Error != nil && env.Error.Message != "" {
-		if code, err := env.Error.Code.Int64(); err == nil && code > 0 {
-			e.Code = int(code)
+		var code int
+		if json.Unmarshal(env.Error.Code, &code) == nil && code > 0 {
+			e.Code = code
 		}
 		e.Message = cleanMessage(env.Error.Message)
 		return e
@@ -106,13 +107,16 @@ func cleanMessage(s string) string {
 	return Redact(s)
 }
 
+// maxRetryAfter bounds a server's request to wait, so that an absurd header cannot overflow a Duration.
+const maxRetryAfter = 24 * time.Hour
+
 // retryAfter reads how long the server asked us to wait: retry-after-ms (milliseconds), else
 // Retry-After as seconds or an HTTP date. It returns 0 when neither is present or usable.
 func retryAfter(h http.Header, now time.Time) time.Duration {
 	if v := h.Get("retry-after-ms"); v != "" {
 		var ms float64
 		if _, err := fmt.Sscanf(v, "%g", &ms); err == nil && ms > 0 {
-			return time.Duration(ms * float64(time.Millisecond))
+			return min(time.Duration(min(ms, float64(maxRetryAfter/time.Millisecond))*float64(time.Millisecond)), maxRetryAfter)
 		}
 	}
 	v := strings.TrimSpace(h.Get("Retry-After"))
@@ -122,13 +126,13 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 	var secs int64
 	if _, err := fmt.Sscanf(v, "%d", &secs); err == nil && fmt.Sprint(secs) == v {
 		if secs > 0 {
-			return time.Duration(secs) * time.Second
+			return time.Duration(min(secs, int64(maxRetryAfter/time.Second))) * time.Second
 		}
 		return 0
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {
-			return d
+			return min(d, maxRetryAfter)
 		}
 	}
 	return 0

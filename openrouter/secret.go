@@ -2,9 +2,10 @@ package openrouter
 
 import "regexp"
 
-// Secret is an OpenRouter API key in plaintext. Every way Go has of printing or encoding it (fmt's
-// verbs, encoding/json, encoding.TextMarshaler, zerolog, slog) yields "[REDACTED]", so a secret that
-// slips into a log line or an error stays hidden; Reveal is the one deliberate way out.
+// Secret is an OpenRouter API key in plaintext. The usual ways of printing or encoding a value (fmt's
+// verbs, encoding/json and encoding.TextMarshaler values, zerolog, slog) yield "[REDACTED]", so a
+// secret that slips into a log line or an error stays hidden; Reveal is the one deliberate way out.
+// (encoding/json writes string-kinded map keys verbatim, so never key a map by a Secret.)
 type Secret string
 
 const redacted = "[REDACTED]"

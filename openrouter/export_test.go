@@ -1,0 +1,17 @@
+package openrouter
+
+import (
+	"net/http"
+	"time"
+)
+
+// TransportResponseHeaderTimeout exposes, to this package's tests only, the
+// ResponseHeaderTimeout of the transport New built for c. ok is false when
+// c does not use an *http.Transport (a caller-supplied HTTPClient).
+func TransportResponseHeaderTimeout(c *Client) (d time.Duration, ok bool) {
+	t, ok := c.http.Transport.(*http.Transport)
+	if !ok {
+		return 0, false
+	}
+	return t.ResponseHeaderTimeout, true
+}
