@@ -72,11 +72,16 @@ func startHTTP(t *testing.T, env []string, args ...string) *httpServer {
 // mcpGoHTTP connects mcp-go's streamable HTTP client, with extra headers.
 func mcpGoHTTP(t *testing.T, ctx context.Context, url, version string, headers map[string]string) session {
 	t.Helper()
+	return mcpGoHTTPWith(t, ctx, url, version, headers, nil)
+}
+
+// mcpGoHTTPWith is mcpGoHTTP with client options, such as an elicitation handler.
+func mcpGoHTTPWith(t *testing.T, ctx context.Context, url, version string, headers map[string]string, opts []mcpclient.ClientOption) session {
+	t.Helper()
 	tr, err := mcptransport.NewStreamableHTTP(url, mcptransport.WithHTTPHeaders(headers))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var opts []mcpclient.ClientOption
 	if version != "" {
 		opts = append(opts, mcpclient.WithProtocolVersion(version))
 	}

@@ -20,6 +20,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -80,7 +81,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 // newLogger logs to w (stderr) only: stdout belongs to the protocol. Every line passes through
-// openrouter.Redact, a last line of defence should a key-shaped string reach a log.
+// redactLine, a last line of defence should a key or a bearer token reach a log.
 func newLogger(w io.Writer, cfg config) zerolog.Logger {
 	out := io.Writer(redactingWriter{w})
 	console := cfg.logFormat == "console"
@@ -97,8 +98,16 @@ func newLogger(w io.Writer, cfg config) zerolog.Logger {
 
 type redactingWriter struct{ w io.Writer }
 
+// bearerShape matches the credential after "Bearer", in a header or an error string.
+var bearerShape = regexp.MustCompile(`(?i)(bearer\s+)[^\s"',;]+`)
+
+// redactLine masks OpenRouter keys and bearer tokens.
+func redactLine(s string) string {
+	return bearerShape.ReplaceAllString(openrouter.Redact(s), "${1}[REDACTED]")
+}
+
 func (r redactingWriter) Write(p []byte) (int, error) {
-	if _, err := io.WriteString(r.w, openrouter.Redact(string(p))); err != nil {
+	if _, err := io.WriteString(r.w, redactLine(string(p))); err != nil {
 		return 0, err
 	}
 	return len(p), nil

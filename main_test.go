@@ -174,9 +174,14 @@ func asObject(v any) map[string]any {
 // startMCPGo starts the binary with mcp-go's stdio client; version "" lets them negotiate the newest.
 func startMCPGo(t *testing.T, ctx context.Context, version string, env []string, args ...string) (session, *lockedBuffer) {
 	t.Helper()
+	return startMCPGoWith(t, ctx, version, env, nil, args...)
+}
+
+// startMCPGoWith is startMCPGo with client options, such as an elicitation handler.
+func startMCPGoWith(t *testing.T, ctx context.Context, version string, env []string, opts []mcpclient.ClientOption, args ...string) (session, *lockedBuffer) {
+	t.Helper()
 	stderr := &lockedBuffer{}
 	tr := mcptransport.NewStdioWithOptions(binary, env, args, mcptransport.WithCommandStderrWriter(stderr))
-	var opts []mcpclient.ClientOption
 	if version != "" {
 		opts = append(opts, mcpclient.WithProtocolVersion(version))
 	}
