@@ -154,5 +154,5 @@ func (s spec[In, Out]) audited(ctx context.Context, e *env, input In, current *o
 	if err != nil {
 		return s.failure(input, err), nil
 	}
-	return structured(s.summary(input, output), output)
+	return s.result(input, output)
 }

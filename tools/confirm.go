@@ -83,7 +83,7 @@ func (c *confirmation[In, Out]) ask(ctx context.Context, e *env, s spec[In, Out]
 	if answer.Action != mcp.ElicitationResponseActionAccept || content[confirmID] != true {
 		e.opts.Audit.declined(ctx, s.name, key)
 		out := c.declined(key, input)
-		res, err := structured(s.summary(input, out), out)
+		res, err := s.result(input, out)
 		if err != nil {
 			return mcp.NewToolResultError(err.Error()), nil, true
 		}

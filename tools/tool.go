@@ -49,8 +49,12 @@ type spec[In, Out any] struct {
 	refuse func(in In) error
 	// call does the work with the client.
 	call func(ctx context.Context, e *env, in In) (Out, error)
-	// summary is the first line of the text block, for clients that read only text.
+	// summary is the first line of the text block, for clients that read only text; the result's JSON
+	// follows it.
 	summary func(in In, out Out) string
+	// text, when set, is the whole text block instead of the summary and the JSON: for results too big
+	// to say twice.
+	text func(in In, out Out) string
 	// failed adds tool-specific advice to an error message; nil for none.
 	failed func(in In, err error) string
 	// subject names the key a call acts on, for confirmation and the audit log: the hash of an existing
@@ -91,6 +95,7 @@ func (s spec[In, Out]) build(e *env) (server.ServerTool, error) {
 	}
 	mutating := s.hints.ReadOnlyHint == nil || !*s.hints.ReadOnlyHint
 	handler := func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		ctx = withProgress(ctx, req)
 		raw, args, problem := decodeArguments(req.Params.Arguments)
 		if problem == "" {
 			problem = validator.validate(args)
@@ -130,7 +135,26 @@ func (s spec[In, Out]) finish(ctx context.Context, e *env, input In) (*mcp.CallT
 	if err != nil {
 		return s.failure(input, err), nil
 	}
-	return structured(s.summary(input, output), output)
+	return s.result(input, output)
+}
+
+// result builds a successful result. The output is encoded once: the same bytes serve as
+// structuredContent and, after the summary line, as the text block for clients that read only text.
+func (s spec[In, Out]) result(input In, output Out) (*mcp.CallToolResult, error) {
+	b, err := json.Marshal(output)
+	if err != nil {
+		return nil, fmt.Errorf("encode result: %w", err)
+	}
+	text := ""
+	if s.text != nil {
+		text = s.text(input, output)
+	} else {
+		text = s.summary(input, output) + "\n" + string(b)
+	}
+	return &mcp.CallToolResult{
+		Content:           []mcp.Content{mcp.NewTextContent(text)},
+		StructuredContent: json.RawMessage(b),
+	}, nil
 }
 
 // failure is the error result for a failed call.
@@ -160,17 +184,4 @@ func decodeArguments(arguments any) (json.RawMessage, map[string]any, string) {
 		return nil, nil, "Invalid arguments, nothing was sent to OpenRouter: arguments must be a JSON object."
 	}
 	return raw, args, ""
-}
-
-// structured builds a successful result. The output is encoded once: the same bytes serve as
-// structuredContent and, after the summary line, as the text block for clients that read only text.
-func structured(summary string, out any) (*mcp.CallToolResult, error) {
-	b, err := json.Marshal(out)
-	if err != nil {
-		return nil, fmt.Errorf("encode result: %w", err)
-	}
-	return &mcp.CallToolResult{
-		Content:           []mcp.Content{mcp.NewTextContent(summary + "\n" + string(b))},
-		StructuredContent: json.RawMessage(b),
-	}, nil
 }
