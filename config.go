@@ -68,6 +68,11 @@ type config struct {
 	secretDir string
 	auditLog  string
 
+	// call only
+	callTool string
+	callArgs string
+	jsonOut  bool // call, tools: print JSON for scripts
+
 	// http only
 	stateful       bool
 	keySource      string
@@ -95,7 +100,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	e := envReader{getenv: getenv}
 	var tokenFile, origins, keySource, include, exclude, confirm string
 	switch cfg.command {
-	case "stdio", "http":
+	case "stdio", "http", "call", "tools", "doctor":
 		fs.StringVar(&cfg.baseURL, "base-url", e.str(envBaseURL, openrouter.DefaultBaseURL), "OpenRouter API base URL (env "+envBaseURL+")")
 		fs.BoolVar(&cfg.sandbox, "sandbox", e.bool(envSandbox), "use the built-in OpenRouter emulator instead of OpenRouter; no key needed (env "+envSandbox+")")
 		fs.BoolVar(&cfg.selection.ReadOnly, "read-only", e.bool(envReadOnly), "offer only the tools that change nothing: list_keys, get_key, current_key (env "+envReadOnly+")")
@@ -111,7 +116,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		if openrouter.LooksLikeSecret(cfg.command) {
 			return cfg, errKeyInArgs
 		}
-		return cfg, fmt.Errorf("unknown command %q: want stdio, http, sandbox or version (see --help)", cfg.command)
+		return cfg, fmt.Errorf("unknown command %q: want %s (see --help)", cfg.command, commandList)
+	}
+	if cfg.command == "call" || cfg.command == "tools" {
+		fs.BoolVar(&cfg.jsonOut, "json", false, "print JSON, for scripts, instead of text for people")
 	}
 	if cfg.command == "http" {
 		fs.StringVar(&cfg.addr, "addr", e.str(envAddr, "127.0.0.1:8080"), "listen address (env "+envAddr+")")
@@ -121,23 +129,35 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		fs.StringVar(&origins, "allowed-origins", e.str(envAllowedOrigins, ""), "comma-separated browser origins allowed to call the server, e.g. http://localhost:6274 (env "+envAllowedOrigins+")")
 		fs.IntVar(&cfg.maxInFlight, "max-in-flight", e.int(envMaxInFlight, 64), "MCP requests served at once; more get 429 (env "+envMaxInFlight+")")
 	}
-	level := fs.String("log-level", e.str(envLogLevel, "info"), "log level: trace, debug, info, warn, error (env "+envLogLevel+")")
+	defaultLevel := "info"
+	if cfg.command == "call" || cfg.command == "tools" || cfg.command == "doctor" {
+		defaultLevel = "warn" // a person is reading the terminal: only what needs their attention
+	}
+	level := fs.String("log-level", e.str(envLogLevel, defaultLevel), "log level: trace, debug, info, warn, error (env "+envLogLevel+")")
 	fs.StringVar(&cfg.logFormat, "log-format", e.str(envLogFormat, "auto"), "log format on stderr: json, console, or auto (console on a terminal) (env "+envLogFormat+")")
 	if e.err != nil {
 		return cfg, e.err
 	}
-	fs.Usage = func() { usage(fs) }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return cfg, err
-		}
-		return cfg, errUsage
+	fs.Usage = func() { usage(fs, cfg.command) }
+	positional, err := parseInterspersed(fs, args)
+	if err != nil {
+		return cfg, err
 	}
-	if fs.NArg() > 0 {
-		if openrouter.LooksLikeSecret(fs.Arg(0)) {
+	for _, p := range positional {
+		if openrouter.LooksLikeSecret(p) {
 			return cfg, errKeyInArgs
 		}
-		return cfg, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
+	}
+	switch {
+	case cfg.command == "call" && (len(positional) == 1 || len(positional) == 2):
+		cfg.callTool = positional[0]
+		if len(positional) == 2 {
+			cfg.callArgs = positional[1]
+		}
+	case cfg.command == "call":
+		return cfg, fmt.Errorf("call takes a tool name and, optionally, its arguments as JSON: call get_key '{\"hash\":\"...\"}'")
+	case len(positional) > 0:
+		return cfg, fmt.Errorf("unexpected argument %q (see --help)", positional[0])
 	}
 	lvl, err := zerolog.ParseLevel(strings.ToLower(*level))
 	if err != nil || *level == "" || lvl == zerolog.NoLevel {
@@ -158,7 +178,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			break
 		}
 	}
-	if cfg.command == "stdio" || cfg.command == "http" {
+	if cfg.command != "sandbox" && cfg.command != "version" {
 		if err := cfg.parseTools(include, exclude, confirm); err != nil {
 			return cfg, err
 		}
@@ -169,6 +189,25 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		}
 	}
 	return cfg, nil
+}
+
+// parseInterspersed parses flags wherever they stand among the positional arguments, so that both
+// "call list_keys --sandbox" and "call --sandbox list_keys" work.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, errUsage
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }
 
 // parseTools reads which tools to offer and how they behave.
@@ -317,23 +356,43 @@ func (e *envReader) int(key string, def int) int {
 	return n
 }
 
-func usage(fs *flag.FlagSet) {
+// commandList names the commands, for errors.
+const commandList = "stdio, http, sandbox, call, tools, doctor or version"
+
+// examples are shown by --help, per command.
+var examples = map[string]string{
+	"stdio": `  OPENROUTER_MANAGEMENT_KEY=sk-or-v1-... %[1]s      serve MCP on stdin/stdout for an MCP client
+  %[1]s --sandbox                                      the same on the built-in emulator, no account needed
+  %[1]s --read-only                                    offer only list_keys, get_key and current_key`,
+	"http": `  %[1]s http --sandbox                      MCP at http://127.0.0.1:8080/mcp on the emulator
+  %[1]s http --key-source caller            each caller sends its own key: Authorization: Bearer sk-or-v1-...
+  %[1]s http --addr 0.0.0.0:8080 --auth-token-file token.txt
+                                            the server's key, for callers with the access token`,
+	"sandbox": `  %[1]s sandbox                            the emulator at http://127.0.0.1:8081/api/v1; prints its key
+  OPENROUTER_MANAGEMENT_KEY=sk-or-v1-... %[1]s sandbox --addr 127.0.0.1:9000`,
+	"call": `  %[1]s call list_keys --sandbox
+  %[1]s call create_key '{"name":"ci","limit":5,"limit_reset":"daily"}' --sandbox
+  %[1]s call get_key '{"hash":"<64 hex>"}' --json`,
+	"tools":   `  %[1]s tools                              the tools, their hints and arguments`,
+	"doctor":  `  %[1]s doctor                             check the key and the configuration; exit 0 when all is well`,
+	"version": `  %[1]s version`,
+}
+
+func usage(fs *flag.FlagSet, command string) {
 	out := fs.Output()
 	fmt.Fprintf(out, `Usage:
-  %[1]s [stdio] [flags]   serve MCP over stdin/stdout (the default)
-  %[1]s http [flags]      serve MCP over streamable HTTP at /mcp, health at /healthz
-  %[1]s sandbox [flags]   serve only the built-in OpenRouter emulator over HTTP, at /api/v1
-  %[1]s version           print the version
+  %[1]s [stdio] [flags]       serve MCP over stdin/stdout (the default)
+  %[1]s http [flags]          serve MCP over streamable HTTP at /mcp, health at /healthz
+  %[1]s sandbox [flags]       serve only the built-in OpenRouter emulator over HTTP, at /api/v1
+  %[1]s call TOOL [JSON]      run one tool, as an MCP call would, and print its result
+  %[1]s tools                 list the tools and their arguments
+  %[1]s doctor                check the configuration and the key
+  %[1]s version               print the version
 
 The OpenRouter key is read from %[2]s (or %[3]s, %[4]s), never from the command line.
 
 Examples:
-  %[2]s=sk-or-v1-... %[1]s
-  %[1]s --sandbox                        try every tool offline, no account needed
-  %[1]s http --sandbox                   the same over HTTP at http://127.0.0.1:8080/mcp
-  %[1]s http --key-source caller         each HTTP caller sends its own key as a bearer token
-
-Flags of %[5]q:
-`, name, keyVars[0], keyVars[1], keyVars[2], fs.Name())
+`, name, keyVars[0], keyVars[1], keyVars[2])
+	fmt.Fprintf(out, examples[command]+"\n\nFlags of %[2]q:\n", name, fs.Name())
 	fs.PrintDefaults()
 }

@@ -3,6 +3,9 @@
 //	openrouter-keys-mcp [stdio] [flags]   serve MCP over stdin/stdout (the default)
 //	openrouter-keys-mcp http [flags]      serve MCP over streamable HTTP at /mcp, health at /healthz
 //	openrouter-keys-mcp sandbox [flags]   serve only the OpenRouter emulator over HTTP, at /api/v1
+//	openrouter-keys-mcp call TOOL [JSON]  run one tool and print its result
+//	openrouter-keys-mcp tools             list the tools
+//	openrouter-keys-mcp doctor            check the configuration and the key
 //	openrouter-keys-mcp version
 //
 // main.go is the one place that knows the command line, the OpenRouter client, the tools and the
@@ -65,6 +68,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch cfg.command {
 	case "version":
 		fmt.Fprintln(stdout, versionLine())
+		return 0
+	case "call", "tools", "doctor":
+		run := map[string]func(context.Context, config, io.Writer, zerolog.Logger) error{
+			"call": runCall, "tools": runTools, "doctor": runDoctor,
+		}[cfg.command]
+		if err := run(ctx, cfg, stdout, logger); err != nil {
+			if !errors.Is(err, errReported) {
+				fmt.Fprintf(stderr, "%s %s: %v\n", name, cfg.command, err)
+			}
+			return 1
+		}
 		return 0
 	case "sandbox":
 		err = runSandbox(ctx, cfg, stderr, logger)

@@ -516,7 +516,7 @@ func TestCommandLine(t *testing.T) {
 	}{
 		{name: "version", args: []string{"version"}, stdout: "openrouter-keys-mcp "},
 		{name: "help", args: []string{"--help"}, stderr: "Usage:"},
-		{name: "unknown command", args: []string{"serve"}, code: 2, stderr: `unknown command "serve": want stdio, http, sandbox or version`},
+		{name: "unknown command", args: []string{"serve"}, code: 2, stderr: `unknown command "serve": want stdio, http, sandbox, call, tools, doctor or version`},
 		{name: "unknown flag", args: []string{"--readonly"}, code: 2, stderr: "flag provided but not defined: -readonly"},
 		{name: "bad log level", args: []string{"--log-level", "loud"}, code: 2, stderr: `invalid log level "loud"`},
 		{name: "bad log format", args: []string{"--log-format", "xml"}, code: 2, stderr: `invalid log format "xml"`},

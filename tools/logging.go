@@ -27,7 +27,8 @@ func LogCalls(fallback zerolog.Logger) server.ToolHandlerMiddleware {
 			case err != nil:
 				ev = log.Error().Err(err)
 			case res != nil && res.IsError:
-				ev = log.Warn().Str("error", firstText(res))
+				// An error result is the tool working as meant (a bad argument, a 404): not a warning.
+				ev = log.Info().Bool("is_error", true).Str("error", firstText(res))
 			}
 			ev.Str("tool", req.Params.Name).Dur("duration_ms", time.Since(start)).Msg("tool call")
 			return res, err
