@@ -18,7 +18,6 @@ import (
 
 	mcpclient "github.com/mark3labs/mcp-go/client"
 	mcptransport "github.com/mark3labs/mcp-go/client/transport"
-	"github.com/mark3labs/mcp-go/mcp"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
@@ -82,21 +81,12 @@ func mcpGoHTTPWith(t *testing.T, ctx context.Context, url, version string, heade
 	if err != nil {
 		t.Fatal(err)
 	}
-	if version != "" {
-		opts = append(opts, mcpclient.WithProtocolVersion(version))
-	}
-	c := mcpclient.NewClient(tr, opts...)
-	if err := c.Start(ctx); err != nil {
+	s, err := connectMCPGo(ctx, tr, version, "mcp-go-http-test", opts)
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = c.Close() })
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = version
-	init.Params.ClientInfo = mcp.Implementation{Name: "mcp-go-http-test", Version: "1"}
-	if _, err := c.Initialize(ctx, init); err != nil {
-		t.Fatalf("initialize: %v", err)
-	}
-	return mcpGoSession{c}
+	t.Cleanup(func() { _ = s.c.Close() })
+	return s
 }
 
 // headerTransport adds fixed headers to every request of the go-sdk client.

@@ -182,21 +182,31 @@ func startMCPGoWith(t *testing.T, ctx context.Context, version string, env []str
 	t.Helper()
 	stderr := &lockedBuffer{}
 	tr := mcptransport.NewStdioWithOptions(binary, env, args, mcptransport.WithCommandStderrWriter(stderr))
+	s, err := connectMCPGo(ctx, tr, version, "mcp-go-test", opts)
+	if err != nil {
+		t.Fatalf("%v\nstderr:\n%s", err, stderr)
+	}
+	t.Cleanup(func() { _ = s.c.Close() })
+	return s, stderr
+}
+
+// connectMCPGo starts mcp-go's client on a transport and initializes it at version ("" for the newest).
+func connectMCPGo(ctx context.Context, tr mcptransport.Interface, version, clientName string, opts []mcpclient.ClientOption) (mcpGoSession, error) {
 	if version != "" {
 		opts = append(opts, mcpclient.WithProtocolVersion(version))
 	}
 	c := mcpclient.NewClient(tr, opts...)
 	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
+		return mcpGoSession{}, err
 	}
-	t.Cleanup(func() { _ = c.Close() })
 	init := mcp.InitializeRequest{}
 	init.Params.ProtocolVersion = version
-	init.Params.ClientInfo = mcp.Implementation{Name: "mcp-go-test", Version: "1"}
+	init.Params.ClientInfo = mcp.Implementation{Name: clientName, Version: "1"}
 	if _, err := c.Initialize(ctx, init); err != nil {
-		t.Fatalf("initialize: %v\nstderr:\n%s", err, stderr)
+		_ = c.Close()
+		return mcpGoSession{}, fmt.Errorf("initialize: %w", err)
 	}
-	return mcpGoSession{c}, stderr
+	return mcpGoSession{c}, nil
 }
 
 // startGoSDK starts the binary with the official go-sdk client.
