@@ -388,3 +388,34 @@ func TestCallsBeyondTheInFlightCapGet429(t *testing.T) {
 		t.Errorf("first call: %d", first.Load())
 	}
 }
+
+func TestStatefulSessionEndsWithDELETE(t *testing.T) {
+	srv := startHTTP(t, cleanEnv(), "--sandbox", "--stateful")
+	resp := post(t, srv.url, "", nil, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
+	readAll(t, resp)
+	id := resp.Header.Get("Mcp-Session-Id")
+	if resp.StatusCode != http.StatusOK || id == "" {
+		t.Fatalf("initialize: %d, session %q", resp.StatusCode, id)
+	}
+	session := map[string]string{"Mcp-Session-Id": id}
+	list := `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`
+	if resp := post(t, srv.url, "", session, list); resp.StatusCode != http.StatusOK {
+		t.Fatalf("tools/list in the session: %d %s", resp.StatusCode, readAll(t, resp))
+	}
+	req, _ := http.NewRequest(http.MethodDelete, srv.url, nil)
+	req.Header.Set("Mcp-Session-Id", id)
+	del, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, del)
+	if del.StatusCode >= 300 {
+		t.Fatalf("DELETE: %d", del.StatusCode)
+	}
+	if resp := post(t, srv.url, "", session, list); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a deleted session: %d, want 404: %s", resp.StatusCode, readAll(t, resp))
+	}
+	if !strings.Contains(srv.stderr.String(), `"rpc_method":"tools/list"`) || !strings.Contains(srv.stderr.String(), `"request_id":`) {
+		t.Errorf("no request log line:\n%s", srv.stderr)
+	}
+}

@@ -128,10 +128,26 @@ func TestListKeysFollowsPagesWithProgress(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	env := cleanEnv("OPENROUTER_MANAGEMENT_KEY=" + sb.ManagementKey())
+	base := srv.URL + "/api/v1"
+	t.Run("stdio", func(t *testing.T) {
+		listAllWithProgress(t, mcptransport.NewStdioWithOptions(binary, env, []string{"--base-url", base}))
+	})
+	t.Run("http", func(t *testing.T) {
+		h := startHTTP(t, env, "--base-url", base)
+		tr, err := mcptransport.NewStreamableHTTP(h.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listAllWithProgress(t, tr)
+	})
+}
+
+// listAllWithProgress lists 250 keys with all: true, expecting progress after each full page, and
+// filters them by name.
+func listAllWithProgress(t *testing.T, tr mcptransport.Interface) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	env := cleanEnv("OPENROUTER_MANAGEMENT_KEY=" + sb.ManagementKey())
-	tr := mcptransport.NewStdioWithOptions(binary, env, []string{"--base-url", srv.URL + "/api/v1"})
 	c := mcpclient.NewClient(tr)
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -175,6 +191,7 @@ func TestListKeysFollowsPagesWithProgress(t *testing.T) {
 		}
 		return sc.Keys
 	}
+	// The notifications of a call reach the client before its response: they are counted right after.
 	if n := len(keysOf(call(map[string]any{"all": true}, "p1"))); n != 250 {
 		t.Errorf("all: %d keys, want 250", n)
 	}
