@@ -39,7 +39,8 @@ var digitsPattern = regexp.MustCompile(`^[0-9]+$`)
 
 // ServeHTTP answers the six key endpoints under /api/v1 as OpenRouter does,
 // with OpenRouter's JSON error body for every failure, including unknown
-// paths (404) and wrong methods (405).
+// paths (404) and wrong methods (405), unless the fault plan (Options.Faults,
+// SetFaults, InjectNext) makes the request fail.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
 	// ServeMux would answer a path with "..", "." or "//" segments with a
@@ -49,6 +50,15 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, errorBody(http.StatusNotFound, msgRouteNotFound))
 		return
 	}
+	if f, ok := s.injector().next(r.Method); ok {
+		s.serveFault(w, r, f)
+		return
+	}
+	s.serve(w, r)
+}
+
+// serve answers r as OpenRouter would, faults aside.
+func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 

@@ -7,6 +7,11 @@
 // the spirit of net/http/httptest: serve it on a loopback socket and point a
 // client at http://HOST:PORT/api/v1.
 //
+// It can also fail on purpose (faults.go): 429s, 5xx, resets, answers cut
+// short, malformed or oversized, added latency, scripted or at random, and
+// either instead of the request or after it was carried out (the change is
+// made, the answer lost), so that clients can be tested for what they do then.
+//
 // The package is deliberately independent of the rest of the repository (its
 // own wire types, no shared code), so a bug in the client cannot be mirrored
 // here and hide itself. It never logs.
@@ -36,6 +41,9 @@ type Options struct {
 	// NoSampleKeys starts the first account without the sample keys, for
 	// tests that need an empty account.
 	NoSampleKeys bool
+	// Faults is a plan of failures to inject (see ParseFaults); none when
+	// zero. New panics on a plan that does not Validate.
+	Faults Faults
 }
 
 // Sandbox is an in-memory OpenRouter: accounts, their workspaces and keys,
@@ -44,6 +52,9 @@ type Sandbox struct {
 	now      func() time.Time
 	mux      *http.ServeMux
 	requests atomic.Int64
+
+	faultMu sync.Mutex
+	faults  *injector
 
 	mu sync.Mutex
 	// first is the account created by New; ManagementKey reports its key.
@@ -113,6 +124,7 @@ func New(opts Options) *Sandbox {
 		keysByHash:     make(map[string]*apiKey),
 	}
 	s.mux = s.routes()
+	s.SetFaults(opts.Faults)
 	s.first = s.addAccount(opts.ManagementKey)
 	if !opts.NoSampleKeys {
 		s.addSampleKeys(s.first, s.clock())

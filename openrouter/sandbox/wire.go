@@ -106,6 +106,8 @@ type wireError struct {
 type wireErrorData struct {
 	Code    int    `json:"code"`
 	Message string `json:"message"`
+	// Metadata is set only by injected faults (a 429's error_type, as OpenRouter documents it).
+	Metadata map[string]any `json:"metadata,omitempty"`
 }
 
 // timestampLayout is OpenRouter's live timestamp format
