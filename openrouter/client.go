@@ -27,9 +27,11 @@ const DefaultBaseURL = "https://openrouter.ai/api/v1"
 // anything near the cap is not an answer from OpenRouter's key API.
 const MaxResponseBytes = 4 << 20
 
-// DefaultTimeout bounds one request, well under the tens of seconds after which MCP hosts give up on a
-// tool call.
-const DefaultTimeout = 20 * time.Second
+// DefaultTimeout bounds one attempt of a request. A call may make several attempts, all within its
+// retry budget (DefaultBudget), which is what keeps it under the tens of seconds after which MCP hosts
+// give up on a tool call; a per-attempt limit of half the budget leaves room for one retry after an
+// attempt that hung.
+const DefaultTimeout = 10 * time.Second
 
 // ErrInvalidHash is returned, before anything is sent, for a hash that is not 64 hex characters.
 var ErrInvalidHash = errors.New("invalid key hash: want the 64 hex characters of the key's hash field")
@@ -50,7 +52,8 @@ type Options struct {
 	APIKey     Secret        // used when a call's context carries no key
 	HTTPClient *http.Client  // nil: a client with a tuned, shared transport
 	UserAgent  string        // sent on every request; "openrouter-keys-mcp" when empty
-	Timeout    time.Duration // per request; DefaultTimeout when zero
+	Timeout    time.Duration // per attempt; DefaultTimeout when zero (the whole call is bounded by Retry.Budget)
+	Retry      RetryPolicy   // when and how failed calls are tried again; the zero value is the default policy
 }
 
 // Client calls OpenRouter's key-management API. It is safe for concurrent use.
@@ -60,6 +63,7 @@ type Client struct {
 	http      *http.Client
 	userAgent string
 	timeout   time.Duration
+	retry     RetryPolicy
 }
 
 // New returns a Client, or an error when the base URL is not an absolute http(s) URL.
@@ -78,7 +82,8 @@ func New(o Options) (*Client, error) {
 	if base.User != nil || base.RawQuery != "" || base.Fragment != "" {
 		return nil, fmt.Errorf("base URL %q: must not carry credentials, a query or a fragment", base.Redacted())
 	}
-	c := &Client{base: base, key: o.APIKey, http: o.HTTPClient, userAgent: o.UserAgent, timeout: o.Timeout}
+	c := &Client{base: base, key: o.APIKey, http: o.HTTPClient, userAgent: o.UserAgent, timeout: o.Timeout,
+		retry: o.Retry.withDefaults()}
 	if c.http == nil {
 		c.http = &http.Client{Transport: newTransport()}
 	}
@@ -204,7 +209,9 @@ func (c *Client) UpdateKey(ctx context.Context, hash string, r UpdateKeyRequest)
 	return k, nil
 }
 
-// DeleteKey deletes the key with the given hash. It cannot be undone.
+// DeleteKey deletes the key with the given hash. It cannot be undone. When an attempt's answer is lost
+// and the retry finds no key (404), the key is taken as deleted by the lost attempt: it is gone either
+// way.
 func (c *Client) DeleteKey(ctx context.Context, hash string) error {
 	if !ValidHash(hash) {
 		return fmt.Errorf("delete key: %w", ErrInvalidHash)
@@ -212,7 +219,12 @@ func (c *Client) DeleteKey(ctx context.Context, hash string) error {
 	var out struct {
 		Deleted *bool `json:"deleted"`
 	}
-	if err := c.do(ctx, http.MethodDelete, "/keys/"+url.PathEscape(hash), nil, nil, &out); err != nil {
+	err := c.do(ctx, http.MethodDelete, "/keys/"+url.PathEscape(hash), nil, nil, &out)
+	if errors.Is(err, errGoneAfterLostAnswer) {
+		// An earlier attempt's answer was lost, and the retry found no key: the first one deleted it.
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("delete key: %w", err)
 	}
 	if out.Deleted == nil || !*out.Deleted {
@@ -266,9 +278,9 @@ func errMissing(field string) error {
 	return fmt.Errorf("unexpected response from OpenRouter: no %q field", field)
 }
 
-// do sends one request and decodes a 2xx JSON body into out. Any 2xx counts as success: OpenRouter
-// documents 201 for create and 200 elsewhere, and treating an unexpected 200 as a failure would lose
-// the secret of a key that was in fact created.
+// do sends a request, with retries as c.retry allows, and decodes a 2xx JSON body into out. Any 2xx
+// counts as success: OpenRouter documents 201 for create and 200 elsewhere, and treating an unexpected
+// 200 as a failure would lose the secret of a key that was in fact created.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, body, out any) error {
 	key := c.keyFor(ctx)
 	if key == "" {
@@ -276,65 +288,90 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	}
 	u := c.base.JoinPath(path)
 	u.RawQuery = q.Encode()
-
-	var rd io.Reader
+	var payload []byte
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return notSent("encode body: %w", err)
 		}
-		rd = bytes.NewReader(b)
+		payload = b
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	return c.withRetries(ctx, method, templatePath(path), func(ctx context.Context, timeout time.Duration) (outcome, error) {
+		return c.attempt(ctx, timeout, method, u.String(), path, key, payload, body != nil, out)
+	})
+}
+
+// attempt sends the request once, within timeout, and classifies a failure for the retry policy.
+func (c *Client) attempt(parent context.Context, timeout time.Duration, method, u, path string, key Secret, payload []byte, hasBody bool, out any) (outcome, error) {
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	var rd io.Reader
+	if hasBody {
+		rd = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return notSent("build request: %w", err)
+		return final, notSent("build request: %w", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+key.Reveal())
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
-	if body != nil {
+	if hasBody {
 		req.Header.Set("Content-Type", "application/json")
 	}
 
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return c.transportError(err)
+		return c.transportError(parent, err, timeout)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
 	if err != nil {
-		return fmt.Errorf("reading the response from OpenRouter: %w", c.cleanErr(err))
+		if perr := parent.Err(); perr != nil {
+			return final, fmt.Errorf("request cancelled while reading the response: %w", perr)
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			return lost, fmt.Errorf("OpenRouter did not finish answering at %s within %s: %w", c.base.Host, timeout, context.DeadlineExceeded)
+		}
+		return lost, fmt.Errorf("reading the response from OpenRouter: %w", c.cleanErr(err))
 	}
 	if len(data) > MaxResponseBytes {
-		return fmt.Errorf("the response from OpenRouter is larger than %d MiB; refusing to read it", MaxResponseBytes>>20)
+		return lost, fmt.Errorf("the response from OpenRouter is larger than %d MiB; refusing to read it", MaxResponseBytes>>20)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return newAPIError(resp, data, method, templatePath(path))
+		return answered, newAPIError(resp, data, method, templatePath(path))
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("unexpected response from OpenRouter (status %d): not the JSON expected: %s", resp.StatusCode, describeBody(resp, data))
+		return lost, fmt.Errorf("unexpected response from OpenRouter (status %d): not the JSON expected: %s", resp.StatusCode, describeBody(resp, data))
 	}
-	return nil
+	return final, nil
 }
 
-// transportError says that OpenRouter could not be reached, and where we tried. The key never appears
-// in a URL, so the error may carry the URL.
-func (c *Client) transportError(err error) error {
+// transportError says that OpenRouter could not be reached, and where we tried, and whether the
+// request may have left. The key never appears in a URL, so the error may carry the URL. parent is the
+// caller's context: when it has ended, the call ends too, whatever the attempt's own timeout.
+func (c *Client) transportError(parent context.Context, err error, timeout time.Duration) (outcome, error) {
 	var dnsErr *net.DNSError
 	var opErr *net.OpError
 	switch {
-	case errors.Is(err, context.Canceled):
-		return fmt.Errorf("request cancelled: %w", err)
-	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("OpenRouter did not answer at %s within %s: %w", c.base.Host, c.timeout, context.DeadlineExceeded)
+	case errors.Is(parent.Err(), context.Canceled):
+		return final, fmt.Errorf("request cancelled: %w", context.Canceled)
+	case parent.Err() != nil:
+		return final, fmt.Errorf("OpenRouter did not answer at %s before the caller's deadline: %w", c.base.Host, context.DeadlineExceeded)
 	case errors.As(err, &dnsErr):
-		return notSent("cannot reach OpenRouter: host %s not found (check the base URL and the network)", dnsErr.Name)
+		if dnsErr.IsNotFound {
+			return final, notSent("cannot reach OpenRouter: host %s not found (check the base URL and the network)", dnsErr.Name)
+		}
+		return unsent, notSent("cannot reach OpenRouter: looking up host %s failed (check the network)", dnsErr.Name)
 	case errors.As(err, &opErr) && opErr.Op == "dial":
-		return notSent("cannot reach OpenRouter at %s: %w", c.base.Host, opErr.Err)
+		if errors.Is(err, context.DeadlineExceeded) {
+			return unsent, notSent("cannot reach OpenRouter at %s: no connection within %s: %w", c.base.Host, timeout, context.DeadlineExceeded)
+		}
+		return unsent, notSent("cannot reach OpenRouter at %s: %w", c.base.Host, opErr.Err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return lost, fmt.Errorf("OpenRouter did not answer at %s within %s: %w", c.base.Host, timeout, context.DeadlineExceeded)
 	}
-	return fmt.Errorf("cannot reach OpenRouter at %s: %w", c.base.Host, c.cleanErr(err))
+	return lost, fmt.Errorf("cannot reach OpenRouter at %s: %w", c.base.Host, c.cleanErr(err))
 }
 
 // cleanErr strips the request URL that net/http puts in its errors; it is noise next to the host.

@@ -40,6 +40,9 @@ var secretRE = regexp.MustCompile(`^sk-or-v1-[0-9a-f]{64}$`)
 
 func ptr[T any](v T) *T { return &v }
 
+// noWait is a RetryPolicy.Sleep that does not sleep.
+func noWait(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+
 // randomHash returns a well-formed key hash that names no key.
 func randomHash(t *testing.T) string {
 	t.Helper()
@@ -50,8 +53,14 @@ func randomHash(t *testing.T) string {
 	return hex.EncodeToString(b[:])
 }
 
+// mustNew builds a client. Unless the test set its own, the retry policy's waits return at once:
+// retries still happen, as they would in production, but take no wall time (retry_test.go tests the
+// waits themselves).
 func mustNew(t *testing.T, o openrouter.Options) *openrouter.Client {
 	t.Helper()
+	if o.Retry.Sleep == nil {
+		o.Retry.Sleep = noWait
+	}
 	c, err := openrouter.New(o)
 	if err != nil {
 		t.Fatalf("New(%+v): %v", o, err)
