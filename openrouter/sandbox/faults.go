@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"errors"
+	"io"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -474,6 +475,10 @@ func (s *Sandbox) injector() *injector {
 func (s *Sandbox) serveFault(w http.ResponseWriter, r *http.Request, f Fault) {
 	if !f.after() {
 		if f.Kind == FaultDelay {
+			// Read the body first: net/http notices a client leaving (and cancels r's context) only
+			// once the body has been read. The endpoint reads the copy.
+			body, _ := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+			r.Body = io.NopCloser(bytes.NewReader(body))
 			if s.hold(r, f.Wait) {
 				s.serve(w, r)
 			}
