@@ -132,8 +132,11 @@ func (f Fault) Validate() error {
 // Share is a fault that hits a share of the requests it matches, at random.
 type Share struct {
 	Fault
-	Share float64 // between 0 and 1
+	Share float64 // from 0.000001 (0.0001%) to 1
 }
+
+// minShare is the finest share: 0.0001%.
+const minShare = 1e-6
 
 // Faults is a plan of faults. The zero value injects none.
 type Faults struct {
@@ -165,8 +168,8 @@ func (p Faults) Validate() error {
 		if s.Fault.Kind == FaultNone {
 			return errors.New("ok takes no share: requests that draw no fault pass untouched already")
 		}
-		if !(s.Share > 0 && s.Share <= 1) {
-			return errors.New(s.Fault.String() + ": the share must be more than 0% and at most 100%")
+		if !(s.Share >= minShare && s.Share <= 1) {
+			return errors.New(s.Fault.String() + ": the share must be from 0.0001% to 100%")
 		}
 		total += s.Share
 	}
@@ -200,6 +203,8 @@ func (p Faults) String() string {
 	return strings.Join(items, ",")
 }
 
+// formatPercent writes a share as a percentage with at most four decimals, the precision ParseFaults
+// keeps, so that the text form reads back to the same plan.
 func formatPercent(f float64) string {
 	return strconv.FormatFloat(math.Round(f*1e6)/1e4, 'f', -1, 64) + "%"
 }
@@ -274,8 +279,9 @@ func parseItem(item string) (f Fault, share float64, count int, err error) {
 		if item[i] == ':' {
 			v, ok := strings.CutSuffix(tail, "%")
 			pct, perr := strconv.ParseFloat(v, 64)
+			pct = math.Round(pct*1e4) / 1e4 // the finest share is 0.0001%
 			if !ok || perr != nil || !(pct > 0 && pct <= 100) {
-				return f, 0, 0, errors.New("the share must be a percentage above 0% and at most 100%, e.g. :10%")
+				return f, 0, 0, errors.New("the share must be a percentage from 0.0001% to 100%, e.g. :10%")
 			}
 			share = pct / 100
 		} else {

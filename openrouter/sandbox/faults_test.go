@@ -40,6 +40,8 @@ func TestParseFaults(t *testing.T) {
 		{"delay=300ms:20%,delay=2s+after@DELETE:5%", "delay=300ms:20%,delay=2s+after@DELETE:5%"},
 		{"500:50%,502:50%,seed=42", "500:50%,502:50%,seed=42"},
 		{"RESET", "reset"},
+		{"500:33.333333%,502:66.666667%", "500:33.3333%,502:66.6667%"},
+		{"500:1e1%", "500:10%"},
 	} {
 		t.Run(tc.spec, func(t *testing.T) {
 			p, err := sandbox.ParseFaults(tc.spec)
@@ -63,8 +65,10 @@ func TestParseFaultsErrors(t *testing.T) {
 		want []string // in the error
 	}{
 		{"5o3", []string{`unknown fault "5o3"`, "429, 500, 502, 503, 504, reset, cut, html, malformed, oversize, delay or ok"}},
-		{"503:150%", []string{`"503:150%"`, "at most 100%"}},
-		{"503:0%", []string{"above 0%"}},
+		{"503:150%", []string{`"503:150%"`, "to 100%"}},
+		{"503:0%", []string{"from 0.0001%"}},
+		{"503:0.00001%", []string{"from 0.0001%"}},
+		{"503:NaN%", []string{"percentage"}},
 		{"503:10", []string{"percentage", ":10%"}},
 		{"503*0", []string{"count", "*3"}},
 		{"503*x", []string{"count"}},
@@ -376,4 +380,32 @@ func TestInvalidPlansPanic(t *testing.T) {
 			f()
 		})
 	}
+}
+
+// FuzzParseFaults: any text either parses into a plan whose text form reads back to the same plan, or
+// fails with an error; never a panic.
+func FuzzParseFaults(f *testing.F) {
+	for _, s := range []string{"", "503*2,ok,500", "429=1500ms:5%", "500:0.00001%", "500:33.33335%,502:66.66665%", "reset+after@POST:10%", "html=504+after",
+		"oversize=5MiB:1%", "delay=300ms:20%,seed=42", "500:60%,502:50%", "429+after", "delay=-1s", "*,:%@=+"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		p, err := sandbox.ParseFaults(spec)
+		if err != nil {
+			if err.Error() == "" {
+				t.Error("an empty error message")
+			}
+			return
+		}
+		again, err := sandbox.ParseFaults(p.String())
+		if err != nil {
+			t.Fatalf("%q parsed, but its text form %q does not: %v", spec, p.String(), err)
+		}
+		if again.String() != p.String() {
+			t.Errorf("%q -> %q -> %q", spec, p.String(), again.String())
+		}
+		if err := p.Validate(); err != nil {
+			t.Errorf("%q parsed into a plan that does not validate: %v", spec, err)
+		}
+	})
 }
