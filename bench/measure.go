@@ -1,0 +1,191 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Stats summarises a series of durations.
+type Stats struct {
+	N                   int
+	Min, Median         time.Duration
+	P90, P99, Max, Mean time.Duration
+}
+
+// Summarize computes the order statistics of xs (nearest rank).
+func Summarize(xs []time.Duration) Stats {
+	if len(xs) == 0 {
+		return Stats{}
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	rank := func(p float64) time.Duration {
+		i := int(math.Ceil(p*float64(len(s)))) - 1
+		return s[max(0, min(i, len(s)-1))]
+	}
+	var sum time.Duration
+	for _, x := range s {
+		sum += x
+	}
+	return Stats{N: len(s), Min: s[0], Median: rank(0.5), P90: rank(0.9), P99: rank(0.99), Max: s[len(s)-1],
+		Mean: sum / time.Duration(len(s))}
+}
+
+// ColdStart is one cold start of a stdio server.
+type ColdStart struct {
+	Initialize time.Duration // from starting the process to the initialize reply
+	ToolsList  time.Duration // from starting the process to the first tools/list reply
+	Tools      int           // how many tools it listed
+	RSS        int64         // resident memory after the tools/list reply
+}
+
+// MeasureColdStart starts a stdio server, initializes it and lists its tools, timing both from the
+// moment the process is started, then ends it.
+func MeasureColdStart(bin string, args, env []string, dir string) (ColdStart, error) {
+	var cs ColdStart
+	t0 := time.Now()
+	c, err := SpawnStdio(bin, args, env, dir)
+	if err != nil {
+		return cs, err
+	}
+	defer c.Close()
+	if err := c.Initialize(); err != nil {
+		return cs, err
+	}
+	cs.Initialize = time.Since(t0)
+	if cs.Tools, err = c.ListTools(); err != nil {
+		return cs, err
+	}
+	cs.ToolsList = time.Since(t0)
+	m, err := c.Proc.Memory()
+	if err != nil {
+		return cs, err
+	}
+	cs.RSS = m.RSS
+	return cs, nil
+}
+
+// Series is a named sequence of round trips: each call is timed from the request's first byte out
+// to the reply's last byte in.
+type Series struct {
+	Name string
+	call func() error
+	lat  []time.Duration
+}
+
+// NewSeries names a call to time.
+func NewSeries(name string, call func() error) *Series { return &Series{Name: name, call: call} }
+
+// run makes n calls, timing each.
+func (s *Series) run(n int) error {
+	for range n {
+		t0 := time.Now()
+		if err := s.call(); err != nil {
+			return fmt.Errorf("%s: %w", s.Name, err)
+		}
+		s.lat = append(s.lat, time.Since(t0))
+	}
+	return nil
+}
+
+// Stats summarises the calls timed so far.
+func (s *Series) Stats() Stats { return Summarize(s.lat) }
+
+// RunInterleaved warms each series up, then runs them in turn, n calls each per round, so that a change
+// in the machine's load (the sandbox's, another process's) falls on all of them alike.
+func RunInterleaved(series []*Series, warmup, rounds, n int) error {
+	for _, s := range series {
+		if err := s.run(warmup); err != nil {
+			return err
+		}
+		s.lat = s.lat[:0]
+	}
+	for range rounds {
+		for _, s := range series {
+			if err := s.run(n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// LoadResult is what a throughput run measured.
+type LoadResult struct {
+	Clients  int
+	Duration time.Duration // the measured part (after the warm-up)
+	Calls    int64         // calls completed in the measured part
+	Errors   int64         // failed calls in the whole run, warm-up included
+	FirstErr string
+	Latency  Stats
+}
+
+// PerSecond is the throughput.
+func (r LoadResult) PerSecond() float64 {
+	if r.Duration <= 0 {
+		return 0
+	}
+	return float64(r.Calls) / r.Duration.Seconds()
+}
+
+// Load runs clients concurrent callers, each on a connection of its own (newCaller makes them), for
+// warmup and then for d, each making one call after another; only calls that end within the measured
+// part count toward throughput and latency.
+func Load(ctx context.Context, clients int, warmup, d time.Duration, newCaller func() (call func() error, done func())) LoadResult {
+	res := LoadResult{Clients: clients}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		calls    atomic.Int64
+		errs     atomic.Int64
+		firstErr atomic.Pointer[string]
+		lat      []time.Duration
+	)
+	begin := time.Now()
+	measureFrom := begin.Add(warmup)
+	end := measureFrom.Add(d)
+	for range clients {
+		call, done := newCaller()
+		wg.Go(func() {
+			defer done()
+			mine := make([]time.Duration, 0, 4096)
+			for ctx.Err() == nil {
+				t0 := time.Now()
+				if t0.After(end) {
+					break
+				}
+				err := call()
+				t1 := time.Now()
+				if err != nil {
+					errs.Add(1)
+					msg := err.Error()
+					firstErr.CompareAndSwap(nil, &msg)
+					// A failing server must not be hammered in a tight loop.
+					time.Sleep(time.Millisecond)
+					continue
+				}
+				if t0.After(measureFrom) && !t1.After(end) {
+					calls.Add(1)
+					mine = append(mine, t1.Sub(t0))
+				}
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	res.Duration = d
+	res.Calls = calls.Load()
+	res.Errors = errs.Load()
+	if p := firstErr.Load(); p != nil {
+		res.FirstErr = *p
+	}
+	res.Latency = Summarize(lat)
+	return res
+}

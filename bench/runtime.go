@@ -1,0 +1,5 @@
+package bench
+
+import "runtime"
+
+func runtimeOS() string { return runtime.GOOS + "/" + runtime.GOARCH }
