@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
 	"github.com/orkeys/openrouter-keys-mcp/tools"
 )
 
@@ -37,6 +38,7 @@ const (
 	envConfirm        = "OPENROUTER_KEYS_MCP_CONFIRM"
 	envSecretDir      = "OPENROUTER_KEYS_MCP_SECRET_DIR"
 	envAuditLog       = "OPENROUTER_KEYS_MCP_AUDIT_LOG"
+	envSandboxFaults  = "OPENROUTER_KEYS_MCP_SANDBOX_FAULTS"
 )
 
 // keyVars are the variables the upstream key is read from, in order of preference.
@@ -60,7 +62,8 @@ type config struct {
 	logLevel  zerolog.Level
 	logFormat string
 	key       openrouter.Secret
-	keyVar    string // the variable the key came from
+	keyVar    string         // the variable the key came from
+	faults    sandbox.Faults // failures the sandbox injects (stdio and http with --sandbox, and sandbox)
 
 	// which tools, and how they behave (stdio and http)
 	selection tools.Selection
@@ -98,7 +101,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs := flag.NewFlagSet(name+" "+cfg.command, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	e := envReader{getenv: getenv}
-	var tokenFile, origins, keySource, include, exclude, confirm string
+	var tokenFile, origins, keySource, include, exclude, confirm, faults string
 	switch cfg.command {
 	case "stdio", "http", "call", "tools", "doctor":
 		fs.StringVar(&cfg.baseURL, "base-url", e.str(envBaseURL, openrouter.DefaultBaseURL), "OpenRouter API base URL (env "+envBaseURL+")")
@@ -132,6 +135,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	defaultLevel := "info"
 	if cfg.command == "call" || cfg.command == "tools" || cfg.command == "doctor" {
 		defaultLevel = "warn" // a person is reading the terminal: only what needs their attention
+	}
+	if cfg.command != "version" {
+		fs.StringVar(&faults, "sandbox-faults", e.str(envSandboxFaults, ""), "make the sandbox fail on purpose, for testing clients: "+
+			sandbox.FaultSpecHelp+" (env "+envSandboxFaults+")")
 	}
 	level := fs.String("log-level", e.str(envLogLevel, defaultLevel), "log level: trace, debug, info, warn, error (env "+envLogLevel+")")
 	fs.StringVar(&cfg.logFormat, "log-format", e.str(envLogFormat, "auto"), "log format on stderr: json, console, or auto (console on a terminal) (env "+envLogFormat+")")
@@ -171,6 +178,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if cfg.sandbox && (getenv(envBaseURL) != "" || flagSet(fs, "base-url")) {
 		return cfg, fmt.Errorf("--sandbox and --base-url (or %s) cannot be used together: the sandbox is its own upstream", envBaseURL)
+	}
+	if faults != "" {
+		if cfg.command != "sandbox" && !cfg.sandbox {
+			return cfg, fmt.Errorf("--sandbox-faults (or %s) needs --sandbox: faults are injected by the built-in emulator only", envSandboxFaults)
+		}
+		if cfg.faults, err = sandbox.ParseFaults(faults); err != nil {
+			return cfg, fmt.Errorf("invalid --sandbox-faults: %w", err)
+		}
 	}
 	for _, v := range keyVars {
 		if k := strings.TrimSpace(getenv(v)); k != "" {

@@ -131,13 +131,22 @@ func (r redactingWriter) Write(p []byte) (int, error) {
 // port of its own when --sandbox asks for it (and only then: never as a fallback).
 func newClient(ctx context.Context, cfg config, logger zerolog.Logger) (*openrouter.Client, *sandbox.Sandbox, error) {
 	opts := openrouter.Options{BaseURL: cfg.baseURL, APIKey: cfg.key, UserAgent: userAgent()}
+	opts.Retry.OnRetry = func(ctx context.Context, ev openrouter.RetryEvent) {
+		l := zerolog.Ctx(ctx) // the request's logger, with its id, when the transport set one
+		if l.GetLevel() == zerolog.Disabled {
+			l = &logger
+		}
+		l.Info().Str("method", ev.Method).Str("path", ev.Path).Int("attempt", ev.Attempt).Dur("wait", ev.Wait).
+			Str("error", ev.Err.Error()).Msg("OpenRouter call failed; retrying")
+	}
 	var emu *sandbox.Sandbox
 	if cfg.sandbox {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, nil, fmt.Errorf("start sandbox: %w", err)
 		}
-		emu = sandbox.New(sandbox.Options{})
+		emu = sandbox.New(sandbox.Options{Faults: cfg.faults})
+		logFaults(logger, cfg.faults)
 		go func() { _ = transport.ServeHTTP(ctx, ln, emu, logger.With().Str("component", "sandbox").Logger(), nil) }()
 		opts.BaseURL = "http://" + ln.Addr().String() + "/api/v1"
 		opts.APIKey = openrouter.Secret(emu.ManagementKey())
@@ -299,7 +308,8 @@ func newMCPServer(client *openrouter.Client, cfg config, logger zerolog.Logger) 
 }
 
 func runSandbox(ctx context.Context, cfg config, stderr io.Writer, logger zerolog.Logger) error {
-	emu := sandbox.New(sandbox.Options{ManagementKey: string(cfg.key)})
+	emu := sandbox.New(sandbox.Options{ManagementKey: string(cfg.key), Faults: cfg.faults})
+	logFaults(logger, cfg.faults)
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("sandbox: %w", err)
@@ -311,6 +321,13 @@ func runSandbox(ctx context.Context, cfg config, stderr io.Writer, logger zerolo
 	}
 	logger.Info().Str("base_url", base).Msg("serving the OpenRouter emulator")
 	return transport.ServeHTTP(ctx, ln, emu, logger, nil)
+}
+
+// logFaults says, when the sandbox is set to fail on purpose, how.
+func logFaults(logger zerolog.Logger, faults sandbox.Faults) {
+	if !faults.IsZero() {
+		logger.Warn().Str("faults", faults.String()).Msg("SANDBOX FAULTS: the emulator fails on purpose")
+	}
 }
 
 func versionString() string {
