@@ -56,7 +56,7 @@ func TestCreateNeverMakesTwoKeys(t *testing.T) {
 	var retries atomic.Int32
 	c := mustNew(t, openrouter.Options{BaseURL: srv.URL + "/api/v1", APIKey: openrouter.Secret(mgmt),
 		HTTPClient: &http.Client{Transport: tr}, Timeout: 200 * time.Millisecond,
-		Retry: openrouter.RetryPolicy{OnRetry: func(openrouter.RetryEvent) { retries.Add(1) }}})
+		Retry: openrouter.RetryPolicy{OnRetry: func(context.Context, openrouter.RetryEvent) { retries.Add(1) }}})
 	all, err := tools.All(c, tools.Options{})
 	if err != nil {
 		t.Fatal(err)

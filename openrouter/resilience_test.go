@@ -72,7 +72,7 @@ func TestFaultsByEndpoint(t *testing.T) {
 				var retries atomic.Int32
 				c := mustNew(t, openrouter.Options{BaseURL: srv.URL + "/api/v1", APIKey: openrouter.Secret(mgmt),
 					Timeout: 300 * time.Millisecond,
-					Retry:   openrouter.RetryPolicy{OnRetry: func(openrouter.RetryEvent) { retries.Add(1) }}})
+					Retry:   openrouter.RetryPolicy{OnRetry: func(context.Context, openrouter.RetryEvent) { retries.Add(1) }}})
 				sb.InjectNext(fault)
 
 				ctx := context.Background()

@@ -53,7 +53,7 @@ type RetryPolicy struct {
 	Now     func() time.Time                                 // the clock the budget is measured on
 	Sleep   func(ctx context.Context, d time.Duration) error // waits d, or returns ctx's error sooner
 	Jitter  func(ceiling time.Duration) time.Duration        // a random duration in [0, ceiling)
-	OnRetry func(RetryEvent)                                 // called before each wait; must not block
+	OnRetry func(context.Context, RetryEvent)                // called before each wait, with the call's context; must not block
 }
 
 // RetryEvent describes a failed attempt that is about to be tried again.
@@ -206,7 +206,7 @@ func (c *Client) withRetries(ctx context.Context, method, path string, attempt a
 			return fmt.Errorf("%w (gave up after %d attempts: out of time)", err, n)
 		}
 		if p.OnRetry != nil {
-			p.OnRetry(RetryEvent{Method: method, Path: path, Attempt: n, Wait: wait, Err: err})
+			p.OnRetry(ctx, RetryEvent{Method: method, Path: path, Attempt: n, Wait: wait, Err: err})
 		}
 		if serr := p.Sleep(ctx, wait); serr != nil {
 			return fmt.Errorf("request cancelled while waiting to retry (%w) after: %w", serr, err)

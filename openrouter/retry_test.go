@@ -350,7 +350,7 @@ func TestOnRetryReportsEachRetry(t *testing.T) {
 	clock := newFakeClock()
 	p := clock.policy()
 	var events []openrouter.RetryEvent
-	p.OnRetry = func(e openrouter.RetryEvent) { events = append(events, e) }
+	p.OnRetry = func(_ context.Context, e openrouter.RetryEvent) { events = append(events, e) }
 	c := mustNew(t, openrouter.Options{BaseURL: url, APIKey: testKey, Retry: p})
 	if _, err := c.GetKey(context.Background(), stubHash); err != nil {
 		t.Fatal(err)

@@ -304,7 +304,7 @@ func parseItem(item string) (f Fault, share float64, count int, err error) {
 	kind, arg, hasArg := strings.Cut(item, "=")
 	f.Kind = FaultKind(strings.ToLower(kind))
 	if !slices.Contains(faultKinds, f.Kind) {
-		return f, 0, 0, errors.New("unknown fault " + strconv.Quote(kind) + ": want one of " + kindList())
+		return f, 0, 0, errors.New("unknown kind " + strconv.Quote(kind) + ": want one of " + kindList())
 	}
 	if hasArg {
 		if err := f.setArg(arg); err != nil {

@@ -64,7 +64,7 @@ func TestParseFaultsErrors(t *testing.T) {
 		spec string
 		want []string // in the error
 	}{
-		{"5o3", []string{`unknown fault "5o3"`, "429, 500, 502, 503, 504, reset, cut, html, malformed, oversize, delay or ok"}},
+		{"5o3:10%", []string{`fault "5o3:10%": unknown kind "5o3"`, "429, 500, 502, 503, 504, reset, cut, html, malformed, oversize, delay or ok"}},
 		{"503:150%", []string{`"503:150%"`, "to 100%"}},
 		{"503:0%", []string{"from 0.0001%"}},
 		{"503:0.00001%", []string{"from 0.0001%"}},
