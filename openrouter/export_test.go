@@ -1,6 +1,7 @@
 package openrouter
 
 import (
+	"crypto/tls"
 	"net/http"
 	"time"
 )
@@ -14,4 +15,10 @@ func TransportResponseHeaderTimeout(c *Client) (d time.Duration, ok bool) {
 		return 0, false
 	}
 	return t.ResponseHeaderTimeout, true
+}
+
+// SetTransportTLS gives, to this package's tests only, the transport New built for c a TLS
+// configuration (a test server's root), so tests can reach an HTTPS test server with it.
+func SetTransportTLS(c *Client, cfg *tls.Config) {
+	c.http.Transport.(*http.Transport).TLSClientConfig = cfg
 }
