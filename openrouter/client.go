@@ -1,7 +1,9 @@
 // Package openrouter is a small client for OpenRouter's API-key management endpoints: one method per
 // endpoint, typed requests and responses, and *APIError for every failed response. It knows nothing of
 // MCP. The key used for a call comes from the call's context (WithAPIKey) when there is one, else from
-// the client's configuration, so one client can serve many callers with their own keys.
+// the client's configuration, so one client can serve many callers with their own keys. Failed calls
+// are retried by one policy (RetryPolicy, in retry.go) that never repeats a create that may have
+// reached OpenRouter, within a time budget that keeps a call under an MCP host's tool-call timeout.
 package openrouter
 
 import (

@@ -190,6 +190,9 @@ func (c *Client) withRetries(ctx context.Context, method, path string, attempt a
 			return err
 		}
 		if n >= p.MaxAttempts {
+			if n == 1 {
+				return err // retries are off
+			}
 			return fmt.Errorf("%w (gave up after %d attempts)", err, n)
 		}
 		wait := p.Jitter(p.backoff(n))
