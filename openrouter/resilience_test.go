@@ -17,7 +17,7 @@ import (
 // over a socket: what the call returns, how many attempts it made, and what became of the account.
 func TestFaultsByEndpoint(t *testing.T) {
 	faults := []string{"429", "429=30s", "500", "502", "503", "504", "html", "reset",
-		"500+after", "502+after", "reset+after", "cut", "malformed", "oversize", "delay=2s", "delay=2s+after"}
+		"500+after", "502+after", "reset+after", "cut", "malformed", "oversize", "delay=5s", "delay=5s+after"}
 	endpoints := []struct {
 		name, method string
 		idempotent   bool
@@ -70,8 +70,12 @@ func TestFaultsByEndpoint(t *testing.T) {
 					t.Fatal(err)
 				}
 				var retries atomic.Int32
+				timeout := openrouter.DefaultTimeout
+				if fault.Kind == sandbox.FaultDelay {
+					timeout = time.Second // the attempt that meets the delay times out; the retry does not
+				}
 				c := mustNew(t, openrouter.Options{BaseURL: srv.URL + "/api/v1", APIKey: openrouter.Secret(mgmt),
-					Timeout: 300 * time.Millisecond,
+					Timeout: timeout,
 					Retry:   openrouter.RetryPolicy{OnRetry: func(context.Context, openrouter.RetryEvent) { retries.Add(1) }}})
 				sb.InjectNext(fault)
 
