@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -51,7 +52,7 @@ var listKeys = spec[listKeysArgs, listKeysResult]{
 		if in.Offset != nil {
 			offset = *in.Offset
 		}
-		res := listKeysResult{Keys: []openrouter.Key{}}
+		var res listKeysResult
 		for fetched := 0; ; {
 			p := in.ListKeysParams
 			p.Offset = &offset
@@ -61,35 +62,43 @@ var listKeys = spec[listKeysArgs, listKeysResult]{
 			}
 			fetched += len(page)
 			offset += len(page)
-			res.Keys = append(res.Keys, matching(page, in.Name)...)
+			if res.Keys == nil {
+				res.Keys = matching(page, in.Name) // the page itself when not filtered: no copy
+			} else {
+				res.Keys = append(res.Keys, matching(page, in.Name)...)
+			}
 			full := len(page) == openrouter.PageSize
 			if full && (!in.All || fetched >= maxAllKeys) {
 				res.NextOffset = &offset
 			}
 			if !in.All || !full || fetched >= maxAllKeys {
+				if res.Keys == nil {
+					res.Keys = []openrouter.Key{} // an empty page is [], never null
+				}
 				return res, nil
 			}
 			progress(ctx, fetched, fmt.Sprintf("listed %d keys", fetched))
 		}
 	},
 	text: func(in listKeysArgs, out listKeysResult) string {
-		var b strings.Builder
-		switch {
-		case out.NextOffset != nil:
-			fmt.Fprintf(&b, "%d keys; more remain (next_offset %d).", len(out.Keys), *out.NextOffset)
-		default:
-			fmt.Fprintf(&b, "%d keys; no more.", len(out.Keys))
+		b := make([]byte, 0, 256+192*len(out.Keys)) // a row is 150 to 200 bytes
+		b = strconv.AppendInt(b, int64(len(out.Keys)), 10)
+		if out.NextOffset != nil {
+			b = strconv.AppendInt(append(b, " keys; more remain (next_offset "...), int64(*out.NextOffset), 10)
+			b = append(b, ")."...)
+		} else {
+			b = append(b, " keys; no more."...)
 		}
 		if in.Name != "" {
-			fmt.Fprintf(&b, " Filtered by name %q.", in.Name)
+			b = append(append(b, " Filtered by name "...), strconv.Quote(in.Name)...)
+			b = append(b, '.')
 		}
-		b.WriteString(" Columns: name | hash | label | state | limit USD (remaining, reset) | usage USD month/total | expires\n")
+		b = append(b, " Columns: name | hash | label | state | limit USD (remaining, reset) | usage USD month/total | expires\n"...)
 		for _, k := range out.Keys {
-			b.WriteString(keyRow(k))
-			b.WriteByte('\n')
+			b = append(appendKeyRow(b, k), '\n')
 		}
-		b.WriteString("Every field of every key is in the structured content.")
-		return b.String()
+		b = append(b, "Every field of every key is in the structured content."...)
+		return string(b)
 	},
 }
 
@@ -108,27 +117,41 @@ func matching(keys []openrouter.Key, sub string) []openrouter.Key {
 	return out
 }
 
-// keyRow is one compact line of the text table: what an agent needs to pick a key, cheaply.
-func keyRow(k openrouter.Key) string {
-	state := "enabled"
+// appendKeyRow appends one compact line of the text table: what an agent needs to pick a key, cheaply.
+// It is written with strconv rather than fmt: with 100 keys a page, fmt was the larger part of
+// building a list_keys result.
+func appendKeyRow(b []byte, k openrouter.Key) []byte {
+	sep := func(b []byte) []byte { return append(b, " | "...) }
+	b = append(b, k.Name...)
+	b = append(sep(b), k.Hash...)
+	b = append(sep(b), k.Label...)
+	b = sep(b)
 	if k.Disabled {
-		state = "disabled"
+		b = append(b, "disabled"...)
+	} else {
+		b = append(b, "enabled"...)
 	}
-	limit := "none"
-	if k.Limit != nil {
-		limit = fmt.Sprintf("%g", *k.Limit)
+	b = sep(b)
+	if k.Limit == nil {
+		b = append(b, "none"...)
+	} else {
+		b = strconv.AppendFloat(b, *k.Limit, 'g', -1, 64)
 		if k.LimitRemaining != nil {
-			limit += fmt.Sprintf(" (%.2f left", *k.LimitRemaining)
+			b = strconv.AppendFloat(append(b, " ("...), *k.LimitRemaining, 'f', 2, 64)
+			b = append(b, " left"...)
 			if k.LimitReset != nil {
-				limit += ", " + *k.LimitReset
+				b = append(append(b, ", "...), *k.LimitReset...)
 			}
-			limit += ")"
+			b = append(b, ')')
 		}
 	}
-	expires := "never"
-	if k.ExpiresAt != nil {
-		expires = *k.ExpiresAt
+	b = strconv.AppendFloat(sep(b), k.UsageMonthly, 'f', 2, 64)
+	b = strconv.AppendFloat(append(b, '/'), k.Usage, 'f', 2, 64)
+	b = sep(b)
+	if k.ExpiresAt == nil {
+		b = append(b, "never"...)
+	} else {
+		b = append(b, *k.ExpiresAt...)
 	}
-	return fmt.Sprintf("%s | %s | %s | %s | %s | %.2f/%.2f | %s", k.Name, k.Hash, k.Label, state, limit,
-		k.UsageMonthly, k.Usage, expires)
+	return b
 }

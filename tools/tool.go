@@ -96,7 +96,7 @@ func (s spec[In, Out]) build(e *env) (server.ServerTool, error) {
 	mutating := s.hints.ReadOnlyHint == nil || !*s.hints.ReadOnlyHint
 	handler := func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		ctx = withProgress(ctx, req)
-		raw, args, problem := decodeArguments(req.Params.Arguments)
+		raw, args, problem := decodeArguments(req.Params)
 		if problem == "" {
 			problem = validator.validate(args)
 		}
@@ -115,7 +115,13 @@ func (s spec[In, Out]) build(e *env) (server.ServerTool, error) {
 		}
 		var current *openrouter.Key // the key as it is before the call, when we had to look
 		if s.confirm != nil && s.confirm.when(input) && e.opts.Confirm == ConfirmAuto && clientCanElicit(ctx) {
-			res, key, done := s.confirm.ask(ctx, e, s, req, raw, input)
+			// The signed state binds the arguments in one spelling (json.Marshal sorts a map's keys), so
+			// that a client which sends them again in another order or spacing is still recognised.
+			canonical, err := json.Marshal(args)
+			if err != nil {
+				return nil, fmt.Errorf("encode arguments: %w", err)
+			}
+			res, key, done := s.confirm.ask(ctx, e, s, req, canonical, input)
 			if done {
 				return res, nil
 			}
@@ -138,21 +144,25 @@ func (s spec[In, Out]) finish(ctx context.Context, e *env, input In) (*mcp.CallT
 	return s.result(input, output)
 }
 
-// result builds a successful result. The output is encoded once: the same bytes serve as
+// result builds a successful result; the output is encoded once. A tool with a text function (a
+// result too big to say twice) hands mcp-go the output itself as structuredContent, to be encoded
+// straight into the reply. Otherwise the output is encoded here, and the same bytes serve as
 // structuredContent and, after the summary line, as the text block for clients that read only text.
+// (mcp-go re-scans every json.Marshaler's output, json.RawMessage included, once more for each level
+// that holds it: for a page of keys that costs more than encoding it; see BENCHMARKS.md.)
 func (s spec[In, Out]) result(input In, output Out) (*mcp.CallToolResult, error) {
+	if s.text != nil {
+		return &mcp.CallToolResult{
+			Content:           []mcp.Content{mcp.NewTextContent(s.text(input, output))},
+			StructuredContent: output,
+		}, nil
+	}
 	b, err := json.Marshal(output)
 	if err != nil {
 		return nil, fmt.Errorf("encode result: %w", err)
 	}
-	text := ""
-	if s.text != nil {
-		text = s.text(input, output)
-	} else {
-		text = s.summary(input, output) + "\n" + string(b)
-	}
 	return &mcp.CallToolResult{
-		Content:           []mcp.Content{mcp.NewTextContent(text)},
+		Content:           []mcp.Content{mcp.NewTextContent(s.summary(input, output) + "\n" + string(b))},
 		StructuredContent: json.RawMessage(b),
 	}, nil
 }
@@ -169,12 +179,16 @@ func (s spec[In, Out]) failure(input In, err error) *mcp.CallToolResult {
 }
 
 // decodeArguments turns the call's arguments into JSON bytes and a generic object; absent arguments
-// are an empty object.
-func decodeArguments(arguments any) (json.RawMessage, map[string]any, string) {
-	if arguments == nil {
+// are an empty object. Arguments that came over the wire are already both: mcp-go decoded the object
+// from the bytes it kept, so they are used as they are.
+func decodeArguments(p mcp.CallToolParams) (json.RawMessage, map[string]any, string) {
+	if p.Arguments == nil {
 		return json.RawMessage("{}"), map[string]any{}, ""
 	}
-	raw, err := json.Marshal(arguments)
+	if args, ok := p.Arguments.(map[string]any); ok && args != nil && len(p.RawArguments) > 0 {
+		return p.RawArguments, args, ""
+	}
+	raw, err := json.Marshal(p.Arguments)
 	if err != nil {
 		return nil, nil, "Invalid arguments, nothing was sent to OpenRouter: they are not valid JSON."
 	}

@@ -1,0 +1,156 @@
+package tools
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+)
+
+// samplePage is a page of n keys with every kind of field set somewhere.
+func samplePage(n int) []openrouter.Key {
+	f := func(v float64) *float64 { return &v }
+	s := func(v string) *string { return &v }
+	keys := make([]openrouter.Key, n)
+	for i := range keys {
+		k := openrouter.Key{
+			Hash:         fmt.Sprintf("%064x", i+1),
+			Name:         fmt.Sprintf("key %02d <with> \"quotes\" & ünïcode", i),
+			Label:        fmt.Sprintf("sk-or-v1-%03d...%03d", i, i),
+			Disabled:     i%5 == 4,
+			Usage:        float64(i) * 1.234567,
+			UsageDaily:   0.31,
+			UsageWeekly:  3.2,
+			UsageMonthly: float64(i) / 3,
+			CreatedAt:    "2026-11-23T14:03:16.936762+00:00",
+			WorkspaceID:  "0d0b1c55-7a0c-4f0e-9f43-2a4b8f1c9e10",
+		}
+		if i%2 == 0 {
+			k.Limit, k.LimitRemaining = f(float64(10*i)+0.5), f(float64(10*i)-k.Usage)
+		}
+		if i%4 == 0 {
+			k.LimitReset = s("monthly")
+		}
+		if i%3 == 0 {
+			k.ExpiresAt = s("2027-11-23T14:03:15.000000+00:00")
+			k.UpdatedAt = s("2026-11-24T00:00:00.000000+00:00")
+		}
+		if i == 7 {
+			k.Limit, k.LimitRemaining = f(1e21), f(-1e-7) // exponents in %g
+		}
+		keys[i] = k
+	}
+	return keys
+}
+
+// keyRowFmt is keyRow as first written, with fmt: the reference the faster keyRow must match.
+func keyRowFmt(k openrouter.Key) string {
+	state := "enabled"
+	if k.Disabled {
+		state = "disabled"
+	}
+	limit := "none"
+	if k.Limit != nil {
+		limit = fmt.Sprintf("%g", *k.Limit)
+		if k.LimitRemaining != nil {
+			limit += fmt.Sprintf(" (%.2f left", *k.LimitRemaining)
+			if k.LimitReset != nil {
+				limit += ", " + *k.LimitReset
+			}
+			limit += ")"
+		}
+	}
+	expires := "never"
+	if k.ExpiresAt != nil {
+		expires = *k.ExpiresAt
+	}
+	return fmt.Sprintf("%s | %s | %s | %s | %s | %.2f/%.2f | %s", k.Name, k.Hash, k.Label, state, limit,
+		k.UsageMonthly, k.Usage, expires)
+}
+
+func TestKeyRowMatchesTheFmtVersion(t *testing.T) {
+	for _, k := range samplePage(40) {
+		if got, want := string(appendKeyRow(nil, k)), keyRowFmt(k); got != want {
+			t.Errorf("keyRow:\n got %q\nwant %q", got, want)
+		}
+	}
+}
+
+// encodeReply encodes a result as mcp-go's transports do: inside a JSON-RPC response, with
+// encoding/json.
+func encodeReply(tb testing.TB, res *mcp.CallToolResult) []byte {
+	b, err := json.Marshal(mcp.NewJSONRPCResultResponse(mcp.NewRequestId(1), res))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// TestResultsCarryTheOutputOnce: a list_keys result's structured content is the output, and its text
+// the table; a get_key result's text is the summary and the same JSON as the structured content.
+func TestResultsCarryTheOutputOnce(t *testing.T) {
+	page := samplePage(20)
+	res, err := listKeys.result(listKeysArgs{}, listKeysResult{Keys: page})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reply struct {
+		Result struct {
+			Content []struct {
+				Text string `json:"text"`
+			} `json:"content"`
+			StructuredContent listKeysResult `json:"structuredContent"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(encodeReply(t, res), &reply); err != nil {
+		t.Fatal(err)
+	}
+	if got := reply.Result.StructuredContent; len(got.Keys) != 20 || got.Keys[7].Name != page[7].Name || got.NextOffset != nil {
+		t.Errorf("structured content: %+v", got)
+	}
+	if text := reply.Result.Content[0].Text; text != listKeys.text(listKeysArgs{}, listKeysResult{Keys: page}) {
+		t.Errorf("text: %q", text)
+	}
+
+	key := keyResult{Key: page[3]}
+	res, err = getKey.result(hashArgs{}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(key)
+	if text := res.Content[0].(mcp.TextContent).Text; text != getKey.summary(hashArgs{}, key)+"\n"+string(b) {
+		t.Errorf("get_key text: %q", text)
+	}
+	if got, _ := json.Marshal(res.StructuredContent); string(got) != string(b) {
+		t.Errorf("get_key structured content: %s", got)
+	}
+}
+
+// BenchmarkResult builds a tool's result from the client's answer and encodes the reply as mcp-go
+// does: the part of a call's cost that is ours and mcp-go's, without the upstream.
+func BenchmarkResult(b *testing.B) {
+	page := samplePage(20)
+	b.Run("list_keys_20", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			res, err := listKeys.result(listKeysArgs{}, listKeysResult{Keys: page})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(encodeReply(b, res))))
+		}
+	})
+	b.Run("get_key", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			res, err := getKey.result(hashArgs{}, keyResult{Key: page[3]})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(encodeReply(b, res))))
+		}
+	})
+}
