@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 type declared interface {
 	toolName() string
 	build(*env) (server.ServerTool, error)
+	encodedSchemas() (in, out json.RawMessage, err error)
 }
 
 // declarations lists every tool, in the order tools/list shows them.
@@ -29,7 +31,7 @@ func Names() []string {
 	return out
 }
 
-// All returns every tool, bound to c, with its schemas derived and resolved. An error here is a
+// All returns every tool, bound to c, with its schemas. An error here is a
 // programming error in a tool declaration; the server must not start with it.
 func All(c *openrouter.Client, opts Options) ([]server.ServerTool, error) {
 	e := &env{client: c, opts: opts}

@@ -38,16 +38,8 @@ var typeSchemas = map[reflect.Type]*jsonschema.Schema{
 	reflect.TypeFor[openrouter.Nullable[openrouter.LimitReset]](): {Types: []string{"string", "null"}, Enum: append(limitResets(), nil)},
 }
 
-// compiledSchema is a schema derived from a Go type, checked, resolved and encoded once at start-up.
-type compiledSchema struct {
-	schema   *jsonschema.Schema
-	resolved *jsonschema.Resolved
-	raw      json.RawMessage
-}
-
-// deriveSchema infers the schema of T, lets constrain add what tags cannot say, and resolves it, so a
-// schema that does not compile fails start-up rather than being skipped at call time.
-func deriveSchema[T any](constrain func(*jsonschema.Schema)) (*compiledSchema, error) {
+// deriveSchema infers the schema of T and lets constrain add what tags cannot say.
+func deriveSchema[T any](constrain func(*jsonschema.Schema)) (*jsonschema.Schema, error) {
 	s, err := jsonschema.For[T](&jsonschema.ForOptions{TypeSchemas: typeSchemas})
 	if err != nil {
 		return nil, err
@@ -58,16 +50,24 @@ func deriveSchema[T any](constrain func(*jsonschema.Schema)) (*compiledSchema, e
 	if constrain != nil {
 		constrain(s)
 	}
-	resolved, err := s.Resolve(nil)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := json.Marshal(s)
-	if err != nil {
-		return nil, err
-	}
-	return &compiledSchema{schema: s, resolved: resolved, raw: raw}, nil
+	return s, nil
 }
+
+// encodeSchema resolves a derived schema, so that one that does not compile is an error rather than
+// skipped by a client, and encodes it for the tool's definition.
+func encodeSchema(s *jsonschema.Schema) (json.RawMessage, error) {
+	if _, err := s.Resolve(nil); err != nil {
+		return nil, err
+	}
+	return json.Marshal(s)
+}
+
+// Deriving a schema is cheap; resolving and encoding one is not (about 4 ms for the twelve, most of
+// the server's start-up beyond mcp-go's own: BENCHMARKS.md). So the encoded schemas are made ahead,
+// by UPDATE_GOLDEN=1 go test ./tools/, into encodedSchemas (schemas_gen.go), and
+// TestEncodedSchemasAreCurrent fails when they are not what the Go types give now. A tool missing
+// from encodedSchemas has its schemas resolved and encoded at start-up instead.
+type encodedPair struct{ in, out string }
 
 // allowNullInEnum keeps a nullable enum (a *LimitReset) able to hold null: an enum lists every value
 // allowed, so null must be among them.

@@ -69,19 +69,41 @@ func hint(b bool) *bool { return &b }
 
 func (s spec[In, Out]) toolName() string { return s.name }
 
-// build derives and resolves the tool's schemas and returns it ready to register.
+// encodedSchemas derives, resolves and encodes the tool's input and output schemas.
+func (s spec[In, Out]) encodedSchemas() (in, out json.RawMessage, err error) {
+	inSchema, err := deriveSchema[In](s.constrainInput)
+	if err == nil {
+		in, err = encodeSchema(inSchema)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("tool %s: input schema: %w", s.name, err)
+	}
+	outSchema, err := deriveSchema[Out](s.constrainOutput)
+	if err == nil {
+		out, err = encodeSchema(outSchema)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("tool %s: output schema: %w", s.name, err)
+	}
+	return in, out, nil
+}
+
+// build derives the tool's input schema for its argument validator, takes the encoded schemas made
+// ahead (encodedSchemas, or makes them when there are none), and returns the tool ready to register.
 func (s spec[In, Out]) build(e *env) (server.ServerTool, error) {
 	in, err := deriveSchema[In](s.constrainInput)
 	if err != nil {
 		return server.ServerTool{}, fmt.Errorf("tool %s: input schema: %w", s.name, err)
 	}
-	validator, err := newArgValidator(in.schema)
+	validator, err := newArgValidator(in)
 	if err != nil {
 		return server.ServerTool{}, fmt.Errorf("tool %s: input schema: %w", s.name, err)
 	}
-	out, err := deriveSchema[Out](s.constrainOutput)
-	if err != nil {
-		return server.ServerTool{}, fmt.Errorf("tool %s: output schema: %w", s.name, err)
+	rawIn, rawOut := json.RawMessage(encodedSchemas[s.name].in), json.RawMessage(encodedSchemas[s.name].out)
+	if len(rawIn) == 0 || len(rawOut) == 0 {
+		if rawIn, rawOut, err = s.encodedSchemas(); err != nil {
+			return server.ServerTool{}, err
+		}
 	}
 	annotations := s.hints
 	annotations.Title = s.title
@@ -89,8 +111,8 @@ func (s spec[In, Out]) build(e *env) (server.ServerTool, error) {
 		Name:            s.name,
 		Title:           s.title,
 		Description:     s.description,
-		RawInputSchema:  in.raw,
-		RawOutputSchema: out.raw,
+		RawInputSchema:  rawIn,
+		RawOutputSchema: rawOut,
 		Annotations:     annotations,
 	}
 	mutating := s.hints.ReadOnlyHint == nil || !*s.hints.ReadOnlyHint
