@@ -184,6 +184,38 @@ func (p *Proc) Memory() (Memory, error) {
 	return m, nil
 }
 
+// CPUTime returns the CPU time (user and system) the process has used so far, to the clock tick
+// (10 ms).
+func (p *Proc) CPUTime() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Pid()))
+	if err != nil {
+		return 0, err
+	}
+	// The fields after the command name (in parentheses, which may hold spaces): utime and stime
+	// are the 14th and 15th fields of the line, the 12th and 13th after the name.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0, fmt.Errorf("/proc stat: %q", b)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc stat: %q", b)
+	}
+	const ticksPerSecond = 100 // USER_HZ, 100 on every Linux this runs on
+	return time.Duration(utime+stime) * time.Second / ticksPerSecond, nil
+}
+
+// selfCPUTime is the CPU time this process has used so far.
+func selfCPUTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // gcLine matches a GODEBUG=gctrace=1 line's heap figures: heap at the start of the GC, at its end, and
 // live, in MB ("12->13->4 MB").
 var gcLine = regexp.MustCompile(`^gc \d+ .* (\d+)->(\d+)->(\d+) MB`)

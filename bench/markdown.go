@@ -26,7 +26,7 @@ func (rep *Report) Targets() []Target {
 		ts = append(ts, Target{"stdio cold start to first tools/list, vs baremcp", fmt.Sprintf("%.2f× (%s vs %s)", r,
 			ms(server.ToolsList.Median), ms(bare.ToolsList.Median)), "≤ 1.3×", r <= 1.3})
 	}
-	if d := rep.series(DirectList).Median; d > 0 {
+	if d := rep.series(DirectList).Median; d > 0 && len(rep.Latency) > 0 {
 		o := rep.series(StdioList).Median - d
 		ts = append(ts, Target{"MCP overhead per list_keys call, stdio (median)", us(o), "≤ 150 µs", o <= 150*time.Microsecond})
 		o = rep.series(HTTPList).Median - d
@@ -54,6 +54,14 @@ func (rep *Report) Targets() []Target {
 	return ts
 }
 
+// cpuUS shows a CPU time per call, or a dash for a process not involved.
+func cpuUS(d time.Duration) string {
+	if d == 0 {
+		return "–"
+	}
+	return us(d)
+}
+
 func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
@@ -79,28 +87,44 @@ func (rep *Report) Markdown() string {
 		p("| %s | %s | %s | %s |\n", t.What, t.Figure, t.Goal, verdict)
 	}
 
-	p("\n### Cold start over stdio (process start to reply; %d each, interleaved)\n\n", c.ColdStarts)
-	p("| server | to initialize: median | p90 | to first tools/list: median | p90 | RSS then |\n|---|---|---|---|---|---|\n")
-	for _, k := range []string{"server", "bare"} {
-		s := rep.Cold[k]
-		name := map[string]string{"server": "openrouter-keys-mcp (6 tools)", "bare": "baremcp (1 tool)"}[k]
-		p("| %s | %s | %s | %s | %s | %s |\n", name, ms(s.Initialize.Median), ms(s.Initialize.P90),
-			ms(s.ToolsList.Median), ms(s.ToolsList.P90), mb(s.RSS))
+	if len(rep.Cold) > 0 {
+		p("\n### Cold start over stdio (process start to reply; %d each, interleaved)\n\n", c.ColdStarts)
+		p("| server | to initialize: median | p90 | to first tools/list: median | p90 | RSS then |\n|---|---|---|---|---|---|\n")
+		for _, k := range []string{"server", "bare"} {
+			s := rep.Cold[k]
+			name := map[string]string{"server": "openrouter-keys-mcp (6 tools)", "bare": "baremcp (1 tool)"}[k]
+			p("| %s | %s | %s | %s | %s | %s |\n", name, ms(s.Initialize.Median), ms(s.Initialize.P90),
+				ms(s.ToolsList.Median), ms(s.ToolsList.P90), mb(s.RSS))
+		}
 	}
+	if len(rep.Latency) > 0 {
+		rep.latencyMarkdown(p)
+	}
+	if len(rep.Loads) > 0 {
+		rep.loadMarkdown(p)
+	}
+	rep.memoryMarkdown(p)
+	return b.String()
+}
 
+func (rep *Report) latencyMarkdown(p func(string, ...any)) {
 	p("\n### Round trip of one tools/call (one client, one call at a time)\n\n")
-	p("| series | median | p90 | p99 | n |\n|---|---|---|---|---|\n")
+	p("| series | median | p90 | p99 | n | CPU per call: server | sandbox | client |\n|---|---|---|---|---|---|---|---|\n")
 	for _, s := range rep.Latency {
 		st := s.Stats()
-		p("| %s | %s | %s | %s | %d |\n", s.Name, us(st.Median), us(st.P90), us(st.P99), st.N)
+		server, sandbox, client := s.CPUPerCall()
+		p("| %s | %s | %s | %s | %d | %s | %s | %s |\n", s.Name, us(st.Median), us(st.P90), us(st.P99), st.N,
+			cpuUS(server), cpuUS(sandbox), cpuUS(client))
 	}
 	p("\nMCP overhead (median of the call minus median of the direct call): ")
 	p("list_keys stdio %s, HTTP %s; get_key stdio %s, HTTP %s.\n",
 		us(rep.series(StdioList).Median-rep.series(DirectList).Median), us(rep.series(HTTPList).Median-rep.series(DirectList).Median),
 		us(rep.series(StdioGet).Median-rep.series(DirectGet).Median), us(rep.series(HTTPGet).Median-rep.series(DirectGet).Median))
+}
 
+func (rep *Report) loadMarkdown(p func(string, ...any)) {
 	p("\n### HTTP throughput (stateless; each client on its own keep-alive connection, one call at a time)\n\n")
-	p("| run | calls/s | errors | latency median | p90 | p99 | server RSS before | peak RSS | peak heap (GCs) |\n|---|---|---|---|---|---|---|---|---|\n")
+	p("| run | calls/s | errors | latency median | p90 | p99 | CPU per call: server | sandbox | load clients | server RSS before | peak RSS | peak heap (GCs) |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, l := range rep.Loads {
 		mem := "| – | – | –"
 		if l.Server != "" {
@@ -110,14 +134,17 @@ func (rep *Report) Markdown() string {
 			}
 			mem = fmt.Sprintf("| %s | %s | %s", mb(l.Start.RSS), mb(l.End.Peak), heap)
 		}
-		p("| %s | %.0f | %d | %s | %s | %s %s |\n", l.Name, l.PerSecond(), l.Errors, us(l.Latency.Median), us(l.Latency.P90),
-			us(l.Latency.P99), mem)
+		p("| %s | %.0f | %d | %s | %s | %s | %s | %s | %s %s |\n", l.Name, l.PerSecond(), l.Errors, us(l.Latency.Median), us(l.Latency.P90),
+			us(l.Latency.P99), cpuUS(l.ServerCPU), cpuUS(l.SandboxCPU), cpuUS(l.ClientCPU), mem)
 	}
 	for _, l := range rep.Loads {
 		if l.FirstErr != "" {
 			p("\nFirst error of %q: `%.200s`\n", l.Name, l.FirstErr)
 		}
 	}
+}
+
+func (rep *Report) memoryMarkdown(p func(string, ...any)) {
 
 	p("\n### Memory after start (resident set)\n\n| server | RSS |\n|---|---|\n")
 	for _, k := range []string{"stdio", "bare stdio", "http", "bare http"} {
@@ -138,5 +165,4 @@ func (rep *Report) Markdown() string {
 	if len(rep.Profiles) > 0 {
 		p("\nProfiles: %s\n", strings.Join(rep.Profiles, ", "))
 	}
-	return b.String()
 }

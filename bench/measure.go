@@ -71,18 +71,25 @@ func MeasureColdStart(bin string, args, env []string, dir string) (ColdStart, er
 }
 
 // Series is a named sequence of round trips: each call is timed from the request's first byte out
-// to the reply's last byte in.
+// to the reply's last byte in. The CPU time the server, the sandbox and this process (the client)
+// spend on the calls is added up too.
 type Series struct {
-	Name string
-	call func() error
-	lat  []time.Duration
+	Name            string
+	call            func() error
+	server, sandbox *Proc
+	lat             []time.Duration
+	cpu             [3]time.Duration // server, sandbox, client
 }
 
-// NewSeries names a call to time.
-func NewSeries(name string, call func() error) *Series { return &Series{Name: name, call: call} }
+// NewSeries names a call to time; server and sandbox (either may be nil) are the processes whose CPU
+// time it costs.
+func NewSeries(name string, server, sandbox *Proc, call func() error) *Series {
+	return &Series{Name: name, call: call, server: server, sandbox: sandbox}
+}
 
 // run makes n calls, timing each.
 func (s *Series) run(n int) error {
+	before := [3]time.Duration{procCPU(s.server), procCPU(s.sandbox), selfCPUTime()}
 	for range n {
 		t0 := time.Now()
 		if err := s.call(); err != nil {
@@ -90,11 +97,28 @@ func (s *Series) run(n int) error {
 		}
 		s.lat = append(s.lat, time.Since(t0))
 	}
+	after := [3]time.Duration{procCPU(s.server), procCPU(s.sandbox), selfCPUTime()}
+	for i := range s.cpu {
+		s.cpu[i] += after[i] - before[i]
+	}
 	return nil
 }
 
 // Stats summarises the calls timed so far.
 func (s *Series) Stats() Stats { return Summarize(s.lat) }
+
+// CPUPerCall is the CPU time per call of the server (0 when there is none), the sandbox (0 when
+// none) and this process.
+func (s *Series) CPUPerCall() (server, sandbox, client time.Duration) {
+	n := time.Duration(max(1, len(s.lat)))
+	if s.server != nil {
+		server = s.cpu[0] / n
+	}
+	if s.sandbox != nil {
+		sandbox = s.cpu[1] / n
+	}
+	return server, sandbox, s.cpu[2] / n
+}
 
 // RunInterleaved warms each series up, then runs them in turn, n calls each per round, so that a change
 // in the machine's load (the sandbox's, another process's) falls on all of them alike.
@@ -103,7 +127,7 @@ func RunInterleaved(series []*Series, warmup, rounds, n int) error {
 		if err := s.run(warmup); err != nil {
 			return err
 		}
-		s.lat = s.lat[:0]
+		s.lat, s.cpu = s.lat[:0], [3]time.Duration{}
 	}
 	for range rounds {
 		for _, s := range series {
@@ -120,6 +144,7 @@ type LoadResult struct {
 	Clients  int
 	Duration time.Duration // the measured part (after the warm-up)
 	Calls    int64         // calls completed in the measured part
+	Total    int64         // calls completed in the whole run, warm-up included
 	Errors   int64         // failed calls in the whole run, warm-up included
 	FirstErr string
 	Latency  Stats
@@ -142,6 +167,7 @@ func Load(ctx context.Context, clients int, warmup, d time.Duration, newCaller f
 		wg       sync.WaitGroup
 		mu       sync.Mutex
 		calls    atomic.Int64
+		total    atomic.Int64
 		errs     atomic.Int64
 		firstErr atomic.Pointer[string]
 		lat      []time.Duration
@@ -169,6 +195,7 @@ func Load(ctx context.Context, clients int, warmup, d time.Duration, newCaller f
 					time.Sleep(time.Millisecond)
 					continue
 				}
+				total.Add(1)
 				if t0.After(measureFrom) && !t1.After(end) {
 					calls.Add(1)
 					mine = append(mine, t1.Sub(t0))
@@ -182,6 +209,7 @@ func Load(ctx context.Context, clients int, warmup, d time.Duration, newCaller f
 	wg.Wait()
 	res.Duration = d
 	res.Calls = calls.Load()
+	res.Total = total.Load()
 	res.Errors = errs.Load()
 	if p := firstErr.Load(); p != nil {
 		res.FirstErr = *p

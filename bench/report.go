@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +30,7 @@ type Config struct {
 	Clients     []int         // concurrent HTTP clients of the throughput runs
 	Allocs      bool          // run the in-process allocation benchmarks
 	Profile     bool          // also profile the HTTP server under load (a -tags benchprofile build)
+	Skip        []string      // parts not to run: "cold", "latency", "load"
 	Logf        func(format string, args ...any)
 }
 
@@ -77,6 +78,44 @@ type LoadRow struct {
 	End      Memory // after (End.Peak is the peak over the whole run)
 	PeakHeap int64  // largest heap a GC saw during the run (whole MB)
 	GCs      int
+	// CPU time per completed call, warm-up included, of the server, the sandbox and this process
+	// (the load's clients): where the machine's two cores went.
+	ServerCPU, SandboxCPU, ClientCPU time.Duration
+}
+
+// cpuMeter reads the CPU time of the processes a load involves.
+type cpuMeter struct {
+	server, sandbox *Proc
+	s, u, c         time.Duration
+}
+
+func startCPU(server, sandbox *Proc) *cpuMeter {
+	m := &cpuMeter{server: server, sandbox: sandbox}
+	m.s, m.u, m.c = procCPU(server), procCPU(sandbox), selfCPUTime()
+	return m
+}
+
+func procCPU(p *Proc) time.Duration {
+	if p == nil {
+		return 0
+	}
+	t, _ := p.CPUTime()
+	return t
+}
+
+// stop records the CPU time per call since start; calls counts the whole run, warm-up included.
+func (m *cpuMeter) stop(row *LoadRow, calls int64) {
+	if calls <= 0 {
+		return
+	}
+	per := func(d time.Duration) time.Duration { return d / time.Duration(calls) }
+	if m.server != nil {
+		row.ServerCPU = per(procCPU(m.server) - m.s)
+	}
+	if m.sandbox != nil {
+		row.SandboxCPU = per(procCPU(m.sandbox) - m.u)
+	}
+	row.ClientCPU = per(selfCPUTime() - m.c)
 }
 
 // AllocRow is one in-process benchmark.
@@ -123,14 +162,20 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	defer up.Stop()
 	cfg.logf("sandbox at %s with %d keys", up.BaseURL, cfg.Keys)
 
-	if err := rep.coldStarts(cfg, bins, up); err != nil {
-		return nil, err
+	if !slices.Contains(cfg.Skip, "cold") {
+		if err := rep.coldStarts(cfg, bins, up); err != nil {
+			return nil, err
+		}
 	}
-	if err := rep.latency(ctx, cfg, bins, up); err != nil {
-		return nil, err
+	if !slices.Contains(cfg.Skip, "latency") {
+		if err := rep.latency(ctx, cfg, bins, up); err != nil {
+			return nil, err
+		}
 	}
-	if err := rep.loads(ctx, cfg, bins, up); err != nil {
-		return nil, err
+	if !slices.Contains(cfg.Skip, "load") {
+		if err := rep.loads(ctx, cfg, bins, up); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Allocs {
 		if err := rep.allocs(up); err != nil {
@@ -257,14 +302,14 @@ func (rep *Report) latency(ctx context.Context, cfg Config, bins Binaries, up *U
 		}
 	}
 	rep.Latency = []*Series{
-		NewSeries(DirectList, func() error { _, err := up.Client.ListKeys(ctx, openrouter.ListKeysParams{}); return err }),
-		NewSeries(StdioList, func() error { return stdio.Call(list) }),
-		NewSeries(HTTPList, func() error { return httpc.Call(list) }),
-		NewSeries(DirectGet, func() error { _, err := up.Client.GetKey(ctx, up.Hash); return err }),
-		NewSeries(StdioGet, func() error { return stdio.Call(get) }),
-		NewSeries(HTTPGet, func() error { return httpc.Call(get) }),
-		NewSeries(BareStdio, func() error { return bare.Call(echo) }),
-		NewSeries(BareHTTP, func() error { return barec.Call(echo) }),
+		NewSeries(DirectList, nil, up.Proc, func() error { _, err := up.Client.ListKeys(ctx, openrouter.ListKeysParams{}); return err }),
+		NewSeries(StdioList, stdio.Proc, up.Proc, func() error { return stdio.Call(list) }),
+		NewSeries(HTTPList, srv.Proc, up.Proc, func() error { return httpc.Call(list) }),
+		NewSeries(DirectGet, nil, up.Proc, func() error { _, err := up.Client.GetKey(ctx, up.Hash); return err }),
+		NewSeries(StdioGet, stdio.Proc, up.Proc, func() error { return stdio.Call(get) }),
+		NewSeries(HTTPGet, srv.Proc, up.Proc, func() error { return httpc.Call(get) }),
+		NewSeries(BareStdio, bare.Proc, nil, func() error { return bare.Call(echo) }),
+		NewSeries(BareHTTP, bareSrv.Proc, nil, func() error { return barec.Call(echo) }),
 	}
 	if err := RunInterleaved(rep.Latency, cfg.Warmup, cfg.Rounds, cfg.CallsPerRun); err != nil {
 		return err
@@ -309,10 +354,12 @@ func (rep *Report) loads(ctx context.Context, cfg Config, bins Binaries, up *Ups
 
 	// The bounds: the sandbox answering the client directly, and mcp-go with no upstream at all.
 	direct := LoadRow{Name: fmt.Sprintf("direct ListKeys, %d clients (the sandbox's bound)", cfg.Clients[0])}
+	meter := startCPU(nil, up.Proc)
 	direct.LoadResult = Load(ctx, cfg.Clients[0], cfg.LoadWarmup, cfg.LoadTime, func() (func() error, func()) {
 		c, _ := openrouter.New(openrouter.Options{BaseURL: up.BaseURL, APIKey: openrouter.Secret(up.Key)})
 		return func() error { _, err := c.ListKeys(ctx, openrouter.ListKeysParams{}); return err }, func() {}
 	})
+	meter.stop(&direct, direct.Total)
 	rep.Loads = append(rep.Loads, direct)
 	cfg.logf("load: %s: %.0f/s", direct.Name, direct.PerSecond())
 
@@ -323,7 +370,9 @@ func (rep *Report) loads(ctx context.Context, cfg Config, bins Binaries, up *Ups
 	defer bare.Stop()
 	brow := LoadRow{Name: fmt.Sprintf("baremcp echo, %d clients (mcp-go's bound, no upstream)", cfg.Clients[0]), Server: "baremcp"}
 	brow.Start, _ = bare.Proc.Memory()
+	meter = startCPU(bare.Proc, nil)
 	brow.LoadResult = Load(ctx, cfg.Clients[0], cfg.LoadWarmup, cfg.LoadTime, httpCaller(bare.URL, NewCall("echo", map[string]any{"text": "hello"})))
+	meter.stop(&brow, brow.Total)
 	brow.End, _ = bare.Proc.Memory()
 	rep.Loads = append(rep.Loads, brow)
 	cfg.logf("load: %s: %.0f/s", brow.Name, brow.PerSecond())
@@ -347,10 +396,13 @@ func loadServer(ctx context.Context, cfg Config, bin string, up *Upstream, args 
 	}
 	row.Start, _ = srv.Proc.Memory()
 	from := len(srv.Proc.Stderr())
+	meter := startCPU(srv.Proc, up.Proc)
 	row.LoadResult = Load(ctx, clients, cfg.LoadWarmup, cfg.LoadTime, httpCaller(srv.URL, call))
+	meter.stop(&row, row.Total)
 	row.End, _ = srv.Proc.Memory()
 	row.PeakHeap, row.GCs = srv.Proc.PeakHeap(from)
-	cfg.logf("load: %s: %.0f/s, %d errors, peak RSS %s", name, row.PerSecond(), row.Errors, mb(row.End.Peak))
+	cfg.logf("load: %s: %.0f/s, %d errors, peak RSS %s, CPU per call: server %s, sandbox %s, clients %s", name, row.PerSecond(),
+		row.Errors, mb(row.End.Peak), us(row.ServerCPU), us(row.SandboxCPU), us(row.ClientCPU))
 	return row, nil
 }
 
@@ -385,42 +437,70 @@ func (rep *Report) allocs(up *Upstream) error {
 }
 
 // profile loads a -tags benchprofile build of the HTTP server with the first client count and saves
-// its CPU, allocation, mutex and block profiles, for go tool pprof.
+// its CPU, allocation, mutex and block profiles, for go tool pprof; then it profiles the stdio
+// server through a series of list_keys calls, one at a time.
 func (rep *Report) profile(ctx context.Context, cfg Config, bins Binaries, up *Upstream) error {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	secs := max(1, int(cfg.LoadTime.Seconds()))
+	list := NewCall("list_keys", map[string]any{})
+
+	pprofAddr, err := freePort()
 	if err != nil {
 		return err
 	}
-	pprofAddr := ln.Addr().String()
-	ln.Close()
 	srv, err := StartHTTP(bins.Profiling, up, cfg.Dir, nil, []string{"ORKM_PPROF_ADDR=" + pprofAddr})
 	if err != nil {
 		return err
 	}
 	defer srv.Stop()
-	secs := int(cfg.LoadTime.Seconds())
-	if secs < 1 {
-		secs = 1
-	}
 	errc := make(chan error, 1)
 	go func() {
 		time.Sleep(cfg.LoadWarmup)
-		errc <- fetch(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pprofAddr, secs), filepath.Join(cfg.Dir, "cpu.pprof"))
+		errc <- fetch(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pprofAddr, secs), filepath.Join(cfg.Dir, "http-cpu.pprof"))
 	}()
-	res := Load(ctx, cfg.Clients[0], cfg.LoadWarmup, time.Duration(secs)*time.Second+500*time.Millisecond,
-		httpCaller(srv.URL, NewCall("list_keys", map[string]any{})))
+	res := Load(ctx, cfg.Clients[0], cfg.LoadWarmup, time.Duration(secs)*time.Second+500*time.Millisecond, httpCaller(srv.URL, list))
 	if err := <-errc; err != nil {
 		return err
 	}
 	for _, p := range []string{"allocs", "mutex", "block"} {
-		if err := fetch(fmt.Sprintf("http://%s/debug/pprof/%s", pprofAddr, p), filepath.Join(cfg.Dir, p+".pprof")); err != nil {
+		if err := fetch(fmt.Sprintf("http://%s/debug/pprof/%s", pprofAddr, p), filepath.Join(cfg.Dir, "http-"+p+".pprof")); err != nil {
 			return err
 		}
 	}
 	for _, p := range []string{"cpu", "allocs", "mutex", "block"} {
-		rep.Profiles = append(rep.Profiles, filepath.Join(cfg.Dir, p+".pprof"))
+		rep.Profiles = append(rep.Profiles, filepath.Join(cfg.Dir, "http-"+p+".pprof"))
 	}
-	cfg.logf("profiled %.0f calls/s; profiles in %s (binary %s)", res.PerSecond(), cfg.Dir, bins.Profiling)
+	cfg.logf("profiled HTTP at %.0f calls/s", res.PerSecond())
+
+	// stdio: one call at a time, as a desktop host makes them.
+	if pprofAddr, err = freePort(); err != nil {
+		return err
+	}
+	args, env := stdioArgs(up)
+	c, err := SpawnStdio(bins.Profiling, args, append(env, "ORKM_PPROF_ADDR="+pprofAddr), cfg.Dir)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Initialize(); err != nil {
+		return err
+	}
+	go func() {
+		errc <- fetch(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pprofAddr, secs), filepath.Join(cfg.Dir, "stdio-cpu.pprof"))
+	}()
+	calls := 0
+	for deadline := time.Now().Add(time.Duration(secs)*time.Second + 500*time.Millisecond); time.Now().Before(deadline); calls++ {
+		if err := c.Call(list); err != nil {
+			return err
+		}
+	}
+	if err := <-errc; err != nil {
+		return err
+	}
+	if err := fetch(fmt.Sprintf("http://%s/debug/pprof/allocs", pprofAddr), filepath.Join(cfg.Dir, "stdio-allocs.pprof")); err != nil {
+		return err
+	}
+	rep.Profiles = append(rep.Profiles, filepath.Join(cfg.Dir, "stdio-cpu.pprof"), filepath.Join(cfg.Dir, "stdio-allocs.pprof"))
+	cfg.logf("profiled stdio: %d calls; profiles in %s (binary %s)", calls, cfg.Dir, bins.Profiling)
 	return nil
 }
 

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/orkeys/openrouter-keys-mcp/bench"
@@ -23,6 +25,8 @@ func main() {
 	profile := flag.Bool("profile", false, "also profile the HTTP server under load (needs -dir to keep the profiles)")
 	loadTime := flag.Duration("load", 0, "measured time of each throughput run (default 5s, short 300ms)")
 	quiet := flag.Bool("q", false, "no progress on stderr")
+	skip := flag.String("skip", "", "comma-separated parts not to run: cold, latency, load, allocs")
+	coldStarts := flag.Int("cold", 0, "cold starts of each server (default 40, short 2)")
 	flag.Parse()
 
 	cfg := bench.Full()
@@ -30,6 +34,13 @@ func main() {
 		cfg = bench.Short()
 	}
 	cfg.Dir, cfg.Profile = *dir, *profile
+	if *skip != "" {
+		cfg.Skip = strings.Split(*skip, ",")
+		cfg.Allocs = cfg.Allocs && !slices.Contains(cfg.Skip, "allocs")
+	}
+	if *coldStarts > 0 {
+		cfg.ColdStarts = *coldStarts
+	}
 	if *loadTime > 0 {
 		cfg.LoadTime = *loadTime
 	}
