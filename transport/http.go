@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/rs/zerolog"
 )
@@ -282,8 +283,17 @@ func readBody(max int64, next http.Handler) http.Handler {
 			writeJSON(w, http.StatusRequestEntityTooLarge, httpError("request body larger than "+strconv.FormatInt(max, 10)+" bytes"))
 			return
 		}
+		method, tool := rpcMethod(body)
 		if rec := recordFrom(r.Context()); rec != nil {
-			rec.method, rec.tool = rpcMethod(body)
+			rec.method, rec.tool = method, tool
+		}
+		if method == "notifications/cancelled" && mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion)) &&
+			!bytes.Contains(body, []byte(mcp.MetaKeyProtocolVersion)) {
+			// The go-sdk client sends this at 2026-07-28 without the _meta version that mcp-go demands
+			// of every modern POST, and a 400 would end its session. Over HTTP the cancellation is the
+			// cancelled request's closed connection, which already ended the call.
+			w.WriteHeader(http.StatusAccepted)
+			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
