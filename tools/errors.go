@@ -68,15 +68,20 @@ func explainStatus(e *openrouter.APIError) string {
 			"another workspace or account. Call list_keys (with include_disabled: true, and workspace_id for another " +
 			"workspace) to find the right hash."
 	case e.Status == http.StatusTooManyRequests:
-		wait := "a few seconds"
-		if e.RetryAfter > 0 {
-			wait = fmt.Sprintf("%d seconds", int(math.Ceil(e.RetryAfter.Seconds())))
-		}
-		return "OpenRouter is rate limiting this key " + quoted + ". Wait " + wait + ", then try again."
+		return "OpenRouter is rate limiting this key " + quoted + ". Wait " + waitFor(e, "a few seconds") + ", then try again."
 	case e.Status == http.StatusBadRequest || e.Status == http.StatusUnprocessableEntity:
 		return "OpenRouter refused the request as invalid " + quoted + ". Correct the arguments and try again."
 	case e.Status >= 500:
-		return "OpenRouter failed with a server error " + quoted + ". The problem is on OpenRouter's side; try again in a minute."
+		return "OpenRouter failed with a server error " + quoted + ". The problem is on OpenRouter's side. Wait " +
+			waitFor(e, "a minute") + ", then try again."
 	}
 	return "OpenRouter refused the request " + quoted + "."
+}
+
+// waitFor is how long OpenRouter asked the caller to wait, or def when it did not say.
+func waitFor(e *openrouter.APIError, def string) string {
+	if e.RetryAfter <= 0 {
+		return def
+	}
+	return fmt.Sprintf("%d seconds", int(math.Ceil(e.RetryAfter.Seconds())))
 }
