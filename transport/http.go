@@ -90,7 +90,7 @@ func NewHTTPHandler(s *server.MCPServer, o HTTPOptions) (http.Handler, func(cont
 	}
 	streamable := server.NewStreamableHTTPServer(s, opts...)
 
-	var mcpHandler http.Handler = streamable
+	var mcpHandler http.Handler = sendWhole(streamable)
 	mcpHandler = narrow(o.ToolNames, mcpHandler)
 	mcpHandler = authenticate(o.Auth, o.AuthHint, mcpHandler)
 	mcpHandler = limitInFlight(o.MaxInFlight, mcpHandler)
