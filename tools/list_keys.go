@@ -81,24 +81,25 @@ var listKeys = spec[listKeysArgs, listKeysResult]{
 		}
 	},
 	text: func(in listKeysArgs, out listKeysResult) string {
-		b := make([]byte, 0, 256+192*len(out.Keys)) // a row is 150 to 200 bytes
-		b = strconv.AppendInt(b, int64(len(out.Keys)), 10)
+		var b strings.Builder           // its String does not copy the table
+		b.Grow(256 + 192*len(out.Keys)) // a row is 150 to 200 bytes
+		b.WriteString(strconv.Itoa(len(out.Keys)))
 		if out.NextOffset != nil {
-			b = strconv.AppendInt(append(b, " keys; more remain (next_offset "...), int64(*out.NextOffset), 10)
-			b = append(b, ")."...)
+			b.WriteString(" keys; more remain (next_offset " + strconv.Itoa(*out.NextOffset) + ").")
 		} else {
-			b = append(b, " keys; no more."...)
+			b.WriteString(" keys; no more.")
 		}
 		if in.Name != "" {
-			b = append(append(b, " Filtered by name "...), strconv.Quote(in.Name)...)
-			b = append(b, '.')
+			b.WriteString(" Filtered by name " + strconv.Quote(in.Name) + ".")
 		}
-		b = append(b, " Columns: name | hash | label | state | limit USD (remaining, reset) | usage USD month/total | expires\n"...)
+		b.WriteString(" Columns: name | hash | label | state | limit USD (remaining, reset) | usage USD month/total | expires\n")
+		row := make([]byte, 0, 256)
 		for _, k := range out.Keys {
-			b = append(appendKeyRow(b, k), '\n')
+			row = append(appendKeyRow(row[:0], k), '\n')
+			b.Write(row)
 		}
-		b = append(b, "Every field of every key is in the structured content."...)
-		return string(b)
+		b.WriteString("Every field of every key is in the structured content.")
+		return b.String()
 	},
 }
 
