@@ -109,8 +109,10 @@ func showURL(raw string) string {
 // newTransport is the one connection pool all calls share: keep-alive and HTTP/2 where offered.
 func newTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConns = 64
-	t.MaxIdleConnsPerHost = 32
+	// As many idle connections as the HTTP transport serves calls at once (--max-in-flight, 64), so a
+	// burst does not end in closed sockets in TIME_WAIT and new handshakes for the next one.
+	t.MaxIdleConns = 128
+	t.MaxIdleConnsPerHost = 64
 	t.IdleConnTimeout = 90 * time.Second
 	return t
 }
@@ -327,7 +329,7 @@ func (c *Client) attempt(parent context.Context, timeout time.Duration, method, 
 		return c.transportError(parent, err, timeout)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	data, err := readBody(resp)
 	if err != nil {
 		if perr := parent.Err(); perr != nil {
 			return final, fmt.Errorf("request cancelled while reading the response: %w", perr)
@@ -347,6 +349,17 @@ func (c *Client) attempt(parent context.Context, timeout time.Duration, method, 
 		return lost, fmt.Errorf("unexpected response from OpenRouter (status %d): not the JSON expected: %s", resp.StatusCode, describeBody(resp, data))
 	}
 	return final, nil
+}
+
+// readBody reads at most MaxResponseBytes+1 bytes of the body (one more tells an oversized body),
+// sized up front when the server said how long it is, which spares io.ReadAll's regrowing.
+func readBody(resp *http.Response) ([]byte, error) {
+	var buf bytes.Buffer
+	if n := resp.ContentLength; n > 0 && n <= MaxResponseBytes {
+		buf.Grow(int(n) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	return buf.Bytes(), err
 }
 
 // transportError says that OpenRouter could not be reached, and where we tried, and whether the
