@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -33,39 +30,8 @@ type httpServer struct {
 // it listens.
 func startHTTP(t *testing.T, env []string, args ...string) *httpServer {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"http", "--addr", "127.0.0.1:0", "--log-format", "json"}, args...)...)
-	cmd.Env = env
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &rawServer{cmd: cmd, stderr: &lockedBuffer{}}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(io.TeeReader(stderr, r.stderr))
-		for sc.Scan() {
-			var line struct {
-				Message string `json:"message"`
-				URL     string `json:"url"`
-			}
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.URL != "" {
-				found <- line.URL
-				break
-			}
-		}
-		_, _ = io.Copy(r.stderr, stderr)
-	}()
-	select {
-	case u := <-found:
-		return &httpServer{rawServer: r, url: u}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the HTTP server did not start; stderr:\n%s", r.stderr)
-		return nil
-	}
+	r, url := startLogged(t, binary, env, "serving MCP over HTTP", "url", append([]string{"http", "--addr", "127.0.0.1:0"}, args...)...)
+	return &httpServer{rawServer: r, url: url}
 }
 
 // mcpGoHTTP connects mcp-go's streamable HTTP client, with extra headers.

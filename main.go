@@ -323,16 +323,7 @@ func newMCPServer(client *openrouter.Client, cfg config, logger zerolog.Logger) 
 		// An HTTP request may narrow, never widen, the tools offered; the filter covers list and call.
 		server.WithToolFilter(func(ctx context.Context, list []mcp.Tool) []mcp.Tool {
 			n := transport.NarrowingFrom(ctx)
-			if !n.ReadOnly && len(n.Tools) == 0 {
-				return list
-			}
-			var kept []mcp.Tool
-			for _, t := range list {
-				if tools.Allowed(t, n.ReadOnly, n.Tools) {
-					kept = append(kept, t)
-				}
-			}
-			return kept
+			return tools.Narrow(list, n.ReadOnly, n.Tools)
 		}),
 	}, testFixtures.options...)
 	s := server.NewMCPServer(name, versionString(), serverOpts...)

@@ -33,16 +33,7 @@ func NewInProcessServer(client *openrouter.Client, logger zerolog.Logger) (*serv
 		server.WithRecovery(),
 		server.WithToolFilter(func(ctx context.Context, list []mcp.Tool) []mcp.Tool {
 			n := transport.NarrowingFrom(ctx)
-			if !n.ReadOnly && len(n.Tools) == 0 {
-				return list
-			}
-			var kept []mcp.Tool
-			for _, t := range list {
-				if tools.Allowed(t, n.ReadOnly, n.Tools) {
-					kept = append(kept, t)
-				}
-			}
-			return kept
+			return tools.Narrow(list, n.ReadOnly, n.Tools)
 		}),
 	)
 	s.AddTools(all...)

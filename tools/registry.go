@@ -87,3 +87,18 @@ func Allowed(t mcp.Tool, readOnly bool, include []string) bool {
 	}
 	return len(include) == 0 || slices.Contains(include, t.Name)
 }
+
+// Narrow keeps the tools a request's own narrowing allows (readOnly, and names when not empty); it can
+// only take tools away from list.
+func Narrow(list []mcp.Tool, readOnly bool, names []string) []mcp.Tool {
+	if !readOnly && len(names) == 0 {
+		return list
+	}
+	var kept []mcp.Tool
+	for _, t := range list {
+		if Allowed(t, readOnly, names) {
+			kept = append(kept, t)
+		}
+	}
+	return kept
+}
