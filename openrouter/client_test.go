@@ -921,7 +921,7 @@ const stubKeyJSON = `{"hash":"` + stubHash + `","name":"Customer Instance Key","
 const stubSecret = "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"
 
 func TestChunkedResponse(t *testing.T) {
-	c, srv := stubClient(t, func(w http.ResponseWriter, r *http.Request) {
+	_, srv := stubClient(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		parts := []string{`{"data":[`, stubKeyJSON, `,`, stubKeyJSON, `]}`}
 		for _, p := range parts {
@@ -931,7 +931,7 @@ func TestChunkedResponse(t *testing.T) {
 	})
 	// Record what the transport saw, to prove the answer really was chunked.
 	rec := &recordingTransport{next: srv.Client().Transport}
-	c = mustNew(t, openrouter.Options{BaseURL: srv.URL + "/api/v1", APIKey: testKey, HTTPClient: &http.Client{Transport: rec}})
+	c := mustNew(t, openrouter.Options{BaseURL: srv.URL + "/api/v1", APIKey: testKey, HTTPClient: &http.Client{Transport: rec}})
 	keys, err := c.ListKeys(context.Background(), openrouter.ListKeysParams{})
 	if err != nil {
 		t.Fatalf("ListKeys over a chunked answer: %v", err)
@@ -1093,7 +1093,7 @@ func TestResponseSizeCap(t *testing.T) {
 		// The server sends four times the cap, then holds the connection open:
 		// a client that reads to the end waits until its timeout instead of
 		// stopping at the cap.
-		c, srv := stubClient(t, func(w http.ResponseWriter, r *http.Request) {
+		_, srv := stubClient(t, func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.WriteString(w, `{"data":[],"pad":"`)
 			chunk := strings.Repeat("x", 64<<10)
 			for range 4 * openrouter.MaxResponseBytes / len(chunk) {
@@ -1103,7 +1103,7 @@ func TestResponseSizeCap(t *testing.T) {
 			}
 			<-r.Context().Done()
 		})
-		c = mustNew(t, openrouter.Options{BaseURL: srv.URL + "/api/v1", APIKey: testKey, Timeout: 10 * time.Second})
+		c := mustNew(t, openrouter.Options{BaseURL: srv.URL + "/api/v1", APIKey: testKey, Timeout: 10 * time.Second})
 		_, err := c.ListKeys(context.Background(), openrouter.ListKeysParams{})
 		if want := fmt.Sprintf("%d MiB", openrouter.MaxResponseBytes>>20); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ListKeys over an endless body: %v, want the size limit (%s) named", err, want)
