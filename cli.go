@@ -15,6 +15,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/rs/zerolog"
 
+	"github.com/orkeys/openrouter-keys-mcp/mcpserver"
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
 	"github.com/orkeys/openrouter-keys-mcp/tools"
 )
@@ -32,23 +33,11 @@ func inProcess(ctx context.Context, cfg config, logger zerolog.Logger) (*mcpclie
 	if err != nil {
 		return nil, err
 	}
-	s, err := newMCPServer(client, cfg, logger)
+	s, err := mcpserver.New(client, serverOptions(cfg, logger))
 	if err != nil {
 		return nil, err
 	}
-	c, err := mcpclient.NewInProcessClient(s)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.Start(ctx); err != nil {
-		return nil, err
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ClientInfo = mcp.Implementation{Name: name + "-cli", Version: versionString()}
-	if _, err := c.Initialize(ctx, init); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return mcpserver.Connect(ctx, s, name+"-cli", versionString())
 }
 
 func runCall(ctx context.Context, cfg config, stdout io.Writer, logger zerolog.Logger) error {

@@ -30,11 +30,10 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
+	"github.com/orkeys/openrouter-keys-mcp/mcpserver"
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
 	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
 	"github.com/orkeys/openrouter-keys-mcp/tools"
@@ -45,7 +44,7 @@ import (
 // from the build info is used (as go install sets it).
 var version = ""
 
-const name = "openrouter-keys-mcp"
+const name = mcpserver.Name
 
 // defaultGOGC is the collector's target unless GOGC is set. The server keeps little (a few MB) and a
 // call allocates about 100 KB, so at Go's default of 100 a loaded server collects some 50 times a
@@ -80,10 +79,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stdout, versionLine())
 		return 0
 	case "call", "tools", "doctor":
-		run := map[string]func(context.Context, config, io.Writer, zerolog.Logger) error{
+		command := map[string]func(context.Context, config, io.Writer, zerolog.Logger) error{
 			"call": runCall, "tools": runTools, "doctor": runDoctor,
 		}[cfg.command]
-		if err := run(ctx, cfg, stdout, logger); err != nil {
+		if err := command(ctx, cfg, stdout, logger); err != nil {
 			if !errors.Is(err, errReported) {
 				fmt.Fprintf(stderr, "%s %s: %v\n", name, cfg.command, err)
 			}
@@ -204,7 +203,7 @@ func runStdio(ctx context.Context, cfg config, stdin io.Reader, stdout io.Writer
 	if !cfg.sandbox && cfg.key == "" {
 		logger.Warn().Msgf("no OpenRouter key: set %s; every tool will answer with an error until then", keyVars[0])
 	}
-	s, err := newMCPServer(client, cfg, logger)
+	s, err := mcpserver.New(client, serverOptions(cfg, logger))
 	if err != nil {
 		return err
 	}
@@ -217,7 +216,7 @@ func runHTTP(ctx context.Context, cfg config, stderr io.Writer, logger zerolog.L
 	if err != nil {
 		return err
 	}
-	s, err := newMCPServer(client, cfg, logger)
+	s, err := mcpserver.New(client, serverOptions(cfg, logger))
 	if err != nil {
 		return err
 	}
@@ -274,64 +273,16 @@ func accessToken(want openrouter.Secret) transport.Authenticator {
 	}
 }
 
-// testFixtures is set only in test builds (go build -tags conformance): the extra server options and
-// registrations that the MCP conformance suite's scenarios need. The shipped binary has none.
-var testFixtures struct {
-	options  []server.ServerOption
-	register func(*server.MCPServer)
-}
-
-func newMCPServer(client *openrouter.Client, cfg config, logger zerolog.Logger) (*server.MCPServer, error) {
-	opts := tools.Options{Confirm: cfg.confirm, SecretDir: cfg.secretDir}
-	if cfg.auditLog != "" {
-		audit, err := tools.OpenAuditLog(cfg.auditLog, func(ctx context.Context) tools.Caller {
-			remote, id := transport.RequestInfo(ctx)
-			return tools.Caller{Remote: remote, RequestID: id}
-		})
-		if err != nil {
-			return nil, err
-		}
-		opts.Audit = audit
+// serverOptions is what the command line decides about the MCP server.
+func serverOptions(cfg config, logger zerolog.Logger) mcpserver.Options {
+	return mcpserver.Options{
+		Version:   versionString(),
+		Sandbox:   cfg.sandbox,
+		Tools:     tools.Options{Confirm: cfg.confirm, SecretDir: cfg.secretDir},
+		Selection: cfg.selection,
+		AuditLog:  cfg.auditLog,
+		Logger:    logger,
 	}
-	all, err := tools.All(client, opts)
-	if err != nil {
-		return nil, err
-	}
-	offered, err := tools.Select(all, cfg.selection)
-	if err != nil {
-		return nil, err
-	}
-	if len(offered) == 0 {
-		return nil, errors.New("the tool selection leaves no tool to offer: loosen --read-only, --tools or --exclude-tools")
-	}
-	instructions := "Manage the OpenRouter API keys of one account: list, inspect, create, update (rename, " +
-		"disable, set limits) and delete keys, and check the key in use with current_key. Keys are named by " +
-		"their hash, never by their secret. A new key's secret is shown once, in create_key's result."
-	title := "OpenRouter keys"
-	if cfg.sandbox {
-		instructions = "SANDBOX: this server is connected to a built-in emulator of OpenRouter, not to a real " +
-			"account; nothing here affects real keys. " + instructions
-		title += " (sandbox)"
-	}
-	serverOpts := append([]server.ServerOption{
-		server.WithTitle(title),
-		server.WithInstructions(instructions),
-		server.WithToolCapabilities(false),
-		server.WithElicitation(),
-		server.WithToolHandlerMiddleware(tools.LogCalls(logger)),
-		server.WithRecovery(),
-		// An HTTP request may narrow, never widen, the tools offered; the filter covers list and call.
-		server.WithToolFilter(func(ctx context.Context, list []mcp.Tool) []mcp.Tool {
-			n := transport.NarrowingFrom(ctx)
-			return tools.Narrow(list, n.ReadOnly, n.Tools)
-		}),
-	}, testFixtures.options...)
-	s := server.NewMCPServer(name, versionString(), serverOpts...)
-	s.AddTools(offered...)
-	if testFixtures.register != nil {
-		testFixtures.register(s)
-	}
-	return s, nil
 }
 
 func runSandbox(ctx context.Context, cfg config, stderr io.Writer, logger zerolog.Logger) error {

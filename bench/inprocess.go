@@ -6,38 +6,17 @@ import (
 	"io"
 	"testing"
 
-	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/rs/zerolog"
 
+	"github.com/orkeys/openrouter-keys-mcp/mcpserver"
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
-	"github.com/orkeys/openrouter-keys-mcp/tools"
-	"github.com/orkeys/openrouter-keys-mcp/transport"
 )
 
-// NewInProcessServer builds the MCP server as main's newMCPServer does for the default configuration
-// (all tools, confirmation auto, no audit log, the call-logging middleware, recovery and the
-// narrowing filter), for the allocation benchmarks, which must run in this process. Keep it in step
-// with main.go.
+// NewInProcessServer builds the server that ships, with its default options, for the allocation
+// benchmarks, which must run in this process.
 func NewInProcessServer(client *openrouter.Client, logger zerolog.Logger) (*server.MCPServer, error) {
-	all, err := tools.All(client, tools.Options{})
-	if err != nil {
-		return nil, err
-	}
-	s := server.NewMCPServer("openrouter-keys-mcp", "bench",
-		server.WithTitle("OpenRouter keys"),
-		server.WithInstructions("bench"),
-		server.WithToolCapabilities(false),
-		server.WithElicitation(),
-		server.WithToolHandlerMiddleware(tools.LogCalls(logger)),
-		server.WithRecovery(),
-		server.WithToolFilter(func(ctx context.Context, list []mcp.Tool) []mcp.Tool {
-			n := transport.NarrowingFrom(ctx)
-			return tools.Narrow(list, n.ReadOnly, n.Tools)
-		}),
-	)
-	s.AddTools(all...)
-	return s, nil
+	return mcpserver.New(client, mcpserver.Options{Version: "bench", Logger: logger})
 }
 
 // JSONLogger is the server's default logger (JSON, info level) writing to w.

@@ -2,9 +2,9 @@
 
 // The fixtures the official MCP conformance suite (npm @modelcontextprotocol/conformance, server mode)
 // expects besides our own tools: the test_* tools, resources, prompts, completions and logging its
-// scenarios call by name. They are compiled only with -tags conformance (conformance_test.go builds
+// scenarios call by name. They are compiled only with -tags conformance (e2e/conformance_test.go builds
 // such a binary); the shipped binary has none of them (TestShippedBinaryHasOnlyOurTools).
-package main
+package mcpserver
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 )
 
 func init() {
-	testFixtures.options = []server.ServerOption{
+	fixtures.options = []server.ServerOption{
 		server.WithResourceCapabilities(true, true),
 		server.WithPromptCapabilities(true),
 		server.WithCompletions(),
@@ -26,7 +26,7 @@ func init() {
 		server.WithLogging(),
 		server.WithElicitation(),
 	}
-	testFixtures.register = registerConformanceFixtures
+	fixtures.register = registerConformanceFixtures
 }
 
 // A 1x1 PNG and a silent WAV, base64.

@@ -1,0 +1,129 @@
+// Package mcpserver builds the MCP server of openrouter-keys-mcp: its name, version, instructions, the
+// tools it offers and how they behave, and the middleware every call passes through. It is the one
+// place that does so: the command line (stdio, http, call, tools, doctor), the benchmarks and the
+// tests all run the server it builds, so none of them keeps a second list of server options.
+package mcpserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	mcpclient "github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+	"github.com/rs/zerolog"
+
+	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+	"github.com/orkeys/openrouter-keys-mcp/tools"
+	"github.com/orkeys/openrouter-keys-mcp/transport"
+)
+
+// Name is the server's name, as MCP clients see it.
+const Name = "openrouter-keys-mcp"
+
+// Options are what the command line decides about the server. The zero value offers every tool, asks
+// before destructive calls when the client can ask, returns new secrets inline and audits nothing.
+type Options struct {
+	Version   string          // the server's version, as MCP clients see it
+	Sandbox   bool            // the client talks to the built-in emulator: say so in the title and instructions
+	Tools     tools.Options   // how the tools behave (confirmation, secret directory, policy)
+	Selection tools.Selection // which tools are offered
+	AuditLog  string          // when set, the file every change to keys is recorded in
+	Logger    zerolog.Logger  // where each tool call is logged, when the request carries no logger of its own
+}
+
+// fixtures is set only in test builds (go build -tags conformance, fixtures_conformance.go): the extra
+// server options and registrations that the MCP conformance suite's scenarios need. The shipped
+// binary has none.
+var fixtures struct {
+	options  []server.ServerOption
+	register func(*server.MCPServer)
+}
+
+// New builds the MCP server on client. An error is a configuration the server must not start with: an
+// audit log that cannot be opened, or a selection that leaves no tool.
+func New(client *openrouter.Client, o Options) (*server.MCPServer, error) {
+	toolOpts := o.Tools
+	if o.AuditLog != "" {
+		audit, err := tools.OpenAuditLog(o.AuditLog, callerOf)
+		if err != nil {
+			return nil, err
+		}
+		toolOpts.Audit = audit
+	}
+	all, err := tools.All(client, toolOpts)
+	if err != nil {
+		return nil, err
+	}
+	offered, err := tools.Select(all, o.Selection)
+	if err != nil {
+		return nil, err
+	}
+	if len(offered) == 0 {
+		return nil, errors.New("the tool selection leaves no tool to offer: loosen --read-only, --tools or --exclude-tools")
+	}
+	title, instructions := describe(o.Sandbox)
+	serverOpts := append([]server.ServerOption{
+		server.WithTitle(title),
+		server.WithInstructions(instructions),
+		server.WithToolCapabilities(false),
+		server.WithElicitation(),
+		server.WithToolHandlerMiddleware(tools.LogCalls(o.Logger)),
+		server.WithRecovery(),
+		// An HTTP request may narrow, never widen, the tools offered; the filter covers list and call.
+		server.WithToolFilter(func(ctx context.Context, list []mcp.Tool) []mcp.Tool {
+			n := transport.NarrowingFrom(ctx)
+			return tools.Narrow(list, n.ReadOnly, n.Tools)
+		}),
+	}, fixtures.options...)
+	version := o.Version
+	if version == "" {
+		version = "dev"
+	}
+	s := server.NewMCPServer(Name, version, serverOpts...)
+	s.AddTools(offered...)
+	if fixtures.register != nil {
+		fixtures.register(s)
+	}
+	return s, nil
+}
+
+// describe is the server's title and the instructions the model reads first.
+func describe(sandbox bool) (title, instructions string) {
+	title = "OpenRouter keys"
+	instructions = "Manage the OpenRouter API keys of one account: list, inspect, create, update (rename, " +
+		"disable, set limits) and delete keys, and check the key in use with current_key. Keys are named by " +
+		"their hash, never by their secret. A new key's secret is shown once, in create_key's result."
+	if sandbox {
+		title += " (sandbox)"
+		instructions = "SANDBOX: this server is connected to a built-in emulator of OpenRouter, not to a real " +
+			"account; nothing here affects real keys. " + instructions
+	}
+	return title, instructions
+}
+
+// callerOf tells the audit log who is calling, as far as the transport knows.
+func callerOf(ctx context.Context) tools.Caller {
+	remote, id := transport.RequestInfo(ctx)
+	return tools.Caller{Remote: remote, RequestID: id}
+}
+
+// Connect starts an in-process MCP client on s and initializes it as clientName, so that a caller in
+// this process (the call, tools and doctor commands) takes the same path as an agent.
+func Connect(ctx context.Context, s *server.MCPServer, clientName, version string) (*mcpclient.Client, error) {
+	c, err := mcpclient.NewInProcessClient(s)
+	if err != nil {
+		return nil, fmt.Errorf("in-process client: %w", err)
+	}
+	if err := c.Start(ctx); err != nil {
+		return nil, fmt.Errorf("in-process client: %w", err)
+	}
+	init := mcp.InitializeRequest{}
+	init.Params.ClientInfo = mcp.Implementation{Name: clientName, Version: version}
+	if _, err := c.Initialize(ctx, init); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("in-process client: %w", err)
+	}
+	return c, nil
+}
