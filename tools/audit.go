@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/rs/zerolog"
 
@@ -82,12 +81,36 @@ func (a *AuditLog) write(ctx context.Context, r auditRecord) error {
 	return a.f.Sync()
 }
 
+// attempt records that a call is about to change a key (hash, or name for a new one), before
+// OpenRouter is asked. The record it returns is the call's, for its outcome.
+func (a *AuditLog) attempt(ctx context.Context, tool, hash, name string) (*auditRecord, error) {
+	rec := &auditRecord{Event: "attempt", CallID: newCallID(), Tool: tool, Hash: hash, Name: name}
+	if err := a.write(ctx, *rec); err != nil {
+		return nil, errors.Join(errAuditUnavailable, err)
+	}
+	return rec, nil
+}
+
+// outcome records how the call of an attempt ended, naming the key as it is afterwards. The change has
+// happened or not by now, so a failure to record it is logged, not returned: failing the call would
+// invite a retry that repeats it.
+func (a *AuditLog) outcome(ctx context.Context, attempt *auditRecord, hash, name string, callErr error) {
+	rec := *attempt
+	rec.Event, rec.Outcome, rec.Hash, rec.Name = "outcome", "ok", hash, name
+	if callErr != nil {
+		rec.Outcome, rec.Error = "error", callErr.Error()
+	}
+	if err := a.write(ctx, rec); err != nil {
+		zerolog.Ctx(ctx).Error().Err(err).Str("tool", rec.Tool).Str("call_id", rec.CallID).Msg("audit outcome not recorded")
+	}
+}
+
 // declined records that the user said no; nothing was sent upstream. A nil log records nothing.
-func (a *AuditLog) declined(ctx context.Context, tool string, k *openrouter.Key) {
+func (a *AuditLog) declined(ctx context.Context, tool, hash, name string) {
 	if a == nil {
 		return
 	}
-	_ = a.write(ctx, auditRecord{Event: "declined", CallID: newCallID(), Tool: tool, Hash: k.Hash, Name: k.Name})
+	_ = a.write(ctx, auditRecord{Event: "declined", CallID: newCallID(), Tool: tool, Hash: hash, Name: name})
 }
 
 // clientName is the MCP client's own name for itself, from the request (2026-07-28) or the session.
@@ -110,49 +133,11 @@ func newCallID() string {
 // auditedKey is implemented by results that name the key they acted on, for the outcome record.
 type auditedKey interface{ auditKey() (hash, name string) }
 
-// errAuditUnavailable refuses a mutating call whose attempt could not be recorded.
+// errAuditUnavailable marks a mutating call refused because its attempt could not be recorded.
 var errAuditUnavailable = errors.New("audit log unavailable")
 
-// audited runs a mutating call between its attempt and outcome records, when there is a log.
-func (s spec[In, Out]) audited(ctx context.Context, e *env, input In, current *openrouter.Key) (*mcp.CallToolResult, error) {
-	log := e.opts.Audit
-	if log == nil {
-		return s.finish(ctx, e, input)
-	}
-	rec := auditRecord{Event: "attempt", CallID: newCallID(), Tool: s.name}
-	if s.subject != nil {
-		rec.Hash, rec.Name = s.subject(input)
-	}
-	if rec.Hash != "" {
-		if current == nil {
-			// The record should name the key, and a missing key ends the call here anyway.
-			k, err := e.client.GetKey(ctx, rec.Hash)
-			if err != nil {
-				return s.failure(input, err), nil
-			}
-			current = k
-		}
-		rec.Name = current.Name
-	}
-	if err := log.write(ctx, rec); err != nil {
-		return mcp.NewToolResultError(fmt.Sprintf("Refused: the audit log could not be written (%v), and this "+
-			"server does not change keys without a record; nothing was changed. The server's operator must fix "+
-			"the audit log.", errors.Join(errAuditUnavailable, err))), nil
-	}
-	output, err := s.call(ctx, e, input)
-	rec.Event = "outcome"
-	rec.Outcome = "ok"
-	if err != nil {
-		rec.Outcome, rec.Error = "error", err.Error()
-	} else if k, ok := any(output).(auditedKey); ok {
-		rec.Hash, rec.Name = k.auditKey()
-	}
-	if werr := log.write(ctx, rec); werr != nil {
-		// The change has happened; failing the call now would invite a retry that repeats it.
-		zerolog.Ctx(ctx).Error().Err(werr).Str("tool", s.name).Str("call_id", rec.CallID).Msg("audit outcome not recorded")
-	}
-	if err != nil {
-		return s.failure(input, err), nil
-	}
-	return s.result(input, output)
+// auditRefusal is the error result's text for a call refused by attempt.
+func auditRefusal(err error) string {
+	return fmt.Sprintf("Refused: the audit log could not be written (%v), and this server does not change keys "+
+		"without a record; nothing was changed. The server's operator must fix the audit log.", err)
 }

@@ -50,20 +50,28 @@ type confirmation[In, Out any] struct {
 	declined func(k *openrouter.Key, in In) Out    // the result when the user says no
 }
 
-// ask asks the user to confirm the call, or reads their answer when the client brings it back. It
-// returns done with the result to send when the call must not go on (a question, a refusal, an
-// error), and otherwise the key as it is, to spare a second look.
-func (c *confirmation[In, Out]) ask(ctx context.Context, e *env, s spec[In, Out], req mcp.CallToolRequest,
-	raw json.RawMessage, input In) (res *mcp.CallToolResult, key *openrouter.Key, done bool) {
-	hash, _ := s.subject(input)
-	key, err := e.client.GetKey(ctx, hash)
-	if err != nil {
-		return s.failure(input, err), nil, true
-	}
-	answer := server.ElicitationResponse(req.Params.InputResponses, confirmID)
-	if answer == nil {
-		q := server.NewInputRequestBuilder(sealState(s.name, raw, time.Now())).Elicit(confirmID, mcp.ElicitationParams{
-			Message: c.message(key, input),
+// answer is where a confirmation stands for one call.
+type answer int
+
+const (
+	unanswered answer = iota // the question is to be sent to the client
+	accepted                 // the user agreed: go on
+	declined                 // the user said no, or dismissed the question
+	mismatched               // the answer does not belong to a question we asked for this call
+)
+
+// confirmationMismatch is the error for an answer that does not belong to this call.
+const confirmationMismatch = "The confirmation does not match this call, or it expired; nothing was " +
+	"changed. Call the tool again to be asked anew."
+
+// ask reads the user's answer to the confirmation of this call, when the client brings one back, and
+// otherwise returns the question to send: an input request carrying a signed state that binds the
+// answer to the tool, its arguments (args, in one spelling) and a time.
+func ask(req mcp.CallToolRequest, tool string, args json.RawMessage, message string) (answer, *mcp.CallToolResult) {
+	response := server.ElicitationResponse(req.Params.InputResponses, confirmID)
+	if response == nil {
+		q := server.NewInputRequestBuilder(sealState(tool, args, time.Now())).Elicit(confirmID, mcp.ElicitationParams{
+			Message: message,
 			RequestedSchema: map[string]any{
 				"type": "object",
 				"properties": map[string]any{
@@ -72,24 +80,17 @@ func (c *confirmation[In, Out]) ask(ctx context.Context, e *env, s spec[In, Out]
 				"required": []string{confirmID},
 			},
 		})
-		return q.ToolResult(), nil, true
+		return unanswered, q.ToolResult()
 	}
 	// The state proves this answer belongs to a question we asked, for these arguments, recently.
-	if !openState(req.Params.RequestState, s.name, raw, time.Now()) {
-		return mcp.NewToolResultError("The confirmation does not match this call, or it expired; nothing was " +
-			"changed. Call the tool again to be asked anew."), nil, true
+	if !openState(req.Params.RequestState, tool, args, time.Now()) {
+		return mismatched, nil
 	}
-	content, _ := answer.Content.(map[string]any)
-	if answer.Action != mcp.ElicitationResponseActionAccept || content[confirmID] != true {
-		e.opts.Audit.declined(ctx, s.name, key)
-		out := c.declined(key, input)
-		res, err := s.result(input, out)
-		if err != nil {
-			return mcp.NewToolResultError(err.Error()), nil, true
-		}
-		return res, nil, true
+	content, _ := response.Content.(map[string]any)
+	if response.Action != mcp.ElicitationResponseActionAccept || content[confirmID] != true {
+		return declined, nil
 	}
-	return nil, key, false
+	return accepted, nil
 }
 
 // clientCanElicit reports whether the client declared it can ask its user: per request from

@@ -37,18 +37,18 @@ var createKey = spec[openrouter.CreateKeyRequest, createKeyResult]{
 		property(s, "expires_at").Pattern = utcTimePattern
 		property(s, "workspace_id").Pattern = uuidPattern
 	},
-	call: func(ctx context.Context, e *env, in openrouter.CreateKeyRequest) (createKeyResult, error) {
-		created, err := e.client.CreateKey(ctx, in)
+	call: func(ctx context.Context, d *deps, in openrouter.CreateKeyRequest) (createKeyResult, error) {
+		created, err := d.client.CreateKey(ctx, in)
 		if err != nil {
 			return createKeyResult{}, err
 		}
-		if e.opts.SecretDir == "" {
+		if d.opts.SecretDir == "" {
 			// The one place a secret leaves the server: to the caller who just created it.
 			return createKeyResult{Key: created.Key, Secret: created.Secret.Reveal()}, nil
 		}
-		path, err := writeSecret(e.opts.SecretDir, created)
+		path, err := writeSecret(d.opts.SecretDir, created)
 		if err != nil {
-			return createKeyResult{}, rollBack(ctx, e.client, created.Key.Hash, err)
+			return createKeyResult{}, rollBack(ctx, d.client, created.Key.Hash, err)
 		}
 		return createKeyResult{Key: created.Key, SecretFile: path}, nil
 	},

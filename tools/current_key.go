@@ -23,8 +23,8 @@ var currentKey = spec[noArgs, currentKeyResult]{
 		"management key (is_management_key; the other tools need one), its spending limit and usage in USD, and " +
 		"its expiry. Works with any valid key. Use it first when other tools fail with 401 or 403.",
 	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
-	call: func(ctx context.Context, e *env, _ noArgs) (currentKeyResult, error) {
-		k, err := e.client.CurrentKey(ctx)
+	call: func(ctx context.Context, d *deps, _ noArgs) (currentKeyResult, error) {
+		k, err := d.client.CurrentKey(ctx)
 		if err != nil {
 			return currentKeyResult{}, err
 		}

@@ -38,8 +38,8 @@ var deleteKey = spec[hashArgs, deleteKeyResult]{
 			return deleteKeyResult{Hash: in.Hash, Declined: true}
 		},
 	},
-	call: func(ctx context.Context, e *env, in hashArgs) (deleteKeyResult, error) {
-		if err := e.client.DeleteKey(ctx, in.Hash); err != nil {
+	call: func(ctx context.Context, d *deps, in hashArgs) (deleteKeyResult, error) {
+		if err := d.client.DeleteKey(ctx, in.Hash); err != nil {
 			return deleteKeyResult{}, err
 		}
 		return deleteKeyResult{Deleted: true, Hash: in.Hash}, nil

@@ -27,8 +27,8 @@ var getKey = spec[hashArgs, keyResult]{
 		"midnight UTC. Find the hash with list_keys. Needs a management key.",
 	hints:          mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
 	constrainInput: requireHash,
-	call: func(ctx context.Context, e *env, in hashArgs) (keyResult, error) {
-		k, err := e.client.GetKey(ctx, in.Hash)
+	call: func(ctx context.Context, d *deps, in hashArgs) (keyResult, error) {
+		k, err := d.client.GetKey(ctx, in.Hash)
 		if err != nil {
 			return keyResult{}, err
 		}

@@ -47,7 +47,7 @@ var listKeys = spec[listKeysArgs, listKeysResult]{
 		keys := property(s, "keys")
 		keys.Types, keys.Type = nil, "array" // never null: an empty page is []
 	},
-	call: func(ctx context.Context, e *env, in listKeysArgs) (listKeysResult, error) {
+	call: func(ctx context.Context, d *deps, in listKeysArgs) (listKeysResult, error) {
 		offset := 0
 		if in.Offset != nil {
 			offset = *in.Offset
@@ -56,7 +56,7 @@ var listKeys = spec[listKeysArgs, listKeysResult]{
 		for fetched := 0; ; {
 			p := in.ListKeysParams
 			p.Offset = &offset
-			page, err := e.client.ListKeys(ctx, p)
+			page, err := d.client.ListKeys(ctx, p)
 			if err != nil {
 				return listKeysResult{}, err
 			}

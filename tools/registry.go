@@ -15,8 +15,8 @@ import (
 // declared is a tool declaration, whatever its argument and result types.
 type declared interface {
 	toolName() string
-	build(*env) (server.ServerTool, error)
-	encodedSchemas() (in, out json.RawMessage, err error)
+	build(*deps) (server.ServerTool, error)
+	encodeSchemas() (in, out json.RawMessage, err error)
 }
 
 // declarations lists every tool, in the order tools/list shows them.
@@ -34,7 +34,7 @@ func Names() []string {
 // All returns every tool, bound to c, with its schemas. An error here is a
 // programming error in a tool declaration; the server must not start with it.
 func All(c *openrouter.Client, opts Options) ([]server.ServerTool, error) {
-	e := &env{client: c, opts: opts}
+	e := &deps{client: c, opts: opts}
 	out := make([]server.ServerTool, 0, len(declarations))
 	for _, d := range declarations {
 		t, err := d.build(e)

@@ -64,9 +64,9 @@ func encodeSchema(s *jsonschema.Schema) (json.RawMessage, error) {
 
 // Deriving a schema is cheap; resolving and encoding one is not (about 4 ms for the twelve, most of
 // the server's start-up beyond mcp-go's own: BENCHMARKS.md). So the encoded schemas are made ahead,
-// by UPDATE_GOLDEN=1 go test ./tools/, into encodedSchemas (schemas_gen.go), and
+// by UPDATE_GOLDEN=1 go test ./tools/, into pregenerated (schemas_gen.go), and
 // TestEncodedSchemasAreCurrent fails when they are not what the Go types give now. A tool missing
-// from encodedSchemas has its schemas resolved and encoded at start-up instead.
+// from pregenerated has its schemas resolved and encoded at start-up instead.
 type encodedPair struct{ in, out string }
 
 // allowNullInEnum keeps a nullable enum (a *LimitReset) able to hold null: an enum lists every value

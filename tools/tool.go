@@ -27,8 +27,8 @@ type Options struct {
 	Audit     *AuditLog   // when set, every mutating call is recorded here, before and after
 }
 
-// env is what a tool's call needs besides its arguments.
-type env struct {
+// deps is what a tool's call needs besides its arguments.
+type deps struct {
 	client *openrouter.Client
 	opts   Options
 }
@@ -48,7 +48,7 @@ type spec[In, Out any] struct {
 	// refuse finds problems with the arguments that the schema cannot express; nil when none can occur.
 	refuse func(in In) error
 	// call does the work with the client.
-	call func(ctx context.Context, e *env, in In) (Out, error)
+	call func(ctx context.Context, d *deps, in In) (Out, error)
 	// summary is the first line of the text block, for clients that read only text; the result's JSON
 	// follows it.
 	summary func(in In, out Out) string
@@ -58,7 +58,7 @@ type spec[In, Out any] struct {
 	// failed adds tool-specific advice to an error message; nil for none.
 	failed func(in In, err error) string
 	// subject names the key a call acts on, for confirmation and the audit log: the hash of an existing
-	// key, or the name of a new one; nil for tools that only read.
+	// key (looked up once, before the call), or the name of a new one; nil for tools that only read.
 	subject func(in In) (hash, name string)
 	// confirm, when set, is asked before the call: the user must agree when it says so.
 	confirm *confirmation[In, Out]
@@ -69,8 +69,8 @@ func hint(b bool) *bool { return &b }
 
 func (s spec[In, Out]) toolName() string { return s.name }
 
-// encodedSchemas derives, resolves and encodes the tool's input and output schemas.
-func (s spec[In, Out]) encodedSchemas() (in, out json.RawMessage, err error) {
+// pregenerated derives, resolves and encodes the tool's input and output schemas.
+func (s spec[In, Out]) encodeSchemas() (in, out json.RawMessage, err error) {
 	inSchema, err := deriveSchema[In](s.constrainInput)
 	if err == nil {
 		in, err = encodeSchema(inSchema)
@@ -89,8 +89,8 @@ func (s spec[In, Out]) encodedSchemas() (in, out json.RawMessage, err error) {
 }
 
 // build derives the tool's input schema for its argument validator, takes the encoded schemas made
-// ahead (encodedSchemas, or makes them when there are none), and returns the tool ready to register.
-func (s spec[In, Out]) build(e *env) (server.ServerTool, error) {
+// ahead (pregenerated, or makes them when there are none), and returns the tool ready to register.
+func (s spec[In, Out]) build(d *deps) (server.ServerTool, error) {
 	in, err := deriveSchema[In](s.constrainInput)
 	if err != nil {
 		return server.ServerTool{}, fmt.Errorf("tool %s: input schema: %w", s.name, err)
@@ -99,9 +99,9 @@ func (s spec[In, Out]) build(e *env) (server.ServerTool, error) {
 	if err != nil {
 		return server.ServerTool{}, fmt.Errorf("tool %s: input schema: %w", s.name, err)
 	}
-	rawIn, rawOut := json.RawMessage(encodedSchemas[s.name].in), json.RawMessage(encodedSchemas[s.name].out)
+	rawIn, rawOut := json.RawMessage(pregenerated[s.name].in), json.RawMessage(pregenerated[s.name].out)
 	if len(rawIn) == 0 || len(rawOut) == 0 {
-		if rawIn, rawOut, err = s.encodedSchemas(); err != nil {
+		if rawIn, rawOut, err = s.encodeSchemas(); err != nil {
 			return server.ServerTool{}, err
 		}
 	}
@@ -115,56 +115,103 @@ func (s spec[In, Out]) build(e *env) (server.ServerTool, error) {
 		RawOutputSchema: rawOut,
 		Annotations:     annotations,
 	}
-	mutating := s.hints.ReadOnlyHint == nil || !*s.hints.ReadOnlyHint
 	handler := func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		ctx = withProgress(ctx, req)
-		raw, args, problem := decodeArguments(req.Params)
-		if problem == "" {
-			problem = validator.validate(args)
-		}
-		if problem != "" {
-			return mcp.NewToolResultError(problem), nil
-		}
-		var input In
-		if err := json.Unmarshal(raw, &input); err != nil {
-			// The validator accepted what the type cannot hold: a bug, reported without the value.
-			return mcp.NewToolResultError("Invalid arguments, nothing was sent to OpenRouter: they do not fit the tool's input type."), nil
-		}
-		if s.refuse != nil {
-			if err := s.refuse(input); err != nil {
-				return s.failure(input, err), nil
-			}
-		}
-		var current *openrouter.Key // the key as it is before the call, when we had to look
-		if s.confirm != nil && s.confirm.when(input) && e.opts.Confirm == ConfirmAuto && clientCanElicit(ctx) {
-			// The signed state binds the arguments in one spelling (json.Marshal sorts a map's keys), so
-			// that a client which sends them again in another order or spacing is still recognised.
-			canonical, err := json.Marshal(args)
-			if err != nil {
-				return nil, fmt.Errorf("encode arguments: %w", err)
-			}
-			res, key, done := s.confirm.ask(ctx, e, s, req, canonical, input)
-			if done {
-				return res, nil
-			}
-			current = key
-		}
-		if !mutating {
-			return s.finish(ctx, e, input)
-		}
-		return s.audited(ctx, e, input, current)
+		return s.handle(ctx, d, validator, req)
 	}
 	return server.ServerTool{Tool: tool, Handler: handler}, nil
 }
 
-// finish makes the call and builds its result.
-func (s spec[In, Out]) finish(ctx context.Context, e *env, input In) (*mcp.CallToolResult, error) {
-	output, err := s.call(ctx, e, input)
+// handle runs one call of the tool. Every call of every tool takes these steps, in this order, and
+// no others: the one place to read what a tool call does.
+func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValidator, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	ctx = withProgress(ctx, req)
+
+	// 1. Decode and validate the arguments; a problem is told without repeating any value.
+	raw, args, problem := decodeArguments(req.Params)
+	if problem == "" {
+		problem = validator.validate(args)
+	}
+	if problem != "" {
+		return mcp.NewToolResultError(problem), nil
+	}
+	var input In
+	if err := json.Unmarshal(raw, &input); err != nil {
+		// The validator accepted what the type cannot hold: a bug, reported without the value.
+		return mcp.NewToolResultError("Invalid arguments, nothing was sent to OpenRouter: they do not fit the tool's input type."), nil
+	}
+
+	// 2. Refuse what the schema cannot express.
+	if s.refuse != nil {
+		if err := s.refuse(input); err != nil {
+			return s.failure(input, err), nil
+		}
+	}
+
+	// 3. Look up the key the call acts on, once, when the question or the audit record must name it.
+	var hash, name string
+	if s.subject != nil {
+		hash, name = s.subject(input)
+	}
+	asking := s.confirm != nil && s.confirm.when(input) && d.opts.Confirm == ConfirmAuto && clientCanElicit(ctx)
+	auditing := d.opts.Audit != nil && s.mutating()
+	var target *openrouter.Key
+	if hash != "" && (asking || auditing) {
+		k, err := d.client.GetKey(ctx, hash)
+		if err != nil {
+			return s.failure(input, err), nil
+		}
+		target, name = k, k.Name
+	}
+
+	// 4. Ask the user, when this call needs their agreement and their client can ask.
+	if asking {
+		// The signed state binds the arguments in one spelling (json.Marshal sorts a map's keys), so
+		// that a client which sends them again in another order or spacing is still recognised.
+		canonical, err := json.Marshal(args)
+		if err != nil {
+			return nil, fmt.Errorf("encode arguments: %w", err)
+		}
+		switch answer, question := ask(req, s.name, canonical, s.confirm.message(target, input)); answer {
+		case unanswered:
+			return question, nil
+		case mismatched:
+			return mcp.NewToolResultError(confirmationMismatch), nil
+		case declined:
+			d.opts.Audit.declined(ctx, s.name, hash, name)
+			return s.result(input, s.confirm.declined(target, input))
+		}
+	}
+
+	// 5. Record the attempt; a change that cannot be recorded is not made.
+	var record *auditRecord
+	if auditing {
+		var err error
+		if record, err = d.opts.Audit.attempt(ctx, s.name, hash, name); err != nil {
+			return mcp.NewToolResultError(auditRefusal(err)), nil
+		}
+	}
+
+	// 6. Call OpenRouter.
+	output, err := s.call(ctx, d, input)
+
+	// 7. Record the outcome.
+	if auditing {
+		outHash, outName := hash, name
+		if k, ok := any(output).(auditedKey); ok && err == nil {
+			outHash, outName = k.auditKey()
+		}
+		d.opts.Audit.outcome(ctx, record, outHash, outName, err)
+	}
+
+	// 8. The result: structuredContent and a text block, or an error result that says what to do.
 	if err != nil {
 		return s.failure(input, err), nil
 	}
 	return s.result(input, output)
 }
+
+// mutating reports whether the tool may change keys: whatever does not declare itself read-only.
+func (s spec[In, Out]) mutating() bool { return s.hints.ReadOnlyHint == nil || !*s.hints.ReadOnlyHint }
 
 // result builds a successful result; the output is encoded once. A tool with a text function (a
 // result too big to say twice) hands mcp-go the output itself as structuredContent, to be encoded

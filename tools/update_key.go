@@ -20,7 +20,7 @@ func (r updateKeyResult) auditKey() (string, string) { return r.Key.Hash, r.Key.
 
 // updateKeyArgs names a key and what to change; fields left out stay as they are.
 type updateKeyArgs struct {
-	Hash string `json:"hash" jsonschema:"the key's hash: 64 lowercase hex characters, as list_keys returns it (not the secret key, and not its label)"`
+	hashArgs
 	openrouter.UpdateKeyRequest
 }
 
@@ -56,8 +56,8 @@ var updateKey = spec[updateKeyArgs, updateKeyResult]{
 		}
 		return nil
 	},
-	call: func(ctx context.Context, e *env, in updateKeyArgs) (updateKeyResult, error) {
-		k, err := e.client.UpdateKey(ctx, in.Hash, in.UpdateKeyRequest)
+	call: func(ctx context.Context, d *deps, in updateKeyArgs) (updateKeyResult, error) {
+		k, err := d.client.UpdateKey(ctx, in.Hash, in.UpdateKeyRequest)
 		if err != nil {
 			return updateKeyResult{}, err
 		}
