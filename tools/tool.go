@@ -198,7 +198,13 @@ func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValida
 	if auditing {
 		outHash, outName := hash, name
 		if k, ok := any(output).(auditedKey); ok && err == nil {
-			outHash, outName = k.auditKey()
+			// The key as it is afterwards: a new key's hash, a renamed key's name.
+			if h, n := k.auditKey(); h != "" {
+				outHash = h
+				if n != "" {
+					outName = n
+				}
+			}
 		}
 		d.opts.Audit.outcome(ctx, record, outHash, outName, err)
 	}
