@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/rs/zerolog"
 )
 
 // TestRedactingWriterSkipsOnlyLinesWithNothingToRedact: the fast path of redactingWriter (no regular
@@ -60,3 +63,21 @@ func BenchmarkRedactingWriter(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func TestLogLinesMaskKeysAndBearerTokens(t *testing.T) {
+	var buf bytes.Buffer
+	logger := newLogger(&buf, config{logLevel: zerolog.DebugLevel, logFormat: "json"})
+	key := "sk-or-v1-" + strings.Repeat("7f", 32)
+	logger.Error().Err(errors.New(`upstream said: bad header "Authorization: Bearer tok3n-of-ours"`)).
+		Str("k", key).Msg("request failed with " + key[:20] + "…")
+	logger.Info().Msgf("bearer %s", "another.token")
+	out := buf.String()
+	for _, leak := range []string{"tok3n-of-ours", "another.token", strings.Repeat("7f", 8), key[:20]} {
+		if strings.Contains(out, leak) {
+			t.Errorf("log holds %q:\n%s", leak, out)
+		}
+	}
+	if strings.Count(out, "[REDACTED]") < 4 {
+		t.Errorf("expected every secret masked:\n%s", out)
+	}
+}

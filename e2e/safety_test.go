@@ -1,12 +1,10 @@
-package main
+package e2e
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,7 +17,6 @@ import (
 
 	mcpclient "github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/rs/zerolog"
 )
 
 func toolNames(t *testing.T, ctx context.Context, s session) []string {
@@ -245,12 +242,15 @@ func TestWithoutElicitationOrWithConfirmNeverNobodyIsAsked(t *testing.T) {
 	}
 }
 
-func TestSecretDir(t *testing.T) {
+// TestSecretDirAndAuditLogFlags checks the wiring of --secret-dir and --audit-log through the binary;
+// what they do (file names and modes, rollback, records, failing closed) is tested in package tools.
+func TestSecretDirAndAuditLogFlags(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	s, stderr := startMCPGo(t, ctx, "", cleanEnv(), "--sandbox", "--secret-dir", dir, "--log-level", "debug")
-	sc, text, isErr, err := s.call(ctx, "create_key", map[string]any{"name": "ci bot/../prod"})
+	audit := filepath.Join(t.TempDir(), "audit.jsonl")
+	s, stderr := startMCPGo(t, ctx, "", cleanEnv(), "--sandbox", "--secret-dir", dir, "--audit-log", audit, "--log-level", "debug")
+	sc, text, isErr, err := s.call(ctx, "create_key", map[string]any{"name": "flagged"})
 	if err != nil || isErr {
 		t.Fatalf("create_key: %v %s", err, text)
 	}
@@ -259,14 +259,10 @@ func TestSecretDir(t *testing.T) {
 	}
 	path, _ := sc["secret_file"].(string)
 	hash := sc["key"].(map[string]any)["hash"].(string)
-	if filepath.Dir(path) != dir || !strings.HasPrefix(filepath.Base(path), "ci-bot----prod-") {
-		t.Fatalf("secret_file %q: want a file named after the key in %s", path, dir)
+	b, err := os.ReadFile(path)
+	if err != nil || filepath.Dir(path) != dir {
+		t.Fatalf("secret_file %q: %v", path, err)
 	}
-	info, err := os.Stat(path)
-	if err != nil || info.Mode().Perm() != 0o600 {
-		t.Fatalf("secret file: %v, mode %v", err, info.Mode())
-	}
-	b, _ := os.ReadFile(path)
 	secret := strings.TrimSpace(string(b))
 	if sum := sha256.Sum256([]byte(secret)); !keyShape.MatchString(secret) || hex.EncodeToString(sum[:]) != hash {
 		t.Errorf("the file does not hold the key's secret")
@@ -274,116 +270,22 @@ func TestSecretDir(t *testing.T) {
 	if strings.Contains(stderr.String(), secret) {
 		t.Error("the secret reached the log")
 	}
-
-	// If the secret cannot be kept, the key must not outlive it.
-	if err := os.RemoveAll(dir); err != nil {
+	records, err := os.ReadFile(audit)
+	if err != nil {
 		t.Fatal(err)
 	}
-	_, text, isErr, err = s.call(ctx, "create_key", map[string]any{"name": "doomed"})
-	if err != nil || !isErr || !strings.Contains(text, "so the key was deleted again") {
-		t.Fatalf("create_key with an unwritable secret dir: %v isError=%v %s", err, isErr, text)
-	}
-	list, _, _, _ := s.call(ctx, "list_keys", map[string]any{"include_disabled": true})
-	for _, k := range list["keys"].([]any) {
-		if k.(map[string]any)["name"] == "doomed" {
-			t.Error("the key whose secret was lost still exists")
+	// The record names the MCP client, which only the transport and the session know.
+	for _, want := range []string{`"event":"attempt"`, `"event":"outcome"`, `"outcome":"ok"`, `"client":"mcp-go-test"`, hash} {
+		if !strings.Contains(string(records), want) {
+			t.Errorf("audit log lacks %s:\n%s", want, records)
 		}
+	}
+	if keyShape.Match(records) {
+		t.Error("the audit log holds a secret")
 	}
 	code, _, errOut := runBinary(t, cleanEnv(), "--sandbox", "--secret-dir", filepath.Join(dir, "missing"))
 	if code != 2 || !strings.Contains(errOut, "not a directory") {
 		t.Errorf("a missing secret dir: exit %d %s", code, errOut)
-	}
-}
-
-func readAudit(t *testing.T, path string) []map[string]any {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []map[string]any
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var rec map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			t.Fatalf("audit line is not JSON: %q", sc.Text())
-		}
-		out = append(out, rec)
-	}
-	return out
-}
-
-func TestAuditLog(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	path := filepath.Join(t.TempDir(), "audit.jsonl")
-	s, _ := startMCPGo(t, ctx, "", cleanEnv(), "--sandbox", "--audit-log", path)
-	hash := newKey(t, ctx, s, "audited")
-	for _, c := range []struct {
-		tool string
-		args map[string]any
-	}{
-		{"list_keys", nil}, {"get_key", map[string]any{"hash": hash}}, {"current_key", nil},
-		{"update_key", map[string]any{"hash": hash, "limit": 3}},
-		{"delete_key", map[string]any{"hash": hash}},
-		{"delete_key", map[string]any{"hash": hash}}, // fails: already gone
-	} {
-		if _, _, _, err := s.call(ctx, c.tool, c.args); err != nil {
-			t.Fatal(err)
-		}
-	}
-	recs := readAudit(t, path)
-	var got []string
-	for _, r := range recs {
-		got = append(got, r["tool"].(string)+":"+r["event"].(string)+":"+str(r["outcome"]))
-		if r["client"] != "mcp-go-test" || r["time"] == nil || r["call_id"] == nil {
-			t.Errorf("record lacks who or when: %v", r)
-		}
-		if r["tool"] != "create_key" && r["hash"] != hash {
-			t.Errorf("record does not name the key: %v", r)
-		}
-		if r["event"] == "attempt" && r["tool"] == "update_key" && r["name"] != "audited" {
-			t.Errorf("the attempt must name the key: %v", r)
-		}
-	}
-	want := []string{"create_key:attempt:", "create_key:outcome:ok", "update_key:attempt:", "update_key:outcome:ok",
-		"delete_key:attempt:", "delete_key:outcome:ok"}
-	// The second delete finds no key when it looks the key up for its record, so nothing is attempted.
-	if !slices.Equal(got, want) {
-		t.Errorf("audit records:\n%v\nwant\n%v", got, want)
-	}
-	b, _ := os.ReadFile(path)
-	if keyShape.Match(b) {
-		t.Error("the audit log holds a secret")
-	}
-	if info, _ := os.Stat(path); info.Mode().Perm() != 0o600 {
-		t.Errorf("audit log mode %v, want 0600", info.Mode().Perm())
-	}
-}
-
-func str(v any) string {
-	s, _ := v.(string)
-	return s
-}
-
-func TestAuditFailsClosed(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	// Every write to /dev/full fails, as on a full disk.
-	s, _ := startMCPGo(t, ctx, "", cleanEnv(), "--sandbox", "--audit-log", "/dev/full")
-	_, text, isErr, err := s.call(ctx, "create_key", map[string]any{"name": "unrecorded"})
-	if err != nil || !isErr || !strings.Contains(text, "audit log could not be written") || !strings.Contains(text, "nothing was changed") {
-		t.Fatalf("create with a broken audit log: %v isError=%v %s", err, isErr, text)
-	}
-	list, text, isErr, err := s.call(ctx, "list_keys", nil)
-	if err != nil || isErr {
-		t.Fatalf("reads are not audited and must still work: %v %s", err, text)
-	}
-	for _, k := range list["keys"].([]any) {
-		if k.(map[string]any)["name"] == "unrecorded" {
-			t.Error("a key was created without an audit record")
-		}
 	}
 }
 
@@ -452,23 +354,5 @@ func TestNothingLeaksAKey(t *testing.T) {
 				t.Errorf("a log holds a key")
 			}
 		})
-	}
-}
-
-func TestLogLinesMaskKeysAndBearerTokens(t *testing.T) {
-	var buf lockedBuffer
-	logger := newLogger(&buf, config{logLevel: zerolog.DebugLevel, logFormat: "json"})
-	key := "sk-or-v1-" + strings.Repeat("7f", 32)
-	logger.Error().Err(errors.New(`upstream said: bad header "Authorization: Bearer tok3n-of-ours"`)).
-		Str("k", key).Msg("request failed with " + key[:20] + "…")
-	logger.Info().Msgf("bearer %s", "another.token")
-	out := buf.String()
-	for _, leak := range []string{"tok3n-of-ours", "another.token", strings.Repeat("7f", 8), key[:20]} {
-		if strings.Contains(out, leak) {
-			t.Errorf("log holds %q:\n%s", leak, out)
-		}
-	}
-	if strings.Count(out, "[REDACTED]") < 4 {
-		t.Errorf("expected every secret masked:\n%s", out)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bufio"
@@ -19,6 +19,8 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
+
+	"github.com/orkeys/openrouter-keys-mcp/mcpserver"
 )
 
 func TestCallToolsAndVersionCommands(t *testing.T) {
@@ -220,7 +222,7 @@ func listAllWithProgress(t *testing.T, tr mcptransport.Interface) {
 // TestReadmeCommandsWork runs the README's shell examples that a newcomer would paste (those that
 // start with "go run ." or the binary's name and end by themselves), so the README cannot rot.
 func TestReadmeCommandsWork(t *testing.T) {
-	f, err := os.Open("README.md")
+	f, err := os.Open("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +240,7 @@ func TestReadmeCommandsWork(t *testing.T) {
 		case inShell:
 			cmd, _, _ := strings.Cut(line, "#")
 			cmd = strings.TrimSpace(cmd)
-			if strings.HasPrefix(cmd, "go run . ") || strings.HasPrefix(cmd, name+" ") {
+			if strings.HasPrefix(cmd, "go run . ") || strings.HasPrefix(cmd, mcpserver.Name+" ") {
 				cmds = append(cmds, cmd)
 			}
 		}

@@ -1,6 +1,6 @@
 //go:build race
 
-package main
+package e2e
 
 // raceEnabled reports, in the soak's figures, that the race detector (which multiplies memory) is on.
 const raceEnabled = true

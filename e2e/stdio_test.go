@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bufio"
@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "openrouter-keys-mcp")
-	build := exec.Command("go", "build", "-race", "-o", binary, ".")
+	build := exec.Command("go", "build", "-race", "-o", binary, "..")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building the binary:", err)
@@ -512,49 +512,4 @@ func runBinary(t *testing.T, env []string, args ...string) (int, string, string)
 		t.Fatal(err)
 	}
 	return code, stdout.String(), stderr.String()
-}
-
-func TestCommandLine(t *testing.T) {
-	cases := []struct {
-		name     string
-		env      []string
-		args     []string
-		code     int
-		stdout   string
-		stderr   string
-		noSecret bool
-	}{
-		{name: "version", args: []string{"version"}, stdout: "openrouter-keys-mcp "},
-		{name: "help", args: []string{"--help"}, stderr: "Usage:"},
-		{name: "unknown command", args: []string{"serve"}, code: 2, stderr: `unknown command "serve": want stdio, http, sandbox, call, tools, doctor or version`},
-		{name: "unknown flag", args: []string{"--readonly"}, code: 2, stderr: "flag provided but not defined: -readonly"},
-		{name: "bad log level", args: []string{"--log-level", "loud"}, code: 2, stderr: `invalid log level "loud"`},
-		{name: "bad log format", args: []string{"--log-format", "xml"}, code: 2, stderr: `invalid log format "xml"`},
-		{name: "bad sandbox env", env: []string{"OPENROUTER_KEYS_MCP_SANDBOX=maybe"}, code: 2, stderr: "invalid OPENROUTER_KEYS_MCP_SANDBOX"},
-		{name: "sandbox and base url", args: []string{"--sandbox", "--base-url", "http://127.0.0.1:1/api/v1"}, code: 2, stderr: "cannot be used together"},
-		{name: "key as an argument", args: []string{"sk-or-v1-" + strings.Repeat("1", 64)}, code: 2, stderr: "never taken from the command line", noSecret: true},
-		{name: "bad base url", args: []string{"--base-url", "ftp://example.com"}, code: 1, stderr: "want an absolute http or https URL"},
-		{name: "stdin at EOF", args: []string{"--sandbox"}},
-		{name: "server key open to the network", env: []string{"OPENROUTER_MANAGEMENT_KEY=sk-or-v1-x"}, args: []string{"http", "--addr", "0.0.0.0:0"}, code: 2, stderr: "without an access token"},
-		{name: "access token in caller mode", env: []string{"OPENROUTER_KEYS_MCP_AUTH_TOKEN=" + strings.Repeat("t", 32)}, args: []string{"http", "--key-source", "caller"}, code: 2, stderr: "only for --key-source=server"},
-		{name: "short access token", env: []string{"OPENROUTER_KEYS_MCP_AUTH_TOKEN=short"}, args: []string{"http", "--sandbox"}, code: 2, stderr: "too short"},
-		{name: "bad key source", args: []string{"http", "--key-source", "both"}, code: 2, stderr: `invalid --key-source "both"`},
-		{name: "server mode without a key", args: []string{"http", "--key-source", "server"}, code: 2, stderr: "needs the server's key"},
-		{name: "bad origin", args: []string{"http", "--allowed-origins", "localhost:6274"}, code: 2, stderr: "invalid origin"},
-		{name: "bad max in flight env", env: []string{"OPENROUTER_KEYS_MCP_MAX_IN_FLIGHT=many"}, args: []string{"http"}, code: 2, stderr: "invalid OPENROUTER_KEYS_MCP_MAX_IN_FLIGHT"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			code, stdout, stderr := runBinary(t, cleanEnv(tc.env...), tc.args...)
-			if code != tc.code {
-				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tc.code, stderr)
-			}
-			if !strings.Contains(stdout, tc.stdout) || !strings.Contains(stderr, tc.stderr) {
-				t.Errorf("stdout %q / stderr %q; want %q / %q", stdout, stderr, tc.stdout, tc.stderr)
-			}
-			if tc.noSecret && keyShape.MatchString(stdout+stderr) {
-				t.Errorf("the key was printed back:\n%s", stderr)
-			}
-		})
-	}
 }

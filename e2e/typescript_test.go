@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -26,7 +26,7 @@ func TestToolFlowWithTheTypeScriptSDK(t *testing.T) {
 	deps := npmCI(t, "ts-client")
 	// flow.mjs imports its packages by name: run a copy beside a link to the installed node_modules.
 	dir := t.TempDir()
-	script, err := os.ReadFile(filepath.Join("testdata", "ts-client", "flow.mjs"))
+	script, err := os.ReadFile(filepath.Join("..", "testdata", "ts-client", "flow.mjs"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bufio"
@@ -104,7 +104,7 @@ func npm(dir string, args ...string) error {
 func npmCI(t *testing.T, name string) string {
 	t.Helper()
 	lookTool(t, "npm", installNode)
-	src := filepath.Join("testdata", name)
+	src := filepath.Join("..", "testdata", name)
 	lock, err := os.ReadFile(filepath.Join(src, "package-lock.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -208,7 +208,7 @@ func buildTagged(t *testing.T, tags string) string {
 	bin := filepath.Join(t.TempDir(), "openrouter-keys-mcp-"+tags)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "build", "-race", "-tags", tags, "-o", bin, ".").CombinedOutput()
+	out, err := exec.CommandContext(ctx, "go", "build", "-race", "-tags", tags, "-o", bin, "..").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build -tags %s: %v\n%s", tags, err, out)
 	}

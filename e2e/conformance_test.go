@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -20,7 +20,7 @@ import (
 // The official MCP conformance suite (npm @modelcontextprotocol/conformance, pinned with its whole
 // dependency tree in testdata/conformance) in server mode, against a binary built with
 // -tags conformance: that build adds the tools, resources, prompts, completions and logging the
-// suite's scenarios call by name (conformance_fixtures.go) beside our six tools.
+// suite's scenarios call by name (mcpserver/fixtures_conformance.go) beside our tools.
 //
 // The full active suite runs against `http --sandbox --stateful`: its sampling and elicitation
 // scenarios are server-to-client requests in the 2025 protocol era, whose answers reach the server in
@@ -30,7 +30,7 @@ import (
 // Every scenario must pass, except those listed in testdata/conformance-baseline.yml with the reason;
 // a listed scenario that passes (a stale baseline) fails the test too.
 
-const conformanceBaselineFile = "testdata/conformance-baseline.yml"
+const conformanceBaselineFile = "../testdata/conformance-baseline.yml"
 
 // statelessScenarios run against the default stateless server too: the ones on our own server's
 // surface (lifecycle, tools/list, tool results, transport and its DNS-rebinding guard).

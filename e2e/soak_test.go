@@ -1,12 +1,12 @@
-package main
+package e2e
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime"
 	"sort"
@@ -20,6 +20,13 @@ import (
 	mcpclient "github.com/mark3labs/mcp-go/client"
 	mcptransport "github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/rs/zerolog"
+
+	"github.com/orkeys/openrouter-keys-mcp/mcpserver"
+	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
+	"github.com/orkeys/openrouter-keys-mcp/tools"
+	"github.com/orkeys/openrouter-keys-mcp/transport"
 )
 
 // soakFaults is the fault mix of the soak: about 11% of upstream requests fail, in every way the
@@ -27,16 +34,16 @@ import (
 const soakFaults = "500:2%,502:1%,503:1%,504:0.5%,429:1%,html:0.5%,reset:1%,reset+after:1%,cut:1%," +
 	"malformed:0.5%,oversize:0.2%,delay=200ms:1%,seed=5"
 
-// TestSoak drives the server (`http --sandbox --sandbox-faults ...`, run in this process so that its
-// goroutines and heap can be counted without exposing anything) with SOAK_CALLS (10,000) tool calls
+// TestSoak drives the server (what `http --sandbox --sandbox-faults ...` serves, run in this process so
+// that its goroutines and heap can be counted without exposing anything) with SOAK_CALLS (10,000) tool calls
 // from 8 concurrent MCP clients over HTTP, and checks: no panic, every call answered (a result or an
 // error result, never a transport or protocol error), goroutines back to their level before the soak
 // once the clients have gone, heap bounded. It runs only with SOAK=1; CI runs
 //
-//	SOAK=1 go test -race -run '^TestSoak$' -v -timeout 15m .
+//	SOAK=1 go test -race -run '^TestSoak$' -v -timeout 15m ./e2e/
 func TestSoak(t *testing.T) {
 	if os.Getenv("SOAK") == "" {
-		t.Skip("set SOAK=1 to run the soak test (CI does: SOAK=1 go test -race -run '^TestSoak$' -v .)")
+		t.Skip("set SOAK=1 to run the soak test (CI does: SOAK=1 go test -race -run '^TestSoak$' -v ./e2e/)")
 	}
 	calls := 10000
 	if v := os.Getenv("SOAK_CALLS"); v != "" {
@@ -48,23 +55,12 @@ func TestSoak(t *testing.T) {
 	}
 	const clients = 8
 
-	// The server, in process: the binary's run with the binary's arguments.
+	// The server, in process, so that its goroutines and heap can be counted.
 	serverCtx, stopServer := context.WithCancel(context.Background())
 	defer stopServer()
-	logs := &soakLog{url: make(chan string, 1)}
-	exited := make(chan int, 1)
-	go func() {
-		exited <- run(serverCtx, []string{"http", "--sandbox", "--sandbox-faults", soakFaults, "--addr", "127.0.0.1:0",
-			"--log-format", "json", "--log-level", "info"}, strings.NewReader(""), io.Discard, logs, func(string) string { return "" })
-	}()
-	var url string
-	select {
-	case url = <-logs.url:
-	case code := <-exited:
-		t.Fatalf("the server exited with %d before serving", code)
-	case <-time.After(30 * time.Second):
-		t.Fatal("the server did not start")
-	}
+	logs := &soakLog{}
+	var retries atomic.Int64
+	url, exited := startSoakServer(t, serverCtx, logs, &retries)
 
 	// Warm up with the same concurrency, then take the baseline with the warm-up clients gone.
 	warm := make([]*soakClient, clients)
@@ -157,9 +153,9 @@ func TestSoak(t *testing.T) {
 	runtime.ReadMemStats(&ms)
 	stopServer()
 	select {
-	case code := <-exited:
-		if code != 0 {
-			t.Errorf("the server exited with %d", code)
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("the server stopped with %v", err)
 		}
 	case <-time.After(30 * time.Second):
 		t.Error("the server did not stop")
@@ -175,7 +171,7 @@ func TestSoak(t *testing.T) {
 	t.Logf("soak: %d tool calls from %d clients in %s (%.0f calls/s); faults %s", total, clients, elapsed.Round(time.Millisecond),
 		float64(total)/elapsed.Seconds(), soakFaults)
 	t.Logf("soak: outcomes: %s", strings.Join(lines, " "))
-	t.Logf("soak: server: %d upstream retries logged, %d panics logged, %d log lines", logs.count("retrying"), logs.count("panic"), logs.lines.Load())
+	t.Logf("soak: server: %d upstream retries logged, %d panics logged, %d log lines", retries.Load(), logs.count("panic"), logs.lines.Load())
 	t.Logf("soak: goroutines (server + test): %d before, peak %d, %d after the clients left", before, peakGoroutines.Load(), after)
 	t.Logf("soak: heap: peak %.1f MiB allocated, %.1f MiB from the OS at peak, %.1f MiB in use after GC; peak RSS %s (race detector on: %v)",
 		mib(peakHeap.Load()), mib(peakSys.Load()), mib(ms.HeapInuse), peakRSS(), raceEnabled)
@@ -299,12 +295,45 @@ func settleGoroutines(target int, d time.Duration) int {
 	return last
 }
 
-// soakLog reads the server's JSON log lines: it finds the URL the server listens at, and counts lines.
+// startSoakServer serves what `http --sandbox --sandbox-faults soakFaults` serves, built from the
+// same packages, in this process: the server of mcpserver.New over the HTTP transport, on a client of
+// the emulator. It returns the MCP URL and a channel that gets the server's error when ctx ends.
+func startSoakServer(t *testing.T, ctx context.Context, logs *soakLog, retries *atomic.Int64) (string, <-chan error) {
+	t.Helper()
+	logger := zerolog.New(logs).Level(zerolog.InfoLevel).With().Timestamp().Logger()
+	faults, err := sandbox.ParseFaults(soakFaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu := sandbox.New(sandbox.Options{Faults: faults})
+	upstream := httptest.NewServer(emu)
+	t.Cleanup(upstream.Close)
+	opts := openrouter.Options{BaseURL: upstream.URL + "/api/v1", APIKey: openrouter.Secret(emu.ManagementKey())}
+	opts.Retry.OnRetry = func(context.Context, openrouter.RetryEvent) { retries.Add(1) }
+	client, err := openrouter.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := mcpserver.New(client, mcpserver.Options{Sandbox: true, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler, closeSessions := transport.NewHTTPHandler(s, transport.HTTPOptions{
+		ToolNames: tools.Names(), MaxInFlight: 64, Loopback: true, Logger: logger,
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- transport.ServeHTTP(ctx, ln, handler, logger, closeSessions) }()
+	return "http://" + ln.Addr().String() + "/mcp", exited
+}
+
+// soakLog reads the server's JSON log lines, and counts them.
 type soakLog struct {
 	mu     sync.Mutex
 	buf    []byte
-	url    chan string
-	found  bool
 	lines  atomic.Int64
 	counts map[string]int
 }
@@ -320,21 +349,12 @@ func (l *soakLog) Write(p []byte) (int, error) {
 		}
 		line := l.buf[:i]
 		l.lines.Add(1)
-		var entry struct {
-			URL string `json:"url"`
-		}
-		if !l.found && json.Unmarshal(line, &entry) == nil && entry.URL != "" {
-			l.found = true
-			l.url <- entry.URL
-		}
 		if l.counts == nil {
 			l.counts = map[string]int{}
 		}
 		lower := strings.ToLower(string(line))
-		for _, word := range []string{"retrying", "panic"} {
-			if strings.Contains(lower, word) {
-				l.counts[word]++
-			}
+		if strings.Contains(lower, "panic") {
+			l.counts["panic"]++
 		}
 		l.buf = l.buf[i+1:]
 	}
