@@ -336,7 +336,7 @@ func TestNothingLeaksAKey(t *testing.T) {
 			record("get_key", map[string]any{"hash": hash})
 			record("get_key", map[string]any{"hash": secret}) // a secret pasted where a hash belongs
 			record("create_key", map[string]any{"name": secret})
-			record("update_key", map[string]any{"hash": hash, "disabled": true, "limit": nil})
+			record("update_key", map[string]any{"hash": hash, "disabled": true, "remove_limit": true})
 			record("update_key", map[string]any{"hash": hash, secret: true})
 			record("delete_key", map[string]any{"hash": hash})
 			record("get_key", map[string]any{"hash": hash})

@@ -305,7 +305,7 @@ func runFlow(t *testing.T, ctx context.Context, s session) string {
 	if got := call("get_key", map[string]any{"hash": hash})["key"].(map[string]any); got["name"] != "e2e" || got["limit"] != 25.0 {
 		t.Errorf("get_key: %v", got)
 	}
-	upd := call("update_key", map[string]any{"hash": hash, "limit": nil, "disabled": true})["key"].(map[string]any)
+	upd := call("update_key", map[string]any{"hash": hash, "remove_limit": true, "name": nil, "disabled": true})["key"].(map[string]any)
 	if upd["limit"] != nil || upd["disabled"] != true || upd["limit_reset"] != "monthly" {
 		t.Errorf("update_key: %v", upd)
 	}

@@ -15,7 +15,9 @@ import (
 
 // The tools' input schemas are derived from Go types that mirror OpenRouter's request bodies and query
 // parameters. This test holds them against the OpenAPI fragment in testdata, so that a field added,
-// renamed, retyped or made nullable on either side fails the build.
+// renamed or retyped on either side fails the build. Input schemas are portable: where OpenAPI allows
+// null, the tool offers the plain type (a null argument means "not given"), and where null means
+// "clear" (PATCH), the tool must offer the clearing explicitly (clearedBy).
 
 // openAPISource says where in the OpenAPI fragment each tool's arguments come from.
 var openAPISource = map[string]struct {
@@ -24,13 +26,17 @@ var openAPISource = map[string]struct {
 	pathHash  bool     // the {hash} path parameter is an argument
 	leftOut   []string // request fields deliberately not offered to agents (say why below)
 	extraArgs []string // arguments the server adds to the API's own (say why below)
+	// clearedBy says, for a field whose null clears a value, how the tool offers that instead: an
+	// argument of its own, or "=value", a value of the field's enum.
+	clearedBy map[string]string
 }{
 	// name and all are done by the server: OpenRouter can neither filter by name nor return every page.
 	"list_keys": {query: "get /keys", extraArgs: []string{"name", "all"}},
 	// creator_user_id only matters for organisation members creating keys on another's behalf, and
 	// external is partner attribution with a second secret (api_key): neither is for agents.
 	"create_key":  {body: "CreateKeyRequest", leftOut: []string{"creator_user_id", "external"}},
-	"update_key":  {body: "UpdateKeyRequest", pathHash: true},
+	"update_key": {body: "UpdateKeyRequest", pathHash: true, extraArgs: []string{"remove_limit"},
+		clearedBy: map[string]string{"limit": "remove_limit", "limit_reset": "=never"}},
 	"get_key":     {pathHash: true},
 	"delete_key":  {pathHash: true},
 	"current_key": {},
@@ -184,6 +190,21 @@ func TestInputSchemasMatchTheOpenAPIFragment(t *testing.T) {
 				if !ok {
 					t.Errorf("OpenAPI has %q, the tool does not (add it, or list it in leftOut with a reason)", n)
 					continue
+				}
+				if slices.Contains(g.types, "null") || slices.Contains(g.enum, "null") {
+					t.Errorf("%q: an input schema must not offer null (portability): %v", n, g)
+				}
+				nullable := slices.Contains(w.types, "null")
+				w.types = slices.DeleteFunc(w.types, func(s string) bool { return s == "null" })
+				w.enum = slices.DeleteFunc(w.enum, func(s string) bool { return s == "null" })
+				if clear, ok := openAPISource[name].clearedBy[n]; ok {
+					if v, isValue := strings.CutPrefix(clear, "="); isValue {
+						g.enum = slices.DeleteFunc(g.enum, func(s string) bool { return s == v })
+					} else if _, ok := got[clear]; !ok {
+						t.Errorf("%q: null clears it in OpenAPI; the tool lacks %q to do that", n, clear)
+					}
+				} else if nullable && openAPISource[name].body == "UpdateKeyRequest" {
+					t.Errorf("%q: null clears it in OpenAPI; say in clearedBy how the tool offers that", n)
 				}
 				if !slices.Equal(g.types, w.types) || !slices.Equal(g.enum, w.enum) {
 					t.Errorf("%q: tool has %v, OpenAPI has %v", n, g, w)

@@ -29,28 +29,59 @@ func limitResets() []any {
 }
 
 // typeSchemas maps the client's field types to their JSON Schema: the named enum, and the Optional and
-// Nullable wrappers, which would otherwise be inferred as objects.
+// Nullable wrappers, which would otherwise be inferred as objects. Input schemas are portable (one plain
+// type per property, no null anywhere: see portable), so a Nullable is described by its value's type;
+// clearing a value is an argument of its own (update_key's remove_limit, limit_reset "never").
 var typeSchemas = map[reflect.Type]*jsonschema.Schema{
 	reflect.TypeFor[openrouter.LimitReset]():                      {Type: "string", Enum: limitResets()},
 	reflect.TypeFor[openrouter.Optional[string]]():                {Type: "string"},
 	reflect.TypeFor[openrouter.Optional[bool]]():                  {Type: "boolean"},
-	reflect.TypeFor[openrouter.Nullable[float64]]():               {Types: []string{"number", "null"}},
-	reflect.TypeFor[openrouter.Nullable[openrouter.LimitReset]](): {Types: []string{"string", "null"}, Enum: append(limitResets(), nil)},
+	reflect.TypeFor[openrouter.Nullable[float64]]():               {Type: "number"},
+	reflect.TypeFor[openrouter.Nullable[openrouter.LimitReset]](): {Type: "string", Enum: limitResets()},
 }
 
-// deriveSchema infers the schema of T and lets constrain add what tags cannot say.
-func deriveSchema[T any](constrain func(*jsonschema.Schema)) (*jsonschema.Schema, error) {
+// deriveInput infers the input schema of T, made portable, and lets constrain add what tags cannot say.
+func deriveInput[T any](constrain func(*jsonschema.Schema)) (*jsonschema.Schema, error) {
 	s, err := jsonschema.For[T](&jsonschema.ForOptions{TypeSchemas: typeSchemas})
 	if err != nil {
 		return nil, err
 	}
 	for _, p := range s.Properties {
-		allowNullInEnum(p)
+		portable(p)
 	}
 	if constrain != nil {
 		constrain(s)
 	}
 	return s, nil
+}
+
+// deriveOutput infers the output schema of T, which describes OpenRouter's data as it is, nulls
+// included, and lets constrain tighten it.
+func deriveOutput[T any](constrain func(*jsonschema.Schema)) (*jsonschema.Schema, error) {
+	s, err := jsonschema.For[T](&jsonschema.ForOptions{TypeSchemas: typeSchemas})
+	if err != nil {
+		return nil, err
+	}
+	if constrain != nil {
+		constrain(s)
+	}
+	return s, nil
+}
+
+// portable gives an argument one plain type and no null value. Some hosts and models reject type
+// arrays (Gemini's function declarations, strict tool modes), and a host that makes every optional
+// field nullable would otherwise let a model clear a value it meant to leave alone: a null argument
+// means "not given" (dropNulls), so the schema does not offer null at all.
+func portable(s *jsonschema.Schema) {
+	if len(s.Types) > 0 {
+		types := slices.DeleteFunc(slices.Clone(s.Types), func(t string) bool { return t == "null" })
+		if len(types) == 1 {
+			s.Type, s.Types = types[0], nil
+		} else {
+			s.Types = types
+		}
+	}
+	s.Enum = slices.DeleteFunc(s.Enum, func(v any) bool { return v == nil })
 }
 
 // encodeSchema resolves a derived schema, so that one that does not compile is an error rather than
@@ -68,14 +99,6 @@ func encodeSchema(s *jsonschema.Schema) (json.RawMessage, error) {
 // TestEncodedSchemasAreCurrent fails when they are not what the Go types give now. A tool missing
 // from pregenerated has its schemas resolved and encoded at start-up instead.
 type encodedPair struct{ in, out string }
-
-// allowNullInEnum keeps a nullable enum (a *LimitReset) able to hold null: an enum lists every value
-// allowed, so null must be among them.
-func allowNullInEnum(s *jsonschema.Schema) {
-	if len(s.Enum) > 0 && slices.Contains(s.Types, "null") && !slices.Contains(s.Enum, any(nil)) {
-		s.Enum = append(s.Enum, nil)
-	}
-}
 
 // property returns the named property of an object schema; a misspelt name is a programming error that
 // must stop start-up, not a constraint silently not applied.

@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -71,14 +72,14 @@ func (s spec[In, Out]) toolName() string { return s.name }
 
 // pregenerated derives, resolves and encodes the tool's input and output schemas.
 func (s spec[In, Out]) encodeSchemas() (in, out json.RawMessage, err error) {
-	inSchema, err := deriveSchema[In](s.constrainInput)
+	inSchema, err := deriveInput[In](s.constrainInput)
 	if err == nil {
 		in, err = encodeSchema(inSchema)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("tool %s: input schema: %w", s.name, err)
 	}
-	outSchema, err := deriveSchema[Out](s.constrainOutput)
+	outSchema, err := deriveOutput[Out](s.constrainOutput)
 	if err == nil {
 		out, err = encodeSchema(outSchema)
 	}
@@ -91,7 +92,7 @@ func (s spec[In, Out]) encodeSchemas() (in, out json.RawMessage, err error) {
 // build derives the tool's input schema for its argument validator, takes the encoded schemas made
 // ahead (pregenerated, or makes them when there are none), and returns the tool ready to register.
 func (s spec[In, Out]) build(d *deps) (server.ServerTool, error) {
-	in, err := deriveSchema[In](s.constrainInput)
+	in, err := deriveInput[In](s.constrainInput)
 	if err != nil {
 		return server.ServerTool{}, fmt.Errorf("tool %s: input schema: %w", s.name, err)
 	}
@@ -126,8 +127,12 @@ func (s spec[In, Out]) build(d *deps) (server.ServerTool, error) {
 func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValidator, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	ctx = withProgress(ctx, req)
 
-	// 1. Decode and validate the arguments; a problem is told without repeating any value.
+	// 1. Decode and validate the arguments; a problem is told without repeating any value. A null
+	// argument is one not given: never "clear this".
 	raw, args, problem := decodeArguments(req.Params)
+	if problem == "" {
+		raw, args, problem = dropNulls(raw, args)
+	}
 	if problem == "" {
 		problem = validator.validate(args)
 	}
@@ -273,4 +278,25 @@ func decodeArguments(p mcp.CallToolParams) (json.RawMessage, map[string]any, str
 		return nil, nil, "Invalid arguments, nothing was sent to OpenRouter: arguments must be a JSON object."
 	}
 	return raw, args, ""
+}
+
+// dropNulls leaves out the arguments whose value is null: hosts in strict tool modes make every
+// optional argument nullable, and models then send null for what they mean to leave alone.
+func dropNulls(raw json.RawMessage, args map[string]any) (json.RawMessage, map[string]any, string) {
+	nulls := 0
+	for _, v := range args {
+		if v == nil {
+			nulls++
+		}
+	}
+	if nulls == 0 {
+		return raw, args, ""
+	}
+	kept := maps.Clone(args)
+	maps.DeleteFunc(kept, func(_ string, v any) bool { return v == nil })
+	b, err := json.Marshal(kept)
+	if err != nil {
+		return nil, nil, "Invalid arguments, nothing was sent to OpenRouter: they are not valid JSON."
+	}
+	return b, kept, ""
 }

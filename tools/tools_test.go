@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -243,8 +244,8 @@ func TestBadArgumentsAreRefusedWithoutCallingOpenRouter(t *testing.T) {
 		want       string // in the message
 		schemaOK   bool   // the schema alone accepts it: refused by a check the schema cannot express
 	}{
-		{"list_keys", `{"offset":"10"}`, "`offset` must be an integer or null, not a string", false},
-		{"list_keys", `{"offset":1.5}`, "`offset` must be an integer or null, not a number", false},
+		{"list_keys", `{"offset":"10"}`, "`offset` must be an integer, not a string", false},
+		{"list_keys", `{"offset":1.5}`, "`offset` must be an integer, not a number", false},
 		{"list_keys", `{"offset":-1}`, "`offset` must be at least 0", false},
 		{"list_keys", `{"include_disabled":"yes"}`, "`include_disabled` must be a boolean", false},
 		{"list_keys", `{"workspace_id":"default"}`, "`workspace_id` has the wrong format", false},
@@ -255,8 +256,8 @@ func TestBadArgumentsAreRefusedWithoutCallingOpenRouter(t *testing.T) {
 		{"create_key", `{"name":""}`, "`name` must not be empty", false},
 		{"create_key", `{"name":5}`, "`name` must be a string, not an integer", false},
 		{"create_key", `{"name":"a","limit":-1}`, "`limit` must be at least 0", false},
-		{"create_key", `{"name":"a","limit":"10"}`, "`limit` must be a number or null", false},
-		{"create_key", `{"name":"a","limit_reset":"hourly"}`, "`limit_reset` must be one of daily, weekly, monthly, null", false},
+		{"create_key", `{"name":"a","limit":"10"}`, "`limit` must be a number, not a string", false},
+		{"create_key", `{"name":"a","limit_reset":"hourly"}`, "`limit_reset` must be one of daily, weekly, monthly.", false},
 		{"create_key", `{"name":"a","expires_at":"2027-12-31T23:59Z"}`, "`expires_at` has the wrong format", false},
 		{"create_key", `{"name":"a","expires_at":"2027-12-31T23:59:59+02:00"}`, "`expires_at` has the wrong format", false},
 		{"create_key", `{"name":"a","disabled":true}`, "`disabled` is not an argument", false},
@@ -267,12 +268,13 @@ func TestBadArgumentsAreRefusedWithoutCallingOpenRouter(t *testing.T) {
 		{"get_key", `{"hash":"` + strings.Repeat("a", 63) + `/"}`, "`hash` has the wrong format", false},
 		{"get_key", `{"hash":"` + strings.ToUpper(hash) + `"}`, "`hash` has the wrong format", false},
 		{"get_key", `{"hash":"` + secret + `"}`, "looks like an OpenRouter secret key", false},
-		{"get_key", `{"hash":null}`, "`hash` must be a string, not null", false},
+		{"get_key", `{"hash":null}`, "`hash` is required", false}, // null is not given
 		{"delete_key", `{"hash":"` + hash + `/"}`, "`hash` has the wrong format", false},
 		{"delete_key", `{"hash":"` + hash + `","force":true}`, "`force` is not an argument", false},
-		{"update_key", `{"hash":"` + hash + `"}`, "give at least one of name", true},
+		{"update_key", `{"hash":"` + hash + `"}`, "nothing to change", true},
+		{"update_key", `{"hash":"` + hash + `","name":null,"limit":null,"limit_reset":null,"disabled":null}`, "nothing to change", false},
+		{"update_key", `{"hash":"` + hash + `","limit":5,"remove_limit":true}`, "either limit or remove_limit", true},
 		{"update_key", `{"hash":"` + hash + `","disabled":"true"}`, "`disabled` must be a boolean", false},
-		{"update_key", `{"hash":"` + hash + `","name":null}`, "`name` must be a string, not null", false},
 		{"update_key", `{"hash":"` + hash + `","limit_reset":"yearly"}`, "`limit_reset` must be one of", false},
 		{"update_key", `{"hash":"` + hash + `","limit":-5}`, "`limit` must be at least 0", false},
 		{"update_key", `{"hash":"` + hash + `","` + secret + `":1}`, "an argument whose name looks like a secret", false},
@@ -348,7 +350,7 @@ func TestToolFlowResultsMatchOutputSchemas(t *testing.T) {
 	if got["name"] != "flow" || got["limit"] != 10.0 || got["limit_reset"] != "weekly" {
 		t.Errorf("get_key: %v", got)
 	}
-	upd := check("update_key", e.call(t, "update_key", `{"hash":"`+hash+`","limit":null,"disabled":true}`))["key"].(map[string]any)
+	upd := check("update_key", e.call(t, "update_key", `{"hash":"`+hash+`","remove_limit":true,"limit_reset":null,"name":null,"disabled":true}`))["key"].(map[string]any)
 	if upd["limit"] != nil || upd["limit_remaining"] != nil || upd["disabled"] != true || upd["limit_reset"] != "weekly" {
 		t.Errorf("update_key: limit must be cleared, disabled set, limit_reset untouched: %v", upd)
 	}
@@ -468,4 +470,72 @@ func jsonEqual(a, b any) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return bytes.Equal(x, y)
+}
+
+// TestInputSchemasArePortable: every argument has one plain type, no null value and no branches, so
+// that hosts which reject type arrays (Gemini, strict tool modes) take every tool. Output schemas keep
+// OpenRouter's nullable fields as they are: they describe data, and no host rejects them there.
+func TestInputSchemasArePortable(t *testing.T) {
+	e := newEnv(t, "management")
+	nullableOutputs := 0
+	for _, name := range e.order {
+		var in, out map[string]any
+		if err := json.Unmarshal(e.tools[name].Tool.RawInputSchema, &in); err != nil {
+			t.Fatal(err)
+		}
+		for arg, p := range asMap(in["properties"]) {
+			prop := asMap(p)
+			if _, ok := prop["type"].(string); !ok {
+				t.Errorf("%s.%s: type %v, want one plain type", name, arg, prop["type"])
+			}
+			for _, branch := range []string{"anyOf", "oneOf", "allOf"} {
+				if prop[branch] != nil {
+					t.Errorf("%s.%s has %s", name, arg, branch)
+				}
+			}
+			if enum, _ := prop["enum"].([]any); slices.Contains(enum, nil) {
+				t.Errorf("%s.%s: null in enum", name, arg)
+			}
+		}
+		if err := json.Unmarshal(e.tools[name].Tool.RawOutputSchema, &out); err != nil {
+			t.Fatal(err)
+		}
+		nullableOutputs += strings.Count(string(e.tools[name].Tool.RawOutputSchema), `"null"`)
+	}
+	if nullableOutputs == 0 {
+		t.Error("no output schema has a nullable field: OpenRouter's data has several (limit, expires_at, ...)")
+	}
+}
+
+func TestNullArgumentsMeanNotGiven(t *testing.T) {
+	e := newEnv(t, "management")
+	res := e.call(t, "create_key", `{"name":"nulls","limit":null,"limit_reset":null,"expires_at":null,"workspace_id":null,"include_byok_in_limit":null}`)
+	if res.IsError {
+		t.Fatalf("create with null optional fields: %s", text(res))
+	}
+	key := structured(t, res)["key"].(map[string]any)
+	if key["limit"] != nil || key["expires_at"] != nil {
+		t.Errorf("nulls set something: %v", key)
+	}
+	hash := key["hash"].(string)
+	if res := e.call(t, "update_key", `{"hash":"`+hash+`","limit":4}`); res.IsError {
+		t.Fatal(text(res))
+	}
+	// A strict-mode host fills every field: renaming must leave the limit alone.
+	res = e.call(t, "update_key", `{"hash":"`+hash+`","name":"renamed","limit":null,"limit_reset":null,"disabled":null,"include_byok_in_limit":null,"remove_limit":null}`)
+	if res.IsError {
+		t.Fatal(text(res))
+	}
+	if k := structured(t, res)["key"].(map[string]any); k["name"] != "renamed" || k["limit"] != 4.0 {
+		t.Errorf("a rename with null fields changed more than the name: %v", k)
+	}
+	res = e.call(t, "update_key", `{"hash":"`+hash+`","remove_limit":true,"limit_reset":"never"}`)
+	if k := structured(t, res)["key"].(map[string]any); res.IsError || k["limit"] != nil || k["limit_reset"] != nil {
+		t.Errorf("remove_limit and limit_reset never must clear both: %s", text(res))
+	}
+}
+
+func asMap(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
 }
