@@ -34,7 +34,7 @@ var openAPISource = map[string]struct {
 	"list_keys": {query: "get /keys", extraArgs: []string{"name", "all"}},
 	// creator_user_id only matters for organisation members creating keys on another's behalf, and
 	// external is partner attribution with a second secret (api_key): neither is for agents.
-	"create_key":  {body: "CreateKeyRequest", leftOut: []string{"creator_user_id", "external"}},
+	"create_key": {body: "CreateKeyRequest", leftOut: []string{"creator_user_id", "external"}},
 	"update_key": {body: "UpdateKeyRequest", pathHash: true, extraArgs: []string{"remove_limit"},
 		clearedBy: map[string]string{"limit": "remove_limit", "limit_reset": "=never"}},
 	"get_key":     {pathHash: true},
