@@ -200,6 +200,9 @@ func runDoctor(ctx context.Context, cfg config, stdout io.Writer, logger zerolog
 		}
 		good("tools offered: %s", strings.Join(names, ", "))
 	}
+	if p := cfg.policy.String(); p != "" {
+		good("%s", p)
+	}
 	if cfg.confirm == tools.ConfirmNever {
 		note("--confirm=never: deleting or disabling a key is never confirmed by a person")
 	}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -39,6 +40,9 @@ const (
 	envSecretDir      = "OPENROUTER_KEYS_MCP_SECRET_DIR"
 	envAuditLog       = "OPENROUTER_KEYS_MCP_AUDIT_LOG"
 	envSandboxFaults  = "OPENROUTER_KEYS_MCP_SANDBOX_FAULTS"
+	envMaxLimit       = "OPENROUTER_KEYS_MCP_MAX_LIMIT"
+	envMaxExpiry      = "OPENROUTER_KEYS_MCP_MAX_EXPIRY"
+	envManagedPrefix  = "OPENROUTER_KEYS_MCP_MANAGED_PREFIX"
 )
 
 // keyVars are the variables the upstream key is read from, in order of preference.
@@ -70,6 +74,7 @@ type config struct {
 	confirm   tools.ConfirmMode
 	secretDir string
 	auditLog  string
+	policy    tools.Policy
 
 	// call only
 	callTool string
@@ -101,7 +106,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs := flag.NewFlagSet(name+" "+cfg.command, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	e := envReader{getenv: getenv}
-	var tokenFile, origins, keySource, include, exclude, confirm, faults string
+	var tokenFile, origins, keySource, include, exclude, confirm, faults, maxLimit, maxExpiry string
 	switch cfg.command {
 	case "stdio", "http", "call", "tools", "doctor":
 		fs.StringVar(&cfg.baseURL, "base-url", e.str(envBaseURL, openrouter.DefaultBaseURL), "OpenRouter API base URL (env "+envBaseURL+")")
@@ -112,6 +117,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		fs.StringVar(&confirm, "confirm", e.str(envConfirm, "auto"), "ask the user before deleting or disabling a key: auto (when the client can ask) or never (env "+envConfirm+")")
 		fs.StringVar(&cfg.secretDir, "secret-dir", e.str(envSecretDir, ""), "write each new key's secret to a file in this directory instead of returning it to the model (env "+envSecretDir+")")
 		fs.StringVar(&cfg.auditLog, "audit-log", e.str(envAuditLog, ""), "append a JSON line for every change to keys to this file (env "+envAuditLog+")")
+		fs.StringVar(&maxLimit, "max-limit", e.str(envMaxLimit, ""), "policy: refuse keys without a spending limit or with one above this many USD (env "+envMaxLimit+")")
+		fs.StringVar(&maxExpiry, "max-expiry", e.str(envMaxExpiry, ""), "policy: new keys expire within this duration (30d, 12h); a key created without expires_at gets it (env "+envMaxExpiry+")")
+		fs.StringVar(&cfg.policy.ManagedPrefix, "managed-prefix", e.str(envManagedPrefix, ""), "policy: only keys whose name starts with this may be created, changed or deleted (env "+envManagedPrefix+")")
 	case "sandbox":
 		fs.StringVar(&cfg.addr, "addr", e.str(envAddr, "127.0.0.1:8081"), "listen address (env "+envAddr+")")
 	case "version":
@@ -197,6 +205,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		if err := cfg.parseTools(include, exclude, confirm); err != nil {
 			return cfg, err
 		}
+		if err := cfg.parsePolicy(maxLimit, maxExpiry); err != nil {
+			return cfg, err
+		}
 	}
 	if cfg.command == "http" {
 		if err := cfg.parseHTTP(keySource, tokenFile, origins, getenv); err != nil {
@@ -242,6 +253,25 @@ func (cfg *config) parseTools(include, exclude, confirm string) error {
 		if err != nil || !info.IsDir() {
 			return fmt.Errorf("--secret-dir %s: not a directory: create it first (mode 0700 is best)", cfg.secretDir)
 		}
+	}
+	return nil
+}
+
+// parsePolicy reads the bounds on what the agent may do with keys.
+func (cfg *config) parsePolicy(maxLimit, maxExpiry string) error {
+	if maxLimit != "" {
+		v, err := strconv.ParseFloat(maxLimit, 64)
+		if err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+			return fmt.Errorf("invalid --max-limit %q: want an amount in USD, e.g. 10 or 2.50", maxLimit)
+		}
+		cfg.policy.MaxLimit = &v
+	}
+	if maxExpiry != "" {
+		d, err := tools.ParseExpiry(maxExpiry)
+		if err != nil {
+			return fmt.Errorf("invalid --max-expiry: %w", err)
+		}
+		cfg.policy.MaxExpiry = d
 	}
 	return nil
 }

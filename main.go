@@ -278,7 +278,7 @@ func serverOptions(cfg config, logger zerolog.Logger) mcpserver.Options {
 	return mcpserver.Options{
 		Version:   versionString(),
 		Sandbox:   cfg.sandbox,
-		Tools:     tools.Options{Confirm: cfg.confirm, SecretDir: cfg.secretDir},
+		Tools:     tools.Options{Confirm: cfg.confirm, SecretDir: cfg.secretDir, Policy: cfg.policy},
 		Selection: cfg.selection,
 		AuditLog:  cfg.auditLog,
 		Logger:    logger,

@@ -63,7 +63,7 @@ func New(client *openrouter.Client, o Options) (*server.MCPServer, error) {
 	if len(offered) == 0 {
 		return nil, errors.New("the tool selection leaves no tool to offer: loosen --read-only, --tools or --exclude-tools")
 	}
-	title, instructions := describe(o.Sandbox)
+	title, instructions := describe(o.Sandbox, o.Tools.Policy)
 	serverOpts := append([]server.ServerOption{
 		server.WithTitle(title),
 		server.WithInstructions(instructions),
@@ -89,12 +89,15 @@ func New(client *openrouter.Client, o Options) (*server.MCPServer, error) {
 	return s, nil
 }
 
-// describe is the server's title and the instructions the model reads first.
-func describe(sandbox bool) (title, instructions string) {
+// describe is the server's title and the instructions the model reads first, which state the policy.
+func describe(sandbox bool, policy tools.Policy) (title, instructions string) {
 	title = "OpenRouter keys"
 	instructions = "Manage the OpenRouter API keys of one account: list, inspect, create, update (rename, " +
 		"disable, set limits) and delete keys, and check the key in use with current_key. Keys are named by " +
 		"their hash, never by their secret. A new key's secret is shown once, in create_key's result."
+	if p := policy.String(); p != "" {
+		instructions += " " + p
+	}
 	if sandbox {
 		title += " (sandbox)"
 		instructions = "SANDBOX: this server is connected to a built-in emulator of OpenRouter, not to a real " +

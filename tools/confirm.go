@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -58,39 +59,141 @@ const (
 	accepted                 // the user agreed: go on
 	declined                 // the user said no, or dismissed the question
 	mismatched               // the answer does not belong to a question we asked for this call
+	replayed                 // the answer was used before: each counts for one call
+	stale                    // the key changed after the user was asked
+	unheard                  // no answer came in time
 )
 
-// confirmationMismatch is the error for an answer that does not belong to this call.
-const confirmationMismatch = "The confirmation does not match this call, or it expired; nothing was " +
-	"changed. Call the tool again to be asked anew."
+// refusals say, for an answer that cannot be acted on, what happened and what to do next.
+var refusals = map[answer]string{
+	mismatched: "The confirmation does not match this call, or it expired; nothing was changed. Call the tool " +
+		"again to be asked anew.",
+	replayed: "This confirmation was already answered, and an answer counts for one call only; nothing was " +
+		"changed. Call the tool again to be asked anew.",
+	stale: "The key changed after the user was asked (it was updated, enabled or disabled since), so the answer " +
+		"no longer applies; nothing was changed. Call the tool again to be asked about the key as it is now.",
+}
 
-// ask reads the user's answer to the confirmation of this call, when the client brings one back, and
-// otherwise returns the question to send: an input request carrying a signed state that binds the
-// answer to the tool, its arguments (args, in one spelling) and a time.
-func ask(req mcp.CallToolRequest, tool string, args json.RawMessage, message string) (answer, *mcp.CallToolResult) {
+// question is what one call asks the user.
+type question struct {
+	tool    string
+	args    json.RawMessage // the arguments, in one spelling
+	key     string          // the state of the key the call acts on (keyState): an answer is about it alone
+	message string
+}
+
+// keyState digests what a confirmed change must find unchanged: the key, its last update and whether
+// it is disabled. Disabling and enabling again moves updated_at, so an old answer cannot disable the
+// key a second time.
+func keyState(k *openrouter.Key) string {
+	updated := ""
+	if k.UpdatedAt != nil {
+		updated = *k.UpdatedAt
+	}
+	sum := sha256.Sum256([]byte(k.Hash + "\x00" + updated + "\x00" + strconv.FormatBool(k.Disabled)))
+	return hex.EncodeToString(sum[:8])
+}
+
+// confirmer asks users and remembers which answers have been used.
+type confirmer struct {
+	wait time.Duration // how long a client that asks its user in the call is waited for
+
+	mu   sync.Mutex
+	used map[string]time.Time // the nonce of each answered question, until its state expires
+}
+
+// defaultConfirmWait bounds the wait for a user's answer: some hosts declare they can ask but show no form.
+const defaultConfirmWait = 2 * time.Minute
+
+func newConfirmer(wait time.Duration) *confirmer {
+	if wait <= 0 {
+		wait = defaultConfirmWait
+	}
+	return &confirmer{wait: wait, used: map[string]time.Time{}}
+}
+
+// ask gets the user's answer to q. A client of protocol 2026-07-28 or later is sent the question as an
+// input request with a signed state, and brings the answer back in a second call, which ask then reads;
+// an older client is asked in the call itself (a server-initiated elicitation), waited for at most
+// c.wait.
+func (c *confirmer) ask(ctx context.Context, req mcp.CallToolRequest, q question) (answer, *mcp.CallToolResult) {
+	params := mcp.ElicitationParams{
+		Message: q.message,
+		RequestedSchema: map[string]any{
+			"type": "object",
+			"properties": map[string]any{
+				confirmID: map[string]any{"type": "boolean", "title": "Go ahead", "description": "true to go ahead"},
+			},
+			"required": []string{confirmID},
+		},
+	}
+	if !server.IsModernRequest(ctx) {
+		return c.askNow(ctx, params)
+	}
 	response := server.ElicitationResponse(req.Params.InputResponses, confirmID)
 	if response == nil {
-		q := server.NewInputRequestBuilder(sealState(tool, args, time.Now())).Elicit(confirmID, mcp.ElicitationParams{
-			Message: message,
-			RequestedSchema: map[string]any{
-				"type": "object",
-				"properties": map[string]any{
-					confirmID: map[string]any{"type": "boolean", "title": "Go ahead", "description": "true to go ahead"},
-				},
-				"required": []string{confirmID},
-			},
-		})
-		return unanswered, q.ToolResult()
+		state := sealState(q, time.Now())
+		return unanswered, server.NewInputRequestBuilder(state).Elicit(confirmID, params).ToolResult()
 	}
 	// The state proves this answer belongs to a question we asked, for these arguments, recently.
-	if !openState(req.Params.RequestState, tool, args, time.Now()) {
+	nonce, key, expires, ok := openState(req.Params.RequestState, q, time.Now())
+	switch {
+	case !ok:
 		return mismatched, nil
+	case !c.use(nonce, expires):
+		return replayed, nil
+	case key != q.key:
+		return stale, nil
 	}
-	content, _ := response.Content.(map[string]any)
-	if response.Action != mcp.ElicitationResponseActionAccept || content[confirmID] != true {
-		return declined, nil
+	return verdict(response), nil
+}
+
+// askNow asks an older client's user within the call.
+func (c *confirmer) askNow(ctx context.Context, params mcp.ElicitationParams) (answer, *mcp.CallToolResult) {
+	waitCtx, cancel := context.WithTimeout(ctx, c.wait)
+	defer cancel()
+	res, err := server.ServerFromContext(ctx).RequestElicitation(waitCtx, mcp.ElicitationRequest{
+		Request: mcp.Request{Method: string(mcp.MethodElicitationCreate)},
+		Params:  params,
+	})
+	if err != nil || res == nil {
+		return unheard, nil
 	}
-	return accepted, nil
+	return verdict(res), nil
+}
+
+// unheardMessage is the result of a question nobody answered in time.
+func (c *confirmer) unheardMessage() string {
+	return fmt.Sprintf("No answer came from the user within %s, so nothing was changed. If this host shows no "+
+		"confirmation form, the server's operator can start the server with --confirm=never and rely on the host's "+
+		"own approval of destructive tools.", c.wait)
+}
+
+// verdict reads a user's answer: only an explicit yes goes ahead.
+func verdict(res *mcp.ElicitationResult) answer {
+	content, _ := res.Content.(map[string]any)
+	if res.Action != mcp.ElicitationResponseActionAccept || content[confirmID] != true {
+		return declined
+	}
+	return accepted
+}
+
+// use marks a question's answer as used; false when it already was. Entries are kept until their state
+// expires, after which the state is refused anyway.
+func (c *confirmer) use(nonce string, expires time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	for n, exp := range c.used {
+		if now.After(exp) {
+			delete(c.used, n)
+		}
+	}
+	if _, seen := c.used[nonce]; seen {
+		return false
+	}
+	c.used[nonce] = expires
+	return true
 }
 
 // clientCanElicit reports whether the client declared it can ask its user: per request from
@@ -118,29 +221,39 @@ var stateKey = func() []byte {
 // stateTTL bounds how long a user's answer stays good for.
 const stateTTL = 10 * time.Minute
 
-// sealState binds a confirmation to the tool, its exact arguments and an expiry time, so that a
-// client cannot present an answer to a question that was never asked, or one asked about other
-// arguments.
-func sealState(tool string, args json.RawMessage, now time.Time) string {
-	exp := strconv.FormatInt(now.Add(stateTTL).Unix(), 10)
-	return exp + "." + stateMAC(tool, args, exp)
+// sealState binds a confirmation to the tool, its exact arguments, the key's state, a nonce and an
+// expiry time, so that a client cannot present an answer to a question that was never asked, one asked
+// about other arguments or about the key as it was, or an answer already used.
+func sealState(q question, now time.Time) string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	head := strconv.FormatInt(now.Add(stateTTL).Unix(), 10) + "." + hex.EncodeToString(b) + "." + q.key
+	return head + "." + stateMAC(q, head)
 }
 
-func openState(state, tool string, args json.RawMessage, now time.Time) bool {
-	exp, mac, ok := strings.Cut(state, ".")
-	if !ok {
-		return false
+// openState checks a state against the call, and returns its nonce, the key state it was asked about
+// and when it expires.
+func openState(state string, q question, now time.Time) (nonce, key string, expires time.Time, ok bool) {
+	i := strings.LastIndexByte(state, '.')
+	if i < 0 {
+		return "", "", time.Time{}, false
 	}
-	unix, err := strconv.ParseInt(exp, 10, 64)
-	if err != nil || now.Unix() > unix {
-		return false
+	head, mac := state[:i], state[i+1:]
+	if !hmac.Equal([]byte(mac), []byte(stateMAC(q, head))) {
+		return "", "", time.Time{}, false
 	}
-	return hmac.Equal([]byte(mac), []byte(stateMAC(tool, args, exp)))
+	parts := strings.Split(head, ".")
+	unix, err := strconv.ParseInt(parts[0], 10, 64)
+	if len(parts) != 3 || err != nil || now.Unix() > unix {
+		return "", "", time.Time{}, false
+	}
+	return parts[1], parts[2], time.Unix(unix, 0), true
 }
 
-func stateMAC(tool string, args json.RawMessage, exp string) string {
+// stateMAC signs a state's head (expiry, nonce, key state) with the tool and the arguments.
+func stateMAC(q question, head string) string {
 	m := hmac.New(sha256.New, stateKey)
-	fmt.Fprintf(m, "%s\x00%s\x00", tool, exp)
-	m.Write(args)
+	fmt.Fprintf(m, "%s\x00%s\x00", q.tool, head)
+	m.Write(q.args)
 	return hex.EncodeToString(m.Sum(nil))
 }

@@ -12,30 +12,41 @@ import (
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
 )
 
-func TestConfirmationStateIsBoundToToolArgumentsAndTime(t *testing.T) {
+func TestConfirmationStateIsBoundToToolArgumentsKeyAndTime(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
-	args := json.RawMessage(`{"hash":"` + strings.Repeat("a", 64) + `"}`)
-	state := sealState("delete_key", args, now)
+	q := question{tool: "delete_key", args: json.RawMessage(`{"hash":"` + strings.Repeat("a", 64) + `"}`), key: "k1"}
+	state := sealState(q, now)
+	with := func(change func(*question)) question {
+		c := q
+		change(&c)
+		return c
+	}
+	parts := strings.Split(state, ".")
 	cases := []struct {
 		name  string
 		state string
-		tool  string
-		args  json.RawMessage
+		q     question
 		at    time.Time
 		ok    bool
 	}{
-		{"as asked", state, "delete_key", args, now.Add(time.Minute), true},
-		{"another tool", state, "update_key", args, now, false},
-		{"other arguments", state, "delete_key", json.RawMessage(`{"hash":"` + strings.Repeat("b", 64) + `"}`), now, false},
-		{"expired", state, "delete_key", args, now.Add(stateTTL + time.Second), false},
-		{"forged", "9999999999.00", "delete_key", args, now, false},
-		{"expiry moved", "9999999999." + strings.SplitN(state, ".", 2)[1], "delete_key", args, now, false},
-		{"empty", "", "delete_key", args, now, false},
+		{"as asked", state, q, now.Add(time.Minute), true},
+		{"another tool", state, with(func(c *question) { c.tool = "update_key" }), now, false},
+		{"other arguments", state, with(func(c *question) { c.args = json.RawMessage(`{"hash":"` + strings.Repeat("b", 64) + `"}`) }), now, false},
+		{"expired", state, q, now.Add(stateTTL + time.Second), false},
+		{"forged", "9999999999.00", q, now, false},
+		{"expiry moved", "9999999999." + strings.Join(parts[1:], "."), q, now, false},
+		{"key state swapped", strings.Join([]string{parts[0], parts[1], "k2", parts[3]}, "."), q, now, false},
+		{"nonce swapped", strings.Join([]string{parts[0], "00", parts[2], parts[3]}, "."), q, now, false},
+		{"empty", "", q, now, false},
 	}
 	for _, tc := range cases {
-		if got := openState(tc.state, tc.tool, tc.args, tc.at); got != tc.ok {
-			t.Errorf("%s: openState = %v, want %v", tc.name, got, tc.ok)
+		nonce, key, _, ok := openState(tc.state, tc.q, tc.at)
+		if ok != tc.ok || (ok && (nonce != parts[1] || key != "k1")) {
+			t.Errorf("%s: openState = %q %q %v, want ok=%v", tc.name, nonce, key, ok, tc.ok)
 		}
+	}
+	if sealState(q, now) == state {
+		t.Error("two questions got the same state: each needs a nonce of its own")
 	}
 }
 

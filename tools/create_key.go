@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -16,11 +17,37 @@ type createKeyResult struct {
 	Key        openrouter.Key `json:"key"`
 	Secret     string         `json:"secret,omitempty" jsonschema:"the new key's secret (sk-or-v1-...): shown this once only, OpenRouter cannot show it again"`
 	SecretFile string         `json:"secret_file,omitempty" jsonschema:"the file (mode 0600) the secret was written to instead, when the server keeps secrets out of the conversation"`
+	Note       string         `json:"note,omitempty" jsonschema:"what the server's policy set that the call did not ask for"`
+}
+
+// createKeyArgs is POST /keys's body, and what the policy set in it.
+type createKeyArgs struct {
+	openrouter.CreateKeyRequest
+	expiryByPolicy bool // expires_at was not given; the policy's --max-expiry set it
+}
+
+// admitNewKey holds a new key's name, limit and expiry to the policy, giving it the policy's expiry
+// when it has none: shared by create_key and rotate_key.
+func admitNewKey(p Policy, r *openrouter.CreateKeyRequest, now time.Time) (expiryByPolicy bool, err error) {
+	if err := p.checkName(r.Name); err != nil {
+		return false, err
+	}
+	if err := p.checkLimit(r.Limit); err != nil {
+		return false, err
+	}
+	r.ExpiresAt, expiryByPolicy, err = p.expiry(r.ExpiresAt, now)
+	return expiryByPolicy, err
+}
+
+// policyExpiryNote tells the model that the policy, not the call, set a new key's expiry.
+func policyExpiryNote(p Policy, expiresAt *string) string {
+	return fmt.Sprintf("expires_at was not given, so the server's policy (--max-expiry %s) set it to %s",
+		FormatExpiry(p.MaxExpiry), *expiresAt)
 }
 
 func (r createKeyResult) auditKey() (string, string) { return r.Key.Hash, r.Key.Name }
 
-var createKey = spec[openrouter.CreateKeyRequest, createKeyResult]{
+var createKey = spec[createKeyArgs, createKeyResult]{
 	name:  "create_key",
 	title: "Create an API key",
 	description: "Create a new OpenRouter API key, optionally with a spending limit in USD that resets daily, " +
@@ -30,43 +57,65 @@ var createKey = spec[openrouter.CreateKeyRequest, createKeyResult]{
 		"of the conversation, the result names the file it was written to instead). Each call makes a new key, " +
 		"so do not call again to retry unless list_keys shows the key was not created. Needs a management key.",
 	hints:   mcp.ToolAnnotation{ReadOnlyHint: hint(false), DestructiveHint: hint(false), IdempotentHint: hint(false), OpenWorldHint: hint(false)},
-	subject: func(in openrouter.CreateKeyRequest) (string, string) { return "", in.Name },
+	subject: func(in createKeyArgs) (string, string) { return "", in.Name },
+	admit: func(p Policy, in *createKeyArgs, now time.Time) (err error) {
+		in.expiryByPolicy, err = admitNewKey(p, &in.CreateKeyRequest, now)
+		return err
+	},
 	constrainInput: func(s *jsonschema.Schema) {
 		property(s, "name").MinLength = jsonschema.Ptr(1)
 		property(s, "limit").Minimum = jsonschema.Ptr(0.0)
 		property(s, "expires_at").Pattern = utcTimePattern
 		property(s, "workspace_id").Pattern = uuidPattern
 	},
-	call: func(ctx context.Context, d *deps, in openrouter.CreateKeyRequest) (createKeyResult, error) {
-		created, err := d.client.CreateKey(ctx, in)
+	call: func(ctx context.Context, d *deps, in createKeyArgs) (createKeyResult, error) {
+		created, err := d.client.CreateKey(ctx, in.CreateKeyRequest)
 		if err != nil {
 			return createKeyResult{}, err
 		}
-		if d.opts.SecretDir == "" {
-			// The one place a secret leaves the server: to the caller who just created it.
-			return createKeyResult{Key: created.Key, Secret: created.Secret.Reveal()}, nil
+		out := createKeyResult{Key: created.Key}
+		if in.expiryByPolicy {
+			out.Note = policyExpiryNote(d.opts.Policy, in.ExpiresAt)
 		}
-		path, err := writeSecret(d.opts.SecretDir, created)
-		if err != nil {
-			return createKeyResult{}, rollBack(ctx, d.client, created.Key.Hash, err)
-		}
-		return createKeyResult{Key: created.Key, SecretFile: path}, nil
+		out.Secret, out.SecretFile, err = keepSecret(ctx, d, created)
+		return out, err
 	},
-	summary: func(_ openrouter.CreateKeyRequest, out createKeyResult) string {
-		if out.SecretFile != "" {
-			return fmt.Sprintf("Created key %q (hash %s). Its secret was written to %s and is not in this result.",
-				out.Key.Name, out.Key.Hash, out.SecretFile)
-		}
-		return fmt.Sprintf("Created key %q (hash %s). Its secret is in this result and will never be shown again: "+
-			"give it to the user or store it now.", out.Key.Name, out.Key.Hash)
+	summary: func(_ createKeyArgs, out createKeyResult) string {
+		return fmt.Sprintf("Created key %q (hash %s). %s", out.Key.Name, out.Key.Hash, secretWhere(out.SecretFile, out.Note))
 	},
-	failed: func(in openrouter.CreateKeyRequest, err error) string {
+	failed: func(in createKeyArgs, err error) string {
 		if errors.Is(err, openrouter.ErrOutcomeUnknown) {
 			return fmt.Sprintf("The key may have been created even so. Before trying again, call list_keys and look "+
 				"for a new key named %q, so that a retry does not make a second key.", in.Name)
 		}
 		return ""
 	},
+}
+
+// keepSecret hands a new key's secret to the caller, or writes it to the secret directory when the
+// server keeps secrets out of the conversation. A key whose secret cannot be kept is deleted again.
+func keepSecret(ctx context.Context, d *deps, created *openrouter.CreatedKey) (secret, file string, err error) {
+	if d.opts.SecretDir == "" {
+		// The one place a secret leaves the server: to the caller who just created it.
+		return created.Secret.Reveal(), "", nil
+	}
+	path, err := writeSecret(d.opts.SecretDir, created)
+	if err != nil {
+		return "", "", rollBack(ctx, d.client, created.Key.Hash, err)
+	}
+	return "", path, nil
+}
+
+// secretWhere tells where a new key's secret is, for the summary line, with any policy note.
+func secretWhere(file, note string) string {
+	where := "Its secret is in this result and will never be shown again: give it to the user or store it now."
+	if file != "" {
+		where = fmt.Sprintf("Its secret was written to %s and is not in this result.", file)
+	}
+	if note != "" {
+		where += " Note: " + note + "."
+	}
+	return where
 }
 
 // rollBack deletes a key whose secret could not be kept: a key nobody can use is worse than none. It

@@ -44,6 +44,16 @@ func countingEnv(t *testing.T, opts tools.Options) (*env, *atomic.Int32) {
 	return e, &lookups
 }
 
+// mustClient is another client of e's sandbox, with the management key.
+func mustClient(t *testing.T, e *env) *openrouter.Client {
+	t.Helper()
+	c, err := openrouter.New(openrouter.Options{BaseURL: e.url, APIKey: openrouter.Secret(e.sb.ManagementKey())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // eliciting is the context of a 2026-07-28 request from a client that declared it can ask its user.
 func eliciting() context.Context {
 	return server.WithRequestProtocolInfo(context.Background(), &server.RequestProtocolInfo{

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -21,17 +22,21 @@ import (
 )
 
 // Options set how the tools behave beyond calling OpenRouter. The zero value confirms destructive
-// calls when the client can ask its user, returns new secrets inline, and audits nothing.
+// calls when the client can ask its user, returns new secrets inline, audits nothing and bounds
+// nothing.
 type Options struct {
-	Confirm   ConfirmMode // whether destructive calls ask the user first
-	SecretDir string      // when set, create_key writes new secrets here instead of returning them
-	Audit     *AuditLog   // when set, every mutating call is recorded here, before and after
+	Confirm     ConfirmMode   // whether destructive calls ask the user first
+	ConfirmWait time.Duration // how long a user asked within the call is waited for; 0: two minutes
+	SecretDir   string        // when set, create_key writes new secrets here instead of returning them
+	Audit       *AuditLog     // when set, every mutating call is recorded here, before and after
+	Policy      Policy        // what the agent may do with keys, whatever it asks
 }
 
 // deps is what a tool's call needs besides its arguments.
 type deps struct {
-	client *openrouter.Client
-	opts   Options
+	client  *openrouter.Client
+	opts    Options
+	confirm *confirmer
 }
 
 // spec declares one tool. In is the argument type, mirroring the OpenAPI request body or query; Out is
@@ -48,6 +53,9 @@ type spec[In, Out any] struct {
 	constrainOutput func(*jsonschema.Schema)
 	// refuse finds problems with the arguments that the schema cannot express; nil when none can occur.
 	refuse func(in In) error
+	// admit holds the arguments to the server's policy, and may fill in what the policy sets (a new
+	// key's expiry); nil for tools the policy does not bound.
+	admit func(p Policy, in *In, now time.Time) error
 	// call does the work with the client.
 	call func(ctx context.Context, d *deps, in In) (Out, error)
 	// summary is the first line of the text block, for clients that read only text; the result's JSON
@@ -108,10 +116,15 @@ func (s spec[In, Out]) build(d *deps) (server.ServerTool, error) {
 	}
 	annotations := s.hints
 	annotations.Title = s.title
+	description := s.description
+	if policy := d.opts.Policy.String(); policy != "" && s.mutating() {
+		// The model reads the bounds where it decides how to call the tool.
+		description += " " + policy
+	}
 	tool := mcp.Tool{
 		Name:            s.name,
 		Title:           s.title,
-		Description:     s.description,
+		Description:     description,
 		RawInputSchema:  rawIn,
 		RawOutputSchema: rawOut,
 		Annotations:     annotations,
@@ -152,42 +165,61 @@ func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValida
 		}
 	}
 
-	// 3. Look up the key the call acts on, once, when the question or the audit record must name it.
+	// 3. Hold the arguments to the server's policy.
+	if s.admit != nil {
+		if err := s.admit(d.opts.Policy, &input, time.Now()); err != nil {
+			return s.failure(input, err), nil
+		}
+	}
+
+	// 4. Look up the key the call acts on, once, when the policy, the question or the audit record
+	// must know it; the policy decides whether this server may change it.
 	var hash, name string
 	if s.subject != nil {
 		hash, name = s.subject(input)
 	}
 	asking := s.confirm != nil && s.confirm.when(input) && d.opts.Confirm == ConfirmAuto && clientCanElicit(ctx)
 	auditing := d.opts.Audit != nil && s.mutating()
+	policed := d.opts.Policy.ManagedPrefix != "" && s.mutating()
 	var target *openrouter.Key
-	if hash != "" && (asking || auditing) {
+	if hash != "" && (asking || auditing || policed) {
 		k, err := d.client.GetKey(ctx, hash)
 		if err != nil {
 			return s.failure(input, err), nil
 		}
 		target, name = k, k.Name
+		if policed {
+			if err := d.opts.Policy.checkTarget(k); err != nil {
+				return s.failure(input, err), nil
+			}
+		}
 	}
 
-	// 4. Ask the user, when this call needs their agreement and their client can ask.
+	// 5. Ask the user, when this call needs their agreement and their client can ask. An answer
+	// counts once, for these arguments and the key as it was when asked.
 	if asking {
-		// The signed state binds the arguments in one spelling (json.Marshal sorts a map's keys), so
-		// that a client which sends them again in another order or spacing is still recognised.
+		// The arguments are bound in one spelling (json.Marshal sorts a map's keys), so that a client
+		// which sends them again in another order or spacing is still recognised.
 		canonical, err := json.Marshal(args)
 		if err != nil {
 			return nil, fmt.Errorf("encode arguments: %w", err)
 		}
-		switch answer, question := ask(req, s.name, canonical, s.confirm.message(target, input)); answer {
+		q := question{tool: s.name, args: canonical, key: keyState(target), message: s.confirm.message(target, input)}
+		switch answer, ask := d.confirm.ask(ctx, req, q); answer {
 		case unanswered:
-			return question, nil
-		case mismatched:
-			return mcp.NewToolResultError(confirmationMismatch), nil
+			return ask, nil
 		case declined:
 			d.opts.Audit.declined(ctx, s.name, hash, name)
 			return s.result(input, s.confirm.declined(target, input))
+		case unheard:
+			return mcp.NewToolResultError(d.confirm.unheardMessage()), nil
+		case accepted:
+		default:
+			return mcp.NewToolResultError(refusals[answer]), nil
 		}
 	}
 
-	// 5. Record the attempt; a change that cannot be recorded is not made.
+	// 6. Record the attempt; a change that cannot be recorded is not made.
 	var record *auditRecord
 	if auditing {
 		var err error
@@ -196,10 +228,10 @@ func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValida
 		}
 	}
 
-	// 6. Call OpenRouter.
+	// 7. Call OpenRouter.
 	output, err := s.call(ctx, d, input)
 
-	// 7. Record the outcome.
+	// 8. Record the outcome.
 	if auditing {
 		outHash, outName := hash, name
 		if k, ok := any(output).(auditedKey); ok && err == nil {
@@ -214,7 +246,7 @@ func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValida
 		d.opts.Audit.outcome(ctx, record, outHash, outName, err)
 	}
 
-	// 8. The result: structuredContent and a text block, or an error result that says what to do.
+	// 9. The result: structuredContent and a text block, or an error result that says what to do.
 	if err != nil {
 		return s.failure(input, err), nil
 	}

@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -79,6 +80,20 @@ var updateKey = spec[updateKeyArgs, updateKeyResult]{
 		}
 		if in.Empty() && !in.RemoveLimit {
 			return errNothingToUpdate
+		}
+		return nil
+	},
+	admit: func(p Policy, in *updateKeyArgs, _ time.Time) error {
+		if in.Name.Set {
+			if err := p.checkName(in.Name.Value); err != nil {
+				return err
+			}
+		}
+		switch {
+		case in.RemoveLimit:
+			return p.checkLimit(nil)
+		case in.Limit.Set:
+			return p.checkLimit(&in.Limit.Value)
 		}
 		return nil
 	},

@@ -1,0 +1,141 @@
+package tools
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+)
+
+// Policy bounds what an agent may do with the management key, whatever it asks: whoever installs the
+// server sets it (--max-limit, --max-expiry, --managed-prefix), and every tool that makes or changes
+// keys is held to it before anything is sent to OpenRouter. Reads are not limited. The zero value
+// bounds nothing.
+type Policy struct {
+	// MaxLimit, when set, is the highest spending limit in USD a key may be given; a key without a
+	// limit is refused too.
+	MaxLimit *float64
+	// MaxExpiry, when not zero, is how far ahead a new key may expire; a new key without an expiry gets
+	// now + MaxExpiry.
+	MaxExpiry time.Duration
+	// ManagedPrefix, when set, is the prefix of the names of the keys the agent may create, change,
+	// rotate or delete; a key cannot be renamed out of it.
+	ManagedPrefix string
+}
+
+// IsZero reports whether the policy bounds nothing.
+func (p Policy) IsZero() bool { return p.MaxLimit == nil && p.MaxExpiry == 0 && p.ManagedPrefix == "" }
+
+// String says what the policy allows, in one sentence for the model, the MCP instructions and doctor;
+// empty when it bounds nothing.
+func (p Policy) String() string {
+	var rules []string
+	if p.MaxLimit != nil {
+		rules = append(rules, fmt.Sprintf("every key must have a spending limit of at most %s USD (--max-limit)", formatUSD(*p.MaxLimit)))
+	}
+	if p.MaxExpiry != 0 {
+		rules = append(rules, fmt.Sprintf("new keys expire within %s; a key created without expires_at gets that expiry (--max-expiry)", FormatExpiry(p.MaxExpiry)))
+	}
+	if p.ManagedPrefix != "" {
+		rules = append(rules, fmt.Sprintf("only keys whose name starts with %q may be created, changed or deleted, and a key cannot be renamed out of that prefix (--managed-prefix)", p.ManagedPrefix))
+	}
+	if len(rules) == 0 {
+		return ""
+	}
+	return "The server's policy: " + strings.Join(rules, "; ") + "."
+}
+
+// refusal is a call the policy does not allow; nothing was sent to OpenRouter.
+func refusal(rule, value, what string) error {
+	return toolError(fmt.Sprintf("Refused by the server's policy (%s %s): %s. Nothing was sent to OpenRouter. "+
+		"Change the request to fit the policy; only the server's operator can change the policy itself.", rule, value, what))
+}
+
+// checkLimit holds a key's limit to MaxLimit: limit is the limit it will have (nil: none).
+func (p Policy) checkLimit(limit *float64) error {
+	if p.MaxLimit == nil {
+		return nil
+	}
+	max := formatUSD(*p.MaxLimit)
+	if limit == nil {
+		return refusal("--max-limit", max, "every key must have a spending limit; give limit (at most "+max+" USD)")
+	}
+	if *limit > *p.MaxLimit {
+		return refusal("--max-limit", max, fmt.Sprintf("a limit of %s USD is above the maximum of %s USD", formatUSD(*limit), max))
+	}
+	return nil
+}
+
+// expiry holds a new key's expiry to MaxExpiry. It returns the expiry the key gets: the one given, or
+// now + MaxExpiry when none was given (defaulted is then true).
+func (p Policy) expiry(given *string, now time.Time) (expiresAt *string, defaulted bool, err error) {
+	if p.MaxExpiry == 0 {
+		return given, false, nil
+	}
+	latest := now.Add(p.MaxExpiry).UTC().Truncate(time.Second)
+	if given == nil {
+		s := latest.Format(time.RFC3339)
+		return &s, true, nil
+	}
+	t, err := time.Parse(time.RFC3339, *given)
+	if err != nil {
+		return nil, false, invalidArgs("`expires_at` must be an ISO 8601 UTC time with seconds, e.g. 2027-12-31T23:59:59Z")
+	}
+	if t.After(latest) {
+		return nil, false, refusal("--max-expiry", FormatExpiry(p.MaxExpiry), fmt.Sprintf("expires_at may be at most %s from now (%s)",
+			FormatExpiry(p.MaxExpiry), latest.Format(time.RFC3339)))
+	}
+	return given, false, nil
+}
+
+// checkName holds the name a key is given (on creation or by a rename) to ManagedPrefix.
+func (p Policy) checkName(name string) error {
+	if p.ManagedPrefix == "" || strings.HasPrefix(name, p.ManagedPrefix) {
+		return nil
+	}
+	return refusal("--managed-prefix", strconv.Quote(p.ManagedPrefix), fmt.Sprintf("key names must start with %q", p.ManagedPrefix))
+}
+
+// checkTarget holds an existing key that a call would change, rotate or delete to ManagedPrefix.
+func (p Policy) checkTarget(k *openrouter.Key) error {
+	if p.ManagedPrefix == "" || k == nil || strings.HasPrefix(k.Name, p.ManagedPrefix) {
+		return nil
+	}
+	return refusal("--managed-prefix", strconv.Quote(p.ManagedPrefix), fmt.Sprintf("the key %q is not one this server manages "+
+		"(its name does not start with %q); it may be read, not changed", k.Name, p.ManagedPrefix))
+}
+
+// ParseExpiry reads --max-expiry: a Go duration (720h) or a number of days (30d), at least a minute.
+func ParseExpiry(s string) (time.Duration, error) {
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseFloat(days, 64)
+		if err != nil {
+			return 0, fmt.Errorf("invalid duration %q: want a number of days (30d) or a Go duration (12h, 90m)", s)
+		}
+		d = time.Duration(n * float64(24*time.Hour))
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, fmt.Errorf("invalid duration %q: want a number of days (30d) or a Go duration (12h, 90m)", s)
+		}
+	}
+	if d < time.Minute {
+		return 0, errors.New("the maximum expiry must be at least 1m")
+	}
+	return d, nil
+}
+
+// FormatExpiry writes a duration as ParseExpiry reads it, in days when it is whole days.
+func FormatExpiry(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	}
+	return d.String()
+}
+
+// formatUSD writes an amount without trailing zeros.
+func formatUSD(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
