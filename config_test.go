@@ -93,3 +93,20 @@ func TestFlagsWinOverTheirEnvironmentVariables(t *testing.T) {
 		t.Errorf("key from %s, tool %q", cfg.keyVar, cfg.callTool)
 	}
 }
+
+func TestDoctorShowsThePolicy(t *testing.T) {
+	code, stdout, stderr := runMain(t, nil, "doctor", "--sandbox", "--max-limit", "2.5", "--max-expiry", "7d", "--managed-prefix", "ci-")
+	if code != 0 {
+		t.Fatalf("doctor: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"at most 2.5 USD (--max-limit)", "within 7d", `"ci-"`} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("doctor does not show %q:\n%s", want, stdout)
+		}
+	}
+	for _, bad := range [][]string{{"--max-limit", "lots"}, {"--max-limit", "-1"}, {"--max-expiry", "10s"}} {
+		if code, _, stderr := runMain(t, nil, append([]string{"doctor", "--sandbox"}, bad...)...); code != 2 || !strings.Contains(stderr, "invalid "+bad[0]) {
+			t.Errorf("%v: exit %d, %s", bad, code, stderr)
+		}
+	}
+}

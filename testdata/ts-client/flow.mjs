@@ -5,7 +5,7 @@
 //   node flow.mjs --url URL                  the server over streamable HTTP (StreamableHTTPClientTransport)
 //
 // It lists the tools (exactly the six), compiles every inputSchema and outputSchema as JSON Schema
-// 2020-12 (Ajv2020, strict), then runs create -> get -> update (remove_limit, a null name left alone, disabled true) -> list
+// 2020-12 (Ajv2020, strict), then runs create -> get -> update (remove_limit, disabled true) -> list
 // (without and with include_disabled) -> delete -> get (an error result) -> current_key, checking each
 // call's arguments against the tool's inputSchema and each structuredContent against its outputSchema.
 // The client declares elicitation and accepts every confirmation the server asks for, counting them.
@@ -135,7 +135,7 @@ try {
   await call('get', 'get_key', { hash }, {
     check: (sc) => (sc.key.name === 'ts-e2e' && sc.key.limit === 25 ? null : `got ${JSON.stringify(sc.key)}`),
   });
-  await call('update', 'update_key', { hash, remove_limit: true, name: null, disabled: true }, {
+  await call('update', 'update_key', { hash, remove_limit: true, disabled: true }, {
     check: (sc) => (sc.key.limit === null && sc.key.disabled === true && sc.key.limit_reset === 'monthly' ? null : `got ${JSON.stringify(sc.key)}`),
   });
   const listed = (sc) => sc.keys.some((k) => k.hash === hash);
