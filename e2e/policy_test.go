@@ -11,14 +11,12 @@ import (
 // environment twins (HTTP), and checks that each rule refuses what it should and allows what it should.
 // The rules themselves are tested in package tools; this is their wiring.
 func TestPolicyFlagsOverStdioAndHTTP(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	connect := map[string]func(t *testing.T) session{
-		"stdio flags": func(t *testing.T) session {
+	connect := map[string]func(t *testing.T, ctx context.Context) session{
+		"stdio flags": func(t *testing.T, ctx context.Context) session {
 			s, _ := startMCPGo(t, ctx, "", cleanEnv(), "--sandbox", "--max-limit", "10", "--max-expiry", "30d", "--managed-prefix", "agent-")
 			return s
 		},
-		"http env": func(t *testing.T) session {
+		"http env": func(t *testing.T, ctx context.Context) session {
 			h := startHTTP(t, cleanEnv("OPENROUTER_KEYS_MCP_MAX_LIMIT=10", "OPENROUTER_KEYS_MCP_MAX_EXPIRY=30d",
 				"OPENROUTER_KEYS_MCP_MANAGED_PREFIX=agent-"), "--sandbox")
 			return mcpGoHTTP(t, ctx, h.url, "", nil)
@@ -27,7 +25,9 @@ func TestPolicyFlagsOverStdioAndHTTP(t *testing.T) {
 	for name, start := range connect {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			s := start(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			s := start(t, ctx)
 			call := func(tool string, args map[string]any) (map[string]any, string, bool) {
 				t.Helper()
 				sc, text, isErr, err := s.call(ctx, tool, args)
