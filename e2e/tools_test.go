@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -124,6 +125,56 @@ func npmCI(t *testing.T, name string) string {
 		return npm(tmp, "ci")
 	})
 	return dir
+}
+
+// npmScript returns the path of a copy of testdata/<name>/<file> beside a link to the packages npmCI
+// installed for it: the script imports them by name, and Node resolves those from the script's own
+// directory.
+func npmScript(t *testing.T, name, file string) string {
+	t.Helper()
+	deps := npmCI(t, name)
+	dir := t.TempDir()
+	script, err := os.ReadFile(filepath.Join("..", "testdata", name, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, file), script, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(deps, "node_modules"), filepath.Join(dir, "node_modules")); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, file)
+}
+
+// runScript runs a Node script that prints a one-line JSON summary holding ok and errors, decodes that
+// line into sum and logs it. The test fails when the script does, or when a key's secret reaches its
+// output.
+func runScript(t *testing.T, node string, sum any, script string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, append([]string{script}, args...)...)
+	cmd.Env = cleanEnv()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	runErr := cmd.Run()
+	name := filepath.Base(script)
+	line := strings.TrimSpace(stdout.String())
+	var result struct {
+		OK     bool     `json:"ok"`
+		Errors []string `json:"errors"`
+	}
+	if json.Unmarshal([]byte(line), &result) != nil || json.Unmarshal([]byte(line), sum) != nil {
+		t.Fatalf("%s printed no summary (%v): %q\nstderr:\n%s", name, runErr, line, stderr.String())
+	}
+	t.Logf("%s", line)
+	if runErr != nil || !result.OK || len(result.Errors) > 0 {
+		t.Errorf("%s failed (%v):\n%s\nstderr:\n%s", name, runErr, strings.Join(result.Errors, "\n"), stderr.String())
+	}
+	if keyShape.MatchString(stdout.String() + stderr.String()) {
+		t.Errorf("a key's secret reached %s's output:\n%s\n%s", name, stdout.String(), stderr.String())
+	}
 }
 
 // nodeMajor is the major version of a node binary.
