@@ -431,18 +431,27 @@ func TestUpdateKey(t *testing.T) {
 		})
 	}
 
-	t.Run("empty update changes nothing", func(t *testing.T) {
+	t.Run("empty update is refused and changes nothing", func(t *testing.T) {
 		if last == nil {
 			t.Skip("an earlier step failed")
 		}
-		k, err := e.c.UpdateKey(ctx, hash, openrouter.UpdateKeyRequest{})
-		if err != nil {
-			t.Fatalf("UpdateKey({}): %v", err)
+		if !(openrouter.UpdateKeyRequest{}).Empty() {
+			t.Error("UpdateKeyRequest{}.Empty() = false")
 		}
-		a, b := *k, *last
-		a.UpdatedAt, b.UpdatedAt = nil, nil
-		if !reflect.DeepEqual(a, b) {
-			t.Errorf("an empty update changed the key:\n got %+v\nwant %+v", a, b)
+		_, err := e.c.UpdateKey(ctx, hash, openrouter.UpdateKeyRequest{})
+		apiErr := apiError(t, err)
+		if apiErr.Status != http.StatusBadRequest || apiErr.Message != "No update fields provided" {
+			t.Errorf("UpdateKey({}) = %d %q, want 400 No update fields provided", apiErr.Status, apiErr.Message)
+		}
+		if x := apiErr.Explain(); !strings.Contains(x, "nothing was changed") || !strings.Contains(x, "workspace_id") {
+			t.Errorf("Explain() = %q, want it to say nothing changed and which fields count", x)
+		}
+		got, err := e.c.GetKey(ctx, hash)
+		if err != nil {
+			t.Fatalf("GetKey: %v", err)
+		}
+		if !reflect.DeepEqual(got, last) {
+			t.Errorf("a refused update changed the key:\n got %+v\nwant %+v", *got, *last)
 		}
 	})
 }
