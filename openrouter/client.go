@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -47,10 +46,20 @@ var ErrMalformedResponse = errors.New("unexpected response from OpenRouter")
 // again could make a second one.
 var ErrOutcomeUnknown = errors.New("the request may have been carried out")
 
-var hashShape = regexp.MustCompile(HashPattern)
-
-// ValidHash reports whether s has the shape of a key hash (HashPattern): 64 lowercase hex characters.
-func ValidHash(s string) bool { return hashShape.MatchString(s) }
+// ValidHash reports whether s has the shape of a key hash, HashPattern: 64 lowercase hex characters.
+// It matches by hand rather than with the pattern's regexp, which costs about a microsecond a key on
+// every page of 100 that ListKeys checks; TestHashPattern holds the two together.
+func ValidHash(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // Options configure a Client. The zero value talks to OpenRouter with no key of its own.
 type Options struct {

@@ -57,6 +57,15 @@ func TestHashPattern(t *testing.T) {
 			t.Errorf("HashPattern and ValidHash disagree on %q", s)
 		}
 	}
+	// Every one-character change of a valid hash, to every byte value.
+	for i := range len(stubHash) {
+		for c := range 256 {
+			s := stubHash[:i] + string(rune(c)) + stubHash[i+1:]
+			if re.MatchString(s) != openrouter.ValidHash(s) {
+				t.Fatalf("HashPattern and ValidHash disagree on %q", s)
+			}
+		}
+	}
 	if !openrouter.ValidHash(stubHash) || openrouter.ValidHash(strings.ToUpper(stubHash)) {
 		t.Error("ValidHash: want lowercase hex only")
 	}

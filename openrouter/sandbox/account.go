@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -148,8 +149,10 @@ func (s *Sandbox) getCredits(c *call) (int, any, *apiError) {
 	if aerr := requireManagement(c); aerr != nil {
 		return 0, nil, aerr
 	}
+	// Summed in creation order, so repeated calls give the same float.
+	keys := slices.SortedFunc(maps.Values(c.acct.keys), func(a, b *apiKey) int { return cmp.Compare(a.seq, b.seq) })
 	used := c.acct.deletedUsage
-	for _, k := range c.acct.keys {
+	for _, k := range keys {
 		used += k.usage.total
 	}
 	return http.StatusOK, wireCreditsResponse{Data: wireCredits{TotalCredits: c.acct.totalCredits, TotalUsage: used}}, nil
