@@ -149,10 +149,8 @@ func (s *Sandbox) getCredits(c *call) (int, any, *apiError) {
 	if aerr := requireManagement(c); aerr != nil {
 		return 0, nil, aerr
 	}
-	// Summed in creation order, so repeated calls give the same float.
-	keys := slices.SortedFunc(maps.Values(c.acct.keys), func(a, b *apiKey) int { return cmp.Compare(a.seq, b.seq) })
 	used := c.acct.deletedUsage
-	for _, k := range keys {
+	for _, k := range c.acct.keysInOrder() {
 		used += k.usage.total
 	}
 	return http.StatusOK, wireCreditsResponse{Data: wireCredits{TotalCredits: c.acct.totalCredits, TotalUsage: used}}, nil
@@ -285,7 +283,7 @@ func (k *apiKey) budgets(now time.Time) ([]wireKeyBudget, *wireKeyBudget) {
 // interval (lifetime when nil), BYOK included when ws says so.
 func (acct *account) workspaceSpend(ws *workspace, interval *string) float64 {
 	total := 0.0
-	for _, k := range acct.keys {
+	for _, k := range acct.keysInOrder() {
 		if k.workspaceID != ws.id {
 			continue
 		}
@@ -306,4 +304,10 @@ func (acct *account) workspaceSpend(ws *workspace, interval *string) float64 {
 		}
 	}
 	return total
+}
+
+// keysInOrder is acct's keys in creation order, so that sums over them come
+// out the same float on every call.
+func (acct *account) keysInOrder() []*apiKey {
+	return slices.SortedFunc(maps.Values(acct.keys), func(a, b *apiKey) int { return cmp.Compare(a.seq, b.seq) })
 }
