@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"net/netip"
 	"reflect"
 	"regexp"
 	"strings"
@@ -576,5 +577,21 @@ func TestMalformedAnswersAreRefused(t *testing.T) {
 				t.Errorf("error %q does not say the key may exist", msg)
 			}
 		})
+	}
+}
+
+// TestIPAllowlistIsNotAKeyProblem: the sandbox's IP allowlist refuses a management key with 403,
+// and the client explains it as the address, not the kind of key.
+func TestIPAllowlistIsNotAKeyProblem(t *testing.T) {
+	e := newSandbox(t, sandbox.Options{NoSampleKeys: true})
+	if err := e.sb.SetAllowedIPs(e.mgmt, netip.MustParsePrefix("192.0.2.0/24")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.c.ListKeys(context.Background(), openrouter.ListKeysParams{})
+	apiErr := apiError(t, err)
+	x := apiErr.Explain()
+	if apiErr.Status != http.StatusForbidden || apiErr.ForbiddenReason() != openrouter.ForbiddenIPAllowlist ||
+		!strings.Contains(x, "IP allowlist") || strings.Contains(x, "not a management key") {
+		t.Errorf("a 403 from the allowlist: %d, reason %d, explained %q", apiErr.Status, apiErr.ForbiddenReason(), x)
 	}
 }

@@ -23,6 +23,9 @@ const (
 	msgNotFound       = "Resource not found"
 	msgRouteNotFound  = "Not Found"
 	msgMethod         = "Method Not Allowed"
+	// msgIPNotAllowed is the sandbox's wording: OpenRouter documents the
+	// 403 of its IP allowlist but not its message.
+	msgIPNotAllowed = "Requests from this IP address are not allowed by the account's IP allowlist"
 )
 
 // maxBodyBytes bounds request bodies; a key request is a few hundred bytes.
@@ -172,16 +175,28 @@ func (s *Sandbox) authenticateLocked(c *call) *apiError {
 	h := hashSecret(token)
 	if acct := s.accountsByHash[h]; acct != nil {
 		c.acct = acct
-		return nil
+		return checkAllowlist(c)
 	}
 	k := s.keysByHash[h]
 	if k == nil || k.disabled || k.expired(c.now) {
 		return &apiError{http.StatusUnauthorized, msgUserNotFound}
 	}
 	c.acct, c.key = k.owner, k
+	if aerr := checkAllowlist(c); aerr != nil {
+		return aerr
+	}
 	// Any request the key authenticates is a use, whatever its answer.
 	used := c.now
 	k.lastUsedAt = &used
+	return nil
+}
+
+// checkAllowlist refuses a request from an address the account's IP
+// allowlist leaves out; the key is fine, so this is a 403, not a 401.
+func checkAllowlist(c *call) *apiError {
+	if !c.acct.allows(c.r.RemoteAddr) {
+		return &apiError{http.StatusForbidden, msgIPNotAllowed}
+	}
 	return nil
 }
 

@@ -25,6 +25,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -88,6 +90,8 @@ type account struct {
 	deletedUsage float64
 	// activity is one record per key, completed UTC day and model.
 	activity []activity
+	// allowedIPs is the account's IP allowlist; empty allows every address.
+	allowedIPs []netip.Prefix
 }
 
 // apiKey is an inference key as stored. The secret itself is not kept: the
@@ -180,6 +184,34 @@ func (s *Sandbox) CreateInferenceKey(managementKey string, name string) (secret,
 	secret, k := s.newKeyLocked(acct, name, now)
 	k.workspaceID = acct.defaultWorkspace
 	return secret, k.hash, nil
+}
+
+// SetAllowedIPs gives the account owning managementKey an IP allowlist, as
+// OpenRouter's security settings do: requests from other addresses, with any
+// of the account's keys, are refused with 403. No prefixes lifts the list.
+func (s *Sandbox) SetAllowedIPs(managementKey string, prefixes ...netip.Prefix) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	acct := s.accountsByHash[hashSecret(managementKey)]
+	if acct == nil {
+		return errors.New("sandbox: unknown management key")
+	}
+	acct.allowedIPs = slices.Clone(prefixes)
+	return nil
+}
+
+// allows reports whether the allowlist lets a request from remoteAddr
+// (host:port, as http.Request.RemoteAddr) through.
+func (acct *account) allows(remoteAddr string) bool {
+	if len(acct.allowedIPs) == 0 {
+		return true
+	}
+	ap, err := netip.ParseAddrPort(remoteAddr)
+	if err != nil {
+		return false
+	}
+	addr := ap.Addr().Unmap()
+	return slices.ContainsFunc(acct.allowedIPs, func(p netip.Prefix) bool { return p.Contains(addr) })
 }
 
 // Requests returns how many requests reached the handler, so tests can prove

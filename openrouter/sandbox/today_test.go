@@ -3,6 +3,8 @@ package sandbox_test
 import (
 	"math"
 	"net/http"
+	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,5 +158,31 @@ func TestBudgetLayers(t *testing.T) {
 	data = e.do(t, "GET", "/api/v1/key", bare, nil).body["data"].(map[string]any)
 	if len(data["budgets"].([]any)) != 0 || data["effective_budget"] != nil {
 		t.Errorf("a key without limit in a workspace without budget: budgets %v, effective %v", data["budgets"], data["effective_budget"])
+	}
+}
+
+func TestIPAllowlist(t *testing.T) {
+	e := newEnv(t, sandbox.Options{NoSampleKeys: true})
+	inference, _, err := e.sb.CreateInferenceKey(e.mgmt, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sb.SetAllowedIPs(e.mgmt, netip.MustParsePrefix("192.0.2.0/24")); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{e.mgmt, inference} {
+		for _, path := range []string{"/api/v1/keys", "/api/v1/key", "/api/v1/credits"} {
+			r := e.do(t, "GET", path, key, nil)
+			checkError(t, r, http.StatusForbidden, "Requests from this IP address are not allowed by the account's IP allowlist")
+		}
+	}
+	// A wrong key is still a 401: the allowlist belongs to an account, which a wrong key does not name.
+	checkError(t, e.do(t, "GET", "/api/v1/key", "sk-or-v1-"+strings.Repeat("7", 64), nil), http.StatusUnauthorized, "User not found.")
+	if err := e.sb.SetAllowedIPs(e.mgmt, netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")); err != nil {
+		t.Fatal(err)
+	}
+	checkSuccess(t, e.do(t, "GET", "/api/v1/keys", e.mgmt, nil), http.StatusOK, "ListKeysResponse")
+	if err := e.sb.SetAllowedIPs("sk-or-v1-unknown"); err == nil {
+		t.Error("SetAllowedIPs for an unknown account succeeded")
 	}
 }
