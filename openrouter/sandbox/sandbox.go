@@ -9,6 +9,23 @@
 // the spirit of net/http/httptest: serve it on a loopback socket and point a
 // client at http://HOST:PORT/api/v1.
 //
+// Where OpenRouter's sources stop, it reads them this way:
+//   - last_used_at is set by every request a key authenticates, whatever the
+//     answer (GET /key, or a refused /keys call); a management key's calls
+//     about a key are not uses of it.
+//   - Expired keys, like disabled ones, are left out of GET /keys unless
+//     include_expired=true, and cannot authenticate (401).
+//   - PATCH workspace_id takes a workspace of the same account (400 for any
+//     other, like POST); the key keeps its secret, hash and past activity.
+//   - GET /key lists the key's own limit (scope key_limit, spent = usage) and
+//     its workspace's budgets (scope workspace, spent = the workspace's keys'
+//     usage in the period); effective_budget is the layer with the least
+//     remaining, since OpenRouter does not document how it picks it.
+//   - Activity is recorded only for the sample keys (the sandbox runs no
+//     models), and their usage figures are derived from it: usage_weekly and
+//     usage_monthly are today's spend plus the period's completed days.
+//   - GET /credits counts the usage of deleted keys too.
+//
 // It can also fail on purpose (faults.go): 429s, 5xx, resets, answers cut
 // short, malformed or oversized, added latency, scripted or at random, and
 // either instead of the request or after it was carried out (the change is
