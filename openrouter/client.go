@@ -229,6 +229,13 @@ func parseCreated(data, key json.RawMessage) (*CreatedKey, error) {
 		e.Problem = `no "data" field`
 	case json.Unmarshal(data, &k) != nil:
 		e.Problem = `its "data" field is not a key object`
+		// A field of the wrong type must not hide the hash, which is how the key can be found again.
+		var id struct {
+			Hash string `json:"hash"`
+		}
+		if json.Unmarshal(data, &id) == nil && ValidHash(id.Hash) {
+			e.Hash = id.Hash
+		}
 	default:
 		e.Key = &k
 		if ValidHash(k.Hash) {

@@ -547,6 +547,7 @@ func TestMalformedAnswersAreRefused(t *testing.T) {
 		{"bad hash, secret kept", `{"data":` + badHash + `,"key":"` + stubSecret + `"}`, "", stubSecret},
 		{"data not a key, secret kept", `{"data":[1,2],"key":"` + stubSecret + `"}`, "", stubSecret},
 		{"no data, secret kept", `{"key":"` + stubSecret + `"}`, "", stubSecret},
+		{"a field mistyped, hash and secret kept", `{"data":` + strings.Replace(stubKeyJSON, `"usage":0,`, `"usage":"0",`, 1) + `,"key":"` + stubSecret + `"}`, stubHash, stubSecret},
 		{"secret not a string", `{"data":` + stubKeyJSON + `,"key":42}`, stubHash, ""},
 		{"nothing", `{}`, "", ""},
 	}
