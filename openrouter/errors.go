@@ -210,11 +210,12 @@ func (e *APIError) ForbiddenReason() ForbiddenReason {
 	if e.Status != http.StatusForbidden {
 		return ForbiddenOther
 	}
+	// The allowlist first: its message may well mention the (management) key that was refused.
 	switch {
-	case managementWords.MatchString(e.Message):
-		return ForbiddenNotManagementKey
 	case allowlistWords.MatchString(e.Message):
 		return ForbiddenIPAllowlist
+	case managementWords.MatchString(e.Message):
+		return ForbiddenNotManagementKey
 	case budgetWords.MatchString(e.Message):
 		return ForbiddenBudget
 	}

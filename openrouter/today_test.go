@@ -469,6 +469,7 @@ func TestForbiddenIsReadFromItsMessage(t *testing.T) {
 		{"Only provisioning keys can perform this operation", http.MethodPatch, openrouter.ForbiddenNotManagementKey, "not a management key"},
 		{"Access denied: your IP address is not allowed for this account", http.MethodGet, openrouter.ForbiddenIPAllowlist, "IP allowlist"},
 		{"Request blocked by IP allowlist", http.MethodPost, openrouter.ForbiddenIPAllowlist, "IP allowlist"},
+		{"This management key may not be used from this IP address: it is not in the allowlist", http.MethodGet, openrouter.ForbiddenIPAllowlist, "IP allowlist"},
 		{"Workspace budget exceeded; resets at 2026-12-01T00:00:00Z", http.MethodGet, openrouter.ForbiddenBudget, "budget"},
 		{"Key limit exceeded", http.MethodGet, openrouter.ForbiddenBudget, "budget"},
 		{"You may not move keys between these workspaces", http.MethodPatch, openrouter.ForbiddenOther, "does not allow this change"},
