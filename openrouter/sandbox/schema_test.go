@@ -3,7 +3,11 @@ package sandbox_test
 import (
 	"encoding/json"
 	"net/http"
+	"os"
+	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
 )
@@ -173,5 +177,45 @@ func TestErrorResponsesMatchOpenAPI(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			checkError(t, e.do(t, tt.method, tt.path, tt.key, tt.body), tt.status, "")
 		})
+	}
+}
+
+// TestEveryOpenAPIOperationIsServed: each operation of both fragments has a route in the sandbox
+// (neither "Not Found" for the path nor 405 for the method).
+func TestEveryOpenAPIOperationIsServed(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	_, k := e.createKey(t, map[string]any{"name": "target"})
+	n := 0
+	for _, file := range []string{openAPIPath, adjacentPath} {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Paths map[string]map[string]any `yaml:"paths"`
+		}
+		if err := yaml.Unmarshal(raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		for p, ops := range doc.Paths {
+			for method := range ops {
+				if method == "parameters" {
+					continue
+				}
+				n++
+				path := "/api/v1" + strings.NewReplacer("{hash}", k["hash"].(string), "{id}", "default").Replace(p)
+				var body any
+				if method == "post" || method == "patch" {
+					body = map[string]any{"name": "served"}
+				}
+				r := e.do(t, strings.ToUpper(method), path, e.mgmt, body)
+				if r.status == http.StatusMethodNotAllowed || (r.status == http.StatusNotFound && strings.Contains(string(r.raw), `"Not Found"`)) {
+					t.Errorf("%s %s (%s): %d %s", strings.ToUpper(method), p, file, r.status, r.raw)
+				}
+			}
+		}
+	}
+	if n != 10 {
+		t.Errorf("%d operations in the fragments, want 10 (6 key operations, 4 account ones)", n)
 	}
 }
