@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -38,15 +37,29 @@ const DefaultTimeout = 10 * time.Second
 // ErrInvalidHash is returned, before anything is sent, for a hash that is not 64 hex characters.
 var ErrInvalidHash = errors.New("invalid key hash: want the 64 hex characters of the key's hash field")
 
+// ErrMalformedResponse marks a success status whose body is not what the endpoint documents: not
+// JSON, a required field missing, a hash that is not a hash. Nothing in such an answer is trusted.
+var ErrMalformedResponse = errors.New("unexpected response from OpenRouter")
+
 // ErrOutcomeUnknown marks a create whose request may have reached OpenRouter although no answer came
 // back (a dropped connection, a timeout, an unreadable body): the key may exist, so blindly trying
 // again could make a second one.
 var ErrOutcomeUnknown = errors.New("the request may have been carried out")
 
-var hashShape = regexp.MustCompile(`^[0-9a-f]{64}$`)
-
-// ValidHash reports whether s has the shape of a key hash: 64 lowercase hex characters.
-func ValidHash(s string) bool { return hashShape.MatchString(s) }
+// ValidHash reports whether s has the shape of a key hash, HashPattern: 64 lowercase hex characters.
+// It matches by hand rather than with the pattern's regexp, which costs about a microsecond a key on
+// every page of 100 that ListKeys checks; TestHashPattern holds the two together.
+func ValidHash(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // Options configure a Client. The zero value talks to OpenRouter with no key of its own.
 type Options struct {
@@ -155,6 +168,9 @@ func (c *Client) ListKeys(ctx context.Context, p ListKeysParams) ([]Key, error) 
 	if p.WorkspaceID != "" {
 		q.Set("workspace_id", p.WorkspaceID)
 	}
+	if p.IncludeExpired {
+		q.Set("include_expired", "true")
+	}
 	var out struct {
 		Data []Key `json:"data"`
 	}
@@ -164,25 +180,25 @@ func (c *Client) ListKeys(ctx context.Context, p ListKeysParams) ([]Key, error) 
 	if out.Data == nil {
 		return nil, fmt.Errorf("list keys: %w", errMissing("data"))
 	}
+	for i := range out.Data {
+		if err := validateKey(&out.Data[i]); err != nil {
+			return nil, fmt.Errorf("list keys: key %d of the page: %w", i+1, err)
+		}
+	}
 	return out.Data, nil
 }
 
 // CreateKey creates a key and returns it with its secret, which OpenRouter shows this once only.
-// An error wrapping ErrOutcomeUnknown means the key may exist anyway.
+// An error wrapping ErrOutcomeUnknown means the key may exist anyway. When OpenRouter answered with
+// success but the answer is not a well-formed created key, the error is a *MalformedCreateError (which
+// wraps ErrOutcomeUnknown and ErrMalformedResponse) holding whatever secret came with it.
 func (c *Client) CreateKey(ctx context.Context, r CreateKeyRequest) (*CreatedKey, error) {
+	// Both fields stay raw, so that a malformed data object cannot cost the secret beside it.
 	var out struct {
-		Data *Key   `json:"data"`
-		Key  string `json:"key"`
+		Data json.RawMessage `json:"data"`
+		Key  json.RawMessage `json:"key"`
 	}
-	err := c.do(ctx, http.MethodPost, "/keys", nil, r, &out)
-	if err == nil && (out.Data == nil || out.Data.Hash == "") {
-		err = errMissing("data")
-	}
-	if err == nil && out.Key == "" {
-		// The key exists but its secret is lost: the caller must know the hash to clean up.
-		return nil, fmt.Errorf("create key: OpenRouter created key %s but returned no secret: %w", out.Data.Hash, errMissing("key"))
-	}
-	if err != nil {
+	if err := c.do(ctx, http.MethodPost, "/keys", nil, r, &out); err != nil {
 		// A 5xx from a gateway or a dropped answer can follow a create that was carried out.
 		var apiErr *APIError
 		isAPIErr := errors.As(err, &apiErr)
@@ -192,7 +208,58 @@ func (c *Client) CreateKey(ctx context.Context, r CreateKeyRequest) (*CreatedKey
 		}
 		return nil, fmt.Errorf("create key: %w", err)
 	}
-	return &CreatedKey{Key: *out.Data, Secret: Secret(out.Key)}, nil
+	ck, err := parseCreated(out.Data, out.Key)
+	if err != nil {
+		return nil, fmt.Errorf("create key: %w", err)
+	}
+	return ck, nil
+}
+
+// parseCreated checks a 2xx answer to POST /keys: a well-formed key in data and a key-shaped secret
+// in key. Anything less is a *MalformedCreateError that keeps what could be read.
+func parseCreated(data, key json.RawMessage) (*CreatedKey, error) {
+	e := &MalformedCreateError{}
+	var secret string
+	if !isAbsent(key) && json.Unmarshal(key, &secret) == nil {
+		e.Secret = Secret(secret)
+	}
+	var k Key
+	switch {
+	case isAbsent(data):
+		e.Problem = `no "data" field`
+	case json.Unmarshal(data, &k) != nil:
+		e.Problem = `its "data" field is not a key object`
+		// A field of the wrong type must not hide the hash, which is how the key can be found again.
+		var id struct {
+			Hash string `json:"hash"`
+		}
+		if json.Unmarshal(data, &id) == nil && ValidHash(id.Hash) {
+			e.Hash = id.Hash
+		}
+	default:
+		e.Key = &k
+		if ValidHash(k.Hash) {
+			e.Hash = k.Hash
+		}
+		if err := checkKey(&k); err != "" {
+			e.Problem = err
+		}
+	}
+	switch {
+	case e.Problem != "":
+	case isAbsent(key):
+		e.Problem = `no "key" field (the new key's secret)`
+	case secret == "" || !LooksLikeSecret(secret):
+		e.Problem = `its "key" field is not shaped like an OpenRouter key`
+	}
+	if e.Problem != "" {
+		return nil, e
+	}
+	return &CreatedKey{Key: k, Secret: Secret(secret)}, nil
+}
+
+func isAbsent(raw json.RawMessage) bool {
+	return len(raw) == 0 || bytes.Equal(bytes.TrimSpace(raw), jsonNull)
 }
 
 // GetKey returns the key with the given hash.
@@ -266,6 +333,9 @@ func (c *Client) keyCall(ctx context.Context, method, hash string, body any) (*K
 	if out.Data == nil {
 		return nil, errMissing("data")
 	}
+	if err := validateKey(out.Data); err != nil {
+		return nil, err
+	}
 	return out.Data, nil
 }
 
@@ -279,7 +349,33 @@ func (e notSentError) Unwrap() error { return e.err }
 func notSent(format string, a ...any) error { return notSentError{fmt.Errorf(format, a...)} }
 
 func errMissing(field string) error {
-	return fmt.Errorf("unexpected response from OpenRouter: no %q field", field)
+	return fmt.Errorf("%w: no %q field", ErrMalformedResponse, field)
+}
+
+// validateKey checks a key object from OpenRouter before anyone relies on it: a hash that can name
+// the key in later calls, and the fields without which it cannot be shown or placed. Other fields
+// may legitimately be zero, so their absence cannot be told and is not checked.
+func validateKey(k *Key) error {
+	if p := checkKey(k); p != "" {
+		return fmt.Errorf("%w: %s", ErrMalformedResponse, p)
+	}
+	return nil
+}
+
+// checkKey is validateKey's finding, as a phrase; "" when the key is well-formed. It never repeats a
+// value, which could be anything, a secret included.
+func checkKey(k *Key) string {
+	switch {
+	case !ValidHash(k.Hash):
+		return `a key's "hash" is not 64 lowercase hex characters`
+	case k.Label == "":
+		return `a key has no "label"`
+	case k.CreatedAt == "":
+		return `a key has no "created_at"`
+	case k.WorkspaceID == "":
+		return `a key has no "workspace_id"`
+	}
+	return ""
 }
 
 // do sends a request, with retries as c.retry allows, and decodes a 2xx JSON body into out. Any 2xx
@@ -346,7 +442,7 @@ func (c *Client) attempt(parent context.Context, timeout time.Duration, method, 
 		return answered, newAPIError(resp, data, method, templatePath(path))
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return lost, fmt.Errorf("unexpected response from OpenRouter (status %d): not the JSON expected: %s", resp.StatusCode, describeBody(resp, data))
+		return lost, fmt.Errorf("%w (status %d): not the JSON expected: %s", ErrMalformedResponse, resp.StatusCode, describeBody(resp, data))
 	}
 	return final, nil
 }
@@ -398,10 +494,13 @@ func (c *Client) cleanErr(err error) error {
 	return err
 }
 
-// templatePath names the endpoint, not the key, in errors: /keys/{hash}.
+// templatePath names the endpoint, not the key or workspace, in errors: /keys/{hash}.
 func templatePath(p string) string {
-	if strings.HasPrefix(p, "/keys/") {
+	switch {
+	case strings.HasPrefix(p, "/keys/"):
 		return "/keys/{hash}"
+	case strings.HasPrefix(p, "/workspaces/"):
+		return "/workspaces/{id}"
 	}
 	return p
 }

@@ -203,6 +203,32 @@ func keysCalls(hash string) []namedCall {
 	}
 }
 
+// accountCalls are the management-only calls next to the keys: workspaces, credits, activity (of
+// the key with hash).
+func accountCalls(hash string) []namedCall {
+	return []namedCall{
+		{"ListWorkspaces", func(ctx context.Context, c *openrouter.Client) error {
+			_, err := c.ListWorkspaces(ctx, openrouter.ListWorkspacesParams{Limit: ptr(10)})
+			return err
+		}},
+		{"GetWorkspace", func(ctx context.Context, c *openrouter.Client) error {
+			_, err := c.GetWorkspace(ctx, "default")
+			return err
+		}},
+		{"GetCredits", func(ctx context.Context, c *openrouter.Client) error {
+			_, err := c.GetCredits(ctx)
+			return err
+		}},
+		{"GetActivity", func(ctx context.Context, c *openrouter.Client) error {
+			_, err := c.GetActivity(ctx, openrouter.ActivityParams{APIKeyHash: hash, GroupBy: openrouter.GroupByWorkspace})
+			return err
+		}},
+	}
+}
+
+// everyCall is every endpoint the client calls.
+func everyCall(hash string) []namedCall { return append(allCalls(hash), accountCalls(hash)...) }
+
 // allCalls are the six endpoints.
 func allCalls(hash string) []namedCall {
 	return append(keysCalls(hash), namedCall{"CurrentKey", func(ctx context.Context, c *openrouter.Client) error {
@@ -431,18 +457,27 @@ func TestUpdateKey(t *testing.T) {
 		})
 	}
 
-	t.Run("empty update changes nothing", func(t *testing.T) {
+	t.Run("empty update is refused and changes nothing", func(t *testing.T) {
 		if last == nil {
 			t.Skip("an earlier step failed")
 		}
-		k, err := e.c.UpdateKey(ctx, hash, openrouter.UpdateKeyRequest{})
-		if err != nil {
-			t.Fatalf("UpdateKey({}): %v", err)
+		if !(openrouter.UpdateKeyRequest{}).Empty() {
+			t.Error("UpdateKeyRequest{}.Empty() = false")
 		}
-		a, b := *k, *last
-		a.UpdatedAt, b.UpdatedAt = nil, nil
-		if !reflect.DeepEqual(a, b) {
-			t.Errorf("an empty update changed the key:\n got %+v\nwant %+v", a, b)
+		_, err := e.c.UpdateKey(ctx, hash, openrouter.UpdateKeyRequest{})
+		apiErr := apiError(t, err)
+		if apiErr.Status != http.StatusBadRequest || apiErr.Message != "No update fields provided" {
+			t.Errorf("UpdateKey({}) = %d %q, want 400 No update fields provided", apiErr.Status, apiErr.Message)
+		}
+		if x := apiErr.Explain(); !strings.Contains(x, "nothing was changed") || !strings.Contains(x, "workspace_id") {
+			t.Errorf("Explain() = %q, want it to say nothing changed and which fields count", x)
+		}
+		got, err := e.c.GetKey(ctx, hash)
+		if err != nil {
+			t.Fatalf("GetKey: %v", err)
+		}
+		if !reflect.DeepEqual(got, last) {
+			t.Errorf("a refused update changed the key:\n got %+v\nwant %+v", *got, *last)
 		}
 	})
 }
@@ -681,7 +716,7 @@ func TestNoAPIKey(t *testing.T) {
 	if !c.HasAPIKey(openrouter.WithAPIKey(ctx, "k")) || !e.c.HasAPIKey(ctx) {
 		t.Error("HasAPIKey = false with a key")
 	}
-	for _, call := range allCalls(randomHash(t)) {
+	for _, call := range everyCall(randomHash(t)) {
 		t.Run(call.name, func(t *testing.T) {
 			before := e.sb.Requests()
 			err := call.do(ctx, c)
@@ -707,7 +742,7 @@ func TestWrongKey(t *testing.T) {
 	if wantStatus != http.StatusUnauthorized {
 		t.Fatalf("the sandbox answers a wrong key with %d, want 401", wantStatus)
 	}
-	for _, call := range allCalls(hash) {
+	for _, call := range everyCall(hash) {
 		t.Run(call.name, func(t *testing.T) {
 			err := call.do(context.Background(), c)
 			ae := apiError(t, err)
@@ -732,7 +767,7 @@ func TestInferenceKeyIsForbiddenOnKeys(t *testing.T) {
 	}
 	_, wantMsg := e.rawError(t, http.MethodGet, "/keys", secret, "")
 	before := e.sb.KeyCount(e.mgmt)
-	for _, call := range keysCalls(hash) {
+	for _, call := range append(keysCalls(hash), accountCalls(hash)...) {
 		t.Run(call.name, func(t *testing.T) {
 			// Configured key and per-call key must both be refused.
 			for how, c := range map[string]*openrouter.Client{"configured": e.client(t, secret), "from context": e.c} {
@@ -1496,7 +1531,7 @@ func TestCancelledContext(t *testing.T) {
 	e := newSandbox(t, sandbox.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	for _, call := range allCalls(randomHash(t)) {
+	for _, call := range everyCall(randomHash(t)) {
 		t.Run(call.name, func(t *testing.T) {
 			err := call.do(ctx, e.c)
 			if !errors.Is(err, context.Canceled) {

@@ -25,6 +25,7 @@ type Key struct {
 	CreatorUserID      *string  `json:"creator_user_id" jsonschema:"the user who created the key"`
 	WorkspaceID        string   `json:"workspace_id" jsonschema:"the workspace the key belongs to"`
 	ExternalUser       *string  `json:"external_user" jsonschema:"a partner's end-user identifier attached at creation; usually null"`
+	LastUsedAt         *string  `json:"last_used_at" jsonschema:"ISO 8601 time of the key's most recent recorded use; null when no use has been recorded (OpenRouter keeps uses since the end of 2025)"`
 }
 
 // CurrentKey describes the key a request was made with, as GET /key returns it. Unlike Key it has no
@@ -52,7 +53,51 @@ type CurrentKey struct {
 	FreeModelDailyRequests *FreeModelDailyRequests `json:"free_model_daily_requests" jsonschema:"the account's daily quota of free-model requests"`
 	OrganizationID         *string                 `json:"organization_id" jsonschema:"the owning organization; null for an individual account"`
 	WorkspaceID            *string                 `json:"workspace_id" jsonschema:"the workspace this key spends in"`
+	// Budgets and EffectiveBudget are newer than the other fields: older answers lack them, and then
+	// they stay empty and are left out of the JSON, so nobody reads "no budgets" into an old answer.
+	Budgets         []KeyBudget `json:"budgets,omitempty" jsonschema:"every budget layer that applies to requests made with this key (the key's own limit, its workspace's budgets, guardrails); absent when OpenRouter did not report them"`
+	EffectiveBudget *KeyBudget  `json:"effective_budget,omitempty" jsonschema:"the budget layer OpenRouter reports as the one in force; absent or null when it reports none"`
 }
+
+// KeyBudget is one spending layer that applies to a key's requests, as GET /key reports it. A layer
+// whose remaining_usd is zero or less refuses requests (403) until it resets.
+type KeyBudget struct {
+	Scope         string  `json:"scope" jsonschema:"what sets this layer: key_limit (the key's own limit), api_key, workspace, member, workspace_default_key or workspace_default_member; other values may appear"`
+	LimitUSD      float64 `json:"limit_usd" jsonschema:"the layer's spending limit in USD"`
+	SpendUSD      float64 `json:"spend_usd" jsonschema:"USD spent against this layer in its current period"`
+	RemainingUSD  float64 `json:"remaining_usd" jsonschema:"USD left in this layer; zero or less means requests are refused until it resets"`
+	ResetInterval *string `json:"reset_interval" jsonschema:"daily, weekly or monthly; null for a budget that never resets"`
+	ResetsAt      *string `json:"resets_at" jsonschema:"ISO 8601 time of the next reset; null when it never resets"`
+	IncludeBYOK   bool    `json:"include_byok" jsonschema:"whether usage billed to your own provider keys (BYOK) counts against this layer"`
+	GuardrailID   *string `json:"guardrail_id" jsonschema:"the guardrail that sets this layer, if any"`
+	BudgetID      *string `json:"budget_id" jsonschema:"the workspace budget that sets this layer, if any"`
+}
+
+// Scopes of KeyBudget that OpenRouter documents. The list is open: other values may appear.
+const (
+	ScopeKeyLimit               = "key_limit"
+	ScopeAPIKey                 = "api_key"
+	ScopeWorkspace              = "workspace"
+	ScopeMember                 = "member"
+	ScopeWorkspaceDefaultKey    = "workspace_default_key"
+	ScopeWorkspaceDefaultMember = "workspace_default_member"
+)
+
+// TightestBudget returns the layer that binds first: the one with the least USD remaining (the first
+// such in the order OpenRouter listed them), or nil when no layer was reported. It is our reading of
+// the layers, which may differ from EffectiveBudget: OpenRouter does not document how it picks that.
+func (c *CurrentKey) TightestBudget() *KeyBudget {
+	var best *KeyBudget
+	for i := range c.Budgets {
+		if best == nil || c.Budgets[i].RemainingUSD < best.RemainingUSD {
+			best = &c.Budgets[i]
+		}
+	}
+	return best
+}
+
+// Exhausted reports whether the layer refuses requests until it resets.
+func (b KeyBudget) Exhausted() bool { return b.RemainingUSD <= 0 }
 
 // FreeModelDailyRequests is the account's daily quota of requests to free (":free") models.
 type FreeModelDailyRequests struct {
@@ -74,6 +119,10 @@ const (
 // LimitResets lists every valid LimitReset, in the order OpenRouter documents them.
 var LimitResets = []LimitReset{ResetDaily, ResetWeekly, ResetMonthly}
 
+// HashPattern is the one shape of a key hash (64 lowercase hex characters, a SHA-256 in hex), as a
+// regular expression for JSON Schema and for ValidHash.
+const HashPattern = "^[0-9a-f]{64}$"
+
 // PageSize is the fixed number of keys GET /keys returns per call; OpenRouter has no parameter for it.
 const PageSize = 100
 
@@ -82,6 +131,7 @@ type ListKeysParams struct {
 	Offset          *int   `json:"offset,omitempty" jsonschema:"how many keys to skip, for paging (pages hold up to 100 keys, newest first); use next_offset from the previous page"`
 	IncludeDisabled bool   `json:"include_disabled,omitempty" jsonschema:"also list disabled keys (default false)"`
 	WorkspaceID     string `json:"workspace_id,omitempty" jsonschema:"list the keys of this workspace (a UUID) instead of the default workspace"`
+	IncludeExpired  bool   `json:"include_expired,omitempty" jsonschema:"also list expired keys (default false)"`
 }
 
 // CreateKeyRequest is the body of POST /keys. Absent and null mean the same here (no limit, no reset,
@@ -103,16 +153,93 @@ type UpdateKeyRequest struct {
 	Limit              Nullable[float64]    `json:"limit,omitzero" jsonschema:"a new spending limit in USD; null removes the limit"`
 	LimitReset         Nullable[LimitReset] `json:"limit_reset,omitzero" jsonschema:"daily, weekly or monthly (midnight UTC); null stops resetting"`
 	IncludeBYOKInLimit Optional[bool]       `json:"include_byok_in_limit,omitzero" jsonschema:"whether usage billed to your own provider keys (BYOK) counts against the limit"`
+	WorkspaceID        Optional[string]     `json:"workspace_id,omitzero" jsonschema:"move the key to this workspace (a UUID) of the same account; the key's secret and hash stay the same"`
 }
 
-// Empty reports whether the update would change nothing.
+// Empty reports whether the update would change nothing. OpenRouter answers such a PATCH with 400
+// "No update fields provided", so callers should not send it.
 func (u UpdateKeyRequest) Empty() bool {
 	return u.Name.IsZero() && u.Disabled.IsZero() && u.Limit.IsZero() && u.LimitReset.IsZero() &&
-		u.IncludeBYOKInLimit.IsZero()
+		u.IncludeBYOKInLimit.IsZero() && u.WorkspaceID.IsZero()
 }
 
 // CreatedKey is what POST /keys returns: the new key and, this once only, its secret.
 type CreatedKey struct {
 	Key    Key
 	Secret Secret
+}
+
+// Workspace is one workspace of the account, as GET /workspaces and GET /workspaces/{id} return it.
+// Keys live in workspaces; GET /keys shows one workspace at a time.
+type Workspace struct {
+	ID                              string  `json:"id" jsonschema:"the workspace's id (a UUID); pass it as workspace_id"`
+	Name                            string  `json:"name" jsonschema:"the workspace's name"`
+	Slug                            string  `json:"slug" jsonschema:"the workspace's URL-friendly name"`
+	Description                     *string `json:"description" jsonschema:"what the workspace is for; null when not given"`
+	DefaultTextModel                *string `json:"default_text_model" jsonschema:"the default text model; null when none"`
+	DefaultImageModel               *string `json:"default_image_model" jsonschema:"the default image model; null when none"`
+	DefaultProviderSort             *string `json:"default_provider_sort" jsonschema:"the default provider sort (price, throughput, latency, exacto); null when none"`
+	DefaultGuardrailID              string  `json:"default_guardrail_id" jsonschema:"the id of the workspace's default guardrail"`
+	IncludeBYOKInBudgets            bool    `json:"include_byok_in_budgets" jsonschema:"whether BYOK usage counts toward the workspace's budgets"`
+	IOLoggingAPIKeyIDs              []int   `json:"io_logging_api_key_ids" jsonschema:"the keys whose requests are logged; null means all keys"`
+	IOLoggingSamplingRate           float64 `json:"io_logging_sampling_rate" jsonschema:"share of requests logged, from 0.0001 to 1"`
+	IsDataDiscountLoggingEnabled    bool    `json:"is_data_discount_logging_enabled" jsonschema:"whether data discount logging is on"`
+	IsObservabilityBroadcastEnabled bool    `json:"is_observability_broadcast_enabled" jsonschema:"whether broadcast is on"`
+	IsObservabilityIOLoggingEnabled bool    `json:"is_observability_io_logging_enabled" jsonschema:"whether private logging is on"`
+	CreatedAt                       string  `json:"created_at" jsonschema:"ISO 8601 time the workspace was created"`
+	UpdatedAt                       *string `json:"updated_at" jsonschema:"ISO 8601 time of the last update; null if never updated"`
+	CreatedBy                       *string `json:"created_by" jsonschema:"the user who created the workspace"`
+}
+
+// ListWorkspacesParams are the query parameters of GET /workspaces.
+type ListWorkspacesParams struct {
+	Offset *int `json:"offset,omitempty" jsonschema:"how many workspaces to skip, for paging"`
+	Limit  *int `json:"limit,omitempty" jsonschema:"how many workspaces to return, 1 to 100 (OpenRouter's default is 50)"`
+}
+
+// MaxWorkspacesPage is the largest page GET /workspaces returns.
+const MaxWorkspacesPage = 100
+
+// WorkspacePage is one page of GET /workspaces.
+type WorkspacePage struct {
+	Workspaces []Workspace
+	TotalCount int // how many workspaces the account has, over all pages
+}
+
+// Credits is the account's balance as GET /credits reports it, in USD.
+type Credits struct {
+	TotalCredits float64 `json:"total_credits" jsonschema:"credits bought in total, in USD"`
+	TotalUsage   float64 `json:"total_usage" jsonschema:"credits used in total, in USD"`
+}
+
+// Remaining is what is left to spend: credits bought minus credits used.
+func (c Credits) Remaining() float64 { return c.TotalCredits - c.TotalUsage }
+
+// ActivityParams are the query parameters of GET /activity; the zero value asks for all of the last
+// 30 completed UTC days, aggregated across workspaces.
+type ActivityParams struct {
+	Date        string `json:"date,omitempty" jsonschema:"one UTC day of the last 30, as YYYY-MM-DD"`
+	APIKeyHash  string `json:"api_key_hash,omitempty" jsonschema:"only the activity of the key with this hash"`
+	WorkspaceID string `json:"workspace_id,omitempty" jsonschema:"only the activity attributed to this workspace (a UUID)"`
+	GroupBy     string `json:"group_by,omitempty" jsonschema:"workspace splits each row per workspace and fills workspace_id"`
+}
+
+// GroupByWorkspace is the one value of ActivityParams.GroupBy.
+const GroupByWorkspace = "workspace"
+
+// ActivityRow is one row of GET /activity: one UTC day, one model, one endpoint (and, with
+// group_by=workspace, one workspace).
+type ActivityRow struct {
+	Date               string  `json:"date" jsonschema:"the UTC day, YYYY-MM-DD"`
+	Model              string  `json:"model" jsonschema:"the model slug, e.g. openai/gpt-4.1"`
+	ModelPermaslug     string  `json:"model_permaslug" jsonschema:"the model's versioned slug"`
+	EndpointID         string  `json:"endpoint_id" jsonschema:"the provider endpoint that served the requests"`
+	ProviderName       string  `json:"provider_name" jsonschema:"the provider that served the requests"`
+	Usage              float64 `json:"usage" jsonschema:"OpenRouter credits spent, in USD"`
+	BYOKUsageInference float64 `json:"byok_usage_inference" jsonschema:"spend billed to your own provider keys (BYOK), in USD"`
+	Requests           int64   `json:"requests" jsonschema:"how many requests were made"`
+	PromptTokens       int64   `json:"prompt_tokens" jsonschema:"prompt tokens used"`
+	CompletionTokens   int64   `json:"completion_tokens" jsonschema:"completion tokens generated"`
+	ReasoningTokens    int64   `json:"reasoning_tokens" jsonschema:"reasoning tokens used"`
+	WorkspaceID        string  `json:"workspace_id,omitempty" jsonschema:"the workspace, with group_by=workspace only"`
 }

@@ -58,7 +58,7 @@ func TestKeyLifecycle(t *testing.T) {
 		"usage": 0.0, "usage_daily": 0.0, "usage_weekly": 0.0, "usage_monthly": 0.0,
 		"byok_usage": 0.0, "byok_usage_daily": 0.0, "byok_usage_weekly": 0.0, "byok_usage_monthly": 0.0,
 		"created_at": wireTime(createdAt), "updated_at": nil, "expires_at": "2027-12-31T23:59:59.000000+00:00",
-		"creator_user_id": creator, "workspace_id": ws[0], "external_user": nil,
+		"creator_user_id": creator, "workspace_id": ws[0], "external_user": nil, "last_used_at": nil,
 	}
 	if !reflect.DeepEqual(created, wantCreated) {
 		t.Fatalf("created key =\n%#v\nwant\n%#v", created, wantCreated)
@@ -94,6 +94,8 @@ func TestKeyLifecycle(t *testing.T) {
 		{name: "listed", method: "GET", path: "/api/v1/keys", key: e.mgmt, status: 200, check: listed("", true)},
 		{name: "usable on /key", method: "GET", path: "/api/v1/key", key: secret, status: 200,
 			data: map[string]any{"is_management_key": false, "limit": 50.0, "limit_reset": "monthly"}},
+		{name: "the use is recorded", method: "GET", path: path, key: e.mgmt, status: 200,
+			data: map[string]any{"last_used_at": wireTime(createdAt)}},
 		{name: "clear limit", advance: time.Hour, method: "PATCH", path: path, key: e.mgmt, body: map[string]any{"limit": nil}, status: 200,
 			data: map[string]any{"limit": nil, "limit_remaining": nil, "limit_reset": "monthly", "updated_at": wireTime(createdAt.Add(time.Hour))}},
 		{name: "clear limit_reset", advance: time.Minute, method: "PATCH", path: path, key: e.mgmt, body: map[string]any{"limit_reset": nil}, status: 200,
@@ -225,8 +227,8 @@ func TestSampleKeysAndWorkspaces(t *testing.T) {
 	if len(ws) != 2 || ws[0] == ws[1] {
 		t.Fatalf("workspaces = %v, want two distinct", ws)
 	}
-	if n := e.sb.KeyCount(e.mgmt); n != 5 {
-		t.Errorf("KeyCount = %d, want 5 sample keys", n)
+	if n := e.sb.KeyCount(e.mgmt); n != sampleKeys {
+		t.Errorf("KeyCount = %d, want %d sample keys", n, sampleKeys)
 	}
 	_, inSecond := e.createKey(t, map[string]any{"name": "created in second", "workspace_id": strings.ToUpper(ws[1])})
 	if inSecond["workspace_id"] != ws[1] {
@@ -237,10 +239,12 @@ func TestSampleKeysAndWorkspaces(t *testing.T) {
 		query string
 		want  []string
 	}{
-		{"", []string{"CI pipeline", "Data team notebook", "Production chatbot"}},
-		{"?include_disabled=true", []string{"CI pipeline", "Data team notebook", "Old prototype", "Production chatbot"}},
-		{"?workspace_id=" + ws[0] + "&include_disabled=true", []string{"CI pipeline", "Data team notebook", "Old prototype", "Production chatbot"}},
-		{"?workspace_id=" + ws[1], []string{"Staging agent", "created in second"}},
+		{"", []string{"CI pipeline", "Data team notebook", "Legacy batch job", "Production chatbot"}},
+		{"?include_disabled=true", []string{"CI pipeline", "Data team notebook", "Legacy batch job", "Old prototype", "Production chatbot"}},
+		{"?include_expired=true", []string{"CI pipeline", "Contractor access", "Data team notebook", "Legacy batch job", "Production chatbot"}},
+		{"?include_expired=false&include_disabled=false", []string{"CI pipeline", "Data team notebook", "Legacy batch job", "Production chatbot"}},
+		{"?workspace_id=" + ws[0] + "&include_disabled=true&include_expired=true", []string{"CI pipeline", "Contractor access", "Data team notebook", "Legacy batch job", "Old prototype", "Production chatbot"}},
+		{"?workspace_id=" + ws[1], []string{"Staging agent", "Unused test key", "created in second"}},
 	}
 	for _, tt := range tests {
 		t.Run("GET /keys"+tt.query, func(t *testing.T) {
@@ -264,7 +268,7 @@ func TestSampleKeysAndWorkspaces(t *testing.T) {
 	}
 
 	byName := map[string]map[string]any{}
-	for _, k := range e.list(t, e.mgmt, "?include_disabled=true") {
+	for _, k := range e.list(t, e.mgmt, "?include_disabled=true&include_expired=true") {
 		byName[k["name"].(string)] = k
 	}
 	samples := []struct {
@@ -446,7 +450,7 @@ func TestErrors(t *testing.T) {
 		{"other account's key, get", "GET", "/api/v1/keys/" + otherHash, mgmt, nil, 404, notFound},
 		{"other account's key, update", "PATCH", "/api/v1/keys/" + otherHash, mgmt, `{"disabled":true}`, 404, notFound},
 		{"other account's key, delete", "DELETE", "/api/v1/keys/" + otherHash, mgmt, nil, 404, notFound},
-		{"unknown route", "GET", "/api/v1/credits", mgmt, nil, 404, "Not Found"},
+		{"unknown route", "GET", "/api/v1/guardrails", mgmt, nil, 404, "Not Found"},
 		{"unknown version", "GET", "/api/v2/keys", mgmt, nil, 404, "Not Found"},
 		{"root", "GET", "/", "", nil, 404, "Not Found"},
 		{"trailing slash", "GET", "/api/v1/keys/", mgmt, nil, 404, "Not Found"},
@@ -470,8 +474,8 @@ func TestErrors(t *testing.T) {
 	}
 
 	// None of the failures may have changed anything.
-	if n := e.sb.KeyCount(e.mgmt); n != 5+3 {
-		t.Errorf("KeyCount = %d, want 8 (5 samples + inference, disabled, expired)", n)
+	if n := e.sb.KeyCount(e.mgmt); n != sampleKeys+3 {
+		t.Errorf("KeyCount = %d, want %d (samples + inference, disabled, expired)", n, sampleKeys+3)
 	}
 	if n := e.sb.KeyCount(other); n != 1 {
 		t.Errorf("other account KeyCount = %d, want 1", n)
@@ -746,8 +750,8 @@ func TestOptionsAndHelpers(t *testing.T) {
 		if !secretRE.MatchString(a.ManagementKey()) || a.ManagementKey() == b.ManagementKey() {
 			t.Errorf("generated keys %q, %q: want distinct sk-or-v1- + 64 hex", a.ManagementKey(), b.ManagementKey())
 		}
-		if a.KeyCount(a.ManagementKey()) != 5 {
-			t.Errorf("sample keys = %d, want 5", a.KeyCount(a.ManagementKey()))
+		if a.KeyCount(a.ManagementKey()) != sampleKeys {
+			t.Errorf("sample keys = %d, want %d", a.KeyCount(a.ManagementKey()), sampleKeys)
 		}
 	})
 	t.Run("nil clock uses time.Now", func(t *testing.T) {

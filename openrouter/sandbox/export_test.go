@@ -1,8 +1,8 @@
 package sandbox
 
 // Workspaces exposes, to this package's tests only, the workspace ids of the
-// account owning managementKey (default first). The API under emulation has
-// no workspace endpoint, so tests cannot learn the second id otherwise.
+// account owning managementKey (default first), without a round trip to
+// GET /workspaces.
 func (s *Sandbox) Workspaces(managementKey string) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -10,5 +10,9 @@ func (s *Sandbox) Workspaces(managementKey string) []string {
 	if acct == nil {
 		return nil
 	}
-	return append([]string(nil), acct.workspaces...)
+	ids := make([]string, len(acct.workspaces))
+	for i, w := range acct.workspaces {
+		ids[i] = w.id
+	}
+	return ids
 }

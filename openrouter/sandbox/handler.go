@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"path"
 	"regexp"
 	"slices"
@@ -22,6 +23,9 @@ const (
 	msgNotFound       = "Resource not found"
 	msgRouteNotFound  = "Not Found"
 	msgMethod         = "Method Not Allowed"
+	// msgIPNotAllowed is the sandbox's wording: OpenRouter documents the
+	// 403 of its IP allowlist but not its message.
+	msgIPNotAllowed = "Requests from this IP address are not allowed by the account's IP allowlist"
 )
 
 // maxBodyBytes bounds request bodies; a key request is a few hundred bytes.
@@ -75,6 +79,10 @@ func (s *Sandbox) routes() *http.ServeMux {
 	mux.Handle("GET /api/v1/key", s.handle(false, s.currentKey))
 	// Legacy alias, still answered by OpenRouter and used by older code.
 	mux.Handle("GET /api/v1/auth/key", s.handle(false, s.currentKey))
+	mux.Handle("GET /api/v1/workspaces", s.handle(false, s.listWorkspaces))
+	mux.Handle("GET /api/v1/workspaces/{id}", s.handle(false, s.getWorkspace))
+	mux.Handle("GET /api/v1/credits", s.handle(false, s.getCredits))
+	mux.Handle("GET /api/v1/activity", s.handle(false, s.getActivity))
 
 	methodNotAllowed := func(allow string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -86,6 +94,9 @@ func (s *Sandbox) routes() *http.ServeMux {
 	mux.Handle("/api/v1/keys/{hash}", methodNotAllowed("GET, HEAD, PATCH, DELETE"))
 	mux.Handle("/api/v1/key", methodNotAllowed("GET, HEAD"))
 	mux.Handle("/api/v1/auth/key", methodNotAllowed("GET, HEAD"))
+	for _, p := range []string{"/api/v1/workspaces", "/api/v1/workspaces/{id}", "/api/v1/credits", "/api/v1/activity"} {
+		mux.Handle(p, methodNotAllowed("GET, HEAD"))
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, errorBody(http.StatusNotFound, msgRouteNotFound))
 	})
@@ -164,14 +175,34 @@ func (s *Sandbox) authenticateLocked(c *call) *apiError {
 	h := hashSecret(token)
 	if acct := s.accountsByHash[h]; acct != nil {
 		c.acct = acct
-		return nil
+		return checkAllowlist(c)
 	}
 	k := s.keysByHash[h]
-	if k == nil || k.disabled || (k.expiresAt != nil && !c.now.Before(*k.expiresAt)) {
+	if k == nil || k.disabled || k.expired(c.now) {
 		return &apiError{http.StatusUnauthorized, msgUserNotFound}
 	}
 	c.acct, c.key = k.owner, k
+	if aerr := checkAllowlist(c); aerr != nil {
+		return aerr
+	}
+	// Any request the key authenticates is a use, whatever its answer.
+	used := c.now
+	k.lastUsedAt = &used
 	return nil
+}
+
+// checkAllowlist refuses a request from an address the account's IP
+// allowlist leaves out; the key is fine, so this is a 403, not a 401.
+func checkAllowlist(c *call) *apiError {
+	if !c.acct.allows(c.r.RemoteAddr) {
+		return &apiError{http.StatusForbidden, msgIPNotAllowed}
+	}
+	return nil
+}
+
+// expired reports whether k's expiry has passed at now.
+func (k *apiKey) expired(now time.Time) bool {
+	return k.expiresAt != nil && !now.Before(*k.expiresAt)
 }
 
 // bearerToken extracts the key from an Authorization header. The scheme is
@@ -210,7 +241,8 @@ func lookupKey(c *call) (*apiKey, *apiError) {
 }
 
 // listKeys answers GET /keys: one workspace, enabled keys unless
-// include_disabled=true, newest first, pages of 100 from offset.
+// include_disabled=true, unexpired keys unless include_expired=true, newest
+// first, pages of 100 from offset.
 func (s *Sandbox) listKeys(c *call) (int, any, *apiError) {
 	if aerr := requireManagement(c); aerr != nil {
 		return 0, nil, aerr
@@ -224,15 +256,13 @@ func (s *Sandbox) listKeys(c *call) (int, any, *apiError) {
 		}
 		offset = n
 	}
-	includeDisabled := false
-	if q.Has("include_disabled") {
-		switch q.Get("include_disabled") {
-		case "true":
-			includeDisabled = true
-		case "false":
-		default:
-			return 0, nil, badRequest("include_disabled must be true or false")
-		}
+	includeDisabled, aerr := boolParam(q, "include_disabled")
+	if aerr != nil {
+		return 0, nil, aerr
+	}
+	includeExpired, aerr := boolParam(q, "include_expired")
+	if aerr != nil {
+		return 0, nil, aerr
 	}
 	workspace := c.acct.defaultWorkspace
 	if q.Has("workspace_id") {
@@ -245,7 +275,7 @@ func (s *Sandbox) listKeys(c *call) (int, any, *apiError) {
 
 	var keys []*apiKey
 	for _, k := range c.acct.keys {
-		if k.workspaceID == workspace && (includeDisabled || !k.disabled) {
+		if k.workspaceID == workspace && (includeDisabled || !k.disabled) && (includeExpired || !k.expired(c.now)) {
 			keys = append(keys, k)
 		}
 	}
@@ -260,6 +290,20 @@ func (s *Sandbox) listKeys(c *call) (int, any, *apiError) {
 		page = append(page, keys[i].wire())
 	}
 	return http.StatusOK, wireListResponse{Data: page}, nil
+}
+
+// boolParam reads an optional true/false query parameter (false when absent).
+func boolParam(q url.Values, name string) (bool, *apiError) {
+	switch q.Get(name) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	if q.Has(name) {
+		return false, badRequest(name + " must be true or false")
+	}
+	return false, nil
 }
 
 // createKey answers POST /keys with 201 and the plaintext key, shown only
@@ -313,7 +357,7 @@ func (s *Sandbox) updateKey(c *call) (int, any, *apiError) {
 	if c.bodyErr != nil {
 		return 0, nil, c.bodyErr
 	}
-	req, aerr := parseUpdate(c.body)
+	req, aerr := parseUpdate(c.body, c.acct)
 	if aerr != nil {
 		return 0, nil, aerr
 	}
@@ -331,6 +375,10 @@ func (s *Sandbox) updateKey(c *call) (int, any, *apiError) {
 	}
 	if req.includeBYOKInLimit != nil {
 		k.includeBYOKInLimit = *req.includeBYOKInLimit
+	}
+	if req.workspaceID != nil {
+		// The key moves; its secret, hash and past activity stay as they are.
+		k.workspaceID = *req.workspaceID
 	}
 	updated := c.now
 	k.updatedAt = &updated
@@ -353,7 +401,7 @@ func (s *Sandbox) deleteKey(c *call) (int, any, *apiError) {
 // currentKey answers GET /key (and /auth/key) for any valid key.
 func (s *Sandbox) currentKey(c *call) (int, any, *apiError) {
 	if c.key != nil {
-		return http.StatusOK, wireCurrentResponse{Data: c.key.currentKey()}, nil
+		return http.StatusOK, wireCurrentResponse{Data: c.key.currentKey(c.now)}, nil
 	}
 	cur := newCurrentKey(c.acct.managementLabel, true, c.acct, c.acct.defaultWorkspace)
 	return http.StatusOK, wireCurrentResponse{Data: cur}, nil

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -24,9 +25,16 @@ import (
 )
 
 // openAPIPath is the repository's copy of OpenRouter's key-management
-// OpenAPI fragment; responses are checked against it, not against the
+// OpenAPI fragment, and adjacentPath its copy of the workspace, credit and
+// activity endpoints; responses are checked against them, not against the
 // sandbox's own idea of the format.
-const openAPIPath = "../../testdata/openapi-keys.yaml"
+const (
+	openAPIPath  = "../../testdata/openapi-keys.yaml"
+	adjacentPath = "../../testdata/openapi-adjacent.yaml"
+)
+
+// sampleKeys is how many keys a sandbox starts with unless NoSampleKeys.
+const sampleKeys = 8
 
 var (
 	secretRE    = regexp.MustCompile(`^sk-or-v1-[0-9a-f]{64}$`)
@@ -205,19 +213,41 @@ type openAPI struct {
 	schemas map[string]any
 }
 
+// loadOpenAPI merges the schemas of both fragments; their names do not
+// overlap, and a name defined twice fails rather than one shadowing the
+// other.
 var loadOpenAPI = sync.OnceValues(func() (*openAPI, error) {
-	raw, err := os.ReadFile(openAPIPath)
+	all := map[string]any{}
+	for _, path := range []string{openAPIPath, adjacentPath} {
+		schemas, err := loadSchemas(path)
+		if err != nil {
+			return nil, err
+		}
+		for name, s := range schemas {
+			if _, dup := all[name]; dup {
+				return nil, fmt.Errorf("%s: schema %s is defined in both fragments", path, name)
+			}
+			all[name] = s
+		}
+	}
+	rewriteRefs(all)
+	return &openAPI{schemas: all}, nil
+})
+
+// loadSchemas reads the components.schemas of one OpenAPI file.
+func loadSchemas(path string) (map[string]any, error) {
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	var doc any
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", openAPIPath, err)
+		return nil, fmt.Errorf("parse %s: %w", path, err)
 	}
 	// A YAML→JSON round trip leaves only JSON-shaped values.
 	js, err := json.Marshal(doc)
 	if err != nil {
-		return nil, fmt.Errorf("convert %s to JSON: %w", openAPIPath, err)
+		return nil, fmt.Errorf("convert %s to JSON: %w", path, err)
 	}
 	var root map[string]any
 	if err := json.Unmarshal(js, &root); err != nil {
@@ -226,11 +256,10 @@ var loadOpenAPI = sync.OnceValues(func() (*openAPI, error) {
 	components, _ := root["components"].(map[string]any)
 	schemas, _ := components["schemas"].(map[string]any)
 	if len(schemas) == 0 {
-		return nil, fmt.Errorf("%s: no components.schemas", openAPIPath)
+		return nil, fmt.Errorf("%s: no components.schemas", path)
 	}
-	rewriteRefs(schemas)
-	return &openAPI{schemas: schemas}, nil
-})
+	return schemas, nil
+}
 
 // rewriteRefs turns OpenAPI refs into refs into the $defs of the root that
 // validate builds.
@@ -307,7 +336,12 @@ func validate(t *testing.T, schema string, body map[string]any) error {
 // object schema.
 func schemaFields(t *testing.T, schema string) (required, properties []string) {
 	t.Helper()
-	s := openAPIDoc(t).schemas[schema].(map[string]any)
+	// "Schema.prop" names an inline object property of a schema.
+	name, prop, inline := strings.Cut(schema, ".")
+	s := openAPIDoc(t).schemas[name].(map[string]any)
+	if inline {
+		s = s["properties"].(map[string]any)[prop].(map[string]any)
+	}
 	for _, r := range s["required"].([]any) {
 		required = append(required, r.(string))
 	}
@@ -353,17 +387,17 @@ func checkSuccess(t *testing.T, r response, status int, schema string) {
 		t.Errorf("%s: %v\nbody: %s", schema, err, r.raw)
 	}
 	checkObjectFields(t, schema, r.body)
+	check := itemChecks[schema]
+	if check == nil {
+		check = checkKey
+	}
 	switch data := r.body["data"].(type) {
 	case []any:
 		for _, item := range data {
-			checkKey(t, item.(map[string]any))
+			check(t, item.(map[string]any))
 		}
 	case map[string]any:
-		if schema == "CurrentKeyResponse" {
-			checkCurrentKey(t, data)
-		} else {
-			checkKey(t, data)
-		}
+		check(t, data)
 	}
 	if key, ok := r.body["key"]; ok {
 		secret, _ := key.(string)
@@ -377,6 +411,40 @@ func checkSuccess(t *testing.T, r response, status int, schema string) {
 		if want := secret[:12] + "..." + secret[len(secret)-3:]; data["label"] != want {
 			t.Errorf("label = %v, want %s", data["label"], want)
 		}
+	}
+}
+
+// itemChecks says how to check the data objects of responses that do not
+// hold keys; the others hold ApiKey objects.
+var itemChecks = map[string]func(*testing.T, map[string]any){
+	"CurrentKeyResponse":     checkCurrentKey,
+	"ListWorkspacesResponse": checkWorkspace,
+	"GetWorkspaceResponse":   checkWorkspace,
+	"CreditsResponse":        func(t *testing.T, c map[string]any) { t.Helper(); checkObjectFields(t, "CreditsResponse.data", c) },
+	"ActivityResponse":       checkActivityItem,
+}
+
+func checkWorkspace(t *testing.T, w map[string]any) {
+	t.Helper()
+	checkObjectFields(t, "Workspace", w)
+	for _, f := range []string{"id", "default_guardrail_id"} {
+		if s, _ := w[f].(string); !uuidRE.MatchString(s) {
+			t.Errorf("workspace %s = %v, want a uuid", f, w[f])
+		}
+	}
+}
+
+// checkActivityItem allows workspace_id to be absent: it is there with
+// group_by=workspace only.
+func checkActivityItem(t *testing.T, a map[string]any) {
+	t.Helper()
+	if _, ok := a["workspace_id"]; !ok {
+		a = maps.Clone(a)
+		a["workspace_id"] = "(absent)"
+	}
+	checkObjectFields(t, "ActivityItem", a)
+	if d, _ := a["date"].(string); !regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`).MatchString(d) {
+		t.Errorf("activity date = %v, want YYYY-MM-DD", a["date"])
 	}
 }
 
@@ -402,6 +470,7 @@ func checkKey(t *testing.T, k map[string]any) {
 	checkString("updated_at", timestampRE, true)
 	checkString("expires_at", timestampRE, true)
 	checkString("workspace_id", uuidRE, false)
+	checkString("last_used_at", timestampRE, true)
 	checkLimitRemaining(t, k)
 }
 

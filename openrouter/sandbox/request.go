@@ -29,6 +29,9 @@ const (
 	msgWorkspaceNone  = "workspace_id does not match any workspace of this account"
 	msgExternal       = "external must be an object with a non-empty string field user"
 	msgExternalAPIKey = "external.api_key must be a string of at least 32 characters"
+	// msgNoUpdateFields is OpenRouter's own message for a PATCH with none of
+	// the fields it accepts.
+	msgNoUpdateFields = "No update fields provided"
 )
 
 var (
@@ -67,6 +70,7 @@ type updateRequest struct {
 	limit              nullable[float64]
 	limitReset         nullable[string]
 	includeBYOKInLimit *bool
+	workspaceID        *string
 }
 
 // parseCreate validates a POST /keys body. Unknown fields are ignored, as
@@ -141,10 +145,11 @@ func parseCreate(body []byte, acct *account, now time.Time) (*createRequest, *ap
 	return req, nil
 }
 
-// parseUpdate validates a PATCH body; an empty object is valid. Fields that
-// cannot be updated (expires_at, workspace_id, …) are ignored like any other
-// unknown field.
-func parseUpdate(body []byte) (*updateRequest, *apiError) {
+// parseUpdate validates a PATCH body. Fields that cannot be updated
+// (expires_at, creator_user_id, …) are ignored like any other unknown field,
+// but a body with none of the accepted fields is refused, as OpenRouter
+// does.
+func parseUpdate(body []byte, acct *account) (*updateRequest, *apiError) {
 	fields, aerr := decodeObject(body)
 	if aerr != nil {
 		return nil, aerr
@@ -185,6 +190,21 @@ func parseUpdate(body []byte) (*updateRequest, *apiError) {
 		}
 		req.includeBYOKInLimit = &v
 	}
+	if raw, ok := fields["workspace_id"]; ok {
+		v, ok := decodeString(raw)
+		if !ok {
+			return nil, badRequest(msgWorkspaceUUID)
+		}
+		ws, aerr := resolveWorkspace(acct, v)
+		if aerr != nil {
+			return nil, aerr
+		}
+		req.workspaceID = &ws
+	}
+	if req.name == nil && req.disabled == nil && !req.limit.set && !req.limitReset.set &&
+		req.includeBYOKInLimit == nil && req.workspaceID == nil {
+		return nil, badRequest(msgNoUpdateFields)
+	}
 	return req, nil
 }
 
@@ -194,11 +214,11 @@ func resolveWorkspace(acct *account, id string) (string, *apiError) {
 	if !uuidPattern.MatchString(id) {
 		return "", badRequest(msgWorkspaceUUID)
 	}
-	id = strings.ToLower(id)
-	if !slices.Contains(acct.workspaces, id) {
+	ws := acct.findWorkspace(id)
+	if ws == nil {
 		return "", badRequest(msgWorkspaceNone)
 	}
-	return id, nil
+	return ws.id, nil
 }
 
 // decodeObject splits a body into its top-level fields, refusing anything

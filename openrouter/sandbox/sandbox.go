@@ -1,11 +1,30 @@
 // Package sandbox is an in-memory emulator of OpenRouter's API-key
-// management API (GET/POST /keys, GET/PATCH/DELETE /keys/{hash}, GET /key).
+// management API (GET/POST /keys, GET/PATCH/DELETE /keys/{hash}, GET /key)
+// and the account endpoints next to it that a key manager needs
+// (GET /workspaces, GET /workspaces/{id}, GET /credits, GET /activity).
 //
 // It exists so that the client, the MCP server's --sandbox mode and
 // third-party programs (OpenRouter's official SDKs) can be exercised without
 // a real account and without spending money. A Sandbox is an http.Handler in
 // the spirit of net/http/httptest: serve it on a loopback socket and point a
 // client at http://HOST:PORT/api/v1.
+//
+// Where OpenRouter's sources stop, it reads them this way:
+//   - last_used_at is set by every request a key authenticates, whatever the
+//     answer (GET /key, or a refused /keys call); a management key's calls
+//     about a key are not uses of it.
+//   - Expired keys, like disabled ones, are left out of GET /keys unless
+//     include_expired=true, and cannot authenticate (401).
+//   - PATCH workspace_id takes a workspace of the same account (400 for any
+//     other, like POST); the key keeps its secret, hash and past activity.
+//   - GET /key lists the key's own limit (scope key_limit, spent = usage) and
+//     its workspace's budgets (scope workspace, spent = the workspace's keys'
+//     usage in the period); effective_budget is the layer with the least
+//     remaining, since OpenRouter does not document how it picks it.
+//   - Activity is recorded only for the sample keys (the sandbox runs no
+//     models), and their usage figures are derived from it: usage_weekly and
+//     usage_monthly are today's spend plus the period's completed days.
+//   - GET /credits counts the usage of deleted keys too.
 //
 // It can also fail on purpose (faults.go): 429s, 5xx, resets, answers cut
 // short, malformed or oversized, added latency, scripted or at random, and
@@ -23,6 +42,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -69,17 +90,25 @@ type Sandbox struct {
 }
 
 // account is one OpenRouter user: a management key, two workspaces and the
-// inference keys created under it.
+// inference keys created under it, with their recorded activity.
 type account struct {
 	userID           string
 	managementSecret string
 	managementHash   string
 	managementLabel  string
 	defaultWorkspace string
-	// workspaces holds every workspace id of the account, the default one
-	// included, in creation order.
-	workspaces []string
+	// workspaces holds every workspace of the account, the default one
+	// first, in creation order.
+	workspaces []*workspace
 	keys       map[string]*apiKey
+	// totalCredits is what the account has bought (USD); deletedUsage is
+	// the usage of its deleted keys, which GET /credits still counts.
+	totalCredits float64
+	deletedUsage float64
+	// activity is one record per key, completed UTC day and model.
+	activity []activity
+	// allowedIPs is the account's IP allowlist; empty allows every address.
+	allowedIPs []netip.Prefix
 }
 
 // apiKey is an inference key as stored. The secret itself is not kept: the
@@ -101,6 +130,9 @@ type apiKey struct {
 	creatorUserID      *string
 	workspaceID        string
 	externalUser       *string
+	// lastUsedAt is the last time the key authenticated a request; nil
+	// when it never did.
+	lastUsedAt *time.Time
 }
 
 // usage is the spend of a key in USD, total and per current UTC period, for
@@ -171,6 +203,34 @@ func (s *Sandbox) CreateInferenceKey(managementKey string, name string) (secret,
 	return secret, k.hash, nil
 }
 
+// SetAllowedIPs gives the account owning managementKey an IP allowlist, as
+// OpenRouter's security settings do: requests from other addresses, with any
+// of the account's keys, are refused with 403. No prefixes lifts the list.
+func (s *Sandbox) SetAllowedIPs(managementKey string, prefixes ...netip.Prefix) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	acct := s.accountsByHash[hashSecret(managementKey)]
+	if acct == nil {
+		return errors.New("sandbox: unknown management key")
+	}
+	acct.allowedIPs = slices.Clone(prefixes)
+	return nil
+}
+
+// allows reports whether the allowlist lets a request from remoteAddr
+// (host:port, as http.Request.RemoteAddr) through.
+func (acct *account) allows(remoteAddr string) bool {
+	if len(acct.allowedIPs) == 0 {
+		return true
+	}
+	ap, err := netip.ParseAddrPort(remoteAddr)
+	if err != nil {
+		return false
+	}
+	addr := ap.Addr().Unmap()
+	return slices.ContainsFunc(acct.allowedIPs, func(p netip.Prefix) bool { return p.Contains(addr) })
+}
+
 // Requests returns how many requests reached the handler, so tests can prove
 // that a refused operation never went upstream.
 func (s *Sandbox) Requests() int64 {
@@ -216,10 +276,14 @@ func (s *Sandbox) addAccountLocked(managementKey string) *account {
 		managementSecret: managementKey,
 		managementHash:   h,
 		managementLabel:  labelOf(managementKey),
-		defaultWorkspace: newUUID(),
 		keys:             make(map[string]*apiKey),
 	}
-	acct.workspaces = []string{acct.defaultWorkspace, newUUID()}
+	created := s.clock().Add(-400 * 24 * time.Hour).Truncate(time.Second)
+	acct.workspaces = []*workspace{
+		newWorkspace("Default Workspace", "default", nil, acct.userID, created),
+		newWorkspace("Staging", "staging", ptrTo("Pre-release agents and experiments"), acct.userID, created.Add(200*24*time.Hour)),
+	}
+	acct.defaultWorkspace = acct.workspaces[0].id
 	s.accountsByHash[h] = acct
 	return acct
 }
@@ -246,55 +310,11 @@ func (s *Sandbox) newKeyLocked(acct *account, name string, now time.Time) (strin
 }
 
 // deleteKeyLocked removes k everywhere, so its hash is unknown and its
-// secret no longer authenticates.
+// secret no longer authenticates. What it spent stays spent.
 func (s *Sandbox) deleteKeyLocked(k *apiKey) {
+	k.owner.deletedUsage += k.usage.total
 	delete(k.owner.keys, k.hash)
 	delete(s.keysByHash, k.hash)
-}
-
-// addSampleKeys gives a fresh account a realistic mix of keys, so that a
-// person or SDK pointed at the sandbox sees something to list. Their secrets
-// are thrown away: nobody can use them, as with keys created in another
-// session.
-func (s *Sandbox) addSampleKeys(acct *account, now time.Time) {
-	day := 24 * time.Hour
-	at := func(ago time.Duration, micros int) time.Time {
-		return now.Add(-ago).Truncate(time.Second).Add(time.Duration(micros) * time.Microsecond)
-	}
-	f := func(v float64) *float64 { return &v }
-	str := func(v string) *string { return &v }
-	tm := func(v time.Time) *time.Time { return &v }
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-
-	_, k := s.newKeyLocked(acct, "Old prototype", at(180*day, 120391))
-	k.disabled = true
-	k.limit, k.limitReset = f(10), str("monthly")
-	k.usage = usage{total: 4.2176}
-	k.updatedAt = tm(at(150*day, 4511))
-
-	_, k = s.newKeyLocked(acct, "Production chatbot", at(120*day, 363244))
-	k.limit, k.limitReset = f(350), str("monthly")
-	k.usage = usage{total: 331.143559902, daily: 1.25, weekly: 7.5, monthly: 30.25}
-	k.updatedAt = tm(at(119*day, 708154))
-
-	_, k = s.newKeyLocked(acct, "Data team notebook", at(45*day, 512034))
-	k.includeBYOKInLimit = true
-	k.usage = usage{
-		total: 12.5, daily: 0.31, weekly: 3.2, monthly: 9.75,
-		byok: 17.38, byokDaily: 0.5, byokWeekly: 4.1, byokMonthly: 11.02,
-	}
-
-	_, k = s.newKeyLocked(acct, "CI pipeline", at(12*day, 48817))
-	k.limit, k.limitReset = f(5), str("daily")
-	k.usage = usage{total: 2.8735, daily: 0.4121, weekly: 1.0377, monthly: 2.8735}
-	k.expiresAt = tm(now.Add(365 * day).Truncate(time.Second))
-
-	_, k = s.newKeyLocked(acct, "Staging agent", at(3*day, 904417))
-	k.workspaceID = acct.workspaces[1]
-	k.limit, k.limitReset = f(25), str("weekly")
-	k.usage = usage{total: 3.3, daily: 0.2, weekly: 1.45, monthly: 3.3}
 }
 
 // newSecret returns a key in OpenRouter's format: sk-or-v1- + 64 lowercase

@@ -3,7 +3,11 @@ package sandbox_test
 import (
 	"encoding/json"
 	"net/http"
+	"os"
+	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
 )
@@ -15,7 +19,7 @@ func TestValidatorRejectsBadBodies(t *testing.T) {
 	good := `{"data":{"hash":"h","name":"n","label":"l","disabled":false,"limit":null,"limit_remaining":null,
 		"limit_reset":null,"include_byok_in_limit":false,"usage":0,"usage_daily":0,"usage_weekly":0,"usage_monthly":0,
 		"byok_usage":0,"byok_usage_daily":0,"byok_usage_weekly":0,"byok_usage_monthly":0,"created_at":"c",
-		"updated_at":null,"creator_user_id":null,"workspace_id":"w","external_user":null}}`
+		"updated_at":null,"creator_user_id":null,"workspace_id":"w","external_user":null,"last_used_at":null}}`
 	tests := []struct {
 		name   string
 		schema string
@@ -79,6 +83,14 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	})
 	_, victim := e.createKey(t, map[string]any{"name": "to delete"})
 	fullPath := "/api/v1/keys/" + full["hash"].(string)
+	budgeted, _ := e.createKey(t, map[string]any{"name": "budgeted", "limit": 40, "limit_reset": "daily", "workspace_id": ws[1]})
+	var sampleHash string
+	for _, k := range e.list(t, e.mgmt, "") {
+		if k["name"] == "Production chatbot" {
+			sampleHash = k["hash"].(string)
+		}
+	}
+	yesterday := e.clock.Now().UTC().AddDate(0, 0, -1).Format("2006-01-02")
 
 	tests := []struct {
 		name   string
@@ -97,12 +109,24 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 		{"create with nulls", "POST", "/api/v1/keys", e.mgmt, map[string]any{
 			"name": "nulls", "limit": nil, "limit_reset": nil, "expires_at": nil, "creator_user_id": nil,
 		}, 201, "CreateKeyResponse"},
+		{"current key with budget layers", "GET", "/api/v1/key", budgeted, nil, 200, "CurrentKeyResponse"},
 		{"get", "GET", fullPath, e.mgmt, nil, 200, "KeyResponse"},
+		{"get after use", "GET", fullPath, e.mgmt, nil, 200, "KeyResponse"},
+		{"list with expired", "GET", "/api/v1/keys?include_expired=true&include_disabled=true", e.mgmt, nil, 200, "ListKeysResponse"},
+		{"list workspaces", "GET", "/api/v1/workspaces", e.mgmt, nil, 200, "ListWorkspacesResponse"},
+		{"list workspaces, paged", "GET", "/api/v1/workspaces?offset=1&limit=1", e.mgmt, nil, 200, "ListWorkspacesResponse"},
+		{"get workspace", "GET", "/api/v1/workspaces/" + ws[1], e.mgmt, nil, 200, "GetWorkspaceResponse"},
+		{"get workspace by slug", "GET", "/api/v1/workspaces/default", e.mgmt, nil, 200, "GetWorkspaceResponse"},
+		{"credits", "GET", "/api/v1/credits", e.mgmt, nil, 200, "CreditsResponse"},
+		{"activity", "GET", "/api/v1/activity", e.mgmt, nil, 200, "ActivityResponse"},
+		{"activity per workspace", "GET", "/api/v1/activity?group_by=workspace", e.mgmt, nil, 200, "ActivityResponse"},
+		{"activity of a key, one day", "GET", "/api/v1/activity?api_key_hash=" + sampleHash + "&date=" + yesterday, e.mgmt, nil, 200, "ActivityResponse"},
+		{"activity of a workspace", "GET", "/api/v1/activity?workspace_id=" + ws[0], e.mgmt, nil, 200, "ActivityResponse"},
 		{"update all fields", "PATCH", fullPath, e.mgmt, map[string]any{
 			"name": "renamed", "disabled": true, "limit": 75, "limit_reset": "daily", "include_byok_in_limit": false,
 		}, 200, "KeyResponse"},
 		{"update clearing", "PATCH", fullPath, e.mgmt, map[string]any{"limit": nil, "limit_reset": nil}, 200, "KeyResponse"},
-		{"update empty", "PATCH", fullPath, e.mgmt, map[string]any{}, 200, "KeyResponse"},
+		{"update moving workspace", "PATCH", fullPath, e.mgmt, map[string]any{"workspace_id": ws[0]}, 200, "KeyResponse"},
 		{"delete", "DELETE", "/api/v1/keys/" + victim["hash"].(string), e.mgmt, nil, 200, "DeleteKeyResponse"},
 		{"current key, management", "GET", "/api/v1/key", e.mgmt, nil, 200, "CurrentKeyResponse"},
 		{"current key, inference", "GET", "/api/v1/key", inference, nil, 200, "CurrentKeyResponse"},
@@ -113,7 +137,8 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := e.do(t, tt.method, tt.path, tt.key, tt.body)
 			checkSuccess(t, r, tt.status, tt.schema)
-			if tt.schema == "ListKeysResponse" && tt.path != "/api/v1/keys?offset=500" && len(r.body["data"].([]any)) == 0 {
+			if (tt.schema == "ListKeysResponse" || tt.schema == "ActivityResponse" || tt.schema == "ListWorkspacesResponse") &&
+				tt.path != "/api/v1/keys?offset=500" && len(r.body["data"].([]any)) == 0 {
 				t.Errorf("empty list: nothing was validated")
 			}
 		})
@@ -124,7 +149,7 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 // the ErrorResponse schema; TestErrors covers the individual cases.
 func TestErrorResponsesMatchOpenAPI(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
-	inference, _, err := e.sb.CreateInferenceKey(e.mgmt, "inference")
+	inference, inferenceHash, err := e.sb.CreateInferenceKey(e.mgmt, "inference")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,10 +166,56 @@ func TestErrorResponsesMatchOpenAPI(t *testing.T) {
 		{"403", "POST", "/api/v1/keys", inference, `{"name":"x"}`, http.StatusForbidden},
 		{"404", "GET", "/api/v1/keys/" + hashOf("nothing"), e.mgmt, nil, http.StatusNotFound},
 		{"405", "PUT", "/api/v1/keys", e.mgmt, nil, http.StatusMethodNotAllowed},
+		{"400 PATCH without fields", "PATCH", "/api/v1/keys/" + inferenceHash, e.mgmt, `{"expires_at":null}`, http.StatusBadRequest},
+		{"400 activity date", "GET", "/api/v1/activity?date=2020-01-01", e.mgmt, nil, http.StatusBadRequest},
+		{"403 workspaces", "GET", "/api/v1/workspaces", inference, nil, http.StatusForbidden},
+		{"403 credits", "GET", "/api/v1/credits", inference, nil, http.StatusForbidden},
+		{"403 activity", "GET", "/api/v1/activity", inference, nil, http.StatusForbidden},
+		{"404 workspace", "GET", "/api/v1/workspaces/nowhere", e.mgmt, nil, http.StatusNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			checkError(t, e.do(t, tt.method, tt.path, tt.key, tt.body), tt.status, "")
 		})
+	}
+}
+
+// TestEveryOpenAPIOperationIsServed: each operation of both fragments has a route in the sandbox
+// (neither "Not Found" for the path nor 405 for the method).
+func TestEveryOpenAPIOperationIsServed(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	_, k := e.createKey(t, map[string]any{"name": "target"})
+	n := 0
+	for _, file := range []string{openAPIPath, adjacentPath} {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Paths map[string]map[string]any `yaml:"paths"`
+		}
+		if err := yaml.Unmarshal(raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		for p, ops := range doc.Paths {
+			for method := range ops {
+				if method == "parameters" {
+					continue
+				}
+				n++
+				path := "/api/v1" + strings.NewReplacer("{hash}", k["hash"].(string), "{id}", "default").Replace(p)
+				var body any
+				if method == "post" || method == "patch" {
+					body = map[string]any{"name": "served"}
+				}
+				r := e.do(t, strings.ToUpper(method), path, e.mgmt, body)
+				if r.status == http.StatusMethodNotAllowed || (r.status == http.StatusNotFound && strings.Contains(string(r.raw), `"Not Found"`)) {
+					t.Errorf("%s %s (%s): %d %s", strings.ToUpper(method), p, file, r.status, r.raw)
+				}
+			}
+		}
+	}
+	if n != 10 {
+		t.Errorf("%d operations in the fragments, want 10 (6 key operations, 4 account ones)", n)
 	}
 }

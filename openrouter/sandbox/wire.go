@@ -31,6 +31,7 @@ type wireKey struct {
 	CreatorUserID      *string  `json:"creator_user_id"`
 	WorkspaceID        string   `json:"workspace_id"`
 	ExternalUser       *string  `json:"external_user"`
+	LastUsedAt         *string  `json:"last_used_at"`
 }
 
 // wireCurrentKey is OpenRouter's CurrentKey object (GET /key).
@@ -58,6 +59,8 @@ type wireCurrentKey struct {
 	FreeModelDailyRequests wireFreeModelDaily `json:"free_model_daily_requests"`
 	OrganizationID         *string            `json:"organization_id"`
 	WorkspaceID            *string            `json:"workspace_id"`
+	Budgets                []wireKeyBudget    `json:"budgets"`
+	EffectiveBudget        *wireKeyBudget     `json:"effective_budget"`
 }
 
 // wireRateLimit is the deprecated rate_limit object; OpenRouter always
@@ -163,11 +166,13 @@ func (k *apiKey) wire() wireKey {
 		CreatorUserID:      clonePtr(k.creatorUserID),
 		WorkspaceID:        k.workspaceID,
 		ExternalUser:       clonePtr(k.externalUser),
+		LastUsedAt:         formatTimePtr(k.lastUsedAt),
 	}
 }
 
-// currentKey renders GET /key for an inference key.
-func (k *apiKey) currentKey() wireCurrentKey {
+// currentKey renders GET /key for an inference key, with the budget layers
+// that apply to it at now.
+func (k *apiKey) currentKey(now time.Time) wireCurrentKey {
 	c := newCurrentKey(k.label, false, k.owner, k.workspaceID)
 	c.Limit = clonePtr(k.limit)
 	c.LimitRemaining = k.limitRemaining()
@@ -177,11 +182,12 @@ func (k *apiKey) currentKey() wireCurrentKey {
 	c.BYOKUsage, c.BYOKUsageDaily, c.BYOKUsageWeekly, c.BYOKUsageMonthly = k.usage.byok, k.usage.byokDaily, k.usage.byokWeekly, k.usage.byokMonthly
 	c.ExpiresAt = formatTimePtr(k.expiresAt)
 	c.CreatorUserID = clonePtr(k.creatorUserID)
+	c.Budgets, c.EffectiveBudget = k.budgets(now)
 	return c
 }
 
 // newCurrentKey fills the account-level and constant parts of GET /key; a
-// management key has no limit and no usage of its own.
+// management key has no limit, no usage and no budget layer of its own.
 func newCurrentKey(label string, management bool, acct *account, workspaceID string) wireCurrentKey {
 	creator := acct.userID
 	return wireCurrentKey{
@@ -197,6 +203,7 @@ func newCurrentKey(label string, management bool, acct *account, workspaceID str
 		AllowedDataRegions:     []string{"global"},
 		FreeModelDailyRequests: wireFreeModelDaily{Limit: 1000, Remaining: 1000, Used: 0},
 		WorkspaceID:            &workspaceID,
+		Budgets:                []wireKeyBudget{},
 	}
 }
 
@@ -207,3 +214,76 @@ func clonePtr[T any](p *T) *T {
 	v := *p
 	return &v
 }
+
+// wireKeyBudget is OpenRouter's KeyBudget: one spending layer of GET /key.
+type wireKeyBudget struct {
+	Scope         string  `json:"scope"`
+	LimitUSD      float64 `json:"limit_usd"`
+	SpendUSD      float64 `json:"spend_usd"`
+	RemainingUSD  float64 `json:"remaining_usd"`
+	ResetInterval *string `json:"reset_interval"`
+	ResetsAt      *string `json:"resets_at"`
+	IncludeBYOK   bool    `json:"include_byok"`
+	GuardrailID   *string `json:"guardrail_id"`
+	BudgetID      *string `json:"budget_id"`
+}
+
+// wireWorkspace is OpenRouter's Workspace object.
+type wireWorkspace struct {
+	ID                              string  `json:"id"`
+	Name                            string  `json:"name"`
+	Slug                            string  `json:"slug"`
+	Description                     *string `json:"description"`
+	DefaultTextModel                *string `json:"default_text_model"`
+	DefaultImageModel               *string `json:"default_image_model"`
+	DefaultProviderSort             *string `json:"default_provider_sort"`
+	DefaultGuardrailID              string  `json:"default_guardrail_id"`
+	IncludeBYOKInBudgets            bool    `json:"include_byok_in_budgets"`
+	IOLoggingAPIKeyIDs              []int   `json:"io_logging_api_key_ids"`
+	IOLoggingSamplingRate           float64 `json:"io_logging_sampling_rate"`
+	IsDataDiscountLoggingEnabled    bool    `json:"is_data_discount_logging_enabled"`
+	IsObservabilityBroadcastEnabled bool    `json:"is_observability_broadcast_enabled"`
+	IsObservabilityIOLoggingEnabled bool    `json:"is_observability_io_logging_enabled"`
+	CreatedAt                       string  `json:"created_at"`
+	UpdatedAt                       *string `json:"updated_at"`
+	CreatedBy                       *string `json:"created_by"`
+}
+
+// wireCredits is the data of GET /credits.
+type wireCredits struct {
+	TotalCredits float64 `json:"total_credits"`
+	TotalUsage   float64 `json:"total_usage"`
+}
+
+// wireActivity is OpenRouter's ActivityItem; workspace_id only with
+// group_by=workspace.
+type wireActivity struct {
+	Date               string  `json:"date"`
+	Model              string  `json:"model"`
+	ModelPermaslug     string  `json:"model_permaslug"`
+	EndpointID         string  `json:"endpoint_id"`
+	ProviderName       string  `json:"provider_name"`
+	Usage              float64 `json:"usage"`
+	BYOKUsageInference float64 `json:"byok_usage_inference"`
+	Requests           int64   `json:"requests"`
+	PromptTokens       int64   `json:"prompt_tokens"`
+	CompletionTokens   int64   `json:"completion_tokens"`
+	ReasoningTokens    int64   `json:"reasoning_tokens"`
+	WorkspaceID        string  `json:"workspace_id,omitempty"`
+}
+
+type (
+	wireWorkspaceList struct {
+		Data       []wireWorkspace `json:"data"`
+		TotalCount int             `json:"total_count"`
+	}
+	wireWorkspaceResponse struct {
+		Data wireWorkspace `json:"data"`
+	}
+	wireCreditsResponse struct {
+		Data wireCredits `json:"data"`
+	}
+	wireActivityResponse struct {
+		Data []wireActivity `json:"data"`
+	}
+)
