@@ -227,7 +227,7 @@ func (e *APIError) ForbiddenReason() ForbiddenReason {
 // with OpenRouter's own message, already cleaned and redacted.
 func (e *APIError) Explain() string {
 	said := fmt.Sprintf(" (OpenRouter said %d: %s)", e.Status, e.Message)
-	key := strings.HasPrefix(e.Path, "/keys")
+	key := strings.HasPrefix(e.Path, "/keys/")
 	switch {
 	case e.Status == http.StatusBadRequest && e.Method == http.MethodPatch && strings.Contains(strings.ToLower(e.Message), "no update fields"):
 		return "The update named none of the fields OpenRouter can change (name, disabled, limit, limit_reset, " +
@@ -244,6 +244,9 @@ func (e *APIError) Explain() string {
 	case e.Status == http.StatusNotFound && key:
 		return "OpenRouter has no key with that hash" + said + ": it may have been deleted, or it belongs to another " +
 			"workspace or account. List the keys (with disabled and expired ones, and the workspace) to find it."
+	case e.Status == http.StatusNotFound:
+		return "Nothing answers this request at the configured base URL" + said + ": the base URL may be wrong, or a " +
+			"proxy or CDN in front of OpenRouter answered instead. Check the base URL; it should end in /api/v1."
 	case e.Status == http.StatusConflict && e.Method == http.MethodPatch:
 		return "OpenRouter refused the update because it conflicts with the key's current state or with another " +
 			"change made at the same time" + said + ". Read the key again and decide whether the change is still needed " +
@@ -285,5 +288,9 @@ func (e *APIError) waitText() string {
 	if e.RetryAfter <= 0 {
 		return " a little"
 	}
-	return " " + strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10) + " seconds"
+	n := int64((e.RetryAfter + time.Second - 1) / time.Second)
+	if n == 1 {
+		return " 1 second"
+	}
+	return " " + strconv.FormatInt(n, 10) + " seconds"
 }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
+	"strings"
 
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
 )
@@ -52,6 +52,9 @@ func explain(err error) string {
 	return fmt.Sprintf("Could not complete the call: %v. Check the network and the server's OpenRouter base URL, then try again.", err)
 }
 
+// explainStatus says what an OpenRouter refusal means in the words of these tools where they know
+// better (which variable holds the key, which tool finds a hash), and otherwise as the client reads it
+// (openrouter.APIError.Explain, which reads a 403 from its message: not every 403 is the kind of key).
 func explainStatus(e *openrouter.APIError) string {
 	quoted := fmt.Sprintf("(OpenRouter said %d: %s)", e.Status, e.Message)
 	switch {
@@ -59,29 +62,14 @@ func explainStatus(e *openrouter.APIError) string {
 		return "OpenRouter rejected the API key this server sent " + quoted + ": it is missing, invalid, disabled " +
 			"or expired. Retrying will not help; the user must configure a valid OpenRouter management key " +
 			"(OPENROUTER_MANAGEMENT_KEY, or the bearer key their client sends over HTTP)."
-	case e.Status == http.StatusForbidden:
+	case e.ForbiddenReason() == openrouter.ForbiddenNotManagementKey:
 		return "The API key this server uses is not a management key, and only management keys can list, create, " +
 			"read, update or delete keys " + quoted + ". The user must create a management key (" + managementKeyDocs +
 			") and configure it as OPENROUTER_MANAGEMENT_KEY. current_key works with any key and shows is_management_key."
-	case e.Status == http.StatusNotFound:
+	case e.Status == http.StatusNotFound && strings.HasPrefix(e.Path, "/keys/"):
 		return "OpenRouter has no key with that hash " + quoted + ": it may have been deleted, or it belongs to " +
-			"another workspace or account. Call list_keys (with include_disabled: true, and workspace_id for another " +
-			"workspace) to find the right hash."
-	case e.Status == http.StatusTooManyRequests:
-		return "OpenRouter is rate limiting this key " + quoted + ". Wait " + waitFor(e, "a few seconds") + ", then try again."
-	case e.Status == http.StatusBadRequest || e.Status == http.StatusUnprocessableEntity:
-		return "OpenRouter refused the request as invalid " + quoted + ". Correct the arguments and try again."
-	case e.Status >= 500:
-		return "OpenRouter failed with a server error " + quoted + ". The problem is on OpenRouter's side. Wait " +
-			waitFor(e, "a minute") + ", then try again."
+			"another workspace or account. Call list_keys (with include_disabled and include_expired: true, and " +
+			"workspace_id for another workspace) to find the right hash."
 	}
-	return "OpenRouter refused the request " + quoted + "."
-}
-
-// waitFor is how long OpenRouter asked the caller to wait, or def when it did not say.
-func waitFor(e *openrouter.APIError, def string) string {
-	if e.RetryAfter <= 0 {
-		return def
-	}
-	return fmt.Sprintf("%d seconds", int(math.Ceil(e.RetryAfter.Seconds())))
+	return e.Explain()
 }

@@ -420,9 +420,12 @@ func TestFailuresTellTheModelWhatToDo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	closed := httptest.NewServer(http.NotFoundHandler())
-	closed.Close()
-	unreachable, _ := openrouter.New(openrouter.Options{BaseURL: closed.URL, APIKey: openrouter.Secret("sk-or-v1-" + strings.Repeat("ef", 32))})
+	// Port 1 is outside the ephemeral range, so no test server of this run can be listening there (a
+	// closed test server's port could be handed to the next one).
+	unreachable, _ := openrouter.New(openrouter.Options{BaseURL: "http://127.0.0.1:1/api/v1", APIKey: openrouter.Secret("sk-or-v1-" + strings.Repeat("ef", 32))})
+	stub := func(status int, body string, header http.Header) *env {
+		return newEnvWith(t, mgmt.sb, stubClient(t, status, body, header), tools.Options{})
+	}
 
 	cases := []struct {
 		name string
@@ -440,6 +443,10 @@ func TestFailuresTellTheModelWhatToDo(t *testing.T) {
 		{"upstream down", newEnvWith(t, mgmt.sb, stubClient(t, 502, `<html>Bad gateway</html>`, http.Header{"Content-Type": {"text/html"}}), tools.Options{}), "get_key", `{"hash":"` + strings.Repeat("a", 64) + `"}`, []string{"server error", "HTML page", "try again"}},
 		{"create after 502 may exist", newEnvWith(t, mgmt.sb, stubClient(t, 502, ``, nil), tools.Options{}), "create_key", `{"name":"x"}`, []string{"may have been created", "list_keys", `"x"`}},
 		{"unreachable", newEnvWith(t, mgmt.sb, unreachable, tools.Options{}), "current_key", `{}`, []string{"cannot reach OpenRouter", "try again"}},
+		{"IP allowlist", stub(403, `{"error":{"code":403,"message":"Your IP address is not allowed by this account's IP allowlist"}}`, nil), "list_keys", `{}`, []string{"IP allowlist", "Another key will not help"}},
+		{"budget used up", stub(403, `{"error":{"code":403,"message":"Workspace budget exceeded"}}`, nil), "list_keys", `{}`, []string{"budget or limit", "until it resets"}},
+		{"a CDN's 404 on create", stub(404, `<html>Not Found</html>`, http.Header{"Content-Type": {"text/html"}}), "create_key", `{"name":"x"}`, []string{"base URL"}},
+		{"wait one second", stub(429, `{"error":{"code":429,"message":"slow down"}}`, http.Header{"Retry-After": {"1"}}), "list_keys", `{}`, []string{"Wait 1 second,"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
