@@ -53,6 +53,7 @@ type auditRecord struct {
 	CallID    string `json:"call_id"`
 	Tool      string `json:"tool"`
 	Hash      string `json:"hash,omitempty"`
+	NewHash   string `json:"new_hash,omitempty"` // a rotated key's successor
 	Name      string `json:"name,omitempty"`
 	Outcome   string `json:"outcome,omitempty"` // ok or error
 	Error     string `json:"error,omitempty"`
@@ -91,14 +92,35 @@ func (a *AuditLog) attempt(ctx context.Context, tool, hash, name string) (*audit
 	return rec, nil
 }
 
-// outcome records how the call of an attempt ended, naming the key as it is afterwards. The change has
-// happened or not by now, so a failure to record it is logged, not returned: failing the call would
-// invite a retry that repeats it.
-func (a *AuditLog) outcome(ctx context.Context, attempt *auditRecord, hash, name string, callErr error) {
+// auditOutcome is how a call ended, for its outcome record.
+type auditOutcome struct {
+	hash, name string // the key as it is afterwards
+	successor  string // the hash of a rotated key's successor
+	err        error
+}
+
+// from takes what the result says of the key, when it says it.
+func (o *auditOutcome) from(output any) {
+	if k, ok := output.(auditedKey); ok {
+		if h, n := k.auditKey(); h != "" {
+			o.hash = h
+			if n != "" {
+				o.name = n
+			}
+		}
+	}
+	if r, ok := output.(auditedRotation); ok {
+		o.successor = r.auditSuccessor()
+	}
+}
+
+// outcome records how the call of an attempt ended. The change has happened or not by now, so a
+// failure to record it is logged, not returned: failing the call would invite a retry that repeats it.
+func (a *AuditLog) outcome(ctx context.Context, attempt *auditRecord, o auditOutcome) {
 	rec := *attempt
-	rec.Event, rec.Outcome, rec.Hash, rec.Name = "outcome", "ok", hash, name
-	if callErr != nil {
-		rec.Outcome, rec.Error = "error", callErr.Error()
+	rec.Event, rec.Outcome, rec.Hash, rec.Name, rec.NewHash = "outcome", "ok", o.hash, o.name, o.successor
+	if o.err != nil {
+		rec.Outcome, rec.Error = "error", o.err.Error()
 	}
 	if err := a.write(ctx, rec); err != nil {
 		zerolog.Ctx(ctx).Error().Err(err).Str("tool", rec.Tool).Str("call_id", rec.CallID).Msg("audit outcome not recorded")
@@ -132,6 +154,9 @@ func newCallID() string {
 
 // auditedKey is implemented by results that name the key they acted on, for the outcome record.
 type auditedKey interface{ auditKey() (hash, name string) }
+
+// auditedRotation is implemented by results that made a successor of the key they acted on.
+type auditedRotation interface{ auditSuccessor() (hash string) }
 
 // errAuditUnavailable marks a mutating call refused because its attempt could not be recorded.
 var errAuditUnavailable = errors.New("audit log unavailable")

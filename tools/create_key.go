@@ -83,13 +83,21 @@ var createKey = spec[createKeyArgs, createKeyResult]{
 	summary: func(_ createKeyArgs, out createKeyResult) string {
 		return fmt.Sprintf("Created key %q (hash %s). %s", out.Key.Name, out.Key.Hash, secretWhere(out.SecretFile, out.Note))
 	},
-	failed: func(in createKeyArgs, err error) string {
-		if errors.Is(err, openrouter.ErrOutcomeUnknown) {
-			return fmt.Sprintf("The key may have been created even so. Before trying again, call list_keys and look "+
-				"for a new key named %q, so that a retry does not make a second key.", in.Name)
-		}
+	failed: func(in createKeyArgs, err error) string { return createMayExist(in.Name, err) },
+}
+
+// createMayExist warns, after a create whose outcome is unknown, that the key may exist and how to
+// find it before trying again; "" for other errors.
+func createMayExist(name string, err error) string {
+	if !errors.Is(err, openrouter.ErrOutcomeUnknown) {
 		return ""
-	},
+	}
+	if name == "" {
+		return "The new key may have been created even so. Before trying again, call list_keys and look for it, " +
+			"so that a retry does not make a second key."
+	}
+	return fmt.Sprintf("The new key may have been created even so. Before trying again, call list_keys and look "+
+		"for a new key named %q, so that a retry does not make a second key.", name)
 }
 
 // keepSecret hands a new key's secret to the caller, or writes it to the secret directory when the

@@ -40,6 +40,11 @@ var openAPISource = map[string]struct {
 	"get_key":     {pathHash: true},
 	"delete_key":  {pathHash: true},
 	"current_key": {},
+	// audit_keys reads GET /workspaces and GET /keys itself: its arguments are the audit's own.
+	"audit_keys": {extraArgs: []string{"workspace_ids", "kinds", "unused_days", "near_limit_pct", "expiring_days"}},
+	// rotate_key is GET /keys/{hash}, POST /keys and PATCH or DELETE /keys/{hash}: the successor takes the
+	// old key's settings, so only its name and how to retire the old key are arguments.
+	"rotate_key": {pathHash: true, extraArgs: []string{"name", "retire"}},
 }
 
 // apiProp is what the test compares of one property on either side.

@@ -58,6 +58,9 @@ type spec[In, Out any] struct {
 	admit func(p Policy, in *In, now time.Time) error
 	// call does the work with the client.
 	call func(ctx context.Context, d *deps, in In) (Out, error)
+	// callOn, set instead of call, does the work on the key the call names as it is now: the key is
+	// looked up once, before the call, and handed over.
+	callOn func(ctx context.Context, d *deps, in In, target *openrouter.Key) (Out, error)
 	// summary is the first line of the text block, for clients that read only text; the result's JSON
 	// follows it.
 	summary func(in In, out Out) string
@@ -182,7 +185,7 @@ func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValida
 	auditing := d.opts.Audit != nil && s.mutating()
 	policed := d.opts.Policy.ManagedPrefix != "" && s.mutating()
 	var target *openrouter.Key
-	if hash != "" && (asking || auditing || policed) {
+	if hash != "" && (asking || auditing || policed || s.callOn != nil) {
 		k, err := d.client.GetKey(ctx, hash)
 		if err != nil {
 			return s.failure(input, err), nil
@@ -229,21 +232,22 @@ func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValida
 	}
 
 	// 7. Call OpenRouter.
-	output, err := s.call(ctx, d, input)
+	var output Out
+	var err error
+	if s.callOn != nil {
+		output, err = s.callOn(ctx, d, input, target)
+	} else {
+		output, err = s.call(ctx, d, input)
+	}
 
-	// 8. Record the outcome.
+	// 8. Record the outcome, naming the key as it is afterwards: a new key's hash, a renamed key's
+	// name, a rotated key's successor.
 	if auditing {
-		outHash, outName := hash, name
-		if k, ok := any(output).(auditedKey); ok && err == nil {
-			// The key as it is afterwards: a new key's hash, a renamed key's name.
-			if h, n := k.auditKey(); h != "" {
-				outHash = h
-				if n != "" {
-					outName = n
-				}
-			}
+		outcome := auditOutcome{hash: hash, name: name, err: err}
+		if err == nil {
+			outcome.from(output)
 		}
-		d.opts.Audit.outcome(ctx, record, outHash, outName, err)
+		d.opts.Audit.outcome(ctx, record, outcome)
 	}
 
 	// 9. The result: structuredContent and a text block, or an error result that says what to do.

@@ -178,11 +178,12 @@ func TestToolDefinitionsMatchGoldenFiles(t *testing.T) {
 
 func TestEveryToolStatesAllFourHints(t *testing.T) {
 	e := newEnv(t, "management")
-	if len(e.order) != 6 {
-		t.Fatalf("got %d tools, want 6: %v", len(e.order), e.order)
+	want := []string{"list_keys", "get_key", "create_key", "update_key", "delete_key", "current_key", "audit_keys", "rotate_key"}
+	if !slices.Equal(e.order, want) {
+		t.Fatalf("got tools %v, want %v", e.order, want)
 	}
-	readOnly := map[string]bool{"list_keys": true, "get_key": true, "current_key": true}
-	destructive := map[string]bool{"update_key": true, "delete_key": true}
+	readOnly := map[string]bool{"list_keys": true, "get_key": true, "current_key": true, "audit_keys": true}
+	destructive := map[string]bool{"update_key": true, "delete_key": true, "rotate_key": true}
 	for _, name := range e.order {
 		tool := e.tools[name].Tool
 		a := tool.Annotations
@@ -315,29 +316,7 @@ func TestToolFlowResultsMatchOutputSchemas(t *testing.T) {
 	e := newEnv(t, "management")
 	check := func(name string, res *mcp.CallToolResult) map[string]any {
 		t.Helper()
-		if res.IsError {
-			t.Fatalf("%s failed: %s", name, text(res))
-		}
-		sc := structured(t, res)
-		if err := resolve(t, e.tools[name].Tool.RawOutputSchema).Validate(sc); err != nil {
-			t.Errorf("%s: structuredContent does not match outputSchema: %v", name, err)
-		}
-		if name == "list_keys" {
-			// A table, one row per key, instead of the JSON again.
-			for _, k := range sc["keys"].([]any) {
-				if !strings.Contains(text(res), k.(map[string]any)["hash"].(string)+" | ") {
-					t.Errorf("list_keys: the text table lacks a key: %q", text(res))
-				}
-			}
-			return sc
-		}
-		// The text block carries the same JSON after its summary line.
-		_, js, ok := strings.Cut(text(res), "\n")
-		var fromText map[string]any
-		if !ok || json.Unmarshal([]byte(js), &fromText) != nil || !jsonEqual(fromText, sc) {
-			t.Errorf("%s: text block does not carry the structured content: %q", name, text(res))
-		}
-		return sc
+		return e.checked(t, name, res)
 	}
 
 	created := check("create_key", e.call(t, "create_key", `{"name":"flow","limit":10,"limit_reset":"weekly","expires_at":"2099-01-01T00:00:00Z"}`))
@@ -471,6 +450,42 @@ func TestFailuresTellTheModelWhatToDo(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checked fails the test unless res is a success whose structuredContent matches the tool's
+// outputSchema and whose text carries it (after a summary line, or as a table or report for the
+// tools that write one), and returns the structuredContent.
+func (e *env) checked(t *testing.T, name string, res *mcp.CallToolResult) map[string]any {
+	t.Helper()
+	if res.IsError {
+		t.Fatalf("%s failed: %s", name, text(res))
+	}
+	sc := structured(t, res)
+	if err := resolve(t, e.tools[name].Tool.RawOutputSchema).Validate(sc); err != nil {
+		t.Errorf("%s: structuredContent does not match outputSchema: %v", name, err)
+	}
+	switch name {
+	case "list_keys":
+		// A table, one row per key, instead of the JSON again.
+		for _, k := range sc["keys"].([]any) {
+			if !strings.Contains(text(res), k.(map[string]any)["hash"].(string)+" | ") {
+				t.Errorf("list_keys: the text table lacks a key: %q", text(res))
+			}
+		}
+	case "audit_keys":
+		// A report grouped by kind, instead of the JSON again.
+		if !strings.HasPrefix(text(res), "Audited ") {
+			t.Errorf("audit_keys: the text is not a report: %q", text(res))
+		}
+	default:
+		// The text block carries the same JSON after its summary line.
+		_, js, ok := strings.Cut(text(res), "\n")
+		var fromText map[string]any
+		if !ok || json.Unmarshal([]byte(js), &fromText) != nil || !jsonEqual(fromText, sc) {
+			t.Errorf("%s: text block does not carry the structured content: %q", name, text(res))
+		}
+	}
+	return sc
 }
 
 func jsonEqual(a, b any) bool {

@@ -36,24 +36,42 @@ func newArgValidator(s *jsonschema.Schema) (*argValidator, error) {
 	v := &argValidator{schema: s, patterns: map[string]*regexp.Regexp{}}
 	names := make([]string, 0, len(s.Properties))
 	for name, p := range s.Properties {
-		q := *p
-		q.Type, q.Types, q.Enum, q.Minimum, q.MinLength, q.MaxLength, q.Pattern = "", nil, nil, nil, nil, nil, ""
-		q.Description, q.Format = "", ""
-		if !reflect.ValueOf(q).IsZero() {
-			return nil, fmt.Errorf("property %q uses a keyword the argument validator does not enforce", name)
+		if err := v.enforceable(name, p); err != nil {
+			return nil, err
 		}
-		if p.Pattern != "" {
-			re, err := regexp.Compile(p.Pattern)
-			if err != nil {
-				return nil, fmt.Errorf("property %q: %w", name, err)
+		if p.Items != nil {
+			// An array of plain values (workspace ids, kinds of finding): each item is held to its schema.
+			if p.Type != "array" || p.Items.Type == "array" {
+				return nil, fmt.Errorf("property %q: only arrays of plain values are enforced", name)
 			}
-			v.patterns[name] = re
+			if err := v.enforceable(name+"[]", p.Items); err != nil {
+				return nil, err
+			}
 		}
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	v.valid = strings.Join(names, ", ")
 	return v, nil
+}
+
+// enforceable fails for a property schema that uses a keyword the validator does not enforce, and
+// compiles its pattern.
+func (v *argValidator) enforceable(name string, p *jsonschema.Schema) error {
+	q := *p
+	q.Type, q.Types, q.Enum, q.Minimum, q.Maximum, q.MinLength, q.MaxLength, q.Pattern = "", nil, nil, nil, nil, nil, nil, ""
+	q.Description, q.Format, q.Items, q.MaxItems = "", "", nil, nil
+	if !reflect.ValueOf(q).IsZero() {
+		return fmt.Errorf("property %q uses a keyword the argument validator does not enforce", name)
+	}
+	if p.Pattern != "" {
+		re, err := regexp.Compile(p.Pattern)
+		if err != nil {
+			return fmt.Errorf("property %q: %w", name, err)
+		}
+		v.patterns[name] = re
+	}
+	return nil
 }
 
 // argName quotes an argument name for a message, unless the name itself could be a secret.
@@ -80,7 +98,7 @@ func (v *argValidator) validate(args map[string]any) string {
 			problems = append(problems, fmt.Sprintf("%s is not an argument of this tool", argName(name)))
 			continue
 		}
-		if msg := checkValue(name, p, v.patterns[name], args[name]); msg != "" {
+		if msg := v.checkValue(name, p, args[name]); msg != "" {
 			problems = append(problems, msg)
 		}
 	}
@@ -102,7 +120,25 @@ func (v *argValidator) validate(args map[string]any) string {
 }
 
 // checkValue checks one argument value against its property schema.
-func checkValue(name string, p *jsonschema.Schema, pattern *regexp.Regexp, v any) string {
+func (v *argValidator) checkValue(name string, p *jsonschema.Schema, value any) string {
+	if msg := checkPlain(name, p, v.patterns[name], value); msg != "" {
+		return msg
+	}
+	items, _ := value.([]any)
+	if p.MaxItems != nil && len(items) > *p.MaxItems {
+		return fmt.Sprintf("`%s` may hold at most %d items", name, *p.MaxItems)
+	}
+	for i, item := range items {
+		if msg := checkPlain(fmt.Sprintf("%s[%d]", name, i), p.Items, v.patterns[name+"[]"], item); msg != "" {
+			return msg
+		}
+	}
+	return ""
+}
+
+// checkPlain checks one value against a schema of plain keywords (type, enum, minimum, maximum,
+// lengths, pattern).
+func checkPlain(name string, p *jsonschema.Schema, pattern *regexp.Regexp, v any) string {
 	if s, ok := v.(string); ok && openrouter.LooksLikeSecret(s) {
 		return fmt.Sprintf("`%s` contains what looks like an OpenRouter secret key; never pass secret keys to these tools "+
 			"(keys are named by their hash, a 64-hex-character id from list_keys); the value was not sent or stored", name)
@@ -122,6 +158,9 @@ func checkValue(name string, p *jsonschema.Schema, pattern *regexp.Regexp, v any
 	case float64:
 		if p.Minimum != nil && x < *p.Minimum {
 			return fmt.Sprintf("`%s` must be at least %g", name, *p.Minimum)
+		}
+		if p.Maximum != nil && x > *p.Maximum {
+			return fmt.Sprintf("`%s` must be at most %g", name, *p.Maximum)
 		}
 	case string:
 		n := utf8.RuneCountInString(x)

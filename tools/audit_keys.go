@@ -1,0 +1,292 @@
+package tools
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+)
+
+// The kinds of finding, worst first: the order of the report.
+var findingKinds = []string{"expired", "over_limit", "near_limit", "expiring_soon", "disabled", "unused", "never_used", "no_limit", "no_expiry"}
+
+const (
+	maxAuditKeys     = 5000 // keys one audit reads; beyond, the audit stops and says how to narrow it
+	maxAuditFindings = 500  // findings one result lists (worst first); the summary counts them all
+	auditConcurrency = 4    // workspaces read at once: enough to hide latency, gentle on the rate limit
+	maxKindLines     = 8    // keys the text names per kind
+)
+
+// auditKeysArgs are audit_keys' arguments: which workspaces and kinds, and the thresholds.
+type auditKeysArgs struct {
+	WorkspaceIDs []string `json:"workspace_ids,omitempty" jsonschema:"audit only these workspaces (UUIDs); default every workspace"`
+	Kinds        []string `json:"kinds,omitempty" jsonschema:"report only these kinds of finding; default all"`
+	UnusedDays   int      `json:"unused_days,omitempty" jsonschema:"a key not used for this many days is unused (default 30)"`
+	NearLimitPct float64  `json:"near_limit_pct,omitempty" jsonschema:"a key that used this percentage of its limit or more is near_limit (default 90)"`
+	ExpiringDays int      `json:"expiring_days,omitempty" jsonschema:"a key expiring within this many days is expiring_soon (default 7)"`
+}
+
+// finding is one thing wrong with one key.
+type finding struct {
+	Hash        string `json:"hash" jsonschema:"the key's hash"`
+	Name        string `json:"name" jsonschema:"the key's name"`
+	WorkspaceID string `json:"workspace_id" jsonschema:"the workspace the key is in"`
+	Kind        string `json:"kind" jsonschema:"what is wrong: expired, over_limit, near_limit, expiring_soon, disabled, unused, never_used, no_limit or no_expiry"`
+	Detail      string `json:"detail" jsonschema:"the figures behind the finding"`
+}
+
+// auditKeysResult is audit_keys' structuredContent.
+type auditKeysResult struct {
+	Findings          []finding      `json:"findings" jsonschema:"the findings, worst kind first; a key may have several"`
+	FindingsOmitted   int            `json:"findings_omitted,omitempty" jsonschema:"findings left out of the list past the first 500 (summary counts them all)"`
+	KeysChecked       int            `json:"keys_checked" jsonschema:"keys examined, disabled and expired ones included"`
+	WorkspacesChecked int            `json:"workspaces_checked" jsonschema:"workspaces whose keys were examined"`
+	Summary           map[string]int `json:"summary" jsonschema:"how many findings of each kind"`
+}
+
+var auditKeys = spec[auditKeysArgs, auditKeysResult]{
+	name:  "audit_keys",
+	title: "Audit all API keys",
+	description: "Check every key of every workspace (disabled and expired ones included) in one call and report " +
+		"what needs attention, worst first: expired, over_limit, near_limit, expiring_soon, disabled, unused (not " +
+		"used for unused_days), never_used, no_limit, no_expiry. Use it for \"which keys are stale or about to hit " +
+		"their limit?\"; then act on a key by its hash. Needs a management key.",
+	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
+	constrainInput: func(s *jsonschema.Schema) {
+		ws := property(s, "workspace_ids")
+		ws.Items.Pattern = uuidPattern
+		ws.MaxItems = jsonschema.Ptr(100)
+		kinds := property(s, "kinds")
+		kinds.Items.Enum = make([]any, len(findingKinds))
+		for i, k := range findingKinds {
+			kinds.Items.Enum[i] = k
+		}
+		property(s, "unused_days").Minimum = jsonschema.Ptr(1.0)
+		pct := property(s, "near_limit_pct")
+		pct.Minimum, pct.Maximum = jsonschema.Ptr(1.0), jsonschema.Ptr(100.0)
+		property(s, "expiring_days").Minimum = jsonschema.Ptr(1.0)
+	},
+	call: func(ctx context.Context, d *deps, in auditKeysArgs) (auditKeysResult, error) {
+		workspaces := in.WorkspaceIDs
+		if len(workspaces) == 0 {
+			all, err := allWorkspaces(ctx, d.client)
+			if err != nil {
+				return auditKeysResult{}, err
+			}
+			for _, w := range all {
+				workspaces = append(workspaces, w.ID)
+			}
+		}
+		keys, err := keysOf(ctx, d.client, workspaces)
+		if err != nil {
+			return auditKeysResult{}, err
+		}
+		rules := in.rules(time.Now())
+		out := auditKeysResult{KeysChecked: len(keys), WorkspacesChecked: len(workspaces), Summary: map[string]int{}}
+		for _, k := range keys {
+			for _, f := range rules.check(k) {
+				if len(in.Kinds) == 0 || slices.Contains(in.Kinds, f.Kind) {
+					out.Findings = append(out.Findings, f)
+					out.Summary[f.Kind]++
+				}
+			}
+		}
+		slices.SortStableFunc(out.Findings, func(a, b finding) int {
+			return cmp.Or(cmp.Compare(slices.Index(findingKinds, a.Kind), slices.Index(findingKinds, b.Kind)),
+				cmp.Compare(a.Name, b.Name), cmp.Compare(a.Hash, b.Hash))
+		})
+		if len(out.Findings) > maxAuditFindings {
+			out.FindingsOmitted = len(out.Findings) - maxAuditFindings
+			out.Findings = out.Findings[:maxAuditFindings]
+		}
+		if out.Findings == nil {
+			out.Findings = []finding{}
+		}
+		return out, nil
+	},
+	text: func(_ auditKeysArgs, out auditKeysResult) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "Audited %d keys in %d workspaces: ", out.KeysChecked, out.WorkspacesChecked)
+		if len(out.Summary) == 0 {
+			b.WriteString("nothing to report.")
+			return b.String()
+		}
+		var counts []string
+		for _, kind := range findingKinds {
+			if n := out.Summary[kind]; n > 0 {
+				counts = append(counts, kind+" "+strconv.Itoa(n))
+			}
+		}
+		b.WriteString(strings.Join(counts, ", ") + ".")
+		shown := map[string]int{}
+		for _, f := range out.Findings {
+			if shown[f.Kind]++; shown[f.Kind] == 1 {
+				fmt.Fprintf(&b, "\n%s (%d):", f.Kind, out.Summary[f.Kind])
+			}
+			if shown[f.Kind] <= maxKindLines {
+				fmt.Fprintf(&b, "\n- %s %s: %s", f.Name, f.Hash, f.Detail)
+			} else if shown[f.Kind] == maxKindLines+1 {
+				fmt.Fprintf(&b, "\n- and %d more (in the structured content)", out.Summary[f.Kind]-maxKindLines)
+			}
+		}
+		if out.FindingsOmitted > 0 {
+			fmt.Fprintf(&b, "\n%d findings past the first %d are not listed; narrow the audit with kinds or workspace_ids.",
+				out.FindingsOmitted, maxAuditFindings)
+		}
+		return b.String()
+	},
+}
+
+// auditRules are the thresholds of one audit, at one moment.
+type auditRules struct {
+	now                time.Time
+	unusedSince        time.Time
+	expiringBefore     time.Time
+	nearLimitFraction  float64
+	unusedDays, pctInt int
+}
+
+func (in auditKeysArgs) rules(now time.Time) auditRules {
+	days, pct, expiring := cmp.Or(in.UnusedDays, 30), cmp.Or(in.NearLimitPct, 90), cmp.Or(in.ExpiringDays, 7)
+	return auditRules{
+		now:               now,
+		unusedSince:       now.AddDate(0, 0, -days),
+		expiringBefore:    now.AddDate(0, 0, expiring),
+		nearLimitFraction: pct / 100,
+		unusedDays:        days,
+		pctInt:            int(pct),
+	}
+}
+
+// check returns what is wrong with one key.
+func (r auditRules) check(k openrouter.Key) []finding {
+	var out []finding
+	add := func(kind, detail string) {
+		out = append(out, finding{Hash: k.Hash, Name: k.Name, WorkspaceID: k.WorkspaceID, Kind: kind, Detail: detail})
+	}
+	if expires, ok := parseTime(k.ExpiresAt); !ok {
+		add("no_expiry", "never expires")
+	} else if !expires.After(r.now) {
+		add("expired", "expired "+day(expires))
+	} else if expires.Before(r.expiringBefore) {
+		add("expiring_soon", "expires "+expires.UTC().Format(time.RFC3339))
+	}
+	if k.Limit == nil {
+		add("no_limit", "no spending limit")
+	} else if limit := *k.Limit; limit > 0 || k.LimitRemaining != nil {
+		used := limit - deref(k.LimitRemaining, limit)
+		detail := fmt.Sprintf("used %.2f of %s USD", used, formatUSD(limit))
+		if k.LimitReset != nil {
+			detail += " this " + strings.TrimSuffix(strings.TrimSuffix(*k.LimitReset, "ly"), "i") + " period"
+		}
+		switch {
+		case used >= limit:
+			add("over_limit", detail+": requests are refused")
+		case limit > 0 && used/limit >= r.nearLimitFraction:
+			add("near_limit", fmt.Sprintf("%s (%d%%)", detail, int(100*used/limit)))
+		}
+	}
+	if k.Disabled {
+		add("disabled", "disabled")
+	}
+	if used, ok := parseTime(k.LastUsedAt); !ok {
+		add("never_used", "never used; created "+k.CreatedAt[:min(10, len(k.CreatedAt))])
+	} else if used.Before(r.unusedSince) {
+		add("unused", fmt.Sprintf("last used %s, over %d days ago", day(used), r.unusedDays))
+	}
+	return out
+}
+
+// allWorkspaces reads every page of the account's workspaces.
+func allWorkspaces(ctx context.Context, c *openrouter.Client) ([]openrouter.Workspace, error) {
+	var out []openrouter.Workspace
+	for offset := 0; ; {
+		limit := openrouter.MaxWorkspacesPage
+		page, err := c.ListWorkspaces(ctx, openrouter.ListWorkspacesParams{Offset: &offset, Limit: &limit})
+		if err != nil {
+			return nil, fmt.Errorf("list workspaces: %w", err)
+		}
+		out = append(out, page.Workspaces...)
+		offset += len(page.Workspaces)
+		if len(page.Workspaces) == 0 || offset >= page.TotalCount {
+			return out, nil
+		}
+	}
+}
+
+// errTooManyKeys stops an audit that would read more than maxAuditKeys.
+var errTooManyKeys = toolError(fmt.Sprintf("The account has more than %d keys in the workspaces asked for, more than "+
+	"one audit reads. Audit fewer workspaces at a time with workspace_ids (list_workspaces names them).", maxAuditKeys))
+
+// keysOf reads every key of the workspaces, disabled and expired ones included, a few workspaces at a
+// time, reporting progress as pages arrive.
+func keysOf(ctx context.Context, c *openrouter.Client, workspaces []string) ([]openrouter.Key, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var (
+		mu   sync.Mutex
+		keys []openrouter.Key
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, auditConcurrency)
+	)
+	for _, ws := range workspaces {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			for offset := 0; ctx.Err() == nil; {
+				p := openrouter.ListKeysParams{Offset: &offset, IncludeDisabled: true, IncludeExpired: true, WorkspaceID: ws}
+				page, err := c.ListKeys(ctx, p)
+				if err != nil {
+					cancel(fmt.Errorf("list the keys of workspace %s: %w", ws, err))
+					return
+				}
+				offset += len(page)
+				mu.Lock()
+				keys = append(keys, page...)
+				n := len(keys)
+				mu.Unlock()
+				if n > maxAuditKeys {
+					cancel(errTooManyKeys)
+					return
+				}
+				progress(ctx, n, fmt.Sprintf("read %d keys", n))
+				if len(page) < openrouter.PageSize {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
+	}
+	return keys, nil
+}
+
+// parseTime reads an OpenRouter time (RFC 3339, with or without fractions); false for null or garbage.
+func parseTime(s *string) (time.Time, bool) {
+	if s == nil {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, *s)
+	return t, err == nil
+}
+
+// day is a time's UTC date.
+func day(t time.Time) string { return t.UTC().Format(time.DateOnly) }
+
+func deref(p *float64, def float64) float64 {
+	if p == nil {
+		return def
+	}
+	return *p
+}

@@ -1,0 +1,106 @@
+package tools_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+)
+
+// findingsOf maps each key name to the kinds of finding audit_keys reported for it.
+func findingsOf(sc map[string]any) map[string][]string {
+	out := map[string][]string{}
+	for _, f := range sc["findings"].([]any) {
+		f := f.(map[string]any)
+		out[f["name"].(string)] = append(out[f["name"].(string)], f["kind"].(string))
+	}
+	return out
+}
+
+func TestAuditKeysFindsWhatNeedsAttentionInTheSampleData(t *testing.T) {
+	e := newEnv(t, "management")
+	res := e.call(t, "audit_keys", "")
+	sc := e.checked(t, "audit_keys", res)
+	if sc["keys_checked"] != 8.0 || sc["workspaces_checked"] != 2.0 {
+		t.Errorf("checked %v keys in %v workspaces, want the 8 sample keys in 2", sc["keys_checked"], sc["workspaces_checked"])
+	}
+	got := findingsOf(sc)
+	for name, kind := range map[string]string{
+		"Contractor access":  "expired",
+		"Unused test key":    "never_used",
+		"Production chatbot": "near_limit",
+		"Old prototype":      "disabled",
+		"Legacy batch job":   "unused",
+		"CI pipeline":        "expiring_soon", // not: it expires in a year
+	} {
+		has := strings.Contains(strings.Join(got[name], ","), kind)
+		if want := name != "CI pipeline"; has != want {
+			t.Errorf("%s: findings %v; want %s: %v", name, got[name], kind, want)
+		}
+	}
+	summary := sc["summary"].(map[string]any)
+	total := 0.0
+	for _, n := range summary {
+		total += n.(float64)
+	}
+	if int(total) != len(sc["findings"].([]any)) {
+		t.Errorf("summary counts %v findings, the list has %d", total, len(sc["findings"].([]any)))
+	}
+	// The report is grouped by kind, worst first, and names the keys.
+	report := text(res)
+	if i, j := strings.Index(report, "\nexpired ("), strings.Index(report, "\nnever_used ("); i < 0 || j < 0 || i > j {
+		t.Errorf("the report is not grouped worst first:\n%s", report)
+	}
+	if !strings.Contains(report, "Contractor access") || len(report) > 4000 {
+		t.Errorf("the report must be short and name the keys (%d bytes):\n%s", len(report), report)
+	}
+}
+
+func TestAuditKeysArguments(t *testing.T) {
+	e := newEnv(t, "management")
+	// Thresholds: a year without use is the only unused key; nothing is near a 99.9% limit.
+	sc := e.checked(t, "audit_keys", e.call(t, "audit_keys", `{"unused_days":365,"near_limit_pct":99.9,"kinds":["unused","near_limit","expired"]}`))
+	got := findingsOf(sc)
+	if len(got) != 1 || got["Contractor access"] == nil {
+		t.Errorf("want only the expired key, got %v", got)
+	}
+	// One workspace.
+	page, err := mustClient(t, e).ListWorkspaces(context.Background(), openrouter.ListWorkspacesParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var staging string
+	for _, w := range page.Workspaces {
+		if strings.Contains(strings.ToLower(w.Name), "staging") {
+			staging = w.ID
+		}
+	}
+	sc = e.checked(t, "audit_keys", e.call(t, "audit_keys", fmt.Sprintf(`{"workspace_ids":[%q]}`, staging)))
+	if sc["keys_checked"] != 2.0 || sc["workspaces_checked"] != 1.0 {
+		t.Errorf("one workspace: %v keys in %v workspaces", sc["keys_checked"], sc["workspaces_checked"])
+	}
+	for _, bad := range []string{`{"kinds":["stale"]}`, `{"workspace_ids":["default"]}`, `{"near_limit_pct":150}`, `{"unused_days":0}`, `{"kinds":"expired"}`} {
+		before := e.sb.Requests()
+		if res := e.call(t, "audit_keys", bad); !res.IsError || !strings.HasPrefix(text(res), "Invalid arguments") || e.sb.Requests() != before {
+			t.Errorf("%s: %s", bad, text(res))
+		}
+	}
+}
+
+func TestAuditKeysReadsEveryPage(t *testing.T) {
+	e := newEnv(t, "management")
+	for i := range 230 {
+		if res := e.call(t, "create_key", fmt.Sprintf(`{"name":"bulk-%03d","limit":1}`, i)); res.IsError {
+			t.Fatal(text(res))
+		}
+	}
+	sc := e.checked(t, "audit_keys", e.call(t, "audit_keys", `{"kinds":["never_used"]}`))
+	if sc["keys_checked"] != 238.0 || sc["summary"].(map[string]any)["never_used"] != 231.0 {
+		t.Errorf("checked %v keys, %v never used; want 238 and 231", sc["keys_checked"], sc["summary"])
+	}
+	if n := len(sc["findings"].([]any)); n != 231 {
+		t.Errorf("%d findings listed", n)
+	}
+}
