@@ -24,7 +24,7 @@ type toolError string
 func (e toolError) Error() string { return string(e) }
 
 var errNothingToUpdate = invalidArgs("nothing to change: give at least one of name, disabled, limit, " +
-	"remove_limit, limit_reset or include_byok_in_limit (null means not given); the key was left as it is")
+	"remove_limit, limit_reset, include_byok_in_limit or workspace_id (null means not given); the key was left as it is")
 
 // explain turns a client error into what the model should read: what went wrong and what to do next.
 // Every text it quotes from outside has been cleaned and redacted by the client.

@@ -13,7 +13,6 @@ import (
 
 // Constraints that struct tags cannot carry, set on the derived schemas.
 const (
-	hashPattern = `^[0-9a-f]{64}$`
 	uuidPattern = `^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`
 	// OpenRouter wants UTC with seconds; it rejects minute precision and other offsets.
 	utcTimePattern = `^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z$`
@@ -112,5 +111,5 @@ func property(s *jsonschema.Schema, name string) *jsonschema.Schema {
 
 // requireHash constrains the hash argument shared by get_key, update_key and delete_key.
 func requireHash(s *jsonschema.Schema) {
-	property(s, "hash").Pattern = hashPattern
+	property(s, "hash").Pattern = openrouter.HashPattern
 }

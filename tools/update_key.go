@@ -70,6 +70,7 @@ var updateKey = spec[updateKeyArgs, updateKeyResult]{
 		limit := property(s, "limit")
 		limit.Minimum = jsonschema.Ptr(0.0)
 		limit.Description = "a new spending limit in USD; to remove the limit use remove_limit instead"
+		property(s, "workspace_id").Pattern = uuidPattern
 		reset := property(s, "limit_reset")
 		reset.Enum = append(reset.Enum, neverReset)
 		reset.Description = "daily, weekly or monthly (at midnight UTC); never stops resetting"
