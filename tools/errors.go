@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 	"strings"
 
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
@@ -46,6 +47,10 @@ func explain(err error) string {
 		return "Invalid arguments, nothing was sent to OpenRouter: `hash` must be the 64 hex characters of a key's hash (from list_keys)."
 	case errors.Is(err, context.Canceled):
 		return "The call was cancelled before OpenRouter answered."
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("The call ran out of time: OpenRouter did not answer all its requests within %s "+
+			"(it may be slow, or rate limiting and being retried), so the call was stopped. A change may or may not "+
+			"have been made: check with get_key or list_keys before trying again.", callTimeoutOf(err))
 	case errors.As(err, &apiErr):
 		return explainStatus(apiErr)
 	}
@@ -72,4 +77,22 @@ func explainStatus(e *openrouter.APIError) string {
 			"workspace_id for another workspace) to find the right hash."
 	}
 	return e.Explain()
+}
+
+// deadlineError says how long the call had when its deadline passed.
+type deadlineError struct {
+	limit time.Duration
+	err   error
+}
+
+func (e deadlineError) Error() string { return e.err.Error() }
+func (e deadlineError) Unwrap() error { return e.err }
+
+// callTimeoutOf is the time the call had, as deadlineError recorded it.
+func callTimeoutOf(err error) time.Duration {
+	var d deadlineError
+	if errors.As(err, &d) {
+		return d.limit
+	}
+	return defaultCallTimeout
 }

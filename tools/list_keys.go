@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -27,6 +28,7 @@ type listKeysArgs struct {
 type listKeysResult struct {
 	Keys       []openrouter.Key `json:"keys" jsonschema:"the keys, newest first"`
 	NextOffset *int             `json:"next_offset" jsonschema:"pass as offset to continue where this result stopped; null when there are no more keys"`
+	Note       string           `json:"note,omitempty" jsonschema:"why the result stopped early, when it did"`
 }
 
 var listKeys = spec[listKeysArgs, listKeysResult]{
@@ -57,6 +59,12 @@ var listKeys = spec[listKeysArgs, listKeysResult]{
 			p := in.ListKeysParams
 			p.Offset = &offset
 			page, err := d.client.ListKeys(ctx, p)
+			if err != nil && fetched > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				// The pages already read are worth having: say where to go on from.
+				res.NextOffset = &offset
+				res.Note = fmt.Sprintf("stopped after %d keys: the call ran out of time; call again with offset %d for the rest", fetched, offset)
+				return res, nil
+			}
 			if err != nil {
 				return listKeysResult{}, err
 			}
@@ -91,6 +99,9 @@ var listKeys = spec[listKeysArgs, listKeysResult]{
 		}
 		if in.Name != "" {
 			b.WriteString(" Filtered by name " + strconv.Quote(in.Name) + ".")
+		}
+		if out.Note != "" {
+			b.WriteString(" Note: " + out.Note + ".")
 		}
 		b.WriteString(" Columns: name | hash | label | state | limit USD (remaining, reset) | usage USD month/total | expires\n")
 		row := make([]byte, 0, 256)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -305,5 +307,54 @@ func TestSecretDirKeepsSecretsOutOfTheResultAndRollsBack(t *testing.T) {
 	}
 	if list := e.call(t, "list_keys", `{"include_disabled":true}`); strings.Contains(text(list), "doomed") {
 		t.Error("the key whose secret was lost still exists")
+	}
+}
+
+// stallingEnv is a sandbox that answers the first page of keys at once and never answers a later page
+// (offset > 0), with the tools bound to a client of it and the call timeout given.
+func stallingEnv(t *testing.T, callTimeout time.Duration) *env {
+	t.Helper()
+	sb := sandbox.New(sandbox.Options{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if off := r.URL.Query().Get("offset"); r.URL.Path == "/api/v1/keys" && off != "" && off != "0" {
+			<-r.Context().Done()
+			return
+		}
+		sb.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := openrouter.New(openrouter.Options{BaseURL: srv.URL + "/api/v1", APIKey: openrouter.Secret(sb.ManagementKey())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvWith(t, sb, c, tools.Options{CallTimeout: callTimeout})
+	e.url = srv.URL + "/api/v1"
+	return e
+}
+
+func TestOneDeadlineBoundsTheWholeCall(t *testing.T) {
+	e := stallingEnv(t, 500*time.Millisecond)
+	for i := range 250 {
+		if _, _, err := e.sb.CreateInferenceKey(e.sb.ManagementKey(), fmt.Sprintf("k%03d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	res := e.call(t, "list_keys", `{"all":true}`)
+	elapsed := time.Since(start)
+	sc := structured(t, res)
+	if res.IsError || sc["next_offset"] == nil || !strings.Contains(text(res), "ran out of time") {
+		t.Fatalf("list_keys all over slow pages: want what it has with a note, got %s", text(res))
+	}
+	if n := len(sc["keys"].([]any)); n == 0 || n >= 254 {
+		t.Errorf("%d keys: want some pages, not all", n)
+	}
+	// A generous bound: the point is that pages stop at the call's deadline, not one request's.
+	if elapsed > 5*time.Second {
+		t.Errorf("the call took %s with a 500ms deadline", elapsed)
+	}
+	res = e.call(t, "audit_keys", "")
+	if !res.IsError || !strings.Contains(text(res), "ran out of time") {
+		t.Errorf("audit_keys over slow pages: %s", text(res))
 	}
 }

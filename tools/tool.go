@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"time"
@@ -30,6 +31,19 @@ type Options struct {
 	SecretDir   string        // when set, create_key writes new secrets here instead of returning them
 	Audit       *AuditLog     // when set, every mutating call is recorded here, before and after
 	Policy      Policy        // what the agent may do with keys, whatever it asks
+	CallTimeout time.Duration // how long one call may spend on OpenRouter, retries and all pages included; 0: 20 s
+}
+
+// defaultCallTimeout bounds the OpenRouter side of one tool call: the client's retry budget is per
+// request, and a call may make several (pages, a lookup and a change).
+const defaultCallTimeout = 20 * time.Second
+
+// callTimeout is the bound on one call's work with OpenRouter.
+func (o Options) callTimeout() time.Duration {
+	if o.CallTimeout > 0 {
+		return o.CallTimeout
+	}
+	return defaultCallTimeout
 }
 
 // deps is what a tool's call needs besides its arguments.
@@ -175,6 +189,11 @@ func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValida
 		}
 	}
 
+	// From here the call works with OpenRouter, within one deadline for all its requests: the time a
+	// user takes to answer a question is not counted.
+	work := startDeadline(ctx, d.opts.callTimeout())
+	defer work.stop()
+
 	// 4. Look up the key the call acts on, once, when the policy, the question or the audit record
 	// must know it; the policy decides whether this server may change it.
 	var hash, name string
@@ -186,9 +205,9 @@ func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValida
 	policed := d.opts.Policy.ManagedPrefix != "" && s.mutating()
 	var target *openrouter.Key
 	if hash != "" && (asking || auditing || policed || s.callOn != nil) {
-		k, err := d.client.GetKey(ctx, hash)
+		k, err := d.client.GetKey(work.ctx, hash)
 		if err != nil {
-			return s.failure(input, err), nil
+			return s.failure(input, work.overTime(err)), nil
 		}
 		target, name = k, k.Name
 		if policed {
@@ -217,6 +236,7 @@ func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValida
 		case unheard:
 			return mcp.NewToolResultError(d.confirm.unheardMessage()), nil
 		case accepted:
+			work.restart()
 		default:
 			return mcp.NewToolResultError(refusals[answer]), nil
 		}
@@ -235,10 +255,11 @@ func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValida
 	var output Out
 	var err error
 	if s.callOn != nil {
-		output, err = s.callOn(ctx, d, input, target)
+		output, err = s.callOn(work.ctx, d, input, target)
 	} else {
-		output, err = s.call(ctx, d, input)
+		output, err = s.call(work.ctx, d, input)
 	}
+	err = work.overTime(err)
 
 	// 8. Record the outcome, naming the key as it is afterwards: a new key's hash, a renamed key's
 	// name, a rotated key's successor.
@@ -255,6 +276,37 @@ func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValida
 		return s.failure(input, err), nil
 	}
 	return s.result(input, output)
+}
+
+// deadline bounds a call's work with OpenRouter.
+type deadline struct {
+	parent context.Context
+	limit  time.Duration
+	ctx    context.Context // the context of the work, ended at the deadline
+	cancel context.CancelFunc
+}
+
+func startDeadline(parent context.Context, limit time.Duration) *deadline {
+	d := &deadline{parent: parent, limit: limit}
+	d.ctx, d.cancel = context.WithTimeout(parent, limit)
+	return d
+}
+
+// restart gives the work its whole time again, after waiting for a person.
+func (d *deadline) restart() {
+	d.cancel()
+	d.ctx, d.cancel = context.WithTimeout(d.parent, d.limit)
+}
+
+func (d *deadline) stop() { d.cancel() }
+
+// overTime marks err as the deadline passing, when it did: the client's own error then says less
+// than that the whole call ran out of time.
+func (d *deadline) overTime(err error) error {
+	if err == nil || !errors.Is(d.ctx.Err(), context.DeadlineExceeded) {
+		return err
+	}
+	return deadlineError{limit: d.limit, err: errors.Join(context.DeadlineExceeded, err)}
 }
 
 // mutating reports whether the tool may change keys: whatever does not declare itself read-only.
