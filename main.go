@@ -106,7 +106,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // newLogger logs to w (stderr) only: stdout belongs to the protocol. Every line passes through
 // redactLine, a last line of defence should a key or a bearer token reach a log.
 func newLogger(w io.Writer, cfg config) zerolog.Logger {
-	out := io.Writer(redactingWriter{w})
+	out := io.Writer(redactingWriter{w: w, token: cfg.authToken.Reveal()})
 	console := cfg.logFormat == "console"
 	if cfg.logFormat == "auto" {
 		if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
@@ -119,7 +119,11 @@ func newLogger(w io.Writer, cfg config) zerolog.Logger {
 	return zerolog.New(out).Level(cfg.logLevel).With().Timestamp().Logger()
 }
 
-type redactingWriter struct{ w io.Writer }
+// redactingWriter masks secrets in every line: keys, bearer tokens, and the server's access token.
+type redactingWriter struct {
+	w     io.Writer
+	token string // the server's access token, when it has one
+}
 
 // bearerShape matches the credential after "Bearer", in a header or an error string.
 var bearerShape = regexp.MustCompile(`(?i)(bearer\s+)[^\s"',;]+`)
@@ -149,17 +153,21 @@ func redactLine(s string) string {
 }
 
 func (r redactingWriter) Write(p []byte) (int, error) {
+	n := len(p) // what was written, as the caller counts it
+	if r.token != "" && bytes.Contains(p, []byte(r.token)) {
+		p = bytes.ReplaceAll(p, []byte(r.token), []byte("[REDACTED]"))
+	}
 	if !mayNeedRedacting(p) {
 		// Nearly every line: nothing for the two regular expressions to match, and no copy.
 		if _, err := r.w.Write(p); err != nil {
 			return 0, err
 		}
-		return len(p), nil
+		return n, nil
 	}
 	if _, err := io.WriteString(r.w, redactLine(string(p))); err != nil {
 		return 0, err
 	}
-	return len(p), nil
+	return n, nil
 }
 
 // newClient builds the OpenRouter client: on the real API, or on an emulator started on a loopback
@@ -252,6 +260,12 @@ func runHTTP(ctx context.Context, cfg config, stderr io.Writer, logger zerolog.L
 	return transport.ServeHTTP(ctx, ln, handler, logger, closeSessions)
 }
 
+// isAccessToken reports whether s holds the server's access token, which is a secret like a key: it is
+// refused in tool arguments and in query strings, and masked in logs.
+func (cfg config) isAccessToken(s string) bool {
+	return cfg.authToken != "" && strings.Contains(s, cfg.authToken.Reveal())
+}
+
 // callerKey uses each request's bearer token as that request's OpenRouter key; the server holds none.
 func callerKey(ctx context.Context, token string) (context.Context, error) {
 	if !strings.HasPrefix(token, "sk-or-") || len(token) < 20 {
@@ -278,7 +292,7 @@ func serverOptions(cfg config, logger zerolog.Logger) mcpserver.Options {
 	return mcpserver.Options{
 		Version:   versionString(),
 		Sandbox:   cfg.sandbox,
-		Tools:     tools.Options{Confirm: cfg.confirm, SecretDir: cfg.secretDir, Policy: cfg.policy},
+		Tools:     tools.Options{Confirm: cfg.confirm, SecretDir: cfg.secretDir, Policy: cfg.policy, Secret: cfg.isAccessToken},
 		Selection: cfg.selection,
 		AuditLog:  cfg.auditLog,
 		Logger:    logger,

@@ -23,7 +23,7 @@ func TestRedactingWriterSkipsOnlyLinesWithNothingToRedact(t *testing.T) {
 	}
 	for _, line := range lines {
 		var out bytes.Buffer
-		if _, err := (redactingWriter{&out}).Write([]byte(line)); err != nil {
+		if _, err := (redactingWriter{w: &out}).Write([]byte(line)); err != nil {
 			t.Fatal(err)
 		}
 		if want := redactLine(line); out.String() != want {
@@ -53,7 +53,7 @@ func FuzzRedactingWriterFastPath(f *testing.F) {
 
 func BenchmarkRedactingWriter(b *testing.B) {
 	line := []byte(`{"level":"info","request_id":"24a9f7059b1264e9","http_method":"POST","path":"/mcp","rpc_method":"tools/call","tool":"list_keys","status":200,"duration_ms":3.904955,"remote":"127.0.0.1:54782","time":"2026-11-23T14:03:16Z","message":"http request"}` + "\n")
-	w := redactingWriter{discard{}}
+	w := redactingWriter{w: discard{}}
 	b.ReportAllocs()
 	for b.Loop() {
 		_, _ = w.Write(line)
@@ -79,5 +79,18 @@ func TestLogLinesMaskKeysAndBearerTokens(t *testing.T) {
 	}
 	if strings.Count(out, "[REDACTED]") < 4 {
 		t.Errorf("expected every secret masked:\n%s", out)
+	}
+}
+
+func TestLogLinesMaskTheAccessToken(t *testing.T) {
+	var buf bytes.Buffer
+	token := "0123456789abcdef-access-token"
+	w := redactingWriter{w: &buf, token: token}
+	line := `{"message":"refused ` + token + `"}` + "\n"
+	if n, err := w.Write([]byte(line)); err != nil || n != len(line) {
+		t.Fatalf("Write = %d, %v; want %d", n, err, len(line))
+	}
+	if strings.Contains(buf.String(), token) || !strings.Contains(buf.String(), "[REDACTED]") {
+		t.Errorf("the access token reached the log: %s", buf.String())
 	}
 }

@@ -358,3 +358,15 @@ func TestOneDeadlineBoundsTheWholeCall(t *testing.T) {
 		t.Errorf("audit_keys over slow pages: %s", text(res))
 	}
 }
+
+func TestAnotherSecretTheServerKnowsIsRefusedLikeAKey(t *testing.T) {
+	const token = "server-access-token-0123456789abcdef"
+	e, _ := countingEnv(t, tools.Options{Secret: func(s string) bool { return strings.Contains(s, token) }})
+	for _, args := range []string{`{"name":"` + token + `"}`, `{"name":"x ` + token + `"}`, `{"` + token + `":1,"name":"x"}`} {
+		before := e.sb.Requests()
+		res := e.call(t, "create_key", args)
+		if !res.IsError || strings.Contains(text(res), token) || e.sb.Requests() != before {
+			t.Errorf("%s: want refused without being repeated or sent: %s", args, text(res))
+		}
+	}
+}

@@ -32,6 +32,14 @@ type Options struct {
 	Audit       *AuditLog     // when set, every mutating call is recorded here, before and after
 	Policy      Policy        // what the agent may do with keys, whatever it asks
 	CallTimeout time.Duration // how long one call may spend on OpenRouter, retries and all pages included; 0: 20 s
+	// Secret, when set, tells of more values that are secrets (the server's access token): they are
+	// refused in arguments, without being repeated, as keys are.
+	Secret func(string) bool
+}
+
+// isSecret reports whether s is a key or another secret the server was told of.
+func (o Options) isSecret(s string) bool {
+	return openrouter.LooksLikeSecret(s) || (o.Secret != nil && o.Secret(s))
 }
 
 // defaultCallTimeout bounds the OpenRouter side of one tool call: the client's retry budget is per
@@ -121,7 +129,7 @@ func (s spec[In, Out]) build(d *deps) (server.ServerTool, error) {
 	if err != nil {
 		return server.ServerTool{}, fmt.Errorf("tool %s: input schema: %w", s.name, err)
 	}
-	validator, err := newArgValidator(in)
+	validator, err := newArgValidator(in, d.opts.isSecret)
 	if err != nil {
 		return server.ServerTool{}, fmt.Errorf("tool %s: input schema: %w", s.name, err)
 	}

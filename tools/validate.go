@@ -11,8 +11,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/jsonschema-go/jsonschema"
-
-	"github.com/orkeys/openrouter-keys-mcp/openrouter"
 )
 
 // Tool arguments are validated here rather than by mcp-go's WithInputSchemaValidation or
@@ -23,17 +21,18 @@ import (
 
 // argValidator checks a tool's arguments against its input schema; patterns are compiled once.
 type argValidator struct {
+	secret   func(string) bool // whether a value is a secret: a key, or one the server was told of
 	schema   *jsonschema.Schema
 	patterns map[string]*regexp.Regexp
 	valid    string // the argument names, for messages
 }
 
 // newArgValidator fails for a schema the validator cannot fully enforce.
-func newArgValidator(s *jsonschema.Schema) (*argValidator, error) {
+func newArgValidator(s *jsonschema.Schema, secret func(string) bool) (*argValidator, error) {
 	if s.Type != "object" || s.AdditionalProperties == nil || s.AdditionalProperties.Not == nil {
 		return nil, fmt.Errorf("input schema must be an object that forbids unknown properties")
 	}
-	v := &argValidator{schema: s, patterns: map[string]*regexp.Regexp{}}
+	v := &argValidator{secret: secret, schema: s, patterns: map[string]*regexp.Regexp{}}
 	names := make([]string, 0, len(s.Properties))
 	for name, p := range s.Properties {
 		if err := v.enforceable(name, p); err != nil {
@@ -75,8 +74,8 @@ func (v *argValidator) enforceable(name string, p *jsonschema.Schema) error {
 }
 
 // argName quotes an argument name for a message, unless the name itself could be a secret.
-func argName(name string) string {
-	if openrouter.LooksLikeSecret(name) || len(name) > 64 || !utf8.ValidString(name) {
+func (v *argValidator) argName(name string) string {
+	if v.secret(name) || len(name) > 64 || !utf8.ValidString(name) {
 		return "an argument whose name looks like a secret or is malformed"
 	}
 	return "`" + name + "`"
@@ -95,7 +94,7 @@ func (v *argValidator) validate(args map[string]any) string {
 	for _, name := range names {
 		p, ok := s.Properties[name]
 		if !ok {
-			problems = append(problems, fmt.Sprintf("%s is not an argument of this tool", argName(name)))
+			problems = append(problems, fmt.Sprintf("%s is not an argument of this tool", v.argName(name)))
 			continue
 		}
 		if msg := v.checkValue(name, p, args[name]); msg != "" {
@@ -121,7 +120,7 @@ func (v *argValidator) validate(args map[string]any) string {
 
 // checkValue checks one argument value against its property schema.
 func (v *argValidator) checkValue(name string, p *jsonschema.Schema, value any) string {
-	if msg := checkPlain(name, p, v.patterns[name], value); msg != "" {
+	if msg := v.checkPlain(name, p, v.patterns[name], value); msg != "" {
 		return msg
 	}
 	items, _ := value.([]any)
@@ -129,7 +128,7 @@ func (v *argValidator) checkValue(name string, p *jsonschema.Schema, value any) 
 		return fmt.Sprintf("`%s` may hold at most %d items", name, *p.MaxItems)
 	}
 	for i, item := range items {
-		if msg := checkPlain(fmt.Sprintf("%s[%d]", name, i), p.Items, v.patterns[name+"[]"], item); msg != "" {
+		if msg := v.checkPlain(fmt.Sprintf("%s[%d]", name, i), p.Items, v.patterns[name+"[]"], item); msg != "" {
 			return msg
 		}
 	}
@@ -138,9 +137,9 @@ func (v *argValidator) checkValue(name string, p *jsonschema.Schema, value any) 
 
 // checkPlain checks one value against a schema of plain keywords (type, enum, minimum, maximum,
 // lengths, pattern).
-func checkPlain(name string, p *jsonschema.Schema, pattern *regexp.Regexp, v any) string {
-	if s, ok := v.(string); ok && openrouter.LooksLikeSecret(s) {
-		return fmt.Sprintf("`%s` contains what looks like an OpenRouter secret key; never pass secret keys to these tools "+
+func (val *argValidator) checkPlain(name string, p *jsonschema.Schema, pattern *regexp.Regexp, v any) string {
+	if s, ok := v.(string); ok && val.secret(s) {
+		return fmt.Sprintf("`%s` contains what looks like an OpenRouter secret key or another secret; never pass secrets to these tools "+
 			"(keys are named by their hash, a 64-hex-character id from list_keys); the value was not sent or stored", name)
 	}
 	allowed := p.Types
