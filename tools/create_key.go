@@ -71,7 +71,7 @@ var createKey = spec[createKeyArgs, createKeyResult]{
 	call: func(ctx context.Context, d *deps, in createKeyArgs) (createKeyResult, error) {
 		created, err := d.client.CreateKey(ctx, in.CreateKeyRequest)
 		if err != nil {
-			return createKeyResult{}, err
+			return createKeyResult{}, keepUnverifiedSecret(d, in.Name, err)
 		}
 		out := createKeyResult{Key: created.Key}
 		if in.expiryByPolicy {
@@ -112,6 +112,22 @@ func keepSecret(ctx context.Context, d *deps, created *openrouter.CreatedKey) (s
 		return "", "", rollBack(ctx, d.client, created.Key.Hash, err)
 	}
 	return "", path, nil
+}
+
+// keepUnverifiedSecret saves, when the server keeps secrets in files, a secret that came with a
+// malformed answer to a create: the key may exist, and this may be the only copy of its secret. It is
+// never shown to the model, since nothing vouches for it; without a secret directory it is dropped,
+// and the advice to look for the key (createMayExist) stands.
+func keepUnverifiedSecret(d *deps, name string, err error) error {
+	var bad *openrouter.MalformedCreateError
+	if d.opts.SecretDir == "" || !errors.As(err, &bad) || bad.Secret == "" {
+		return err
+	}
+	path, werr := writeSecretFile(d.opts.SecretDir, name, bad.Hash, bad.Secret)
+	if werr != nil {
+		return fmt.Errorf("%w; the secret that came with the answer could not be saved either: %v", err, werr)
+	}
+	return fmt.Errorf("%w; the secret that came with the answer was saved, unverified, to %s", err, path)
 }
 
 // secretWhere tells where a new key's secret is, for the summary line, with any policy note.

@@ -51,6 +51,8 @@ func explain(err error) string {
 		return fmt.Sprintf("The call ran out of time: OpenRouter did not answer all its requests within %s "+
 			"(it may be slow, or rate limiting and being retried), so the call was stopped. A change may or may not "+
 			"have been made: check with get_key or list_keys before trying again.", callTimeoutOf(err))
+	case errors.Is(err, openrouter.ErrMalformedResponse):
+		return fmt.Sprintf("OpenRouter answered, but not in the form it documents (%v).", err)
 	case errors.As(err, &apiErr):
 		return explainStatus(apiErr)
 	}

@@ -107,7 +107,7 @@ var rotateKey = spec[rotateKeyArgs, rotateKeyResult]{
 		}
 		created, err := d.client.CreateKey(ctx, req)
 		if err != nil {
-			return rotateKeyResult{}, err
+			return rotateKeyResult{}, keepUnverifiedSecret(d, req.Name, err)
 		}
 		out := rotateKeyResult{Old: retiredKey{Hash: old.Hash, Retired: "kept"}, New: &successor{Key: created.Key}}
 		if expiryByPolicy {

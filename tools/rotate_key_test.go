@@ -3,6 +3,7 @@ package tools_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -154,5 +155,29 @@ func TestRotateKeyAsksAndHonoursThePolicy(t *testing.T) {
 	res := e.callIn(t, ctx, "rotate_key", args, q.RequestState, accept(false))
 	if sc := e.checked(t, "rotate_key", res); sc["declined"] != true || sc["new"] != nil || e.disabled(t, capped) {
 		t.Errorf("declined rotation: %v", sc)
+	}
+}
+
+// TestAMalformedCreateKeepsTheSecretInsideTheSecretDir: an answer with a hash that could climb out of
+// the directory still leaves the secret in a file inside it, and says the key may exist.
+func TestAMalformedCreateKeepsTheSecretInsideTheSecretDir(t *testing.T) {
+	dir := t.TempDir()
+	secret := "sk-or-v1-" + strings.Repeat("5a", 32)
+	body := `{"data":{"hash":"../../x","name":"evil","label":"sk-or-v1-5a5...a5a"},"key":"` + secret + `"}`
+	e := newEnvWith(t, sandbox.New(sandbox.Options{}), stubClient(t, 201, body, nil), tools.Options{SecretDir: dir})
+	res := e.call(t, "create_key", `{"name":"evil"}`)
+	if !res.IsError || strings.Contains(text(res), secret) || !strings.Contains(text(res), "may have been created") ||
+		!strings.Contains(text(res), "saved, unverified, to "+dir+"/") {
+		t.Fatalf("want the key may exist and where its secret went: %s", text(res))
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(files) != 1 {
+		t.Fatalf("files in the secret dir: %v", files)
+	}
+	if b, _ := os.ReadFile(files[0]); strings.TrimSpace(string(b)) != secret {
+		t.Error("the file does not hold the secret")
+	}
+	if escaped, _ := filepath.Glob(filepath.Join(dir, "..", "..", "x*")); len(escaped) > 0 {
+		t.Errorf("a file was written outside the secret dir: %v", escaped)
 	}
 }

@@ -1,6 +1,8 @@
 package tools
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,12 +14,24 @@ import (
 // writeSecret writes a new key's secret to a file of its own in dir, readable by the owner only, and
 // returns its path. The file must not exist yet: a secret never overwrites another.
 func writeSecret(dir string, k *openrouter.CreatedKey) (string, error) {
-	path := filepath.Join(dir, secretFileName(k.Key.Name, k.Key.Hash))
+	return writeSecretFile(dir, k.Key.Name, k.Key.Hash, k.Secret)
+}
+
+// writeSecretFile writes secret to a new file in dir named after the key's name and hash (a random
+// stand-in when the hash is not known). Only the base name is built from the key, and only from safe
+// characters, so the file is always in dir.
+func writeSecretFile(dir, name, hash string, secret openrouter.Secret) (string, error) {
+	if !openrouter.ValidHash(hash) {
+		b := make([]byte, 6)
+		_, _ = rand.Read(b)
+		hash = "unknown-" + hex.EncodeToString(b)
+	}
+	path := filepath.Join(dir, secretFileName(name, hash))
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return "", fmt.Errorf("create %s: %w", path, unwrapPath(err))
 	}
-	_, err = f.WriteString(k.Secret.Reveal() + "\n")
+	_, err = f.WriteString(secret.Reveal() + "\n")
 	if err == nil {
 		err = f.Sync()
 	}
@@ -47,7 +61,7 @@ func secretFileName(name, hash string) string {
 	if safe == "" {
 		safe = "key"
 	}
-	return fmt.Sprintf("%s-%s.key", safe, hash[:12])
+	return fmt.Sprintf("%s-%s.key", safe, hash[:min(len(hash), 20)])
 }
 
 // unwrapPath drops the path os repeats in its errors; the caller names the path once.
