@@ -1,0 +1,421 @@
+package transport_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+	"github.com/rs/zerolog"
+
+	"github.com/orkeys/openrouter-keys-mcp/transport"
+)
+
+// The tests in this package drive the HTTP front door with real requests, over a small real mcp-go
+// server, so they stand alone: no OpenRouter client and no tools package.
+
+const (
+	goodToken = "good-token-0123456789abcdef"
+	legacy    = "2025-06-18"
+	listBody  = `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`
+	initBody  = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",` +
+		`"capabilities":{},"clientInfo":{"name":"test","version":"1"}}}`
+)
+
+// testKey is shaped like an OpenRouter key; isSecret below recognises it (and the access token).
+var testKey = "sk-or-v1-" + strings.Repeat("0123456789abcdef", 4)
+
+func isSecret(s string) bool {
+	return strings.Contains(s, "sk-or-v1-0123456789") || strings.Contains(s, goodToken)
+}
+
+// tokenAuth lets in callers presenting goodToken, or any token that starts with "other-" (a second
+// caller with a credential of its own).
+func tokenAuth(ctx context.Context, token string) (context.Context, error) {
+	if token == goodToken || strings.HasPrefix(token, "other-") {
+		return ctx, nil
+	}
+	return nil, errors.New("wrong access token")
+}
+
+// gate blocks the "slow" tool until released, so tests can hold calls in flight.
+type gate struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func newGate() *gate { return &gate{entered: make(chan struct{}, 1000), release: make(chan struct{})} }
+
+// newMCPServer builds a small real MCP server: echo (read-only), wipe (destructive) and slow (waits
+// on g when g is set). Its tool filter applies the request's narrowing, as main's does.
+func newMCPServer(g *gate) *server.MCPServer {
+	s := server.NewMCPServer("test", "1.0",
+		server.WithToolCapabilities(false),
+		server.WithToolFilter(func(ctx context.Context, list []mcp.Tool) []mcp.Tool {
+			n := transport.NarrowingFrom(ctx)
+			return slices.DeleteFunc(list, func(t mcp.Tool) bool {
+				readOnly := t.Annotations.ReadOnlyHint != nil && *t.Annotations.ReadOnlyHint
+				return (n.ReadOnly && !readOnly) || (len(n.Tools) > 0 && !slices.Contains(n.Tools, t.Name))
+			})
+		}))
+	text := func(s string) server.ToolHandlerFunc {
+		return func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return mcp.NewToolResultText(s), nil
+		}
+	}
+	s.AddTool(mcp.NewTool("echo", mcp.WithReadOnlyHintAnnotation(true)), text("echo"))
+	s.AddTool(mcp.NewTool("wipe", mcp.WithReadOnlyHintAnnotation(false)), text("wiped"))
+	s.AddTool(mcp.NewTool("slow", mcp.WithReadOnlyHintAnnotation(true)),
+		func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			if g != nil {
+				g.entered <- struct{}{}
+				select {
+				case <-g.release:
+				case <-ctx.Done():
+				}
+			}
+			return mcp.NewToolResultText("slow"), nil
+		})
+	return s
+}
+
+var toolNames = []string{"echo", "wipe", "slow"}
+
+// syncBuffer is a log sink safe for the server's goroutines and the test's.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// frontDoor is a served handler and what the test needs to reach it.
+type frontDoor struct {
+	url      string
+	log      *syncBuffer
+	shutdown func(context.Context)
+	srv      *httptest.Server
+}
+
+// start serves NewHTTPHandler over a real mcp-go server; change adjusts the options first.
+func start(t *testing.T, g *gate, change func(*transport.HTTPOptions)) *frontDoor {
+	t.Helper()
+	log := &syncBuffer{}
+	o := transport.HTTPOptions{
+		Auth:      tokenAuth,
+		AuthHint:  "send the access token as Authorization: Bearer <token>",
+		Loopback:  true,
+		Version:   "test",
+		ToolNames: toolNames,
+		Logger:    zerolog.New(log),
+	}
+	if change != nil {
+		change(&o)
+	}
+	h, shutdown := transport.NewHTTPHandler(newMCPServer(g), o)
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		if g != nil {
+			select {
+			case <-g.release:
+			default:
+				close(g.release)
+			}
+		}
+		shutdown(context.Background())
+		srv.Close()
+	})
+	return &frontDoor{url: srv.URL, log: log, shutdown: shutdown, srv: srv}
+}
+
+// request is one HTTP request to the front door; its zero value is an authorised legacy tools/list.
+type request struct {
+	method  string // POST when empty
+	path    string // /mcp when empty, may carry a query
+	auth    string // "Bearer goodToken" when empty; "-" for none
+	body    string // listBody when empty and the method is POST
+	headers map[string]string
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (fd *frontDoor) do(t *testing.T, rq request) response {
+	t.Helper()
+	if rq.method == "" {
+		rq.method = http.MethodPost
+	}
+	if rq.path == "" {
+		rq.path = "/mcp"
+	}
+	if rq.body == "" && rq.method == http.MethodPost {
+		rq.body = listBody
+	}
+	var body io.Reader
+	if rq.body != "" {
+		body = strings.NewReader(rq.body)
+	}
+	req, err := http.NewRequest(rq.method, fd.url+rq.path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set(mcp.HeaderProtocolVersion, legacy)
+	switch rq.auth {
+	case "":
+		req.Header.Set("Authorization", "Bearer "+goodToken)
+	case "-":
+	default:
+		req.Header.Set("Authorization", rq.auth)
+	}
+	for k, v := range rq.headers {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: string(b)}
+}
+
+// toolsListed returns the names in a tools/list answer.
+func toolsListed(t *testing.T, r response) []string {
+	t.Helper()
+	var msg struct {
+		Result struct {
+			Tools []struct {
+				Name string `json:"name"`
+			} `json:"tools"`
+		} `json:"result"`
+	}
+	if r.status != http.StatusOK || json.Unmarshal([]byte(r.body), &msg) != nil {
+		t.Fatalf("tools/list: %d %s", r.status, r.body)
+	}
+	var names []string
+	for _, tool := range msg.Result.Tools {
+		names = append(names, tool.Name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func TestAuthorisedCallIsServed(t *testing.T) {
+	fd := start(t, nil, nil)
+	if got := toolsListed(t, fd.do(t, request{})); !slices.Equal(got, []string{"echo", "slow", "wipe"}) {
+		t.Errorf("tools: %v", got)
+	}
+	r := fd.do(t, request{method: http.MethodGet, path: "/healthz", auth: "-"})
+	if r.status != http.StatusOK || !strings.Contains(r.body, `"version":"test"`) {
+		t.Errorf("healthz: %d %s", r.status, r.body)
+	}
+}
+
+func TestOriginCheck(t *testing.T) {
+	fd := start(t, nil, func(o *transport.HTTPOptions) { o.AllowedOrigins = []string{"http://localhost:6274"} })
+	for origin, want := range map[string]int{
+		"":                                 http.StatusOK,
+		"http://localhost:6274":            http.StatusOK,
+		fd.url:                             http.StatusOK, // the server's own origin
+		"https://evil.example":             http.StatusForbidden,
+		"http://localhost:6275":            http.StatusForbidden,
+		"null":                             http.StatusForbidden,
+		"ftp://" + fd.url[len("http://"):]: http.StatusForbidden,
+	} {
+		r := fd.do(t, request{headers: map[string]string{"Origin": origin}})
+		if r.status != want {
+			t.Errorf("Origin %q: %d, want %d: %s", origin, r.status, want, r.body)
+		}
+	}
+}
+
+func TestLoopbackHostCheck(t *testing.T) {
+	fd := start(t, nil, nil)
+	for host, want := range map[string]int{
+		"localhost":             http.StatusOK,
+		"localhost:8080":        http.StatusOK,
+		"127.0.0.1:8080":        http.StatusOK,
+		"[::1]:8080":            http.StatusOK,
+		"evil.example":          http.StatusForbidden,
+		"attacker.example:8080": http.StatusForbidden,
+		"127.0.0.1.nip.io":      http.StatusForbidden,
+	} {
+		r := fd.do(t, request{headers: map[string]string{"Host": host}})
+		if r.status != want {
+			t.Errorf("Host %q: %d, want %d: %s", host, r.status, want, r.body)
+		}
+	}
+}
+
+func TestBearerAuth(t *testing.T) {
+	fd := start(t, nil, nil)
+	for name, auth := range map[string]string{
+		"missing":      "-",
+		"not bearer":   "Basic " + goodToken,
+		"empty bearer": "Bearer ",
+		"wrong token":  "Bearer wrong-token-0123456789",
+		"two tokens":   "Bearer " + goodToken + " " + goodToken,
+		"no space":     "Bearer" + goodToken,
+	} {
+		r := fd.do(t, request{auth: auth})
+		if r.status != http.StatusUnauthorized || r.header.Get("WWW-Authenticate") == "" ||
+			!strings.Contains(r.body, "as Authorization: Bearer") || strings.Contains(r.body, goodToken) {
+			t.Errorf("%s: %d %q %s", name, r.status, r.header.Get("WWW-Authenticate"), r.body)
+		}
+	}
+	for name, auth := range map[string]string{
+		"lower-case scheme": "bearer " + goodToken,
+		"extra spaces":      "  Bearer   " + goodToken + "  ",
+	} {
+		if r := fd.do(t, request{auth: auth}); r.status != http.StatusOK {
+			t.Errorf("%s: %d %s", name, r.status, r.body)
+		}
+	}
+	// Without an Authenticator, no token is asked for.
+	open := start(t, nil, func(o *transport.HTTPOptions) { o.Auth = nil })
+	if r := open.do(t, request{auth: "-"}); r.status != http.StatusOK {
+		t.Errorf("no auth configured: %d %s", r.status, r.body)
+	}
+}
+
+func TestBodyCap(t *testing.T) {
+	fd := start(t, nil, func(o *transport.HTTPOptions) { o.MaxBodyBytes = 200 })
+	pad := func(n int) string {
+		return `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"pad":"` + strings.Repeat("x", n) + `"}}`
+	}
+	small := pad(200 - len(pad(0)))
+	if r := fd.do(t, request{body: small}); r.status != http.StatusOK {
+		t.Errorf("a body of exactly the cap: %d %s", r.status, r.body)
+	}
+	if r := fd.do(t, request{body: small + " "}); r.status != http.StatusRequestEntityTooLarge {
+		t.Errorf("a body over the cap: %d %s", r.status, r.body)
+	}
+}
+
+func TestInFlightCap(t *testing.T) {
+	g := newGate()
+	fd := start(t, g, func(o *transport.HTTPOptions) { o.MaxInFlight = 2 })
+	call := `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"slow","arguments":{}}}`
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			if r := fd.do(t, request{body: call}); r.status != http.StatusOK {
+				t.Errorf("held call: %d %s", r.status, r.body)
+			}
+		})
+		<-g.entered
+	}
+	r := fd.do(t, request{})
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+		t.Errorf("a third call while two are in flight: %d %q %s", r.status, r.header.Get("Retry-After"), r.body)
+	}
+	close(g.release)
+	wg.Wait()
+	if r := fd.do(t, request{}); r.status != http.StatusOK {
+		t.Errorf("after the calls ended: %d %s", r.status, r.body)
+	}
+}
+
+func TestNarrowingHeadersOnlyNarrow(t *testing.T) {
+	fd := start(t, nil, func(o *transport.HTTPOptions) { o.ToolNames = []string{"echo", "wipe"} })
+	for _, tc := range []struct {
+		headers map[string]string
+		want    []string
+	}{
+		{map[string]string{"X-MCP-Readonly": "true"}, []string{"echo", "slow"}},
+		{map[string]string{"X-MCP-Readonly": "false"}, []string{"echo", "slow", "wipe"}},
+		{map[string]string{"X-MCP-Tools": "wipe"}, []string{"wipe"}},
+		{map[string]string{"X-MCP-Tools": " echo , wipe "}, []string{"echo", "wipe"}},
+		{map[string]string{"X-MCP-Tools": "wipe", "X-MCP-Readonly": "true"}, nil},
+	} {
+		if got := toolsListed(t, fd.do(t, request{headers: tc.headers})); !slices.Equal(got, tc.want) {
+			t.Errorf("%v: %v, want %v", tc.headers, got, tc.want)
+		}
+	}
+	// A tool the server does not name for narrowing (slow) cannot be asked for: headers never widen.
+	for _, h := range []map[string]string{
+		{"X-MCP-Tools": "slow"}, {"X-MCP-Tools": "echo,nope"}, {"X-MCP-Readonly": "maybe"},
+	} {
+		if r := fd.do(t, request{headers: h}); r.status != http.StatusBadRequest {
+			t.Errorf("%v: %d %s", h, r.status, r.body)
+		}
+	}
+	call := `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"wipe","arguments":{}}}`
+	r := fd.do(t, request{body: call, headers: map[string]string{"X-MCP-Readonly": "true"}})
+	if strings.Contains(r.body, "wiped") {
+		t.Errorf("a read-only request called a destructive tool: %s", r.body)
+	}
+}
+
+func TestRequestLog(t *testing.T) {
+	fd := start(t, nil, nil)
+	call := `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"note":"` + testKey + `"}}}`
+	r := fd.do(t, request{body: call, headers: map[string]string{"X-Request-Id": "req-42"}})
+	if r.status != http.StatusOK || r.header.Get("X-Request-Id") != "req-42" {
+		t.Fatalf("call: %d %q %s", r.status, r.header.Get("X-Request-Id"), r.body)
+	}
+	fd.do(t, request{auth: "Bearer wrong-" + goodToken})
+	bad := fd.do(t, request{headers: map[string]string{"X-Request-Id": "bad id with spaces"}})
+	if id := bad.header.Get("X-Request-Id"); len(id) != 16 {
+		t.Errorf("an insane X-Request-Id was kept: %q", id)
+	}
+	var lines []map[string]any
+	for line := range strings.SplitSeq(strings.TrimSpace(fd.log.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if m["message"] == "http request" {
+			lines = append(lines, m)
+		}
+	}
+	if len(lines) != 3 {
+		t.Fatalf("want 3 request lines, got %d: %s", len(lines), fd.log)
+	}
+	first := lines[0]
+	for k, want := range map[string]any{
+		"request_id": "req-42", "http_method": "POST", "path": "/mcp", "rpc_method": "tools/call",
+		"tool": "echo", "status": float64(200),
+	} {
+		if first[k] != want {
+			t.Errorf("log field %s = %v, want %v", k, first[k], want)
+		}
+	}
+	if lines[1]["status"] != float64(http.StatusUnauthorized) {
+		t.Errorf("the refused call logged %v", lines[1]["status"])
+	}
+	if log := fd.log.String(); strings.Contains(log, goodToken) || strings.Contains(log, testKey) {
+		t.Errorf("a credential or a secret reached the log: %s", log)
+	}
+}
