@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -127,6 +129,7 @@ func start(t *testing.T, g *gate, change func(*transport.HTTPOptions)) *frontDoo
 		Version:   "test",
 		ToolNames: toolNames,
 		Logger:    zerolog.New(log),
+		IsSecret:  isSecret,
 	}
 	if change != nil {
 		change(&o)
@@ -417,5 +420,67 @@ func TestRequestLog(t *testing.T) {
 	}
 	if log := fd.log.String(); strings.Contains(log, goodToken) || strings.Contains(log, testKey) {
 		t.Errorf("a credential or a secret reached the log: %s", log)
+	}
+}
+
+func TestQueryCredentialsRefused(t *testing.T) {
+	fd := start(t, nil, nil)
+	pct := func(s string) string { // every byte percent-encoded
+		var b strings.Builder
+		for i := range len(s) {
+			fmt.Fprintf(&b, "%%%02X", s[i])
+		}
+		return b.String()
+	}
+	for _, q := range []string{
+		"key=" + testKey,
+		"key=" + testKey + ";",
+		"a=1;key=" + testKey,
+		"a=1;k=" + testKey,
+		"x=" + testKey + "%zz",
+		"x=%zz" + testKey,
+		"x=" + pct(testKey),
+		"x=" + strings.ReplaceAll(pct(testKey), "%", "%25"), // encoded twice
+		"x=" + url.QueryEscape(testKey),
+		pct("x") + "=" + pct(testKey) + ";",
+		testKey,
+		"access_token=anything",
+		"API_KEY=anything",
+		"t=" + goodToken,
+		"a=b;c=" + goodToken + "%zz",
+		"whatever=" + pct(goodToken),
+		goodToken + "=1",
+	} {
+		for _, path := range []string{"/mcp?", "/healthz?", "/nowhere?"} {
+			r := fd.do(t, request{path: path + q})
+			if r.status != http.StatusBadRequest || !strings.Contains(r.body, "never accepted in the URL") {
+				t.Errorf("%s%s: %d %s", path, q, r.status, r.body)
+			}
+		}
+	}
+	for _, q := range []string{"", "?", "?debug=1", "?a=1;b=2", "?x=%zz"} {
+		if r := fd.do(t, request{path: "/mcp" + q}); r.status != http.StatusOK {
+			t.Errorf("/mcp%s: %d %s", q, r.status, r.body)
+		}
+	}
+	if log := fd.log.String(); strings.Contains(log, testKey) || strings.Contains(log, goodToken) {
+		t.Errorf("a credential reached the log: %s", log)
+	}
+	// Without a predicate, no query string is accepted at all.
+	strict := start(t, nil, func(o *transport.HTTPOptions) { o.IsSecret = nil })
+	if r := strict.do(t, request{path: "/mcp?debug=1"}); r.status != http.StatusBadRequest {
+		t.Errorf("nil IsSecret, a harmless query: %d %s", r.status, r.body)
+	}
+}
+
+func TestSecretInPathIsNotLogged(t *testing.T) {
+	fd := start(t, nil, nil)
+	for _, path := range []string{"/" + testKey, "/x/" + url.PathEscape(goodToken)} {
+		if r := fd.do(t, request{path: path}); r.status != http.StatusNotFound {
+			t.Errorf("%s: %d %s", path, r.status, r.body)
+		}
+	}
+	if log := fd.log.String(); strings.Contains(log, testKey) || strings.Contains(log, goodToken) {
+		t.Errorf("a credential in the path reached the log: %s", log)
 	}
 }

@@ -46,6 +46,12 @@ type HTTPOptions struct {
 	Version        string        // reported by /healthz
 	ToolNames      []string      // the tools a request may narrow itself to with X-MCP-Tools
 	Logger         zerolog.Logger
+
+	// IsSecret reports whether s holds a credential anywhere in it (a key, the access token): a
+	// request whose query string does is refused, however the query is delimited or encoded, and a
+	// path that does is not logged. It is asked about the raw query, its decoded forms and each name
+	// and value in them. Nil refuses every request that has a query string (MCP needs none).
+	IsSecret func(s string) bool
 }
 
 // Narrowing is what a request asked of the tool set through its headers: X-MCP-Readonly: true, and
@@ -95,7 +101,6 @@ func NewHTTPHandler(s *server.MCPServer, o HTTPOptions) (http.Handler, func(cont
 	mcpHandler = authenticate(o.Auth, o.AuthHint, mcpHandler)
 	mcpHandler = limitInFlight(o.MaxInFlight, mcpHandler)
 	mcpHandler = readBody(o.MaxBodyBytes, mcpHandler)
-	mcpHandler = refuseQueryCredentials(mcpHandler)
 	mcpHandler = checkOrigin(o.AllowedOrigins, mcpHandler)
 
 	mux := http.NewServeMux()
@@ -107,10 +112,11 @@ func NewHTTPHandler(s *server.MCPServer, o HTTPOptions) (http.Handler, func(cont
 		writeJSON(w, http.StatusNotFound, httpError("not found: MCP is served at /mcp, health at /healthz"))
 	})
 	var h http.Handler = mux
+	h = refuseQueryCredentials(o.IsSecret, h)
 	if o.Loopback {
 		h = checkLoopbackHost(h)
 	}
-	h = logRequests(o.Logger, h)
+	h = logRequests(o.Logger, o.IsSecret, h)
 	return h, streamable.CloseSessions
 }
 
@@ -166,26 +172,6 @@ func checkOrigin(allowed []string, next http.Handler) http.Handler {
 func sameOrigin(origin, host string) bool {
 	u, err := url.Parse(origin)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && strings.EqualFold(u.Host, host)
-}
-
-// credentialParams are query parameters a caller might put a key or token in; query strings end up in
-// proxy logs, browser history and referrers, so a credential there is refused, never used.
-var credentialParams = []string{"key", "api_key", "apikey", "token", "access_token", "auth", "authorization", "bearer"}
-
-var keyShape = regexp.MustCompile(`sk-or-[A-Za-z0-9]+-[A-Za-z0-9]{8,}`)
-
-func refuseQueryCredentials(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for name, values := range r.URL.Query() {
-			if slices.Contains(credentialParams, strings.ToLower(name)) || slices.ContainsFunc(values, keyShape.MatchString) {
-				writeJSON(w, http.StatusBadRequest, httpError("credentials are never accepted in the URL's query "+
-					"string: send them in the Authorization header (Authorization: Bearer ...), and revoke any "+
-					"key that was sent in a URL"))
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // authenticate asks for a bearer token when auth is set, and runs the request in the context it returns.
@@ -335,7 +321,7 @@ var requestIDShape = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // logRequests logs one line per request (never its headers or body, which carry credentials and
 // secrets) and gives every request an id, taken from X-Request-Id when it is sane.
-func logRequests(logger zerolog.Logger, next http.Handler) http.Handler {
+func logRequests(logger zerolog.Logger, isSecret func(string) bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
@@ -355,7 +341,11 @@ func logRequests(logger zerolog.Logger, next http.Handler) http.Handler {
 		if sw.status >= 500 {
 			ev = reqLog.Error()
 		}
-		ev.Str("http_method", r.Method).Str("path", r.URL.Path).Str("rpc_method", rec.method).Str("tool", rec.tool).
+		path := r.URL.Path
+		if path != "/mcp" && path != "/healthz" && (isSecret == nil || isSecret(path)) {
+			path = "[not logged: it may hold a credential]"
+		}
+		ev.Str("http_method", r.Method).Str("path", path).Str("rpc_method", rec.method).Str("tool", rec.tool).
 			Int("status", sw.status).Dur("duration_ms", time.Since(start)).Str("remote", r.RemoteAddr).Msg("http request")
 	})
 }
