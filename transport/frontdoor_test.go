@@ -1,19 +1,23 @@
 package transport_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -482,5 +486,105 @@ func TestSecretInPathIsNotLogged(t *testing.T) {
 	}
 	if log := fd.log.String(); strings.Contains(log, testKey) || strings.Contains(log, goodToken) {
 		t.Errorf("a credential in the path reached the log: %s", log)
+	}
+}
+
+// rawRequest opens a connection and sends a POST /mcp's headers, declaring a body of length bytes,
+// and the first sent bytes of that body; the rest never comes.
+func (fd *frontDoor) rawRequest(t *testing.T, auth string, length, sent int) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", fd.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	head := "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+		"Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: " + legacy + "\r\n" +
+		"Content-Length: " + strconv.Itoa(length) + "\r\n"
+	if auth != "" {
+		head += "Authorization: " + auth + "\r\n"
+	}
+	if _, err := io.WriteString(c, head+"\r\n"+strings.Repeat(" ", sent)); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// answer reads the response on c, and whether the server then closed the connection. The deadline
+// only keeps a broken server from hanging the test: every answer expected here comes at once.
+func answer(t *testing.T, c net.Conn) (status int, closed bool) {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	_, err = br.ReadByte()
+	return resp.StatusCode, errors.Is(err, io.EOF)
+}
+
+func TestAuthComesBeforeTheBody(t *testing.T) {
+	fd := start(t, nil, nil)
+	for _, auth := range []string{"", "Bearer wrong-token-0123456789"} {
+		c := fd.rawRequest(t, auth, 1000, 10)
+		if status, closed := answer(t, c); status != http.StatusUnauthorized || !closed {
+			t.Errorf("auth %q with a stalled body: %d, connection closed: %v", auth, status, closed)
+		}
+	}
+}
+
+func TestStalledBodyTimesOut(t *testing.T) {
+	fd := start(t, nil, func(o *transport.HTTPOptions) { o.BodyTimeout = 200 * time.Millisecond })
+	c := fd.rawRequest(t, "Bearer "+goodToken, 1000, 10)
+	if status, closed := answer(t, c); status != http.StatusRequestTimeout || !closed {
+		t.Errorf("a stalled body: %d, connection closed: %v", status, closed)
+	}
+	// A whole body is not cut off, and the call may outlast the body's deadline.
+	g := newGate()
+	fd = start(t, g, func(o *transport.HTTPOptions) { o.BodyTimeout = 50 * time.Millisecond })
+	go func() {
+		<-g.entered
+		time.Sleep(200 * time.Millisecond)
+		close(g.release)
+	}()
+	call := `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"slow","arguments":{}}}`
+	if r := fd.do(t, request{body: call}); r.status != http.StatusOK || !strings.Contains(r.body, `"slow"`) {
+		t.Errorf("a call longer than the body deadline: %d %s", r.status, r.body)
+	}
+}
+
+func TestShutdownCutsOffBodies(t *testing.T) {
+	fd := start(t, nil, func(o *transport.HTTPOptions) { o.BodyTimeout = time.Minute })
+	c := fd.rawRequest(t, "Bearer "+goodToken, 1000, 10)
+	fd.shutdown(context.Background())
+	if status, closed := answer(t, c); status != http.StatusServiceUnavailable || !closed {
+		t.Errorf("a stalled body at shutdown: %d, connection closed: %v", status, closed)
+	}
+}
+
+func TestLargeBodiesHaveTheirOwnCap(t *testing.T) {
+	fd := start(t, nil, func(o *transport.HTTPOptions) {
+		o.MaxLargeBodies = 1
+		o.BodyTimeout = time.Minute
+	})
+	large := `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"pad":"` + strings.Repeat("x", 100<<10) + `"}}`
+	for i := 0; ; i++ {
+		// The stalled request may lose the slot to the probe (and be refused): then try again.
+		c := fd.rawRequest(t, "Bearer "+goodToken, 200<<10, 100<<10)
+		time.Sleep(20 * time.Millisecond)
+		r := fd.do(t, request{body: large})
+		if r.status == http.StatusTooManyRequests && r.header.Get("Retry-After") != "" {
+			break
+		}
+		if r.status != http.StatusOK || i == 100 {
+			t.Fatalf("a large body while another is read: %d %s", r.status, r.body)
+		}
+		c.Close()
+	}
+	if r := fd.do(t, request{}); r.status != http.StatusOK {
+		t.Errorf("a small body while a large one stalls: %d %s", r.status, r.body)
 	}
 }

@@ -35,10 +35,6 @@ func (s slots) give() { <-s }
 // every MCP message is far smaller, and a cap on big buffers bounds what slow senders can pin.
 const largeBody = 64 << 10
 
-// maxDrain mirrors net/http's maxPostHandlerReadBytes: it reads up to this much of a body a handler
-// left unread, to keep the connection, and closes the connection when more remains.
-const maxDrain = 256 << 10
-
 // bodyDeadline is how long a body of n bytes (n < 0: unknown) may take to arrive: a fifth of the
 // timeout to get going, then at least minRate bytes a second, and never more than the timeout.
 func bodyDeadline(timeout time.Duration, minRate int64, n int64) time.Duration {
@@ -54,6 +50,7 @@ func bodyDeadline(timeout time.Duration, minRate int64, n int64) time.Duration {
 // alone decide whether a body is read at all (auth comes first), so a stalled or refused body
 // holds a connection no longer than the deadline, and never holds up a shutdown.
 type bodyGuard struct {
+	w    http.ResponseWriter
 	rc   *http.ResponseController
 	stop func() bool // ends the shutdown watch; false when the shutdown already cut the body off
 	done bool
@@ -61,31 +58,32 @@ type bodyGuard struct {
 
 type guardKey struct{}
 
-// guardBodies guards every request that has a body. After the handler, what it left unread is
-// drained under the same deadline: net/http would otherwise drain it with no deadline at all.
+// guardBodies guards every request that has a body. A request whose body is not read whole (it was
+// refused, too large or too slow) gets its answer at once and its connection closed: net/http would
+// otherwise first read up to 256 KiB of what remains, at the pace of a client that may be stalling.
 func guardBodies(timeout time.Duration, minRate int64, shutdown context.Context, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength == 0 {
 			next.ServeHTTP(w, r) // no body to stall on
 			return
 		}
-		g := &bodyGuard{rc: http.NewResponseController(w)}
+		g := &bodyGuard{w: w, rc: http.NewResponseController(w)}
+		w.Header().Set("Connection", "close") // until the body is in; see bodyRead
 		// Errors mean a writer without deadlines (a test recorder): nothing to guard there.
 		_ = g.rc.SetReadDeadline(time.Now().Add(bodyDeadline(timeout, minRate, r.ContentLength)))
 		g.stop = context.AfterFunc(shutdown, func() { _ = g.rc.SetReadDeadline(time.Now()) })
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), guardKey{}, g)))
 		if !g.done {
-			if r.ContentLength <= maxDrain {
-				_, _ = io.CopyN(io.Discard, r.Body, maxDrain+1)
-			}
 			g.stop()
+			_ = g.rc.Flush()
+			_ = g.rc.SetReadDeadline(time.Now())
 		}
 	})
 }
 
 // bodyRead lifts the deadline once the body is in: a call may then run as long as it needs (a read
-// deadline left on the connection would cancel it). It reports false when a shutdown cut the body
-// off first.
+// deadline left on the connection would cancel it), and the connection may be kept. It reports
+// false when a shutdown cut the body off first.
 func (g *bodyGuard) bodyRead() bool {
 	if g == nil || g.done {
 		return true
@@ -95,6 +93,7 @@ func (g *bodyGuard) bodyRead() bool {
 		return false
 	}
 	_ = g.rc.SetReadDeadline(time.Time{})
+	g.w.Header().Del("Connection")
 	return true
 }
 
