@@ -588,3 +588,152 @@ func TestLargeBodiesHaveTheirOwnCap(t *testing.T) {
 		t.Errorf("a small body while a large one stalls: %d %s", r.status, r.body)
 	}
 }
+
+// initialize opens a session with the credential in auth ("" for goodToken) and returns its id.
+func (fd *frontDoor) initialize(t *testing.T, auth string) string {
+	t.Helper()
+	r := fd.do(t, request{body: initBody, auth: auth})
+	id := r.header.Get("Mcp-Session-Id")
+	if r.status != http.StatusOK || id == "" {
+		t.Fatalf("initialize: %d %q %s", r.status, id, r.body)
+	}
+	r = fd.do(t, request{body: `{"jsonrpc":"2.0","method":"notifications/initialized"}`, auth: auth,
+		headers: map[string]string{"Mcp-Session-Id": id}})
+	if r.status != http.StatusAccepted {
+		t.Fatalf("notifications/initialized: %d %s", r.status, r.body)
+	}
+	return id
+}
+
+// openStream opens the GET event stream of session id; the caller closes the response's body.
+func (fd *frontDoor) openStream(t *testing.T, auth, id string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, fd.url+"/mcp", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set(mcp.HeaderProtocolVersion, legacy)
+	req.Header.Set("Authorization", auth)
+	req.Header.Set("Mcp-Session-Id", id)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func TestStatelessRefusesEventStreams(t *testing.T) {
+	fd := start(t, nil, nil)
+	r := fd.do(t, request{method: http.MethodGet, headers: map[string]string{"Accept": "text/event-stream"}})
+	if r.status != http.StatusMethodNotAllowed || r.header.Get("Allow") != http.MethodPost {
+		t.Errorf("GET /mcp when stateless: %d Allow %q %s", r.status, r.header.Get("Allow"), r.body)
+	}
+}
+
+func TestEventStreamsDoNotBlockCalls(t *testing.T) {
+	fd := start(t, nil, func(o *transport.HTTPOptions) {
+		o.Stateful = true
+		o.MaxInFlight = 2
+	})
+	id := fd.initialize(t, "")
+	for i := range transport.DefaultMaxStreams {
+		if resp := fd.openStream(t, "Bearer "+goodToken, fd.initialize(t, "")); resp.StatusCode != http.StatusOK {
+			t.Fatalf("stream %d: %d", i, resp.StatusCode)
+		}
+	}
+	session := map[string]string{"Mcp-Session-Id": id}
+	if r := fd.do(t, request{headers: session}); r.status != http.StatusOK {
+		t.Errorf("a call while %d streams are open: %d %s", transport.DefaultMaxStreams, r.status, r.body)
+	}
+	resp := fd.openStream(t, "Bearer "+goodToken, id)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("one stream more than the cap: %d", resp.StatusCode)
+	}
+}
+
+func TestShutdownEndsEventStreams(t *testing.T) {
+	fd := start(t, nil, func(o *transport.HTTPOptions) { o.Stateful = true })
+	resp := fd.openStream(t, "Bearer "+goodToken, fd.initialize(t, ""))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("stream: %d", resp.StatusCode)
+	}
+	fd.shutdown(context.Background())
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Errorf("stream after shutdown: %v", err)
+	}
+}
+
+func TestSessionCap(t *testing.T) {
+	fd := start(t, nil, func(o *transport.HTTPOptions) {
+		o.Stateful = true
+		o.MaxSessions = 2
+	})
+	first := fd.initialize(t, "")
+	fd.initialize(t, "Bearer other-1")
+	r := fd.do(t, request{body: initBody})
+	var msg struct {
+		ID    int `json:"id"`
+		Error struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if r.status != http.StatusServiceUnavailable || json.Unmarshal([]byte(r.body), &msg) != nil || msg.ID != 1 ||
+		msg.Error.Code != -32000 || !strings.Contains(msg.Error.Message, "too many open sessions") ||
+		r.header.Get("Mcp-Session-Id") != "" {
+		t.Errorf("initialize beyond the cap: %d %q %s", r.status, r.header.Get("Mcp-Session-Id"), r.body)
+	}
+	if r := fd.do(t, request{method: http.MethodDelete, headers: map[string]string{"Mcp-Session-Id": first}}); r.status != http.StatusOK {
+		t.Fatalf("DELETE: %d %s", r.status, r.body)
+	}
+	fd.initialize(t, "")
+}
+
+func TestSessionsAreBoundToTheirCredential(t *testing.T) {
+	fd := start(t, nil, func(o *transport.HTTPOptions) { o.Stateful = true })
+	id := fd.initialize(t, "")
+	session := map[string]string{"Mcp-Session-Id": id}
+	for _, method := range []string{http.MethodPost, http.MethodGet, http.MethodDelete} {
+		if r := fd.do(t, request{method: method, auth: "Bearer other-thief", headers: session}); r.status != http.StatusNotFound {
+			t.Errorf("%s with another credential: %d %s", method, r.status, r.body)
+		}
+	}
+	if r := fd.do(t, request{headers: session}); r.status != http.StatusOK {
+		t.Fatalf("the owner, after the attempts: %d %s", r.status, r.body)
+	}
+	for _, method := range []string{http.MethodGet, http.MethodDelete} {
+		if r := fd.do(t, request{method: method}); r.status != http.StatusBadRequest {
+			t.Errorf("%s without a session: %d %s", method, r.status, r.body)
+		}
+	}
+	if r := fd.do(t, request{method: http.MethodDelete, headers: session}); r.status != http.StatusOK {
+		t.Fatalf("the owner's DELETE: %d %s", r.status, r.body)
+	}
+	if r := fd.do(t, request{headers: session}); r.status != http.StatusNotFound {
+		t.Errorf("an ended session: %d %s", r.status, r.body)
+	}
+}
+
+func TestIdleSessionsEnd(t *testing.T) {
+	fd := start(t, nil, func(o *transport.HTTPOptions) {
+		o.Stateful = true
+		o.MaxSessions = 1
+		o.SessionIdleTTL = time.Second
+	})
+	session := map[string]string{"Mcp-Session-Id": fd.initialize(t, "")}
+	for i := 0; ; i++ { // mcp-go sweeps every second here
+		time.Sleep(100 * time.Millisecond)
+		r := fd.do(t, request{body: initBody})
+		if r.status == http.StatusOK {
+			break // the idle session ended and gave its place back
+		}
+		if r.status != http.StatusServiceUnavailable || i == 100 {
+			t.Fatalf("initialize while the only session is idle: %d %s", r.status, r.body)
+		}
+	}
+	if r := fd.do(t, request{headers: session}); r.status != http.StatusNotFound {
+		t.Errorf("an idle session: %d %s", r.status, r.body)
+	}
+}

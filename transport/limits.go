@@ -31,6 +31,10 @@ func (s slots) take() bool {
 
 func (s slots) give() { <-s }
 
+// codeTooManySessions is the JSON-RPC error code of an initialize refused for want of room: one of
+// the codes JSON-RPC leaves to servers (-32000 to -32099).
+const codeTooManySessions = -32000
+
 // largeBody is the size beyond which reading a body needs one of the few large-body slots: almost
 // every MCP message is far smaller, and a cap on big buffers bounds what slow senders can pin.
 const largeBody = 64 << 10
@@ -178,7 +182,7 @@ func (l *limiter) post(w http.ResponseWriter, r *http.Request) {
 		res, ok := l.sessions.reserve()
 		if !ok {
 			w.Header().Set("Retry-After", "60")
-			writeJSON(w, http.StatusServiceUnavailable, mcp.NewJSONRPCError(msg.requestID(), mcp.INTERNAL_ERROR,
+			writeJSON(w, http.StatusServiceUnavailable, mcp.NewJSONRPCError(msg.requestID(), codeTooManySessions,
 				"too many open sessions: this server keeps at most "+strconv.Itoa(l.o.MaxSessions)+
 					"; retry later (idle sessions expire), or end unused ones with DELETE", nil))
 			return
