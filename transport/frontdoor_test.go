@@ -160,6 +160,7 @@ type request struct {
 	path    string // /mcp when empty, may carry a query
 	auth    string // "Bearer goodToken" when empty; "-" for none
 	body    string // listBody when empty and the method is POST
+	chunked bool   // send the body without its length
 	headers map[string]string
 }
 
@@ -183,6 +184,9 @@ func (fd *frontDoor) do(t *testing.T, rq request) response {
 	var body io.Reader
 	if rq.body != "" {
 		body = strings.NewReader(rq.body)
+		if rq.chunked {
+			body = io.MultiReader(body) // hides the length from the client
+		}
 	}
 	req, err := http.NewRequest(rq.method, fd.url+rq.path, body)
 	if err != nil {
@@ -322,11 +326,13 @@ func TestBodyCap(t *testing.T) {
 		return `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"pad":"` + strings.Repeat("x", n) + `"}}`
 	}
 	small := pad(200 - len(pad(0)))
-	if r := fd.do(t, request{body: small}); r.status != http.StatusOK {
-		t.Errorf("a body of exactly the cap: %d %s", r.status, r.body)
-	}
-	if r := fd.do(t, request{body: small + " "}); r.status != http.StatusRequestEntityTooLarge {
-		t.Errorf("a body over the cap: %d %s", r.status, r.body)
+	for _, chunked := range []bool{false, true} {
+		if r := fd.do(t, request{body: small, chunked: chunked}); r.status != http.StatusOK {
+			t.Errorf("a body of exactly the cap (chunked %v): %d %s", chunked, r.status, r.body)
+		}
+		if r := fd.do(t, request{body: small + " ", chunked: chunked}); r.status != http.StatusRequestEntityTooLarge {
+			t.Errorf("a body over the cap (chunked %v): %d %s", chunked, r.status, r.body)
+		}
 	}
 }
 
@@ -584,8 +590,13 @@ func TestLargeBodiesHaveTheirOwnCap(t *testing.T) {
 		}
 		c.Close()
 	}
-	if r := fd.do(t, request{}); r.status != http.StatusOK {
-		t.Errorf("a small body while a large one stalls: %d %s", r.status, r.body)
+	if r := fd.do(t, request{body: large, chunked: true}); r.status != http.StatusTooManyRequests {
+		t.Errorf("a large body of unknown length while another is read: %d %s", r.status, r.body)
+	}
+	for _, chunked := range []bool{false, true} {
+		if r := fd.do(t, request{chunked: chunked}); r.status != http.StatusOK {
+			t.Errorf("a small body (chunked %v) while a large one stalls: %d %s", chunked, r.status, r.body)
+		}
 	}
 }
 

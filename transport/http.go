@@ -139,9 +139,9 @@ func NewHTTPHandler(s *server.MCPServer, o HTTPOptions) (http.Handler, func(cont
 
 	var mcpHandler http.Handler = &limiter{
 		o:        o,
-		calls:    make(slots, o.MaxInFlight),
-		large:    make(slots, o.MaxLargeBodies),
-		streams:  make(slots, o.MaxStreams),
+		calls:    newSlots(o.MaxInFlight, "too many requests in flight"),
+		large:    newSlots(o.MaxLargeBodies, "too many large requests being read"),
+		streams:  newSlots(o.MaxStreams, "too many event streams open"),
 		sessions: sessions,
 		shutdown: shutdownCtx,
 		next:     sendWhole(streamable),

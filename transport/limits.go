@@ -18,18 +18,26 @@ import (
 
 // slots is a counting semaphore that never waits: a request beyond the cap is told to come back
 // rather than queued without bound.
-type slots chan struct{}
+type slots struct {
+	c    chan struct{}
+	full string // what a request refused for want of a slot is told
+}
 
-func (s slots) take() bool {
+func newSlots(n int, full string) slots { return slots{c: make(chan struct{}, n), full: full} }
+
+// take takes a slot, or answers 429 and reports false.
+func (s slots) take(w http.ResponseWriter) bool {
 	select {
-	case s <- struct{}{}:
+	case s.c <- struct{}{}:
 		return true
 	default:
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusTooManyRequests, httpError(s.full+"; retry in a second"))
 		return false
 	}
 }
 
-func (s slots) give() { <-s }
+func (s slots) give() { <-s.c }
 
 // codeTooManySessions is the JSON-RPC error code of an initialize refused for want of room: one of
 // the codes JSON-RPC leaves to servers (-32000 to -32099).
@@ -133,8 +141,7 @@ func (l *limiter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodDelete && !l.ownsSession(w, r) {
 			return
 		}
-		if !l.calls.take() {
-			tooBusy(w, "too many requests in flight")
+		if !l.calls.take(w) {
 			return
 		}
 		defer l.calls.give()
@@ -143,8 +150,7 @@ func (l *limiter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (l *limiter) post(w http.ResponseWriter, r *http.Request) {
-	if !l.calls.take() {
-		tooBusy(w, "too many requests in flight")
+	if !l.calls.take(w) {
 		return
 	}
 	release := l.calls.give
@@ -168,8 +174,7 @@ func (l *limiter) post(w http.ResponseWriter, r *http.Request) {
 	if msg.Method == string(mcp.MethodSubscriptionsListen) {
 		// A listen request is a modern client's event stream: it counts against the streams, not
 		// the calls, and ends with the server.
-		if !l.streams.take() {
-			tooBusy(w, "too many event streams open")
+		if !l.streams.take(w) {
 			return
 		}
 		release()
@@ -214,8 +219,7 @@ func (l *limiter) get(w http.ResponseWriter, r *http.Request) {
 	if !l.ownsSession(w, r) {
 		return
 	}
-	if !l.streams.take() {
-		tooBusy(w, "too many event streams open")
+	if !l.streams.take(w) {
 		return
 	}
 	defer l.streams.give()
@@ -259,27 +263,34 @@ func (l *limiter) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool
 		tooLarge(w, max)
 		return nil, false
 	}
-	var buf bytes.Buffer
-	limit := int64(largeBody)
-	if r.ContentLength > largeBody {
-		if !l.large.take() {
-			tooBusy(w, "too many large requests being read")
-			return nil, false
-		}
-		defer l.large.give()
-		limit = max
+	// Bodies over largeBody, declared or found out while reading one of unknown length, need a
+	// large slot while they are read.
+	large := false
+	takeLarge := func() bool {
+		large = l.large.take(w)
+		return large
 	}
+	defer func() {
+		if large {
+			l.large.give()
+		}
+	}()
+	if r.ContentLength > largeBody && !takeLarge() {
+		return nil, false
+	}
+	var buf bytes.Buffer
 	if r.ContentLength > 0 {
 		buf.Grow(int(r.ContentLength) + 1)
 	}
+	limit := int64(largeBody)
+	if large {
+		limit = max
+	}
 	_, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
-	if err == nil && int64(buf.Len()) > limit && limit < max {
-		// A body of unknown length turned out large.
-		if !l.large.take() {
-			tooBusy(w, "too many large requests being read")
+	if err == nil && int64(buf.Len()) > limit && !large {
+		if !takeLarge() {
 			return nil, false
 		}
-		defer l.large.give()
 		_, err = buf.ReadFrom(io.LimitReader(r.Body, max+1-int64(buf.Len())))
 	}
 	var ne net.Error
@@ -302,11 +313,6 @@ func (l *limiter) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool
 		return nil, false
 	}
 	return buf.Bytes(), true
-}
-
-func tooBusy(w http.ResponseWriter, what string) {
-	w.Header().Set("Retry-After", "1")
-	writeJSON(w, http.StatusTooManyRequests, httpError(what+"; retry in a second"))
 }
 
 func tooLarge(w http.ResponseWriter, max int64) {
