@@ -65,7 +65,7 @@ func newGate() *gate { return &gate{entered: make(chan struct{}, 1000), release:
 // on g when g is set). Its tool filter applies the request's narrowing, as main's does.
 func newMCPServer(g *gate) *server.MCPServer {
 	s := server.NewMCPServer("test", "1.0",
-		server.WithToolCapabilities(false),
+		server.WithToolCapabilities(true), // listChanged: a subscriptions/listen stream stays open
 		server.WithToolFilter(func(ctx context.Context, list []mcp.Tool) []mcp.Tool {
 			n := transport.NarrowingFrom(ctx)
 			return slices.DeleteFunc(list, func(t mcp.Tool) bool {
@@ -746,5 +746,36 @@ func TestIdleSessionsEnd(t *testing.T) {
 	}
 	if r := fd.do(t, request{headers: session}); r.status != http.StatusNotFound {
 		t.Errorf("an idle session: %d %s", r.status, r.body)
+	}
+}
+
+func TestListenStreamsCountAsStreams(t *testing.T) {
+	fd := start(t, nil, func(o *transport.HTTPOptions) {
+		o.MaxInFlight = 1
+		o.MaxStreams = 1
+	})
+	const modern = "2026-07-28"
+	listen := `{"jsonrpc":"2.0","id":7,"method":"subscriptions/listen","params":{"notifications":{"toolsListChanged":true},` +
+		`"_meta":{"` + mcp.MetaKeyProtocolVersion + `":"` + modern + `","` + mcp.MetaKeyClientInfo + `":{"name":"t","version":"1"},"` +
+		mcp.MetaKeyClientCapabilities + `":{}}}}`
+	header := map[string]string{mcp.HeaderProtocolVersion: modern, mcp.HeaderMethod: "subscriptions/listen"}
+	ended := make(chan response, 1)
+	go func() { ended <- fd.do(t, request{body: listen, headers: header}) }()
+	for i := 0; ; i++ { // until the stream holds the one stream slot
+		r := fd.do(t, request{body: listen, headers: header})
+		if r.status == http.StatusTooManyRequests {
+			break
+		}
+		if i == 100 {
+			t.Fatalf("a second listen stream: %d %s", r.status, r.body)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if r := fd.do(t, request{}); r.status != http.StatusOK {
+		t.Errorf("a call while a listen stream is open: %d %s", r.status, r.body)
+	}
+	fd.shutdown(context.Background())
+	if r := <-ended; r.status != http.StatusOK {
+		t.Errorf("the listen stream: %d %s", r.status, r.body)
 	}
 }
