@@ -172,6 +172,19 @@ type response struct {
 
 func (fd *frontDoor) do(t *testing.T, rq request) response {
 	t.Helper()
+	resp := fd.open(t, rq)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: string(b)}
+}
+
+// open sends the request and returns the response as soon as its headers are in (an event stream's
+// go on); the test closes its body.
+func (fd *frontDoor) open(t *testing.T, rq request) *http.Response {
+	t.Helper()
 	if rq.method == "" {
 		rq.method = http.MethodPost
 	}
@@ -213,12 +226,8 @@ func (fd *frontDoor) do(t *testing.T, rq request) response {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{status: resp.StatusCode, header: resp.Header, body: string(b)}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
 }
 
 // toolsListed returns the names in a tools/list answer.
@@ -533,7 +542,8 @@ func answer(t *testing.T, c net.Conn) (status int, closed bool) {
 }
 
 func TestAuthComesBeforeTheBody(t *testing.T) {
-	fd := start(t, nil, nil)
+	// A 401 comes at once; an implementation that read the body first would answer 408 at the deadline.
+	fd := start(t, nil, func(o *transport.HTTPOptions) { o.BodyTimeout = 2 * time.Second })
 	for _, auth := range []string{"", "Bearer wrong-token-0123456789"} {
 		c := fd.rawRequest(t, auth, 1000, 10)
 		if status, closed := answer(t, c); status != http.StatusUnauthorized || !closed {
@@ -616,23 +626,11 @@ func (fd *frontDoor) initialize(t *testing.T, auth string) string {
 	return id
 }
 
-// openStream opens the GET event stream of session id; the caller closes the response's body.
+// openStream opens the GET event stream of session id.
 func (fd *frontDoor) openStream(t *testing.T, auth, id string) *http.Response {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, fd.url+"/mcp", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", "text/event-stream")
-	req.Header.Set(mcp.HeaderProtocolVersion, legacy)
-	req.Header.Set("Authorization", auth)
-	req.Header.Set("Mcp-Session-Id", id)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { resp.Body.Close() })
-	return resp
+	return fd.open(t, request{method: http.MethodGet, auth: auth,
+		headers: map[string]string{"Accept": "text/event-stream", "Mcp-Session-Id": id}})
 }
 
 func TestStatelessRefusesEventStreams(t *testing.T) {
@@ -759,23 +757,18 @@ func TestListenStreamsCountAsStreams(t *testing.T) {
 		`"_meta":{"` + mcp.MetaKeyProtocolVersion + `":"` + modern + `","` + mcp.MetaKeyClientInfo + `":{"name":"t","version":"1"},"` +
 		mcp.MetaKeyClientCapabilities + `":{}}}}`
 	header := map[string]string{mcp.HeaderProtocolVersion: modern, mcp.HeaderMethod: "subscriptions/listen"}
-	ended := make(chan response, 1)
-	go func() { ended <- fd.do(t, request{body: listen, headers: header}) }()
-	for i := 0; ; i++ { // until the stream holds the one stream slot
-		r := fd.do(t, request{body: listen, headers: header})
-		if r.status == http.StatusTooManyRequests {
-			break
-		}
-		if i == 100 {
-			t.Fatalf("a second listen stream: %d %s", r.status, r.body)
-		}
-		time.Sleep(10 * time.Millisecond)
+	stream := fd.open(t, request{body: listen, headers: header}) // its headers are in: it holds the slot
+	if stream.StatusCode != http.StatusOK {
+		t.Fatalf("a listen stream: %d", stream.StatusCode)
+	}
+	if r := fd.do(t, request{body: listen, headers: header}); r.status != http.StatusTooManyRequests {
+		t.Fatalf("a second listen stream: %d %s", r.status, r.body)
 	}
 	if r := fd.do(t, request{}); r.status != http.StatusOK {
 		t.Errorf("a call while a listen stream is open: %d %s", r.status, r.body)
 	}
 	fd.shutdown(context.Background())
-	if r := <-ended; r.status != http.StatusOK {
-		t.Errorf("the listen stream: %d %s", r.status, r.body)
+	if _, err := io.Copy(io.Discard, stream.Body); err != nil {
+		t.Errorf("the listen stream after shutdown: %v", err)
 	}
 }

@@ -39,6 +39,10 @@ func (s slots) take(w http.ResponseWriter) bool {
 
 func (s slots) give() { <-s.c }
 
+// maxDrain is net/http's maxPostHandlerReadBytes: the most of an unread body worth reading to
+// let its sender finish.
+const maxDrain = 256 << 10
+
 // codeTooManySessions is the JSON-RPC error code of an initialize refused for want of room: one of
 // the codes JSON-RPC leaves to servers (-32000 to -32099).
 const codeTooManySessions = -32000
@@ -71,8 +75,9 @@ type bodyGuard struct {
 type guardKey struct{}
 
 // guardBodies guards every request that has a body. A request whose body is not read whole (it was
-// refused, too large or too slow) gets its answer at once and its connection closed: net/http would
-// otherwise first read up to 256 KiB of what remains, at the pace of a client that may be stalling.
+// refused, too large or too slow) gets its answer at once, and its connection is closed once what
+// remains of a small body is read (so that a client still sending meets the answer, not a reset)
+// within the same deadline: net/http would read it with no deadline at all, before answering.
 func guardBodies(timeout time.Duration, minRate int64, shutdown context.Context, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength == 0 {
@@ -86,9 +91,12 @@ func guardBodies(timeout time.Duration, minRate int64, shutdown context.Context,
 		g.stop = context.AfterFunc(shutdown, func() { _ = g.rc.SetReadDeadline(time.Now()) })
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), guardKey{}, g)))
 		if !g.done {
-			g.stop()
 			_ = g.rc.Flush()
-			_ = g.rc.SetReadDeadline(time.Now())
+			if r.ContentLength <= maxDrain { // net/http closes at once on more
+				_, _ = io.CopyN(io.Discard, r.Body, maxDrain)
+			}
+			g.stop()
+			_ = g.rc.SetReadDeadline(time.Now()) // and net/http must not read on
 		}
 	})
 }
