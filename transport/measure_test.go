@@ -257,3 +257,36 @@ func TestMeasureSessions(t *testing.T) {
 		})
 	}
 }
+
+// TestMeasureSmallStalledBodies reports the limit of the design: authorised clients stalling on
+// small bodies hold in-flight slots until their (short) deadline, and calls meanwhile may get 429.
+func TestMeasureSmallStalledBodies(t *testing.T) {
+	measuring(t)
+	addr, _ := serveReal(t, nil)
+	half := []byte(strings.Repeat(" ", 16<<10))
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range 150 {
+		closed := staller(t, addr, "Bearer "+goodToken, half)
+		wg.Go(func() { <-closed })
+	}
+	time.Sleep(200 * time.Millisecond)
+	var first int
+	for {
+		status, err := postList(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == 0 {
+			first = status
+		}
+		if status == http.StatusOK {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	served := time.Since(start)
+	wg.Wait()
+	t.Logf("150 stalled 32 KiB bodies: first call %d, a call served %v after they came, all closed after %v",
+		first, served.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+}
