@@ -772,3 +772,41 @@ func TestListenStreamsCountAsStreams(t *testing.T) {
 		t.Errorf("the listen stream after shutdown: %v", err)
 	}
 }
+
+func TestShutdownLetsCallsFinishButNotStalledClients(t *testing.T) {
+	g := newGate()
+	addr, stop := serveReal(t, g, func(o *transport.HTTPOptions) { o.BodyTimeout = time.Minute })
+	call := `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"slow","arguments":{}}}`
+	result := make(chan response, 1)
+	go func() {
+		fd := &frontDoor{url: "http://" + addr}
+		result <- fd.do(t, request{body: call})
+	}()
+	<-g.entered
+	body := staller(t, addr, "Bearer "+goodToken, []byte(strings.Repeat(" ", 100)))
+	head, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer head.Close()
+	_, _ = io.WriteString(head, "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n") // and no more
+	time.Sleep(100 * time.Millisecond)                                       // let both reach the server
+	stopped := make(chan error, 1)
+	go func() { _, err := stop(); stopped <- err }()
+	select { // cut off by the shutdown, not by its minute-long deadline
+	case <-body:
+	case <-time.After(5 * time.Second):
+		t.Error("a connection stalled in its body outlived the shutdown")
+	}
+	_ = head.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := head.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Errorf("a connection stalled in its headers, at shutdown: %v", err)
+	}
+	close(g.release)
+	if r := <-result; r.status != http.StatusOK || !strings.Contains(r.body, `"slow"`) {
+		t.Errorf("the call in flight at shutdown: %d %s", r.status, r.body)
+	}
+	if err := <-stopped; err != nil {
+		t.Errorf("ServeHTTP: %v", err)
+	}
+}

@@ -71,14 +71,14 @@ func peakRSS(t *testing.T, stop <-chan struct{}) <-chan int64 {
 }
 
 // serveReal serves the front door with ServeHTTP on a loopback port, as main does.
-func serveReal(t *testing.T, change func(*transport.HTTPOptions)) (addr string, stop func() (time.Duration, error)) {
+func serveReal(t *testing.T, g *gate, change func(*transport.HTTPOptions)) (addr string, stop func() (time.Duration, error)) {
 	t.Helper()
 	o := transport.HTTPOptions{Auth: tokenAuth, Loopback: true, ToolNames: toolNames, IsSecret: isSecret,
 		Logger: zerolog.Nop()}
 	if change != nil {
 		change(&o)
 	}
-	h, shutdown := transport.NewHTTPHandler(newMCPServer(nil), o)
+	h, shutdown := transport.NewHTTPHandler(newMCPServer(g), o)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +131,7 @@ func TestMeasureStalledBodies(t *testing.T) {
 	half := []byte(strings.Repeat(" ", 512<<10))
 	for _, auth := range []string{"Bearer " + goodToken, "Bearer wrong-token-0123456789", ""} {
 		t.Run(fmt.Sprintf("auth %q", auth), func(t *testing.T) {
-			addr, _ := serveReal(t, nil)
+			addr, _ := serveReal(t, nil, nil)
 			runtime.GC()
 			before := rss(t)
 			stopSampling := make(chan struct{})
@@ -173,7 +173,7 @@ func TestMeasureStalledBodies(t *testing.T) {
 
 func TestMeasureShutdownWithStalledClients(t *testing.T) {
 	measuring(t)
-	addr, stop := serveReal(t, nil)
+	addr, stop := serveReal(t, nil, nil)
 	half := []byte(strings.Repeat(" ", 512<<10))
 	for range 50 {
 		staller(t, addr, "Bearer "+goodToken, half)
@@ -214,7 +214,7 @@ func TestMeasureSessions(t *testing.T) {
 	measuring(t)
 	for _, maxSessions := range []int{0, 10000} {
 		t.Run(fmt.Sprintf("MaxSessions %d", maxSessions), func(t *testing.T) {
-			addr, _ := serveReal(t, func(o *transport.HTTPOptions) { o.Stateful = true; o.MaxSessions = maxSessions })
+			addr, _ := serveReal(t, nil, func(o *transport.HTTPOptions) { o.Stateful = true; o.MaxSessions = maxSessions })
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
 			runtime.GC()
 			before := rss(t)
@@ -262,7 +262,7 @@ func TestMeasureSessions(t *testing.T) {
 // small bodies hold in-flight slots until their (short) deadline, and calls meanwhile may get 429.
 func TestMeasureSmallStalledBodies(t *testing.T) {
 	measuring(t)
-	addr, _ := serveReal(t, nil)
+	addr, _ := serveReal(t, nil, nil)
 	half := []byte(strings.Repeat(" ", 16<<10))
 	start := time.Now()
 	var wg sync.WaitGroup
