@@ -57,8 +57,9 @@ type HTTPOptions struct {
 	IsSecret func(s string) bool
 
 	// BodyTimeout is the longest a request body may take to arrive, counted from the end of its
-	// headers; a body must also keep up BodyMinRate after the first fifth of it. A body that does not
-	// gets 408 and its connection is closed. DefaultBodyTimeout when zero.
+	// headers; within it, a body of known length gets a fifth of BodyTimeout plus its length at
+	// BodyMinRate. A body that is late gets 408 and its connection is closed. DefaultBodyTimeout
+	// when zero.
 	BodyTimeout time.Duration
 	// BodyMinRate is the slowest average rate, in bytes a second, a body may arrive at (see
 	// BodyTimeout). DefaultBodyMinRate when zero.
@@ -71,7 +72,7 @@ type HTTPOptions struct {
 	// streams cannot block calls. More get 429. DefaultMaxStreams when zero.
 	MaxStreams int
 	// MaxSessions caps the live sessions in stateful mode; an initialize beyond it gets 503 with a
-	// JSON-RPC error saying so. DefaultMaxSessions when zero.
+	// JSON-RPC error saying so. mcp-go keeps about 12 KB a session. DefaultMaxSessions when zero.
 	MaxSessions int
 	// SessionIdleTTL ends a stateful session unused for this long (it may linger up to half as long
 	// again: mcp-go sweeps every TTL/2). DefaultSessionIdleTTL when zero.
@@ -120,8 +121,8 @@ func RequestInfo(ctx context.Context) (remote, requestID string) {
 }
 
 // NewHTTPHandler serves MCP at /mcp and a health check at /healthz. It returns the handler and a
-// function to call when shutting down: it cuts off request bodies still arriving, ends event streams
-// and open sessions, and refuses new streams; calls in flight run on.
+// function to call when shutting down: it cuts off request bodies still arriving (new requests with
+// a body get 503), ends event streams and open sessions; calls in flight run on.
 func NewHTTPHandler(s *server.MCPServer, o HTTPOptions) (http.Handler, func(context.Context)) {
 	o.setDefaults()
 	shutdownCtx, shutdown := context.WithCancel(context.Background())
