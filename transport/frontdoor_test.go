@@ -30,7 +30,7 @@ import (
 // server, so they stand alone: no OpenRouter client and no tools package.
 
 const (
-	goodToken = "good-token-0123456789abcdef"
+	goodToken = "Good-Token-0123456789abcdef"
 	legacy    = "2025-06-18"
 	listBody  = `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`
 	initBody  = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",` +

@@ -46,8 +46,7 @@ func queryHoldsCredential(raw string, isSecret func(string) bool) bool {
 		}
 		for pair := range strings.FieldsFuncSeq(form, func(r rune) bool { return r == '&' || r == ';' }) {
 			name, value, _ := strings.Cut(pair, "=")
-			name = strings.ToLower(strings.TrimSpace(name))
-			if slices.Contains(credentialParams, name) || isSecret(name) || isSecret(value) {
+			if slices.Contains(credentialParams, strings.ToLower(strings.TrimSpace(name))) || isSecret(name) || isSecret(value) {
 				return true
 			}
 		}
