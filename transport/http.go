@@ -1,13 +1,11 @@
 package transport
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,15 +16,20 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/rs/zerolog"
 )
 
 // Defaults for HTTPOptions.
 const (
-	DefaultMaxBodyBytes = 1 << 20
-	DefaultMaxInFlight  = 64
+	DefaultMaxBodyBytes   = 1 << 20
+	DefaultMaxInFlight    = 64
+	DefaultBodyTimeout    = 10 * time.Second
+	DefaultBodyMinRate    = 128 << 10 // a 1 MiB body may take 2 s + 8 s: the whole DefaultBodyTimeout
+	DefaultMaxLargeBodies = 8
+	DefaultMaxStreams     = 16
+	DefaultMaxSessions    = 1000
+	DefaultSessionIdleTTL = 10 * time.Minute
 )
 
 // Authenticator checks a request's bearer token and returns the context its MCP calls run in. The
@@ -34,18 +37,64 @@ const (
 // main decides. An error means 401; its text is shown to the caller, so it must not hold the token.
 type Authenticator func(ctx context.Context, token string) (context.Context, error)
 
-// HTTPOptions configure the streamable HTTP transport.
+// HTTPOptions configure the streamable HTTP transport. Every zero value means a safe default.
 type HTTPOptions struct {
 	Stateful       bool          // keep sessions (one instance only); default stateless, for replicas
 	Auth           Authenticator // nil: no bearer token is asked for
 	AuthHint       string        // what a caller without a valid token should send, for the 401 body
 	AllowedOrigins []string      // browser origins allowed besides the server's own
 	MaxBodyBytes   int64         // request body cap; DefaultMaxBodyBytes when zero
-	MaxInFlight    int           // MCP requests served at once; DefaultMaxInFlight when zero
+	MaxInFlight    int           // MCP requests served at once, body reading included; DefaultMaxInFlight when zero
 	Loopback       bool          // listening on loopback: only loopback Host headers are accepted
 	Version        string        // reported by /healthz
 	ToolNames      []string      // the tools a request may narrow itself to with X-MCP-Tools
 	Logger         zerolog.Logger
+
+	// IsSecret reports whether s holds a credential anywhere in it (a key, the access token): a
+	// request whose query string does is refused, however the query is delimited or encoded, and a
+	// path that does is not logged. It is asked about the raw query, its decoded forms and each name
+	// and value in them. Nil refuses every request that has a query string (MCP needs none).
+	IsSecret func(s string) bool
+
+	// BodyTimeout is the longest a request body may take to arrive, counted from the end of its
+	// headers; within it, a body of known length gets a fifth of BodyTimeout plus its length at
+	// BodyMinRate. A body that is late gets 408 and its connection is closed. DefaultBodyTimeout
+	// when zero.
+	BodyTimeout time.Duration
+	// BodyMinRate is the slowest average rate, in bytes a second, a body may arrive at (see
+	// BodyTimeout). DefaultBodyMinRate when zero.
+	BodyMinRate int64
+	// MaxLargeBodies caps the requests with a body over 64 KiB being read at once (each is held in
+	// memory whole); more get 429. DefaultMaxLargeBodies when zero.
+	MaxLargeBodies int
+	// MaxStreams caps the open event streams (GET /mcp in stateful mode, and subscriptions/listen),
+	// which last as long as their clients like; they do not count against MaxInFlight, so open
+	// streams cannot block calls. More get 429. DefaultMaxStreams when zero.
+	MaxStreams int
+	// MaxSessions caps the live sessions in stateful mode; an initialize beyond it gets 503 with a
+	// JSON-RPC error saying so. mcp-go keeps about 12 KB a session. DefaultMaxSessions when zero.
+	MaxSessions int
+	// SessionIdleTTL ends a stateful session unused for this long (it may linger up to half as long
+	// again: mcp-go sweeps every TTL/2). DefaultSessionIdleTTL when zero.
+	SessionIdleTTL time.Duration
+}
+
+func (o *HTTPOptions) setDefaults() {
+	setDefault(&o.MaxBodyBytes, DefaultMaxBodyBytes)
+	setDefault(&o.MaxInFlight, DefaultMaxInFlight)
+	setDefault(&o.BodyTimeout, DefaultBodyTimeout)
+	setDefault(&o.BodyMinRate, DefaultBodyMinRate)
+	setDefault(&o.MaxLargeBodies, DefaultMaxLargeBodies)
+	setDefault(&o.MaxStreams, DefaultMaxStreams)
+	setDefault(&o.MaxSessions, DefaultMaxSessions)
+	setDefault(&o.SessionIdleTTL, DefaultSessionIdleTTL)
+}
+
+// setDefault replaces a zero or negative setting with its default.
+func setDefault[T int | int64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
 
 // Narrowing is what a request asked of the tool set through its headers: X-MCP-Readonly: true, and
@@ -72,30 +121,34 @@ func RequestInfo(ctx context.Context) (remote, requestID string) {
 }
 
 // NewHTTPHandler serves MCP at /mcp and a health check at /healthz. It returns the handler and a
-// function that ends open sessions and streams, to call when shutting down.
+// function to call when shutting down: it cuts off request bodies still arriving (new requests with
+// a body get 503), ends event streams and open sessions; calls in flight run on.
 func NewHTTPHandler(s *server.MCPServer, o HTTPOptions) (http.Handler, func(context.Context)) {
-	if o.MaxBodyBytes <= 0 {
-		o.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if o.MaxInFlight <= 0 {
-		o.MaxInFlight = DefaultMaxInFlight
-	}
+	o.setDefaults()
+	shutdownCtx, shutdown := context.WithCancel(context.Background())
 	opts := []server.StreamableHTTPOption{
 		server.WithStreamableHTTPLogger(slog.New(zerolog.NewSlogHandler(o.Logger.Level(zerolog.WarnLevel)))),
 	}
+	var sessions *sessionStore
 	if o.Stateful {
-		opts = append(opts, server.WithStateful(true), server.WithSessionIdleTTL(30*time.Minute))
+		sessions = newSessionStore(o.MaxSessions)
+		opts = append(opts, server.WithSessionIdManagerResolver(sessions), server.WithSessionIdleTTL(o.SessionIdleTTL))
 	} else {
 		opts = append(opts, server.WithStateLess(true))
 	}
 	streamable := server.NewStreamableHTTPServer(s, opts...)
 
-	var mcpHandler http.Handler = sendWhole(streamable)
+	var mcpHandler http.Handler = &limiter{
+		o:        o,
+		calls:    newSlots(o.MaxInFlight, "too many requests in flight"),
+		large:    newSlots(o.MaxLargeBodies, "too many large requests being read"),
+		streams:  newSlots(o.MaxStreams, "too many event streams open"),
+		sessions: sessions,
+		shutdown: shutdownCtx,
+		next:     sendWhole(streamable),
+	}
 	mcpHandler = narrow(o.ToolNames, mcpHandler)
 	mcpHandler = authenticate(o.Auth, o.AuthHint, mcpHandler)
-	mcpHandler = limitInFlight(o.MaxInFlight, mcpHandler)
-	mcpHandler = readBody(o.MaxBodyBytes, mcpHandler)
-	mcpHandler = refuseQueryCredentials(mcpHandler)
 	mcpHandler = checkOrigin(o.AllowedOrigins, mcpHandler)
 
 	mux := http.NewServeMux()
@@ -107,11 +160,16 @@ func NewHTTPHandler(s *server.MCPServer, o HTTPOptions) (http.Handler, func(cont
 		writeJSON(w, http.StatusNotFound, httpError("not found: MCP is served at /mcp, health at /healthz"))
 	})
 	var h http.Handler = mux
+	h = refuseQueryCredentials(o.IsSecret, h)
 	if o.Loopback {
 		h = checkLoopbackHost(h)
 	}
-	h = logRequests(o.Logger, h)
-	return h, streamable.CloseSessions
+	h = guardBodies(o.BodyTimeout, o.BodyMinRate, shutdownCtx, h)
+	h = logRequests(o.Logger, o.IsSecret, h)
+	return h, func(ctx context.Context) {
+		shutdown()
+		streamable.CloseSessions(ctx)
+	}
 }
 
 // httpError is the JSON body of a refusal made before MCP is reached.
@@ -166,26 +224,6 @@ func checkOrigin(allowed []string, next http.Handler) http.Handler {
 func sameOrigin(origin, host string) bool {
 	u, err := url.Parse(origin)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && strings.EqualFold(u.Host, host)
-}
-
-// credentialParams are query parameters a caller might put a key or token in; query strings end up in
-// proxy logs, browser history and referrers, so a credential there is refused, never used.
-var credentialParams = []string{"key", "api_key", "apikey", "token", "access_token", "auth", "authorization", "bearer"}
-
-var keyShape = regexp.MustCompile(`sk-or-[A-Za-z0-9]+-[A-Za-z0-9]{8,}`)
-
-func refuseQueryCredentials(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for name, values := range r.URL.Query() {
-			if slices.Contains(credentialParams, strings.ToLower(name)) || slices.ContainsFunc(values, keyShape.MatchString) {
-				writeJSON(w, http.StatusBadRequest, httpError("credentials are never accepted in the URL's query "+
-					"string: send them in the Authorization header (Authorization: Bearer ...), and revoke any "+
-					"key that was sent in a URL"))
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // authenticate asks for a bearer token when auth is set, and runs the request in the context it returns.
@@ -250,74 +288,6 @@ func narrow(toolNames []string, next http.Handler) http.Handler {
 	})
 }
 
-// limitInFlight caps the MCP requests served at once; beyond the cap a caller is told to come back
-// rather than queued without bound.
-func limitInFlight(n int, next http.Handler) http.Handler {
-	slots := make(chan struct{}, n)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case slots <- struct{}{}:
-			defer func() { <-slots }()
-			next.ServeHTTP(w, r)
-		default:
-			w.Header().Set("Retry-After", "1")
-			writeJSON(w, http.StatusTooManyRequests, httpError("too many requests in flight; retry in a second"))
-		}
-	})
-}
-
-// readBody reads the request body up to max, refusing larger ones, and notes the JSON-RPC method and
-// tool name for the request log.
-func readBody(max int64, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body == nil || r.Method != http.MethodPost {
-			next.ServeHTTP(w, r)
-			return
-		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
-		if err != nil {
-			writeJSON(w, http.StatusBadRequest, httpError("could not read the request body"))
-			return
-		}
-		if int64(len(body)) > max {
-			writeJSON(w, http.StatusRequestEntityTooLarge, httpError("request body larger than "+strconv.FormatInt(max, 10)+" bytes"))
-			return
-		}
-		method, tool := rpcMethod(body)
-		if rec := recordFrom(r.Context()); rec != nil {
-			rec.method, rec.tool = method, tool
-		}
-		if method == "notifications/cancelled" && mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion)) &&
-			!bytes.Contains(body, []byte(mcp.MetaKeyProtocolVersion)) {
-			// The go-sdk client sends this at 2026-07-28 without the _meta version that mcp-go demands
-			// of every modern POST, and a 400 would end its session. Over HTTP the cancellation is the
-			// cancelled request's closed connection, which already ended the call.
-			w.WriteHeader(http.StatusAccepted)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.ContentLength = int64(len(body))
-		next.ServeHTTP(w, r)
-	})
-}
-
-// rpcMethod returns the method of a JSON-RPC message and, for tools/call, the tool's name.
-func rpcMethod(body []byte) (method, tool string) {
-	var msg struct {
-		Method string `json:"method"`
-		Params struct {
-			Name string `json:"name"`
-		} `json:"params"`
-	}
-	if json.Unmarshal(body, &msg) != nil {
-		return "", ""
-	}
-	if msg.Method == "tools/call" {
-		tool = msg.Params.Name
-	}
-	return msg.Method, tool
-}
-
 // requestRecord collects what the request log line reports.
 type requestRecord struct {
 	id, remote   string
@@ -335,7 +305,7 @@ var requestIDShape = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // logRequests logs one line per request (never its headers or body, which carry credentials and
 // secrets) and gives every request an id, taken from X-Request-Id when it is sane.
-func logRequests(logger zerolog.Logger, next http.Handler) http.Handler {
+func logRequests(logger zerolog.Logger, isSecret func(string) bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
@@ -355,7 +325,11 @@ func logRequests(logger zerolog.Logger, next http.Handler) http.Handler {
 		if sw.status >= 500 {
 			ev = reqLog.Error()
 		}
-		ev.Str("http_method", r.Method).Str("path", r.URL.Path).Str("rpc_method", rec.method).Str("tool", rec.tool).
+		path := r.URL.Path
+		if path != "/mcp" && path != "/healthz" && (isSecret == nil || isSecret(path)) {
+			path = "[not logged: it may hold a credential]"
+		}
+		ev.Str("http_method", r.Method).Str("path", path).Str("rpc_method", rec.method).Str("tool", rec.tool).
 			Int("status", sw.status).Dur("duration_ms", time.Since(start)).Str("remote", r.RemoteAddr).Msg("http request")
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -13,16 +14,25 @@ import (
 // ShutdownGrace is how long in-flight requests may run on after a shutdown signal.
 const ShutdownGrace = 10 * time.Second
 
+// MaxHeaderBytes caps a request's headers. MCP requests carry a few small headers; net/http's
+// default (1 MiB) would let each slow client pin a megabyte.
+const MaxHeaderBytes = 64 << 10
+
 // ServeHTTP serves h on ln until ctx is done, then shuts down gracefully: beforeShutdown (when not nil)
 // ends long-lived streams, new connections are refused and requests in flight get ShutdownGrace to
 // finish. Requests run in a context that the shutdown does not cancel, so a call in flight completes.
+// Connections that have not sent a whole request yet are closed at once: a client stalled in its
+// headers must not hold the shutdown up (net/http would wait for it for up to 5 s).
 func ServeHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger zerolog.Logger, beforeShutdown func(context.Context)) error {
+	var fresh freshConns
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          newStdLogger(logger),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ConnState:         fresh.track,
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -36,9 +46,37 @@ func ServeHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger zero
 	if beforeShutdown != nil {
 		beforeShutdown(sctx)
 	}
+	srv.RegisterOnShutdown(fresh.closeAll)
 	err := srv.Shutdown(sctx)
 	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}
 	return err
+}
+
+// freshConns tracks the connections that have not yet sent their first request.
+type freshConns struct {
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+func (f *freshConns) track(c net.Conn, state http.ConnState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if state == http.StateNew {
+		if f.conns == nil {
+			f.conns = make(map[net.Conn]struct{})
+		}
+		f.conns[c] = struct{}{}
+	} else {
+		delete(f.conns, c)
+	}
+}
+
+func (f *freshConns) closeAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for c := range f.conns {
+		_ = c.Close()
+	}
 }

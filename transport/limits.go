@@ -1,0 +1,363 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+)
+
+// slots is a counting semaphore that never waits: a request beyond the cap is told to come back
+// rather than queued without bound.
+type slots struct {
+	c    chan struct{}
+	full string // what a request refused for want of a slot is told
+}
+
+func newSlots(n int, full string) slots { return slots{c: make(chan struct{}, n), full: full} }
+
+// take takes a slot, or answers 429 and reports false.
+func (s slots) take(w http.ResponseWriter) bool {
+	select {
+	case s.c <- struct{}{}:
+		return true
+	default:
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusTooManyRequests, httpError(s.full+"; retry in a second"))
+		return false
+	}
+}
+
+func (s slots) give() { <-s.c }
+
+// maxDrain is net/http's maxPostHandlerReadBytes: the most of an unread body worth reading to
+// let its sender finish.
+const maxDrain = 256 << 10
+
+// codeTooManySessions is the JSON-RPC error code of an initialize refused for want of room: one of
+// the codes JSON-RPC leaves to servers (-32000 to -32099).
+const codeTooManySessions = -32000
+
+// largeBody is the size beyond which reading a body needs one of the few large-body slots: almost
+// every MCP message is far smaller, and a cap on big buffers bounds what slow senders can pin.
+const largeBody = 64 << 10
+
+// bodyDeadline is how long a body of n bytes (n < 0: unknown) may take to arrive: a fifth of the
+// timeout to get going, then at least minRate bytes a second, and never more than the timeout.
+func bodyDeadline(timeout time.Duration, minRate int64, n int64) time.Duration {
+	if n < 0 {
+		return timeout
+	}
+	d := timeout/5 + time.Duration(float64(n)/float64(minRate)*float64(time.Second))
+	return min(d, timeout)
+}
+
+// bodyGuard puts a read deadline on a request's body from the moment its headers are read until
+// the body is in (bodyRead), and cuts the body off at once when the server shuts down. Headers
+// alone decide whether a body is read at all (auth comes first), so a stalled or refused body
+// holds a connection no longer than the deadline, and never holds up a shutdown.
+type bodyGuard struct {
+	w    http.ResponseWriter
+	rc   *http.ResponseController
+	stop func() bool // ends the shutdown watch; false when the shutdown already cut the body off
+	done bool
+}
+
+type guardKey struct{}
+
+// guardBodies guards every request that has a body. A request whose body is not read whole (it was
+// refused, too large or too slow) gets its answer at once, and its connection is closed once what
+// remains of a small body is read (so that a client still sending meets the answer, not a reset)
+// within the same deadline: net/http would read it with no deadline at all, before answering.
+func guardBodies(timeout time.Duration, minRate int64, shutdown context.Context, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength == 0 {
+			next.ServeHTTP(w, r) // no body to stall on
+			return
+		}
+		g := &bodyGuard{w: w, rc: http.NewResponseController(w)}
+		w.Header().Set("Connection", "close") // until the body is in; see bodyRead
+		// Errors mean a writer without deadlines (a test recorder): nothing to guard there.
+		_ = g.rc.SetReadDeadline(time.Now().Add(bodyDeadline(timeout, minRate, r.ContentLength)))
+		g.stop = context.AfterFunc(shutdown, func() { _ = g.rc.SetReadDeadline(time.Now()) })
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), guardKey{}, g)))
+		if !g.done {
+			_ = g.rc.Flush()
+			if r.ContentLength <= maxDrain { // net/http closes at once on more
+				_, _ = io.CopyN(io.Discard, r.Body, maxDrain)
+			}
+			g.stop()
+			_ = g.rc.SetReadDeadline(time.Now()) // and net/http must not read on
+		}
+	})
+}
+
+// bodyRead lifts the deadline once the body is in: a call may then run as long as it needs (a read
+// deadline left on the connection would cancel it), and the connection may be kept. It reports
+// false when a shutdown cut the body off first.
+func (g *bodyGuard) bodyRead() bool {
+	if g == nil || g.done {
+		return true
+	}
+	g.done = true
+	if !g.stop() {
+		return false
+	}
+	_ = g.rc.SetReadDeadline(time.Time{})
+	g.w.Header().Del("Connection")
+	return true
+}
+
+func guardFrom(ctx context.Context) *bodyGuard {
+	g, _ := ctx.Value(guardKey{}).(*bodyGuard)
+	return g
+}
+
+// limiter admits MCP requests to mcp-go: calls within the in-flight cap, event streams within
+// their own cap, bodies read under deadlines with few large ones at once, and new sessions within
+// the session cap. It runs after the checks that need only headers (Origin, query, auth).
+type limiter struct {
+	o        HTTPOptions
+	calls    slots
+	large    slots
+	streams  slots
+	sessions *sessionStore // nil when stateless
+	shutdown context.Context
+	next     http.Handler
+}
+
+func (l *limiter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if l.sessions != nil {
+		token, _ := bearerToken(r.Header.Get("Authorization"))
+		r = r.WithContext(context.WithValue(r.Context(), credentialKey{}, credential(sha256.Sum256([]byte(token)))))
+	}
+	switch r.Method {
+	case http.MethodPost:
+		l.post(w, r)
+	case http.MethodGet:
+		l.get(w, r)
+	default:
+		if r.Method == http.MethodDelete && !l.ownsSession(w, r) {
+			return
+		}
+		if !l.calls.take(w) {
+			return
+		}
+		defer l.calls.give()
+		l.next.ServeHTTP(w, r)
+	}
+}
+
+func (l *limiter) post(w http.ResponseWriter, r *http.Request) {
+	if !l.calls.take(w) {
+		return
+	}
+	release := l.calls.give
+	defer func() { release() }()
+	body, ok := l.readBody(w, r)
+	if !ok {
+		return
+	}
+	msg := rpcMessageOf(body)
+	if rec := recordFrom(r.Context()); rec != nil {
+		rec.method, rec.tool = msg.Method, msg.Params.Name
+	}
+	if msg.Method == "notifications/cancelled" && mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion)) &&
+		!bytes.Contains(body, []byte(mcp.MetaKeyProtocolVersion)) {
+		// The go-sdk client sends this at 2026-07-28 without the _meta version that mcp-go demands
+		// of every modern POST, and a 400 would end its session. Over HTTP the cancellation is the
+		// cancelled request's closed connection, which already ended the call.
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	if msg.Method == string(mcp.MethodSubscriptionsListen) {
+		// A listen request is a modern client's event stream: it counts against the streams, not
+		// the calls, and ends with the server.
+		if !l.streams.take(w) {
+			return
+		}
+		release()
+		release = l.streams.give
+		var end func()
+		r, end = l.endOnShutdown(r)
+		defer end()
+	}
+	if l.sessions != nil && msg.Method == string(mcp.MethodInitialize) {
+		res, ok := l.sessions.reserve()
+		if !ok {
+			w.Header().Set("Retry-After", "60")
+			writeJSON(w, http.StatusServiceUnavailable, mcp.NewJSONRPCError(msg.requestID(), codeTooManySessions,
+				"too many open sessions: this server keeps at most "+strconv.Itoa(l.o.MaxSessions)+
+					"; retry later (idle sessions expire), or end unused ones with DELETE", nil))
+			return
+		}
+		defer l.sessions.unreserve(res)
+		r = r.WithContext(context.WithValue(r.Context(), reservationKey{}, res))
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	l.next.ServeHTTP(w, r)
+}
+
+// get serves the standalone event stream of a stateful session; stateless servers have none.
+func (l *limiter) get(w http.ResponseWriter, r *http.Request) {
+	if l.sessions == nil {
+		w.Header().Set("Allow", http.MethodPost)
+		writeJSON(w, http.StatusMethodNotAllowed, httpError("this server is stateless and offers no event "+
+			"stream: POST MCP messages to /mcp"))
+		return
+	}
+	if r.ContentLength != 0 {
+		writeJSON(w, http.StatusBadRequest, httpError("a GET request takes no body"))
+		return
+	}
+	if mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion)) {
+		l.next.ServeHTTP(w, r) // mcp-go explains that this protocol version has no GET stream
+		return
+	}
+	if !l.ownsSession(w, r) {
+		return
+	}
+	if !l.streams.take(w) {
+		return
+	}
+	defer l.streams.give()
+	r, end := l.endOnShutdown(r)
+	defer end()
+	l.next.ServeHTTP(w, r)
+}
+
+// ownsSession refuses a request (answering it) unless its Mcp-Session-Id names a live session opened
+// with the request's own credential. Another caller's session is answered as unknown: 404.
+func (l *limiter) ownsSession(w http.ResponseWriter, r *http.Request) bool {
+	if l.sessions == nil || mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion)) {
+		return true
+	}
+	id := r.Header.Get(server.HeaderKeySessionID)
+	switch {
+	case id == "":
+		writeJSON(w, http.StatusBadRequest, httpError("missing Mcp-Session-Id header: initialize a session first"))
+		return false
+	case !l.sessions.owns(id, credentialFrom(r.Context())):
+		writeJSON(w, http.StatusNotFound, httpError("unknown session: initialize a new one"))
+		return false
+	}
+	return true
+}
+
+// endOnShutdown gives a long-lived stream a context that ends when the server shuts down, so that
+// the stream does not hold the shutdown up (calls keep theirs, to finish within the grace period).
+// Call end when the stream is over.
+func (l *limiter) endOnShutdown(r *http.Request) (_ *http.Request, end func()) {
+	ctx, cancel := context.WithCancel(r.Context())
+	stop := context.AfterFunc(l.shutdown, cancel)
+	return r.WithContext(ctx), func() { stop(); cancel() }
+}
+
+// readBody reads a POST body within MaxBodyBytes, under the guard's deadline; bodies over largeBody
+// also need one of the MaxLargeBodies slots, taken only while they are read.
+func (l *limiter) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	max := l.o.MaxBodyBytes
+	if r.ContentLength > max {
+		tooLarge(w, max)
+		return nil, false
+	}
+	// Bodies over largeBody, declared or found out while reading one of unknown length, need a
+	// large slot while they are read.
+	large := false
+	takeLarge := func() bool {
+		large = l.large.take(w)
+		return large
+	}
+	defer func() {
+		if large {
+			l.large.give()
+		}
+	}()
+	if r.ContentLength > largeBody && !takeLarge() {
+		return nil, false
+	}
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength) + 1)
+	}
+	limit := int64(largeBody)
+	if large {
+		limit = max
+	}
+	_, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
+	if err == nil && int64(buf.Len()) > limit && !large {
+		if !takeLarge() {
+			return nil, false
+		}
+		_, err = buf.ReadFrom(io.LimitReader(r.Body, max+1-int64(buf.Len())))
+	}
+	var ne net.Error
+	switch {
+	case err != nil && l.shutdown.Err() != nil:
+		shuttingDown(w)
+		return nil, false
+	case errors.As(err, &ne) && ne.Timeout():
+		w.Header().Set("Connection", "close")
+		writeJSON(w, http.StatusRequestTimeout, httpError("the request body came too slowly"))
+		return nil, false
+	case err != nil:
+		writeJSON(w, http.StatusBadRequest, httpError("could not read the request body"))
+		return nil, false
+	case int64(buf.Len()) > max:
+		tooLarge(w, max)
+		return nil, false
+	case !guardFrom(r.Context()).bodyRead():
+		shuttingDown(w)
+		return nil, false
+	}
+	return buf.Bytes(), true
+}
+
+func tooLarge(w http.ResponseWriter, max int64) {
+	writeJSON(w, http.StatusRequestEntityTooLarge, httpError("request body larger than "+strconv.FormatInt(max, 10)+" bytes"))
+}
+
+func shuttingDown(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+	writeJSON(w, http.StatusServiceUnavailable, httpError("the server is shutting down"))
+}
+
+// rpcMessage is what the front door reads of a JSON-RPC message: its id and method and, for
+// tools/call, the tool's name (for the request log).
+type rpcMessage struct {
+	ID     json.RawMessage `json:"id"`
+	Method string          `json:"method"`
+	Params struct {
+		Name string `json:"name"`
+	} `json:"params"`
+}
+
+func rpcMessageOf(body []byte) rpcMessage {
+	var msg rpcMessage
+	if json.Unmarshal(body, &msg) != nil {
+		return rpcMessage{}
+	}
+	if msg.Method != string(mcp.MethodToolsCall) {
+		msg.Params.Name = ""
+	}
+	return msg
+}
+
+// requestID returns the message's id, for an error answer to it (null when it has none).
+func (m rpcMessage) requestID() mcp.RequestId {
+	var id mcp.RequestId
+	if len(m.ID) > 0 {
+		_ = json.Unmarshal(m.ID, &id)
+	}
+	return id
+}
