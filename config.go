@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
 	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
 	"github.com/orkeys/openrouter-keys-mcp/tools"
+	"github.com/orkeys/openrouter-keys-mcp/transport"
 )
 
 // Environment variables, each the twin of a flag. The upstream key has no flag: argv is visible to
@@ -33,6 +35,7 @@ const (
 	envAuthTokenFile  = "OPENROUTER_KEYS_MCP_AUTH_TOKEN_FILE"
 	envAllowedOrigins = "OPENROUTER_KEYS_MCP_ALLOWED_ORIGINS"
 	envMaxInFlight    = "OPENROUTER_KEYS_MCP_MAX_IN_FLIGHT"
+	envMaxSessions    = "OPENROUTER_KEYS_MCP_MAX_SESSIONS"
 	envReadOnly       = "OPENROUTER_KEYS_MCP_READ_ONLY"
 	envTools          = "OPENROUTER_KEYS_MCP_TOOLS"
 	envExcludeTools   = "OPENROUTER_KEYS_MCP_EXCLUDE_TOOLS"
@@ -87,6 +90,7 @@ type config struct {
 	authToken      openrouter.Secret
 	allowedOrigins []string
 	maxInFlight    int
+	maxSessions    int
 }
 
 // errKeyInArgs refuses a key on the command line, where every user of the machine can read it, without
@@ -138,7 +142,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		fs.StringVar(&keySource, "key-source", e.str(envKeySource, ""), "whose OpenRouter key is used: caller (each request's bearer token) or server (the server's key; callers need an access token). Default: server when the server has a key, else caller (env "+envKeySource+")")
 		fs.StringVar(&tokenFile, "auth-token-file", e.str(envAuthTokenFile, ""), "file holding the access token callers must present in server key mode (env "+envAuthTokenFile+", or the token itself in "+envAuthToken+")")
 		fs.StringVar(&origins, "allowed-origins", e.str(envAllowedOrigins, ""), "comma-separated browser origins allowed to call the server, e.g. http://localhost:6274 (env "+envAllowedOrigins+")")
-		fs.IntVar(&cfg.maxInFlight, "max-in-flight", e.int(envMaxInFlight, 64), "MCP requests served at once; more get 429 (env "+envMaxInFlight+")")
+		fs.IntVar(&cfg.maxInFlight, "max-in-flight", e.int(envMaxInFlight, transport.DefaultMaxInFlight), "MCP requests served at once; more get 429 (env "+envMaxInFlight+")")
+		fs.IntVar(&cfg.maxSessions, "max-sessions", e.int(envMaxSessions, transport.DefaultMaxSessions), "with --stateful, live sessions at most; more initializes get 503 (env "+envMaxSessions+")")
 	}
 	defaultLevel := "info"
 	if cfg.command == "call" || cfg.command == "tools" || cfg.command == "doctor" {
@@ -250,8 +255,16 @@ func (cfg *config) parseTools(include, exclude, confirm string) error {
 	cfg.confirm = mode
 	if cfg.secretDir != "" {
 		info, err := os.Stat(cfg.secretDir)
-		if err != nil || !info.IsDir() {
+		switch {
+		case err == nil && !info.IsDir():
+			return fmt.Errorf("--secret-dir %s is a file, not a directory: name a directory (mode 0700 is best)", cfg.secretDir)
+		case err != nil:
 			return fmt.Errorf("--secret-dir %s: not a directory: create it first (mode 0700 is best)", cfg.secretDir)
+		}
+	}
+	if cfg.auditLog != "" {
+		if info, err := os.Stat(filepath.Dir(cfg.auditLog)); err != nil || !info.IsDir() {
+			return fmt.Errorf("--audit-log %s: its directory does not exist: create it first", cfg.auditLog)
 		}
 	}
 	return nil
@@ -341,6 +354,9 @@ func (cfg *config) parseHTTP(keySource, tokenFile, origins string, getenv func(s
 	}
 	if cfg.maxInFlight < 1 {
 		return fmt.Errorf("invalid --max-in-flight %d: want a positive number", cfg.maxInFlight)
+	}
+	if cfg.maxSessions < 1 {
+		return fmt.Errorf("invalid --max-sessions %d: want a positive number", cfg.maxSessions)
 	}
 	return nil
 }

@@ -53,6 +53,9 @@ func TestCommandLine(t *testing.T) {
 		{name: "bad key source", args: []string{"http", "--key-source", "both"}, code: 2, stderr: `invalid --key-source "both"`},
 		{name: "server mode without a key", args: []string{"http", "--key-source", "server"}, code: 2, stderr: "needs the server's key"},
 		{name: "bad origin", args: []string{"http", "--allowed-origins", "localhost:6274"}, code: 2, stderr: "invalid origin"},
+		{name: "audit log in a missing directory", args: []string{"--sandbox", "--audit-log", "/nonexistent-dir/audit.jsonl"}, code: 2, stderr: "its directory does not exist"},
+		{name: "secret dir is a file", args: []string{"--sandbox", "--secret-dir", "config_test.go"}, code: 2, stderr: "is a file, not a directory"},
+		{name: "bad max sessions", args: []string{"http", "--max-sessions", "0"}, code: 2, stderr: "invalid --max-sessions"},
 		{name: "bad max in flight env", env: []string{"OPENROUTER_KEYS_MCP_MAX_IN_FLIGHT=many"}, args: []string{"http"}, code: 2, stderr: "invalid OPENROUTER_KEYS_MCP_MAX_IN_FLIGHT"},
 	}
 	for _, tc := range cases {

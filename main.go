@@ -233,6 +233,8 @@ func runHTTP(ctx context.Context, cfg config, stderr io.Writer, logger zerolog.L
 		Stateful:       cfg.stateful,
 		AllowedOrigins: cfg.allowedOrigins,
 		MaxInFlight:    cfg.maxInFlight,
+		MaxSessions:    cfg.maxSessions,
+		IsSecret:       func(s string) bool { return openrouter.LooksLikeSecret(s) || cfg.isAccessToken(s) },
 		Loopback:       isLoopbackAddr(cfg.addr),
 		Version:        versionString(),
 		Logger:         logger,
