@@ -12,14 +12,24 @@ package e2e
 // schema, version, and every hash against the bundle beside it.
 
 import (
+	"archive/tar"
+	"archive/zip"
+	"bufio"
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
+	"debug/buildinfo"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -259,7 +269,12 @@ func TestReleaseManifest(t *testing.T) {
 	}
 }
 
-// TestReleaseDist checks a release's dist/ folder, when ORKM_RELEASE_DIST names one (.ci/release).
+// TestReleaseDist checks a release's dist/ folder, when ORKM_RELEASE_DIST names one (.ci/release): an
+// archive per target with the binary, README.md and LICENSE, listed in checksums.txt; binaries built
+// static (CGO_ENABLED=0, -trimpath, -s -w, the version and commit in -X); the host's binary, from its
+// archive and from its bundle, prints the release's version; a bundle per target whose manifest has
+// the release's version, its OS and an executable entry point; dist/server.json valid with the bundles'
+// real hashes.
 func TestReleaseDist(t *testing.T) {
 	dist := os.Getenv("ORKM_RELEASE_DIST")
 	if dist == "" {
@@ -267,16 +282,72 @@ func TestReleaseDist(t *testing.T) {
 	}
 	var meta struct {
 		Version string `json:"version"`
+		Commit  string `json:"commit"`
 	}
-	mb, err := os.ReadFile(filepath.Join(dist, "metadata.json"))
-	if err != nil {
-		t.Fatal(err)
+	releaseDecode(t, releaseReadDist(t, dist, "metadata.json"), &meta)
+	if !strings.HasPrefix(meta.Version, releaseVersion(t)) {
+		t.Errorf("the release's version %q does not start with VERSION %q", meta.Version, releaseVersion(t))
 	}
-	releaseDecode(t, mb, &meta)
-	doc, err := os.ReadFile(filepath.Join(dist, "server.json"))
-	if err != nil {
-		t.Fatal(err)
+	sums := releaseChecksums(t, releaseReadDist(t, dist, "checksums.txt"))
+	host := runtime.GOOS + "_" + runtime.GOARCH
+
+	for _, plat := range releasePlatforms {
+		goos, _, _ := strings.Cut(plat, "_")
+		exe := "openrouter-keys-mcp"
+		ext := ".tar.gz"
+		if goos == "windows" {
+			exe += ".exe"
+			ext = ".zip"
+		}
+		t.Run("archive_"+plat, func(t *testing.T) {
+			name := "openrouter-keys-mcp_" + meta.Version + "_" + plat + ext
+			b := releaseReadDist(t, dist, name)
+			if sum := sha256.Sum256(b); sums[name] != hex.EncodeToString(sum[:]) {
+				t.Errorf("checksums.txt has %q for %s, the file's SHA-256 is %x", sums[name], name, sum)
+			}
+			files := releaseUnpack(t, name, b)
+			for _, want := range []string{exe, "README.md", "LICENSE"} {
+				if _, ok := files[want]; !ok {
+					t.Errorf("%s lacks %s (has %v)", name, want, slices.Sorted(maps.Keys(files)))
+				}
+			}
+			bin := releaseWriteBinary(t, files[exe].data)
+			releaseCheckBuild(t, bin, meta.Version, meta.Commit)
+			if plat == host {
+				releaseCheckRuns(t, bin, meta.Version, meta.Commit)
+			}
+		})
+		t.Run("bundle_"+plat, func(t *testing.T) {
+			name := "openrouter-keys-mcp_" + meta.Version + "_" + plat + ".mcpb"
+			files := releaseUnpack(t, name, releaseReadDist(t, dist, name))
+			var m releaseManifest
+			var platforms struct {
+				Compatibility struct {
+					Platforms []string `json:"platforms"`
+				} `json:"compatibility"`
+			}
+			releaseDecode(t, files["manifest.json"].data, &m)
+			releaseDecode(t, files["manifest.json"].data, &platforms)
+			wantOS := map[string]string{"darwin": "darwin", "linux": "linux", "windows": "win32"}[goos]
+			if m.Version != meta.Version || !slices.Equal(platforms.Compatibility.Platforms, []string{wantOS}) ||
+				m.Server.EntryPoint != "server/"+exe {
+				t.Errorf("%s: version %q, platforms %v, entry point %q; want %q, [%s], server/%s",
+					name, m.Version, platforms.Compatibility.Platforms, m.Server.EntryPoint, meta.Version, wantOS, exe)
+			}
+			f, ok := files["server/"+exe]
+			if !ok {
+				t.Fatalf("%s lacks server/%s", name, exe)
+			}
+			if goos != "windows" && f.mode&0o111 == 0 {
+				t.Errorf("%s: server/%s is not executable (mode %v): Claude Desktop could not start it", name, exe, f.mode)
+			}
+			if plat == host {
+				releaseCheckRuns(t, releaseWriteBinary(t, f.data), meta.Version, meta.Commit)
+			}
+		})
 	}
+
+	doc := releaseReadDist(t, dist, "server.json")
 	releaseValidate(t, doc)
 	var s releaseServerJSON
 	releaseDecode(t, doc, &s)
@@ -285,17 +356,133 @@ func TestReleaseDist(t *testing.T) {
 		if p.RegistryType != "mcpb" {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(dist, path.Base(p.Identifier)))
+		sum := sha256.Sum256(releaseReadDist(t, dist, path.Base(p.Identifier)))
+		if got := hex.EncodeToString(sum[:]); got != p.FileSha256 {
+			t.Errorf("server.json: %s has fileSha256 %s, but the bundle's is %s", path.Base(p.Identifier), p.FileSha256, got)
+		}
+	}
+}
+
+func releaseReadDist(t *testing.T, dist, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dist, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// releaseChecksums reads a sha256sum listing: file name to hex digest.
+func releaseChecksums(t *testing.T, b []byte) map[string]string {
+	t.Helper()
+	sums := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		if sum, name, ok := strings.Cut(sc.Text(), "  "); ok {
+			sums[name] = sum
+		}
+	}
+	return sums
+}
+
+type releaseFile struct {
+	data []byte
+	mode os.FileMode
+}
+
+// releaseUnpack reads the regular files of a .tar.gz or a zip (.zip, .mcpb) archive.
+func releaseUnpack(t *testing.T, name string, b []byte) map[string]releaseFile {
+	t.Helper()
+	files := map[string]releaseFile{}
+	if strings.HasSuffix(name, ".tar.gz") {
+		zr, err := gzip.NewReader(bytes.NewReader(b))
 		if err != nil {
-			t.Error(err)
+			t.Fatal(name, err)
+		}
+		tr := tar.NewReader(zr)
+		for {
+			h, err := tr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(name, err)
+			}
+			if h.Typeflag != tar.TypeReg {
+				continue
+			}
+			data, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(name, err)
+			}
+			files[h.Name] = releaseFile{data, h.FileInfo().Mode()}
+		}
+		return files
+	}
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(name, err)
+	}
+	for _, f := range zr.File {
+		if f.FileInfo().IsDir() {
 			continue
 		}
-		sum := sha256.Sum256(b)
-		if got := hex.EncodeToString(sum[:]); got != p.FileSha256 {
-			t.Errorf("%s: fileSha256 %s, but the bundle's is %s", path.Base(p.Identifier), p.FileSha256, got)
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(name, err)
+		}
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(name, err)
+		}
+		files[f.Name] = releaseFile{data, f.Mode()}
+	}
+	return files
+}
+
+func releaseWriteBinary(t *testing.T, data []byte) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "openrouter-keys-mcp")
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// releaseCheckBuild reads a binary's build information (any platform's): static, trimmed, stripped,
+// with the release's version and commit.
+func releaseCheckBuild(t *testing.T, bin, version, commit string) {
+	t.Helper()
+	bi, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := map[string]string{}
+	for _, s := range bi.Settings {
+		settings[s.Key] = s.Value
+	}
+	ld := settings["-ldflags"]
+	for _, want := range []string{"-s", "-w", "-X main.version=" + version, "-X main.commit=" + commit, "-X main.date="} {
+		if !strings.Contains(" "+ld+" ", " "+want) {
+			t.Errorf("-ldflags %q lacks %q", ld, want)
 		}
 	}
-	if !strings.HasPrefix(meta.Version, releaseVersion(t)) {
-		t.Errorf("the release's version %q does not start with VERSION %q", meta.Version, releaseVersion(t))
+	if settings["CGO_ENABLED"] != "0" || settings["-trimpath"] != "true" {
+		t.Errorf("CGO_ENABLED=%q -trimpath=%q, want 0 and true (a static, path-free build)", settings["CGO_ENABLED"], settings["-trimpath"])
 	}
+}
+
+// releaseCheckRuns runs the host's binary: `version` names the release's version and commit.
+func releaseCheckRuns(t *testing.T, bin, version, commit string) {
+	t.Helper()
+	out, err := exec.Command(bin, "version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s version: %v\n%s", bin, err, out)
+	}
+	want := fmt.Sprintf("openrouter-keys-mcp %s (commit %s, built ", version, commit)
+	if !strings.HasPrefix(string(out), want) {
+		t.Errorf("version printed %q, want it to start with %q", out, want)
+	}
+	t.Logf("runs: %s", bytes.TrimSpace(out))
 }
