@@ -40,9 +40,14 @@ import (
 	"github.com/orkeys/openrouter-keys-mcp/transport"
 )
 
-// version is set at build time with -ldflags "-X main.version=v1.2.3"; otherwise the module version
-// from the build info is used (as go install sets it).
-var version = ""
+// version, commit and date are set at build time by the release (.goreleaser.yaml):
+// -ldflags "-X main.version=1.2.3 -X main.commit=<sha> -X main.date=<RFC 3339>". Otherwise the module
+// version and the VCS revision and time come from the build info (as go install and go build set them).
+var (
+	version = ""
+	commit  = ""
+	date    = ""
+)
 
 const name = mcpserver.Name
 
@@ -335,15 +340,21 @@ func versionString() string {
 }
 
 func versionLine() string {
-	commit := "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
+	rev := commit
+	if bi, ok := debug.ReadBuildInfo(); ok && rev == "" {
 		for _, s := range bi.Settings {
 			if s.Key == "vcs.revision" {
-				commit = s.Value
+				rev = s.Value
 			}
 		}
 	}
-	return fmt.Sprintf("%s %s (commit %s, %s)", name, versionString(), commit, runtime.Version())
+	if rev == "" {
+		rev = "unknown"
+	}
+	if date != "" {
+		return fmt.Sprintf("%s %s (commit %s, built %s, %s)", name, versionString(), rev, date, runtime.Version())
+	}
+	return fmt.Sprintf("%s %s (commit %s, %s)", name, versionString(), rev, runtime.Version())
 }
 
 func userAgent() string { return name + "/" + versionString() }
