@@ -69,7 +69,9 @@ func TestShortRun(t *testing.T) {
 		if l.Errors > 0 {
 			t.Errorf("%s: %d errors, the first: %s", l.Name, l.Errors, l.FirstErr)
 		}
-		if l.Calls == 0 {
+		// Total, not Calls: whether a call fell wholly inside the short measured window is a matter of
+		// the machine's load, and this test checks that calls work, never how fast.
+		if l.Total == 0 {
 			t.Errorf("%s: no call completed", l.Name)
 		}
 	}
