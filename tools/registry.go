@@ -20,7 +20,7 @@ type declared interface {
 }
 
 // declarations lists every tool, in the order tools/list shows them.
-var declarations = []declared{listKeys, getKey, createKey, updateKey, deleteKey, currentKey}
+var declarations = []declared{listKeys, getKey, createKey, updateKey, deleteKey, currentKey, listWorkspaces, getCredits, getActivity}
 
 // Names returns the names of all tools.
 func Names() []string {
