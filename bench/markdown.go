@@ -92,7 +92,7 @@ func (rep *Report) Markdown() string {
 		p("| server | to initialize: median | p90 | to first tools/list: median | p90 | RSS then |\n|---|---|---|---|---|---|\n")
 		for _, k := range []string{"server", "bare"} {
 			s := rep.Cold[k]
-			name := map[string]string{"server": "openrouter-keys-mcp (6 tools)", "bare": "baremcp (1 tool)"}[k]
+			name := map[string]string{"server": "openrouter-keys-mcp (9 tools)", "bare": "baremcp (1 tool)"}[k]
 			p("| %s | %s | %s | %s | %s | %s |\n", name, ms(s.Initialize.Median), ms(s.Initialize.P90),
 				ms(s.ToolsList.Median), ms(s.ToolsList.P90), mb(s.RSS))
 		}

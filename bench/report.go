@@ -213,8 +213,8 @@ func (rep *Report) coldStarts(cfg Config, bins Binaries, up *Upstream) error {
 	rep.Cold["server"], rep.Cold["bare"] = summarizeCold(server), summarizeCold(bare)
 	rep.Memory["stdio"] = Memory{RSS: rep.Cold["server"].RSS}
 	rep.Memory["bare stdio"] = Memory{RSS: rep.Cold["bare"].RSS}
-	if n := rep.Cold["server"].Tools; n != 6 {
-		return fmt.Errorf("openrouter-keys-mcp lists %d tools, want 6", n)
+	if n := rep.Cold["server"].Tools; n != 9 {
+		return fmt.Errorf("openrouter-keys-mcp lists %d tools, want 9", n)
 	}
 	cfg.logf("cold start: server %v, bare %v", rep.Cold["server"].Initialize.Median, rep.Cold["bare"].Initialize.Median)
 	return nil

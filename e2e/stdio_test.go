@@ -270,7 +270,7 @@ func runFlow(t *testing.T, ctx context.Context, s session) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(schemas) != 6 {
+	if len(schemas) != 9 {
 		t.Fatalf("tools/list: %d tools", len(schemas))
 	}
 	resolved := map[string]*jsonschema.Resolved{}
@@ -362,7 +362,7 @@ func TestWithoutAKeyTheServerStartsAndSaysWhatToSet(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s, stderr := startMCPGo(t, ctx, "", cleanEnv())
-	if tools, err := s.listTools(ctx); err != nil || len(tools) != 6 {
+	if tools, err := s.listTools(ctx); err != nil || len(tools) != 9 {
 		t.Fatalf("tools/list without a key: %v (%d tools)", err, len(tools))
 	}
 	for _, tool := range []string{"list_keys", "current_key"} {
