@@ -14,7 +14,8 @@ import (
 // Constraints that struct tags cannot carry, set on the derived schemas.
 const (
 	hashPattern = `^[0-9a-f]{64}$`
-	uuidPattern = `^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`
+	// Written short: every tool definition carries it, and tools/list is read by the model.
+	uuidPattern = `^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$`
 	// A UTC day, as GET /activity takes it.
 	datePattern = `^[0-9]{4}-[0-9]{2}-[0-9]{2}$`
 	// OpenRouter wants UTC with seconds; it rejects minute precision and other offsets.
