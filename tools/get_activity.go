@@ -31,7 +31,7 @@ type activityTotals struct {
 	CompletionTokens int64   `json:"completion_tokens"`
 }
 
-// add counts one row, or one group of rows, in t.
+// add counts one row in t.
 func (t *activityTotals) add(r openrouter.ActivityRow) {
 	t.Usage += r.Usage
 	t.Requests += r.Requests
@@ -61,7 +61,11 @@ var getActivity = spec[activityArgs, activityResult]{
 		rows.Types, rows.Type = nil, "array" // never null: no activity is []
 	},
 	refuse: func(in activityArgs) error {
-		if _, err := time.Parse(time.DateOnly, in.Date); in.Date != "" && err != nil {
+		if in.Date == "" {
+			return nil
+		}
+		// The pattern lets 2026-02-30 through; OpenRouter would refuse it after a round trip.
+		if _, err := time.Parse(time.DateOnly, in.Date); err != nil {
 			return invalidArgs("`date` is not a day of the calendar; give YYYY-MM-DD, one of the last 30 completed UTC days")
 		}
 		return nil
