@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+	"github.com/orkeys/openrouter-keys-mcp/tools"
 )
 
 // Config sizes a run.
@@ -213,8 +214,8 @@ func (rep *Report) coldStarts(cfg Config, bins Binaries, up *Upstream) error {
 	rep.Cold["server"], rep.Cold["bare"] = summarizeCold(server), summarizeCold(bare)
 	rep.Memory["stdio"] = Memory{RSS: rep.Cold["server"].RSS}
 	rep.Memory["bare stdio"] = Memory{RSS: rep.Cold["bare"].RSS}
-	if n := rep.Cold["server"].Tools; n != 6 {
-		return fmt.Errorf("openrouter-keys-mcp lists %d tools, want 6", n)
+	if n, want := rep.Cold["server"].Tools, len(tools.Names()); n != want {
+		return fmt.Errorf("openrouter-keys-mcp lists %d tools, want %d", n, want)
 	}
 	cfg.logf("cold start: server %v, bare %v", rep.Cold["server"].Initialize.Median, rep.Cold["bare"].Initialize.Median)
 	return nil

@@ -21,6 +21,7 @@ import (
 	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
 
 	"github.com/orkeys/openrouter-keys-mcp/mcpserver"
+	"github.com/orkeys/openrouter-keys-mcp/tools"
 )
 
 func TestCallToolsAndVersionCommands(t *testing.T) {
@@ -63,7 +64,7 @@ func TestCallToolsAndVersionCommands(t *testing.T) {
 	// Only a secret just created may ever be printed, and the tools list must not hold our fixtures.
 	_, out, _ := runBinary(t, cleanEnv(), "tools", "--json")
 	var list []map[string]any
-	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 6 {
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != len(tools.Names()) {
 		t.Errorf("tools --json: %d tools, %v", len(list), err)
 	}
 }
