@@ -77,7 +77,9 @@ func TestShortRun(t *testing.T) {
 	}
 	md := rep.Markdown()
 	for _, want := range []string{"stdio cold start", "MCP overhead per list_keys call, stdio", "HTTP throughput, list_keys, 16 clients",
-		"errors with 64 clients", "peak RSS under the 64-client run", "RSS after start, stdio", "allocs/op"} {
+		"errors with 64 clients", "peak RSS under the 64-client run", "RSS after start, stdio", "allocs/op",
+		"tools/list, model-facing bytes per tool", "list_keys text per key", "audit_keys over 50 keys in 5 workspaces",
+		"peak RSS of the stdio server auditing 70 keys"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the report has no %q:\n%s", want, md)
 		}

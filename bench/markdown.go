@@ -46,6 +46,7 @@ func (rep *Report) Targets() []Target {
 			ts = append(ts, Target{"peak RSS under the 64-client run", mb(l.End.Peak), "≤ 40 MB", l.End.Peak <= 40<<20})
 		}
 	}
+	ts = append(ts, rep.Toolbox.targets()...)
 	if m, ok := rep.Memory["stdio"]; ok {
 		ts = append(ts, Target{"RSS after start, stdio (after the first tools/list)", mb(m.RSS), "≤ 15 MB", m.RSS <= 15<<20})
 	}

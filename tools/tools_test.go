@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -585,4 +586,32 @@ func TestNullArgumentsMeanNotGiven(t *testing.T) {
 func asMap(v any) map[string]any {
 	m, _ := v.(map[string]any)
 	return m
+}
+
+// TestToolsListFitsTheContextBudget: what the model reads of tools/list (every field but the output
+// schema, which describes results) averages at most 1,100 bytes a tool (issue #12), so that adding
+// tools does not crowd the model's context. bench's report measures the same on the server's reply.
+func TestToolsListFitsTheContextBudget(t *testing.T) {
+	e := newEnv(t, "management")
+	total := 0
+	var sizes []string
+	for _, name := range e.order {
+		tool := e.tools[name].Tool
+		tool.RawOutputSchema, tool.OutputSchema = nil, mcp.ToolOutputSchema{}
+		b, err := json.Marshal(tool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		delete(m, "outputSchema")
+		b, _ = json.Marshal(m)
+		total += len(b)
+		sizes = append(sizes, fmt.Sprintf("%s %d", name, len(b)))
+	}
+	if avg := total / len(e.order); avg > 1100 {
+		t.Errorf("tools/list: %d bytes a tool on average, want at most 1,100: %s", avg, strings.Join(sizes, ", "))
+	} else {
+		t.Logf("tools/list: %d bytes a tool on average: %s", avg, strings.Join(sizes, ", "))
+	}
 }
