@@ -24,18 +24,12 @@ import (
 	"github.com/orkeys/openrouter-keys-mcp/tools"
 )
 
-// countingEnv is a sandbox whose key lookups (GET /keys/{hash}) are counted, with the tools bound to a
-// client of it.
-func countingEnv(t *testing.T, opts tools.Options) (*env, *atomic.Int32) {
+// envBehind is a sandbox behind front, a handler in its place that may answer a request itself or
+// hand it on, with the tools bound to a client of it.
+func envBehind(t *testing.T, opts tools.Options, front func(sb http.Handler) http.HandlerFunc) *env {
 	t.Helper()
 	sb := sandbox.New(sandbox.Options{})
-	var lookups atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/v1/keys/") {
-			lookups.Add(1)
-		}
-		sb.ServeHTTP(w, r)
-	}))
+	srv := httptest.NewServer(front(sb))
 	t.Cleanup(srv.Close)
 	c, err := openrouter.New(openrouter.Options{BaseURL: srv.URL + "/api/v1", APIKey: openrouter.Secret(sb.ManagementKey())})
 	if err != nil {
@@ -43,6 +37,22 @@ func countingEnv(t *testing.T, opts tools.Options) (*env, *atomic.Int32) {
 	}
 	e := newEnvWith(t, sb, c, opts)
 	e.url = srv.URL + "/api/v1"
+	return e
+}
+
+// countingEnv is a sandbox whose key lookups (GET /keys/{hash}) are counted, with the tools bound to a
+// client of it.
+func countingEnv(t *testing.T, opts tools.Options) (*env, *atomic.Int32) {
+	t.Helper()
+	var lookups atomic.Int32
+	e := envBehind(t, opts, func(sb http.Handler) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/v1/keys/") {
+				lookups.Add(1)
+			}
+			sb.ServeHTTP(w, r)
+		}
+	})
 	return e, &lookups
 }
 
@@ -314,22 +324,15 @@ func TestSecretDirKeepsSecretsOutOfTheResultAndRollsBack(t *testing.T) {
 // (offset > 0), with the tools bound to a client of it and the call timeout given.
 func stallingEnv(t *testing.T, callTimeout time.Duration) *env {
 	t.Helper()
-	sb := sandbox.New(sandbox.Options{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if off := r.URL.Query().Get("offset"); r.URL.Path == "/api/v1/keys" && off != "" && off != "0" {
-			<-r.Context().Done()
-			return
+	return envBehind(t, tools.Options{CallTimeout: callTimeout}, func(sb http.Handler) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if off := r.URL.Query().Get("offset"); r.URL.Path == "/api/v1/keys" && off != "" && off != "0" {
+				<-r.Context().Done()
+				return
+			}
+			sb.ServeHTTP(w, r)
 		}
-		sb.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	c, err := openrouter.New(openrouter.Options{BaseURL: srv.URL + "/api/v1", APIKey: openrouter.Secret(sb.ManagementKey())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := newEnvWith(t, sb, c, tools.Options{CallTimeout: callTimeout})
-	e.url = srv.URL + "/api/v1"
-	return e
+	})
 }
 
 func TestOneDeadlineBoundsTheWholeCall(t *testing.T) {

@@ -2,13 +2,12 @@ package tools_test
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
-	"github.com/orkeys/openrouter-keys-mcp/openrouter"
 	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
 	"github.com/orkeys/openrouter-keys-mcp/tools"
 )
@@ -88,32 +87,28 @@ func TestRotateKeyRefusesWhatItCannotCarryOver(t *testing.T) {
 // changes; when the old key cannot be retired, the result keeps the successor's secret and says the
 // old key still works.
 func TestRotateKeyNeverLeavesTheUserWithoutAWorkingKey(t *testing.T) {
-	sb := sandbox.New(sandbox.Options{})
-	failing := "" // "POST" or "PATCH": that method gets a 500
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == failing && strings.HasPrefix(r.URL.Path, "/api/v1/keys") {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusBadRequest)
-			_, _ = w.Write([]byte(`{"error":{"code":400,"message":"refused for the test"}}`))
-			return
+	var failing atomic.Value // "POST" or "PATCH": that method is refused
+	failing.Store("")
+	e := envBehind(t, tools.Options{}, func(sb http.Handler) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == failing.Load() && strings.HasPrefix(r.URL.Path, "/api/v1/keys") {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = w.Write([]byte(`{"error":{"code":400,"message":"refused for the test"}}`))
+				return
+			}
+			sb.ServeHTTP(w, r)
 		}
-		sb.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	c, err := openrouter.New(openrouter.Options{BaseURL: srv.URL + "/api/v1", APIKey: openrouter.Secret(sb.ManagementKey())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := newEnvWith(t, sb, c, tools.Options{})
+	})
 	hash := e.newKey(t, "keep-working")
 
-	failing = "POST"
+	failing.Store("POST")
 	res := e.call(t, "rotate_key", `{"hash":"`+hash+`"}`)
 	if !res.IsError || !strings.Contains(text(res), "was not changed") || e.disabled(t, hash) {
 		t.Errorf("no successor: the old key must be untouched: %s", text(res))
 	}
 
-	failing = "PATCH"
+	failing.Store("PATCH")
 	res = e.call(t, "rotate_key", `{"hash":"`+hash+`"}`)
 	sc := e.checked(t, "rotate_key", res)
 	old := sc["old"].(map[string]any)
