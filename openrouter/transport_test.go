@@ -70,7 +70,10 @@ func TestConnectionsAreReused(t *testing.T) {
 			}
 			wg.Wait()
 			want := "HTTP/1.1"
-			limit := int32(9) // one for the sequential calls, at most one per concurrent caller
+			// Reuse, not a count: without keep-alive each of the 250 calls would open a connection. The
+			// bound is not 1 + 8: net/http may dial for a waiting request, hand it a connection freed
+			// meanwhile and keep the new one idle, more often on a loaded machine (this failed at 12).
+			limit := int32(25)
 			if h2 {
 				want, limit = "HTTP/2.0", 1 // one connection carries every stream
 			}
