@@ -1,4 +1,4 @@
-package openrouter_test
+package tools_test
 
 import (
 	"context"
@@ -54,9 +54,12 @@ func TestCreateNeverMakesTwoKeys(t *testing.T) {
 		return dialer.DialContext(ctx, network, addr)
 	}
 	var retries atomic.Int32
-	c := mustNew(t, openrouter.Options{BaseURL: srv.URL + "/api/v1", APIKey: openrouter.Secret(mgmt),
+	c, err := openrouter.New(openrouter.Options{BaseURL: srv.URL + "/api/v1", APIKey: openrouter.Secret(mgmt),
 		HTTPClient: &http.Client{Transport: tr}, Timeout: 200 * time.Millisecond,
 		Retry: openrouter.RetryPolicy{OnRetry: func(context.Context, openrouter.RetryEvent) { retries.Add(1) }}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	all, err := tools.All(c, tools.Options{})
 	if err != nil {
 		t.Fatal(err)
