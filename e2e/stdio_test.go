@@ -263,9 +263,9 @@ func cmp(s, def string) string {
 	return s
 }
 
-// runFlow runs tools/list, then create, get, update, list, delete, get and current_key, checking every
-// structuredContent against the tool's outputSchema. It returns the created key's secret.
-func runFlow(t *testing.T, ctx context.Context, s session) string {
+// checkedCaller runs tools/list and returns a function that calls a tool, fails the test on an error
+// or an error result, and checks the structuredContent against the tool's outputSchema.
+func checkedCaller(t *testing.T, ctx context.Context, s session) func(tool string, args map[string]any) map[string]any {
 	t.Helper()
 	schemas, err := s.listTools(ctx)
 	if err != nil {
@@ -286,7 +286,7 @@ func runFlow(t *testing.T, ctx context.Context, s session) string {
 		}
 		resolved[name] = rs
 	}
-	call := func(tool string, args map[string]any) map[string]any {
+	return func(tool string, args map[string]any) map[string]any {
 		t.Helper()
 		sc, text, isErr, err := s.call(ctx, tool, args)
 		if err != nil || isErr {
@@ -297,6 +297,13 @@ func runFlow(t *testing.T, ctx context.Context, s session) string {
 		}
 		return sc
 	}
+}
+
+// runFlow runs tools/list, then create, get, update, list, delete, get and current_key, checking every
+// structuredContent against the tool's outputSchema. It returns the created key's secret.
+func runFlow(t *testing.T, ctx context.Context, s session) string {
+	t.Helper()
+	call := checkedCaller(t, ctx, s)
 	created := call("create_key", map[string]any{"name": "e2e", "limit": 25, "limit_reset": "monthly"})
 	hash := created["key"].(map[string]any)["hash"].(string)
 	secret := created["secret"].(string)
