@@ -115,7 +115,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	case "stdio", "http", "call", "tools", "doctor":
 		fs.StringVar(&cfg.baseURL, "base-url", e.str(envBaseURL, openrouter.DefaultBaseURL), "OpenRouter API base URL (env "+envBaseURL+")")
 		fs.BoolVar(&cfg.sandbox, "sandbox", e.bool(envSandbox), "use the built-in OpenRouter emulator instead of OpenRouter; no key needed (env "+envSandbox+")")
-		fs.BoolVar(&cfg.selection.ReadOnly, "read-only", e.bool(envReadOnly), "offer only the tools that change nothing: list_keys, get_key, current_key (env "+envReadOnly+")")
+		fs.BoolVar(&cfg.selection.ReadOnly, "read-only", e.bool(envReadOnly), "offer only the tools that change nothing: list_keys, get_key, current_key, list_workspaces, get_credits, get_activity (env "+envReadOnly+")")
 		fs.StringVar(&include, "tools", e.str(envTools, ""), "comma-separated tools to offer; default all (env "+envTools+")")
 		fs.StringVar(&exclude, "exclude-tools", e.str(envExcludeTools, ""), "comma-separated tools not to offer (env "+envExcludeTools+")")
 		fs.StringVar(&confirm, "confirm", e.str(envConfirm, "auto"), "ask the user before deleting or disabling a key: auto (when the client can ask) or never (env "+envConfirm+")")
@@ -429,7 +429,7 @@ const commandList = "stdio, http, sandbox, call, tools, doctor or version"
 var examples = map[string]string{
 	"stdio": `  OPENROUTER_MANAGEMENT_KEY=sk-or-v1-... %[1]s      serve MCP on stdin/stdout for an MCP client
   %[1]s --sandbox                                      the same on the built-in emulator, no account needed
-  %[1]s --read-only                                    offer only list_keys, get_key and current_key`,
+  %[1]s --read-only                                    offer only the tools that change nothing`,
 	"http": `  %[1]s http --sandbox                      MCP at http://127.0.0.1:8080/mcp on the emulator
   %[1]s http --key-source caller            each caller sends its own key: Authorization: Bearer sk-or-v1-...
   %[1]s http --addr 0.0.0.0:8080 --auth-token-file token.txt

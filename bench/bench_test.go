@@ -69,13 +69,17 @@ func TestShortRun(t *testing.T) {
 		if l.Errors > 0 {
 			t.Errorf("%s: %d errors, the first: %s", l.Name, l.Errors, l.FirstErr)
 		}
-		if l.Calls == 0 {
+		// Total, not Calls: whether a call fell wholly inside the short measured window is a matter of
+		// the machine's load, and this test checks that calls work, never how fast.
+		if l.Total == 0 {
 			t.Errorf("%s: no call completed", l.Name)
 		}
 	}
 	md := rep.Markdown()
 	for _, want := range []string{"stdio cold start", "MCP overhead per list_keys call, stdio", "HTTP throughput, list_keys, 16 clients",
-		"errors with 64 clients", "peak RSS under the 64-client run", "RSS after start, stdio", "allocs/op"} {
+		"errors with 64 clients", "peak RSS under the 64-client run", "RSS after start, stdio", "allocs/op",
+		"tools/list, model-facing bytes per tool", "list_keys text per key", "audit_keys over 50 keys in 5 workspaces",
+		"peak RSS of the stdio server auditing 70 keys"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the report has no %q:\n%s", want, md)
 		}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"github.com/orkeys/openrouter-keys-mcp/tools"
 	"strings"
 	"time"
 )
@@ -45,6 +46,7 @@ func (rep *Report) Targets() []Target {
 			ts = append(ts, Target{"peak RSS under the 64-client run", mb(l.End.Peak), "≤ 40 MB", l.End.Peak <= 40<<20})
 		}
 	}
+	ts = append(ts, rep.Toolbox.targets()...)
 	if m, ok := rep.Memory["stdio"]; ok {
 		ts = append(ts, Target{"RSS after start, stdio (after the first tools/list)", mb(m.RSS), "≤ 15 MB", m.RSS <= 15<<20})
 	}
@@ -92,7 +94,7 @@ func (rep *Report) Markdown() string {
 		p("| server | to initialize: median | p90 | to first tools/list: median | p90 | RSS then |\n|---|---|---|---|---|---|\n")
 		for _, k := range []string{"server", "bare"} {
 			s := rep.Cold[k]
-			name := map[string]string{"server": "openrouter-keys-mcp (6 tools)", "bare": "baremcp (1 tool)"}[k]
+			name := map[string]string{"server": fmt.Sprintf("openrouter-keys-mcp (%d tools)", len(tools.Names())), "bare": "baremcp (1 tool)"}[k]
 			p("| %s | %s | %s | %s | %s | %s |\n", name, ms(s.Initialize.Median), ms(s.Initialize.P90),
 				ms(s.ToolsList.Median), ms(s.ToolsList.P90), mb(s.RSS))
 		}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+	"github.com/orkeys/openrouter-keys-mcp/tools"
 )
 
 // Config sizes a run.
@@ -29,21 +30,23 @@ type Config struct {
 	LoadTime    time.Duration // timed part of each throughput run
 	Clients     []int         // concurrent HTTP clients of the throughput runs
 	Allocs      bool          // run the in-process allocation benchmarks
+	AuditKeys   int           // keys audit_keys reads in the toolbox measurements; none when zero
+	AuditRuns   int           // timed audits
 	Profile     bool          // also profile the HTTP server under load (a -tags benchprofile build)
-	Skip        []string      // parts not to run: "cold", "latency", "load"
+	Skip        []string      // parts not to run: "cold", "latency", "load", "toolbox"
 	Logf        func(format string, args ...any)
 }
 
 // Full is the configuration of the figures in BENCHMARKS.md (about two minutes).
 func Full() Config {
 	return Config{Keys: 20, ColdStarts: 40, Rounds: 10, CallsPerRun: 300, Warmup: 200,
-		LoadWarmup: time.Second, LoadTime: 5 * time.Second, Clients: []int{16, 64}, Allocs: true}
+		LoadWarmup: time.Second, LoadTime: 5 * time.Second, Clients: []int{16, 64}, Allocs: true, AuditKeys: 1000, AuditRuns: 5}
 }
 
 // Short checks that every measurement works, in a few seconds; its figures mean little.
 func Short() Config {
 	return Config{Keys: 20, ColdStarts: 2, Rounds: 2, CallsPerRun: 10, Warmup: 5,
-		LoadWarmup: 100 * time.Millisecond, LoadTime: 300 * time.Millisecond, Clients: []int{16, 64}}
+		LoadWarmup: 100 * time.Millisecond, LoadTime: 300 * time.Millisecond, Clients: []int{16, 64}, AuditKeys: 50, AuditRuns: 1}
 }
 
 // Report holds the figures of one run.
@@ -59,6 +62,7 @@ type Report struct {
 	Loads    []LoadRow
 	Memory   map[string]Memory // resident memory after start: "stdio", "http", "bare stdio", "bare http"
 	Allocs   []AllocRow
+	Toolbox  Toolbox
 	Profiles []string // files written
 }
 
@@ -182,6 +186,11 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 			return nil, err
 		}
 	}
+	if cfg.AuditKeys > 0 && !slices.Contains(cfg.Skip, "toolbox") {
+		if err := rep.toolbox(ctx, cfg, bins, up); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Profile {
 		if err := rep.profile(ctx, cfg, bins, up); err != nil {
 			return nil, err
@@ -213,8 +222,8 @@ func (rep *Report) coldStarts(cfg Config, bins Binaries, up *Upstream) error {
 	rep.Cold["server"], rep.Cold["bare"] = summarizeCold(server), summarizeCold(bare)
 	rep.Memory["stdio"] = Memory{RSS: rep.Cold["server"].RSS}
 	rep.Memory["bare stdio"] = Memory{RSS: rep.Cold["bare"].RSS}
-	if n := rep.Cold["server"].Tools; n != 6 {
-		return fmt.Errorf("openrouter-keys-mcp lists %d tools, want 6", n)
+	if n, want := rep.Cold["server"].Tools, len(tools.Names()); n != want {
+		return fmt.Errorf("openrouter-keys-mcp lists %d tools, want %d", n, want)
 	}
 	cfg.logf("cold start: server %v, bare %v", rep.Cold["server"].Initialize.Median, rep.Cold["bare"].Initialize.Median)
 	return nil
@@ -404,6 +413,47 @@ func loadServer(ctx context.Context, cfg Config, bin string, up *Upstream, args 
 	cfg.logf("load: %s: %.0f/s, %d errors, peak RSS %s, CPU per call: server %s, sandbox %s, clients %s", name, row.PerSecond(),
 		row.Errors, mb(row.End.Peak), us(row.ServerCPU), us(row.SandboxCPU), us(row.ClientCPU))
 	return row, nil
+}
+
+// toolbox measures #12's budgets in process, then the peak RSS of a stdio server auditing
+// cfg.AuditKeys more keys, added to the sandbox's second workspace (list_keys, measured before, reads
+// the first).
+func (rep *Report) toolbox(ctx context.Context, cfg Config, bins Binaries, up *Upstream) error {
+	tb, err := measureToolbox(ctx, cfg.AuditKeys, 5, cfg.AuditRuns)
+	if err != nil {
+		return fmt.Errorf("toolbox: %w", err)
+	}
+	page, err := up.Client.ListWorkspaces(ctx, openrouter.ListWorkspacesParams{})
+	if err != nil || len(page.Workspaces) < 2 {
+		return fmt.Errorf("toolbox: the sandbox's workspaces: %v", err)
+	}
+	for i := range cfg.AuditKeys {
+		if _, err := up.Client.CreateKey(ctx, openrouter.CreateKeyRequest{Name: fmt.Sprintf("audited %04d", i),
+			WorkspaceID: page.Workspaces[1].ID}); err != nil {
+			return fmt.Errorf("toolbox: create key %d: %w", i, err)
+		}
+	}
+	args, env := stdioArgs(up)
+	stdio, err := SpawnStdio(bins.Server, args, env, cfg.Dir)
+	if err != nil {
+		return err
+	}
+	defer stdio.Close()
+	if err := stdio.Initialize(); err != nil {
+		return err
+	}
+	if res, err := stdio.CallResult(NewCall("audit_keys", map[string]any{})); err != nil || res.IsError {
+		return fmt.Errorf("toolbox: audit_keys over stdio: %v %v", err, res.Content)
+	}
+	m, err := stdio.Proc.Memory()
+	if err != nil {
+		return err
+	}
+	tb.StdioAuditKeys, tb.StdioAuditPeakRSS = cfg.AuditKeys+cfg.Keys, m.Peak
+	rep.Toolbox = tb
+	cfg.logf("toolbox: tools/list %d B a tool, list_keys %d B a key, audit of %d keys %s, stdio peak RSS %s auditing %d keys",
+		tb.ToolsListPerTool, tb.ListKeysTextPerKey, tb.AuditKeys, ms(tb.AuditTime.Median), mb(m.Peak), tb.StdioAuditKeys)
+	return nil
 }
 
 func (rep *Report) allocs(up *Upstream) error {

@@ -37,6 +37,7 @@ import (
 	"strings"
 	"testing"
 
+	toolsPkg "github.com/orkeys/openrouter-keys-mcp/tools"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -249,6 +250,10 @@ func TestReleaseManifest(t *testing.T) {
 	}
 	if !slices.Equal(tools, releaseTools) {
 		t.Errorf("tools %v, want %v", tools, releaseTools)
+	}
+	// The bundle declares what the server offers: the same tools, whatever their order.
+	if offered := slices.Sorted(slices.Values(toolsPkg.Names())); !slices.Equal(slices.Sorted(slices.Values(tools)), offered) {
+		t.Errorf("mcpb/manifest.json declares %v, the server offers %v", tools, offered)
 	}
 	key, ok := m.UserConfig["management_key"]
 	if !ok || key.Type != "string" || !key.Sensitive || !key.Required {

@@ -22,6 +22,7 @@ import (
 	mcptransport "github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/orkeys/openrouter-keys-mcp/tools"
 )
 
 // These tests run the real binary, built once in TestMain, over stdio with two independent clients:
@@ -270,7 +271,7 @@ func runFlow(t *testing.T, ctx context.Context, s session) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(schemas) != 6 {
+	if len(schemas) != len(tools.Names()) {
 		t.Fatalf("tools/list: %d tools", len(schemas))
 	}
 	resolved := map[string]*jsonschema.Resolved{}
@@ -362,8 +363,8 @@ func TestWithoutAKeyTheServerStartsAndSaysWhatToSet(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s, stderr := startMCPGo(t, ctx, "", cleanEnv())
-	if tools, err := s.listTools(ctx); err != nil || len(tools) != 6 {
-		t.Fatalf("tools/list without a key: %v (%d tools)", err, len(tools))
+	if listed, err := s.listTools(ctx); err != nil || len(listed) != len(tools.Names()) {
+		t.Fatalf("tools/list without a key: %v (%d tools)", err, len(listed))
 	}
 	for _, tool := range []string{"list_keys", "current_key"} {
 		_, text, isErr, err := s.call(ctx, tool, nil)

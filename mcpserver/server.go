@@ -93,7 +93,8 @@ func New(client *openrouter.Client, o Options) (*server.MCPServer, error) {
 func describe(sandbox bool, policy tools.Policy) (title, instructions string) {
 	title = "OpenRouter keys"
 	instructions = "Manage the OpenRouter API keys of one account: list, inspect, create, update (rename, " +
-		"disable, set limits) and delete keys, and check the key in use with current_key. Keys are named by " +
+		"disable, set limits) and delete keys, check the key in use with current_key, and read the account's " +
+		"workspaces, credits and spend. Keys are named by " +
 		"their hash, never by their secret. A new key's secret is shown once, in create_key's result."
 	if p := policy.String(); p != "" {
 		instructions += " " + p

@@ -30,9 +30,9 @@ const (
 type auditKeysArgs struct {
 	WorkspaceIDs []string `json:"workspace_ids,omitempty" jsonschema:"audit only these workspaces (UUIDs); default every workspace"`
 	Kinds        []string `json:"kinds,omitempty" jsonschema:"report only these kinds of finding; default all"`
-	UnusedDays   int      `json:"unused_days,omitempty" jsonschema:"a key not used for this many days is unused (default 30)"`
-	NearLimitPct float64  `json:"near_limit_pct,omitempty" jsonschema:"a key that used this percentage of its limit or more is near_limit (default 90)"`
-	ExpiringDays int      `json:"expiring_days,omitempty" jsonschema:"a key expiring within this many days is expiring_soon (default 7)"`
+	UnusedDays   int      `json:"unused_days,omitempty" jsonschema:"unused: no use for this many days (default 30)"`
+	NearLimitPct float64  `json:"near_limit_pct,omitempty" jsonschema:"near_limit: this percentage of the limit used (default 90)"`
+	ExpiringDays int      `json:"expiring_days,omitempty" jsonschema:"expiring_soon: expires within this many days (default 7)"`
 }
 
 // finding is one thing wrong with one key.
@@ -57,9 +57,8 @@ var auditKeys = spec[auditKeysArgs, auditKeysResult]{
 	name:  "audit_keys",
 	title: "Audit all API keys",
 	description: "Check every key of every workspace (disabled and expired ones included) in one call and report " +
-		"what needs attention, worst first: expired, over_limit, near_limit, expiring_soon, disabled, unused (not " +
-		"used for unused_days), never_used, no_limit, no_expiry. Use it for \"which keys are stale or about to hit " +
-		"their limit?\"; then act on a key by its hash. Needs a management key.",
+		"what needs attention, worst first (the kinds are those of the kinds argument). Use it for \"which keys are " +
+		"stale, expired or near their limit?\", then act on a key by its hash. Needs a management key.",
 	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
 	constrainInput: func(s *jsonschema.Schema) {
 		ws := property(s, "workspace_ids")

@@ -2,6 +2,8 @@ package tools
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -20,8 +22,8 @@ var currentKey = spec[noArgs, currentKeyResult]{
 	name:  "current_key",
 	title: "Show the key in use",
 	description: "Describe the OpenRouter API key this server is using: its masked label, whether it is a " +
-		"management key (is_management_key; the other tools need one), its spending limit and usage in USD, and " +
-		"its expiry. Works with any valid key. Use it first when other tools fail with 401 or 403.",
+		"management key (is_management_key; the other tools need one), its spending limit and usage in USD, its " +
+		"expiry, and its budget layers (budgets; the text says which binds first). Works with any valid key. Use it first when other tools fail with 401 or 403.",
 	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
 	call: func(ctx context.Context, d *deps, _ noArgs) (currentKeyResult, error) {
 		k, err := d.client.CurrentKey(ctx)
@@ -32,8 +34,38 @@ var currentKey = spec[noArgs, currentKeyResult]{
 	},
 	summary: func(_ noArgs, out currentKeyResult) string {
 		if out.Key.IsManagementKey {
-			return "The server uses management key " + out.Key.Label + "; it can manage keys."
+			return "The server uses management key " + out.Key.Label + "; it can manage keys." + budgetSummary(out.Key)
 		}
-		return "The server uses key " + out.Key.Label + ", which is NOT a management key: the other tools will fail with 403."
+		return "The server uses key " + out.Key.Label + ", which is NOT a management key: the other tools will fail with 403." +
+			budgetSummary(out.Key)
 	},
+}
+
+// budgetSummary says which budget layer binds first and which are used up, or nothing when OpenRouter
+// reported no layers: a 403 for a spent budget is then explained before the model has to guess.
+func budgetSummary(k openrouter.CurrentKey) string {
+	tightest := k.TightestBudget()
+	if tightest == nil {
+		return ""
+	}
+	layers := "1 budget layer"
+	if len(k.Budgets) > 1 {
+		layers = fmt.Sprintf("%d budget layers", len(k.Budgets))
+	}
+	s := fmt.Sprintf(" Of %s, %s binds first: $%.2f of $%.2f left", layers, tightest.Scope, tightest.RemainingUSD,
+		tightest.LimitUSD)
+	if tightest.ResetsAt != nil {
+		s += ", resets " + *tightest.ResetsAt
+	}
+	var exhausted []string
+	for _, b := range k.Budgets {
+		if b.Exhausted() {
+			exhausted = append(exhausted, b.Scope)
+		}
+	}
+	if len(exhausted) == 0 {
+		return s + "; none is exhausted."
+	}
+	return s + ". Exhausted: " + strings.Join(exhausted, ", ") + "; requests with this key are refused (403) until " +
+		"the layer resets or its limit is raised."
 }

@@ -36,8 +36,8 @@ var listKeys = spec[listKeysArgs, listKeysResult]{
 	title: "List API keys",
 	description: "List the OpenRouter API keys of the account, newest first, 100 per page (all: true follows the " +
 		"pages, up to 1000 keys; name filters by name). Use it to find a key's hash (needed by get_key, " +
-		"update_key and delete_key), or to review names, spending limits and usage. Disabled keys are left out " +
-		"unless include_disabled is true. When next_offset is not null, call again with offset set to it. Money " +
+		"update_key and delete_key), or to review names, spending limits, usage and last use. Disabled and expired " +
+		"keys are left out unless include_disabled or include_expired is true. When next_offset is not null, call again with offset set to it. Money " +
 		"is in USD; limits reset at midnight UTC. Results never contain secret keys, only masked labels. Needs a " +
 		"management key.",
 	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
@@ -90,7 +90,7 @@ var listKeys = spec[listKeysArgs, listKeysResult]{
 	},
 	text: func(in listKeysArgs, out listKeysResult) string {
 		var b strings.Builder           // its String does not copy the table
-		b.Grow(256 + 192*len(out.Keys)) // a row is 150 to 200 bytes
+		b.Grow(256 + 208*len(out.Keys)) // a row is 160 to 230 bytes
 		b.WriteString(strconv.Itoa(len(out.Keys)))
 		if out.NextOffset != nil {
 			b.WriteString(" keys; more remain (next_offset " + strconv.Itoa(*out.NextOffset) + ").")
@@ -103,7 +103,7 @@ var listKeys = spec[listKeysArgs, listKeysResult]{
 		if out.Note != "" {
 			b.WriteString(" Note: " + out.Note + ".")
 		}
-		b.WriteString(" Columns: name | hash | label | state | limit USD (remaining, reset) | usage USD month/total | expires\n")
+		b.WriteString(" Columns: name | hash | label | state | limit USD (remaining, reset) | usage USD month/total | expires | last used\n")
 		row := make([]byte, 0, 256)
 		for _, k := range out.Keys {
 			row = append(appendKeyRow(row[:0], k), '\n')
@@ -112,6 +112,14 @@ var listKeys = spec[listKeysArgs, listKeysResult]{
 		b.WriteString("Every field of every key is in the structured content.")
 		return b.String()
 	},
+}
+
+// dateOf is the date of an ISO 8601 time, or the time as it is when it has no date to cut.
+func dateOf(t string) string {
+	if len(t) > len("2006-01-02") && t[len("2006-01-02")] == 'T' {
+		return t[:len("2006-01-02")]
+	}
+	return t
 }
 
 // matching keeps the keys whose name contains sub, ignoring case.
@@ -164,6 +172,12 @@ func appendKeyRow(b []byte, k openrouter.Key) []byte {
 		b = append(b, "never"...)
 	} else {
 		b = append(b, *k.ExpiresAt...)
+	}
+	b = sep(b)
+	if k.LastUsedAt == nil {
+		b = append(b, "never"...)
+	} else {
+		b = append(b, dateOf(*k.LastUsedAt)...) // the day is enough to tell a live key from an idle one
 	}
 	return b
 }

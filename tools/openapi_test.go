@@ -14,18 +14,22 @@ import (
 )
 
 // The tools' input schemas are derived from Go types that mirror OpenRouter's request bodies and query
-// parameters. This test holds them against the OpenAPI fragment in testdata, so that a field added,
+// parameters. This test holds them against the OpenAPI fragments in testdata (the key endpoints, and the
+// account endpoints next to them), so that a field added,
 // renamed or retyped on either side fails the build. Input schemas are portable: where OpenAPI allows
 // null, the tool offers the plain type (a null argument means "not given"), and where null means
 // "clear" (PATCH), the tool must offer the clearing explicitly (clearedBy).
 
-// openAPISource says where in the OpenAPI fragment each tool's arguments come from.
+// openAPISource says where in the OpenAPI fragments each tool's arguments come from.
 var openAPISource = map[string]struct {
 	query     string   // an operation whose query parameters are the arguments: "get /keys"
 	body      string   // a components.schemas request body
 	pathHash  bool     // the {hash} path parameter is an argument
 	leftOut   []string // request fields deliberately not offered to agents (say why below)
 	extraArgs []string // arguments the server adds to the API's own (say why below)
+	// renamed maps an API name to the argument that carries it, where the tools already have a name for
+	// the same thing: a model that has used hash with get_key should not meet api_key_hash.
+	renamed map[string]string
 	// clearedBy says, for a field whose null clears a value, how the tool offers that instead: an
 	// argument of its own, or "=value", a value of the field's enum.
 	clearedBy map[string]string
@@ -40,6 +44,13 @@ var openAPISource = map[string]struct {
 	"get_key":     {pathHash: true},
 	"delete_key":  {pathHash: true},
 	"current_key": {},
+	// offset and limit are left out: the tool follows the pages itself, up to 500 workspaces.
+	"list_workspaces": {query: "get /workspaces", leftOut: []string{"offset", "limit"}},
+	"get_credits":     {query: "get /credits"},
+	// user_id filters by organisation member, which no tool can name; group_by=workspace splits every
+	// row per workspace, where workspace_id already narrows the activity to one.
+	"get_activity": {query: "get /activity", leftOut: []string{"user_id", "group_by"},
+		renamed: map[string]string{"api_key_hash": "hash"}},
 	// audit_keys reads GET /workspaces and GET /keys itself: its arguments are the audit's own.
 	"audit_keys": {extraArgs: []string{"workspace_ids", "kinds", "unused_days", "near_limit_pct", "expiring_days"}},
 	// rotate_key is GET /keys/{hash}, POST /keys and PATCH or DELETE /keys/{hash}: the successor takes the
@@ -59,17 +70,41 @@ func (p apiProp) String() string {
 	return fmt.Sprintf("types=%v enum=%v", p.types, p.enum)
 }
 
-func loadOpenAPI(t *testing.T) map[string]any {
+// loadOpenAPI reads the OpenAPI fragments: the key endpoints first, then the account endpoints (activity,
+// credits, workspaces).
+func loadOpenAPI(t *testing.T) []map[string]any {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "openapi-keys.yaml"))
-	if err != nil {
-		t.Fatal(err)
+	var docs []map[string]any
+	for _, name := range []string{"openapi-keys.yaml", "openapi-adjacent.yaml"} {
+		b, err := os.ReadFile(filepath.Join("..", "testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := yaml.Unmarshal(b, &doc); err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, doc)
 	}
-	var doc map[string]any
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		t.Fatal(err)
+	return docs
+}
+
+// fragmentWith returns the one fragment that has path, so that its own components resolve its $refs.
+func fragmentWith(t *testing.T, docs []map[string]any, path string) map[string]any {
+	t.Helper()
+	var found map[string]any
+	for _, doc := range docs {
+		if _, ok := asMap(doc["paths"])[path]; ok {
+			if found != nil {
+				t.Fatalf("OpenAPI: %s is in more than one fragment", path)
+			}
+			found = doc
+		}
 	}
-	return doc
+	if found == nil {
+		t.Fatalf("OpenAPI: no fragment has %s", path)
+	}
+	return found
 }
 
 func dig(t *testing.T, v any, path ...string) any {
@@ -128,21 +163,26 @@ func number(v any) *float64 {
 	return nil
 }
 
-// expected returns the arguments, and the required ones, that the OpenAPI fragment gives a tool.
-func expected(t *testing.T, doc map[string]any, tool string) (map[string]apiProp, []string) {
+// expected returns the arguments, and the required ones, that the OpenAPI fragments give a tool.
+func expected(t *testing.T, docs []map[string]any, tool string) (map[string]apiProp, []string) {
 	t.Helper()
 	src := openAPISource[tool]
+	doc := docs[0] // the key endpoints, which hold the request bodies and the {hash} parameter
 	props := map[string]apiProp{}
 	var required []string
 	if src.query != "" {
 		method, path, _ := strings.Cut(src.query, " ")
-		for _, p := range dig(t, doc, "paths", path, method, "parameters").([]any) {
+		queryDoc := fragmentWith(t, docs, path)
+		for _, p := range asSlice(dig(t, queryDoc, "paths", path, method, "parameters")) {
 			pm := p.(map[string]any)
-			if pm["in"] != "query" {
+			name := pm["name"].(string)
+			if pm["in"] != "query" || slices.Contains(src.leftOut, name) {
 				continue
 			}
-			name := pm["name"].(string)
-			props[name] = propOf(t, doc, pm["schema"].(map[string]any))
+			if to, ok := src.renamed[name]; ok {
+				name = to
+			}
+			props[name] = propOf(t, queryDoc, pm["schema"].(map[string]any))
 			if pm["required"] == true {
 				required = append(required, name)
 			}
@@ -172,7 +212,7 @@ func expected(t *testing.T, doc map[string]any, tool string) (map[string]apiProp
 }
 
 func TestInputSchemasMatchTheOpenAPIFragment(t *testing.T) {
-	doc := loadOpenAPI(t)
+	docs := loadOpenAPI(t)
 	e := newEnv(t, "management")
 	if len(openAPISource) != len(e.order) {
 		t.Fatalf("openAPISource covers %d tools, the server has %d", len(openAPISource), len(e.order))
@@ -183,11 +223,11 @@ func TestInputSchemasMatchTheOpenAPIFragment(t *testing.T) {
 			if err := json.Unmarshal(e.tools[name].Tool.RawInputSchema, &schema); err != nil {
 				t.Fatal(err)
 			}
-			want, wantRequired := expected(t, doc, name)
+			want, wantRequired := expected(t, docs, name)
 			got := map[string]apiProp{}
 			if props, ok := schema["properties"].(map[string]any); ok {
 				for n, s := range props {
-					got[n] = propOf(t, doc, s.(map[string]any))
+					got[n] = propOf(t, docs[0], s.(map[string]any))
 				}
 			}
 			for n, w := range want {

@@ -20,7 +20,8 @@ type declared interface {
 }
 
 // declarations lists every tool, in the order tools/list shows them.
-var declarations = []declared{listKeys, getKey, createKey, updateKey, deleteKey, currentKey, auditKeys, rotateKey}
+var declarations = []declared{listKeys, getKey, createKey, updateKey, deleteKey, currentKey, listWorkspaces,
+	getCredits, getActivity, auditKeys, rotateKey}
 
 // Names returns the names of all tools.
 func Names() []string {

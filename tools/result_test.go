@@ -3,6 +3,7 @@ package tools
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -38,6 +39,9 @@ func samplePage(n int) []openrouter.Key {
 			k.ExpiresAt = s("2027-11-23T14:03:15.000000+00:00")
 			k.UpdatedAt = s("2026-11-24T00:00:00.000000+00:00")
 		}
+		if i%3 != 1 {
+			k.LastUsedAt = s("2026-11-29T08:41:07.123456+00:00")
+		}
 		if i == 7 {
 			k.Limit, k.LimitRemaining = f(1e21), f(-1e-7) // exponents in %g
 		}
@@ -67,14 +71,33 @@ func keyRowFmt(k openrouter.Key) string {
 	if k.ExpiresAt != nil {
 		expires = *k.ExpiresAt
 	}
-	return fmt.Sprintf("%s | %s | %s | %s | %s | %.2f/%.2f | %s", k.Name, k.Hash, k.Label, state, limit,
-		k.UsageMonthly, k.Usage, expires)
+	lastUsed := "never"
+	if k.LastUsedAt != nil {
+		lastUsed, _, _ = strings.Cut(*k.LastUsedAt, "T")
+	}
+	return fmt.Sprintf("%s | %s | %s | %s | %s | %.2f/%.2f | %s | %s", k.Name, k.Hash, k.Label, state, limit,
+		k.UsageMonthly, k.Usage, expires, lastUsed)
 }
 
 func TestKeyRowMatchesTheFmtVersion(t *testing.T) {
 	for _, k := range samplePage(40) {
 		if got, want := string(appendKeyRow(nil, k)), keyRowFmt(k); got != want {
 			t.Errorf("keyRow:\n got %q\nwant %q", got, want)
+		}
+	}
+}
+
+// TestListKeysTextStaysSmall: the table is what a model reads of a page of keys, so it must stay cheap:
+// at most 260 bytes a key, for keys with long names, limits, expiries and a last use.
+func TestListKeysTextStaysSmall(t *testing.T) {
+	page := samplePage(100)
+	text := listKeys.text(listKeysArgs{}, listKeysResult{Keys: page})
+	if perKey := len(text) / len(page); perKey > 260 {
+		t.Errorf("list_keys text: %d bytes a key, want at most 260", perKey)
+	}
+	for _, k := range page {
+		if row := appendKeyRow(nil, k); len(row) > 260 {
+			t.Errorf("list_keys row of %d bytes, want at most 260: %s", len(row), row)
 		}
 	}
 }

@@ -68,11 +68,10 @@ func (r rotateKeyResult) auditSuccessor() string {
 var rotateKey = spec[rotateKeyArgs, rotateKeyResult]{
 	name:  "rotate_key",
 	title: "Rotate an API key",
-	description: "Replace a key with a new one that has the same settings (name unless a new one is given, limit, " +
-		"limit reset, BYOK setting, workspace, expiry), then retire the old key: disable (default), delete, or keep. " +
-		"Returns both hashes and the new secret, shown only once. If the new key cannot be made, nothing changes; " +
-		"if retiring fails, the result says so and the old key still works. The user may be asked to confirm. " +
-		"Needs a management key.",
+	description: "Replace a key with a new one with the same settings (name unless given, limit and reset, BYOK, " +
+		"workspace, expiry), then retire the old one: disable (default), delete or keep. Returns both hashes and the " +
+		"new secret, shown once. If the new key cannot be made nothing changes; if retiring fails the result says " +
+		"the old key still works. The user may be asked to confirm. Needs a management key.",
 	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(false), DestructiveHint: hint(true), IdempotentHint: hint(false), OpenWorldHint: hint(false)},
 	constrainInput: func(s *jsonschema.Schema) {
 		requireHash(s)

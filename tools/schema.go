@@ -13,7 +13,10 @@ import (
 
 // Constraints that struct tags cannot carry, set on the derived schemas.
 const (
-	uuidPattern = `^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`
+	// Written short: every tool definition carries it, and tools/list is read by the model.
+	uuidPattern = `^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$`
+	// A UTC day, as GET /activity takes it.
+	datePattern = `^[0-9]{4}-[0-9]{2}-[0-9]{2}$`
 	// OpenRouter wants UTC with seconds; it rejects minute precision and other offsets.
 	utcTimePattern = `^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z$`
 )
@@ -109,7 +112,7 @@ func property(s *jsonschema.Schema, name string) *jsonschema.Schema {
 	return p
 }
 
-// requireHash constrains the hash argument shared by get_key, update_key and delete_key.
+// requireHash constrains the hash argument shared by get_key, update_key, delete_key and get_activity.
 func requireHash(s *jsonschema.Schema) {
 	property(s, "hash").Pattern = openrouter.HashPattern
 }

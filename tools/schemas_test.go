@@ -57,7 +57,7 @@ func TestEncodedSchemasAreCurrent(t *testing.T) {
 	}
 }
 
-// BenchmarkAll is the start-up work of the tools: building all six.
+// BenchmarkAll is the start-up work of the tools: building them all.
 func BenchmarkAll(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {

@@ -1,4 +1,4 @@
-// Package tools declares the six MCP tools of openrouter-keys-mcp. Each tool lives in its own file as a
+// Package tools declares the MCP tools of openrouter-keys-mcp. Each tool lives in its own file as a
 // declaration (name, description for the model, input and output types, annotation hints) and a
 // handler of a few lines that calls the OpenRouter client. The mechanics they share (schema
 // derivation, argument validation, confirmation, audit, result building, error mapping) are in this

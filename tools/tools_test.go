@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -24,7 +25,7 @@ import (
 // UPDATE_GOLDEN=1 go test ./tools/ rewrites testdata/tools/*.json from the current definitions.
 var updateGolden = os.Getenv("UPDATE_GOLDEN") != ""
 
-// env is a sandbox on a loopback socket and the six tools bound to a client of it.
+// env is a sandbox on a loopback socket and the tools bound to a client of it.
 type env struct {
 	sb    *sandbox.Sandbox
 	url   string // the sandbox's API base
@@ -178,11 +179,13 @@ func TestToolDefinitionsMatchGoldenFiles(t *testing.T) {
 
 func TestEveryToolStatesAllFourHints(t *testing.T) {
 	e := newEnv(t, "management")
-	want := []string{"list_keys", "get_key", "create_key", "update_key", "delete_key", "current_key", "audit_keys", "rotate_key"}
+	want := []string{"list_keys", "get_key", "create_key", "update_key", "delete_key", "current_key",
+		"list_workspaces", "get_credits", "get_activity", "audit_keys", "rotate_key"}
 	if !slices.Equal(e.order, want) {
 		t.Fatalf("got tools %v, want %v", e.order, want)
 	}
-	readOnly := map[string]bool{"list_keys": true, "get_key": true, "current_key": true, "audit_keys": true}
+	readOnly := map[string]bool{"list_keys": true, "get_key": true, "current_key": true,
+		"list_workspaces": true, "get_credits": true, "get_activity": true, "audit_keys": true}
 	destructive := map[string]bool{"update_key": true, "delete_key": true, "rotate_key": true}
 	for _, name := range e.order {
 		tool := e.tools[name].Tool
@@ -198,6 +201,12 @@ func TestEveryToolStatesAllFourHints(t *testing.T) {
 		}
 		if a.DestructiveHint != nil && *a.DestructiveHint != destructive[name] {
 			t.Errorf("%s: destructiveHint = %v", name, *a.DestructiveHint)
+		}
+		if readOnly[name] && (a.IdempotentHint == nil || !*a.IdempotentHint) {
+			t.Errorf("%s reads only, so it is idempotent", name)
+		}
+		if a.OpenWorldHint != nil && *a.OpenWorldHint {
+			t.Errorf("%s: openWorldHint = true; the tools act on one account, a closed domain", name)
 		}
 		if a.Title == "" || tool.Title == "" || len(tool.Description) < 80 {
 			t.Errorf("%s: needs a title and a description written for the model", name)
@@ -280,6 +289,15 @@ func TestBadArgumentsAreRefusedWithoutCallingOpenRouter(t *testing.T) {
 		{"update_key", `{"hash":"` + hash + `","limit":-5}`, "`limit` must be at least 0", false},
 		{"update_key", `{"hash":"` + hash + `","` + secret + `":1}`, "an argument whose name looks like a secret", false},
 		{"current_key", `{"verbose":true}`, "This tool takes no arguments", false},
+		{"get_credits", `{"hash":"` + hash + `"}`, "This tool takes no arguments", false},
+		{"list_workspaces", `{"limit":10}`, "This tool takes no arguments", false},
+		{"get_activity", `{"hash":"` + hash[:63] + `"}`, "`hash` has the wrong format", false},
+		{"get_activity", `{"hash":"` + secret + `"}`, "looks like an OpenRouter secret key", false},
+		{"get_activity", `{"api_key_hash":"` + hash + `"}`, "`api_key_hash` is not an argument", false},
+		{"get_activity", `{"date":"2026-11-1"}`, "`date` has the wrong format", false},
+		{"get_activity", `{"date":"2026-02-30"}`, "`date` is not a day of the calendar", true},
+		{"get_activity", `{"workspace_id":"staging"}`, "`workspace_id` has the wrong format", false},
+		{"get_activity", `{"group_by":"workspace"}`, "`group_by` is not an argument", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.tool+" "+tc.args, func(t *testing.T) {
@@ -310,6 +328,20 @@ func TestBadArgumentsAreRefusedWithoutCallingOpenRouter(t *testing.T) {
 			}
 		})
 	}
+}
+
+// succeeded fails the test unless res is a success whose structuredContent matches the tool's
+// outputSchema, and returns that content.
+func (e *env) succeeded(t *testing.T, name string, res *mcp.CallToolResult) map[string]any {
+	t.Helper()
+	if res.IsError {
+		t.Fatalf("%s failed: %s", name, text(res))
+	}
+	sc := structured(t, res)
+	if err := resolve(t, e.tools[name].Tool.RawOutputSchema).Validate(sc); err != nil {
+		t.Errorf("%s: structuredContent does not match outputSchema: %v", name, err)
+	}
+	return sc
 }
 
 func TestToolFlowResultsMatchOutputSchemas(t *testing.T) {
@@ -457,13 +489,7 @@ func TestFailuresTellTheModelWhatToDo(t *testing.T) {
 // tools that write one), and returns the structuredContent.
 func (e *env) checked(t *testing.T, name string, res *mcp.CallToolResult) map[string]any {
 	t.Helper()
-	if res.IsError {
-		t.Fatalf("%s failed: %s", name, text(res))
-	}
-	sc := structured(t, res)
-	if err := resolve(t, e.tools[name].Tool.RawOutputSchema).Validate(sc); err != nil {
-		t.Errorf("%s: structuredContent does not match outputSchema: %v", name, err)
-	}
+	sc := e.succeeded(t, name, res)
 	switch name {
 	case "list_keys":
 		// A table, one row per key, instead of the JSON again.
@@ -472,10 +498,10 @@ func (e *env) checked(t *testing.T, name string, res *mcp.CallToolResult) map[st
 				t.Errorf("list_keys: the text table lacks a key: %q", text(res))
 			}
 		}
-	case "audit_keys":
-		// A report grouped by kind, instead of the JSON again.
-		if !strings.HasPrefix(text(res), "Audited ") {
-			t.Errorf("audit_keys: the text is not a report: %q", text(res))
+	case "audit_keys", "get_activity", "list_workspaces":
+		// A report, shorter than the JSON, instead of the JSON again.
+		if b, _ := json.Marshal(sc); strings.Contains(text(res), "{") || len(text(res)) > len(b) {
+			t.Errorf("%s: the text is not a short report: %q", name, text(res))
 		}
 	default:
 		// The text block carries the same JSON after its summary line.
@@ -560,4 +586,32 @@ func TestNullArgumentsMeanNotGiven(t *testing.T) {
 func asMap(v any) map[string]any {
 	m, _ := v.(map[string]any)
 	return m
+}
+
+// TestToolsListFitsTheContextBudget: what the model reads of tools/list (every field but the output
+// schema, which describes results) averages at most 1,100 bytes a tool (issue #12), so that adding
+// tools does not crowd the model's context. bench's report measures the same on the server's reply.
+func TestToolsListFitsTheContextBudget(t *testing.T) {
+	e := newEnv(t, "management")
+	total := 0
+	var sizes []string
+	for _, name := range e.order {
+		tool := e.tools[name].Tool
+		tool.RawOutputSchema, tool.OutputSchema = nil, mcp.ToolOutputSchema{}
+		b, err := json.Marshal(tool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		delete(m, "outputSchema")
+		b, _ = json.Marshal(m)
+		total += len(b)
+		sizes = append(sizes, fmt.Sprintf("%s %d", name, len(b)))
+	}
+	if avg := total / len(e.order); avg > 1100 {
+		t.Errorf("tools/list: %d bytes a tool on average, want at most 1,100: %s", avg, strings.Join(sizes, ", "))
+	} else {
+		t.Logf("tools/list: %d bytes a tool on average: %s", avg, strings.Join(sizes, ", "))
+	}
 }

@@ -183,6 +183,35 @@ func (s *Sandbox) AddAccount(managementKey string) string {
 	return s.addAccountLocked(managementKey).managementSecret
 }
 
+// AddWorkspace adds a workspace named name (its slug made from the name) to the account owning
+// managementKey, and returns its id. OpenRouter creates workspaces in its dashboard, not through the
+// API, so the sandbox offers no endpoint for it; tests and benchmarks that need more workspaces than
+// the two every account starts with use this.
+func (s *Sandbox) AddWorkspace(managementKey, name string) (string, error) {
+	if strings.TrimSpace(name) == "" {
+		return "", errors.New("sandbox: name must be a non-empty string")
+	}
+	now := s.clock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	acct := s.accountsByHash[hashSecret(managementKey)]
+	if acct == nil {
+		return "", errors.New("sandbox: unknown management key")
+	}
+	slug := strings.Trim(strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		if r >= 'A' && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return '-'
+	}, name), "-")
+	w := newWorkspace(name, slug, nil, acct.userID, now.Truncate(time.Second))
+	acct.workspaces = append(acct.workspaces, w)
+	return w.id, nil
+}
+
 // CreateInferenceKey creates a normal (non-management) key named name in the
 // default workspace of the account owning managementKey, exactly as
 // POST /keys would, and returns its secret and hash. Tests use it to obtain a

@@ -1,0 +1,170 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"runtime"
+	"time"
+
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
+)
+
+// Toolbox is what issue #12 asks of the key-hygiene tools, measured in process on the server that
+// ships, against an in-process sandbox reached over loopback HTTP.
+type Toolbox struct {
+	Tools              int     // tools offered
+	ToolsListPerTool   int     // bytes of the model-facing part of tools/list (all but outputSchema), per tool
+	ListKeysTextPerKey int     // bytes of list_keys' text block per key, for a page of 100 keys
+	AuditKeys          int     // keys audited
+	AuditWorkspaces    int     // workspaces they are spread over
+	AuditTime          Stats   // one audit_keys call, over AuditRuns runs
+	AuditRuns          int     // how many audits were timed
+	AuditAllocMB       float64 // bytes allocated by one audit, in MB, the sandbox's included
+	StdioAuditKeys     int     // keys a stdio server process audited, for its peak RSS
+	StdioAuditPeakRSS  int64   // that process's peak resident set, bytes
+}
+
+// measureToolbox measures the context cost of the tools and one audit of keys keys in workspaces
+// workspaces, runs times.
+func measureToolbox(ctx context.Context, keys, workspaces, runs int) (Toolbox, error) {
+	tb := Toolbox{AuditKeys: keys, AuditWorkspaces: workspaces, AuditRuns: runs}
+	sb := sandbox.New(sandbox.Options{NoSampleKeys: true})
+	srv := httptest.NewServer(sb)
+	defer srv.Close()
+	client, err := openrouter.New(openrouter.Options{BaseURL: srv.URL + "/api/v1", APIKey: openrouter.Secret(sb.ManagementKey())})
+	if err != nil {
+		return tb, err
+	}
+	s, err := NewInProcessServer(client, JSONLogger(io.Discard))
+	if err != nil {
+		return tb, err
+	}
+	if tb.Tools, tb.ToolsListPerTool, err = toolsListCost(ctx, s); err != nil {
+		return tb, err
+	}
+	ids, err := workspaceIDs(ctx, client, sb, workspaces)
+	if err != nil {
+		return tb, err
+	}
+	for i := range keys {
+		limit := float64(5 + i%50)
+		if _, err := client.CreateKey(ctx, openrouter.CreateKeyRequest{
+			Name: fmt.Sprintf("agent key %04d for the nightly batch", i), Limit: &limit, WorkspaceID: ids[i%len(ids)],
+		}); err != nil {
+			return tb, fmt.Errorf("create key %d: %w", i, err)
+		}
+	}
+	text, err := callText(ctx, s, NewCall("list_keys", map[string]any{"workspace_id": ids[0]}))
+	if err != nil {
+		return tb, err
+	}
+	tb.ListKeysTextPerKey = len(text) / min(100, (keys+len(ids)-1)/len(ids))
+
+	audit := NewCall("audit_keys", map[string]any{})
+	var lat []time.Duration
+	for range runs {
+		t0 := time.Now()
+		if _, err := callText(ctx, s, audit); err != nil {
+			return tb, err
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	tb.AuditTime = Summarize(lat)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := callText(ctx, s, audit); err != nil {
+		return tb, err
+	}
+	runtime.ReadMemStats(&after)
+	tb.AuditAllocMB = float64(after.TotalAlloc-before.TotalAlloc) / (1 << 20)
+	return tb, nil
+}
+
+// workspaceIDs returns n workspace ids of the account, adding workspaces to the sandbox as needed.
+func workspaceIDs(ctx context.Context, c *openrouter.Client, sb *sandbox.Sandbox, n int) ([]string, error) {
+	page, err := c.ListWorkspaces(ctx, openrouter.ListWorkspacesParams{})
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, w := range page.Workspaces {
+		ids = append(ids, w.ID)
+	}
+	for i := len(ids); i < n; i++ {
+		id, err := sb.AddWorkspace(sb.ManagementKey(), fmt.Sprintf("Team %d", i))
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids[:n], nil
+}
+
+// toolsListCost is the number of tools and the average size of what a model reads of each in
+// tools/list: the reply as sent, less the output schemas, which describe results, not calls.
+func toolsListCost(ctx context.Context, s *server.MCPServer) (tools, perTool int, err error) {
+	reply, err := json.Marshal(s.HandleMessage(ctx, request(1, "tools/list", []byte(`{}`))))
+	if err != nil {
+		return 0, 0, err
+	}
+	var msg struct {
+		Result struct {
+			Tools []map[string]json.RawMessage `json:"tools"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(reply, &msg); err != nil || len(msg.Result.Tools) == 0 {
+		return 0, 0, fmt.Errorf("tools/list: %v: %.200s", err, reply)
+	}
+	total := 0
+	for _, t := range msg.Result.Tools {
+		delete(t, "outputSchema")
+		b, err := json.Marshal(t)
+		if err != nil {
+			return 0, 0, err
+		}
+		total += len(b)
+	}
+	return len(msg.Result.Tools), total / len(msg.Result.Tools), nil
+}
+
+// callText makes one tools/call in process and returns its text block; an error result is an error.
+func callText(ctx context.Context, s *server.MCPServer, call Call) (string, error) {
+	reply, err := json.Marshal(s.HandleMessage(ctx, request(1, "tools/call", call.params)))
+	if err != nil {
+		return "", err
+	}
+	res, err := toolResult(reply)
+	if err != nil {
+		return "", err
+	}
+	var text string
+	for _, c := range res.Content {
+		text += c.Text
+	}
+	if res.IsError {
+		return "", fmt.Errorf("%s: %s", call.Tool, text)
+	}
+	return text, nil
+}
+
+// toolboxTargets are #12's budgets.
+func (tb Toolbox) targets() []Target {
+	if tb.Tools == 0 {
+		return nil
+	}
+	return []Target{
+		{"tools/list, model-facing bytes per tool (all but outputSchema)", fmt.Sprintf("%d B over %d tools", tb.ToolsListPerTool, tb.Tools),
+			"≤ 1,100 B", tb.ToolsListPerTool <= 1100},
+		{"list_keys text per key (a page of 100)", fmt.Sprintf("%d B", tb.ListKeysTextPerKey), "≤ 260 B", tb.ListKeysTextPerKey <= 260},
+		{fmt.Sprintf("audit_keys over %d keys in %d workspaces, in process (median of %d)", tb.AuditKeys, tb.AuditWorkspaces, tb.AuditRuns),
+			ms(tb.AuditTime.Median), "< 1 s", tb.AuditTime.Median > 0 && tb.AuditTime.Median < time.Second},
+		{fmt.Sprintf("peak RSS of the stdio server auditing %d keys", tb.StdioAuditKeys), mb(tb.StdioAuditPeakRSS), "< 40 MB",
+			tb.StdioAuditPeakRSS > 0 && tb.StdioAuditPeakRSS < 40<<20},
+	}
+}

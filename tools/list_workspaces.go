@@ -1,0 +1,80 @@
+package tools
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+)
+
+// maxWorkspaces caps how many workspaces list_workspaces gathers (five full pages), so one call cannot
+// flood the model's context.
+const maxWorkspaces = 500
+
+// listWorkspacesResult is list_workspaces' structuredContent. Each workspace is whole, as OpenRouter
+// returns it (DESIGN §3); the text block is the compact view.
+type listWorkspacesResult struct {
+	Workspaces []openrouter.Workspace `json:"workspaces"`
+	// TotalCount is OpenRouter's own figure: more than len(Workspaces) only past the cap.
+	TotalCount int `json:"total_count" jsonschema:"how many workspaces the account has; more than listed only past 500"`
+}
+
+var listWorkspaces = spec[noArgs, listWorkspacesResult]{
+	name:  "list_workspaces",
+	title: "List workspaces",
+	description: "List the OpenRouter account's workspaces (up to 500): id, name, slug, description and settings. " +
+		"Keys live in workspaces; pass a workspace's id as workspace_id to list_keys, create_key or get_activity. " +
+		"Needs a management key.",
+	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
+	constrainOutput: func(s *jsonschema.Schema) {
+		ws := property(s, "workspaces")
+		ws.Types, ws.Type = nil, "array" // never null: no workspaces is []
+	},
+	call: func(ctx context.Context, d *deps, _ noArgs) (listWorkspacesResult, error) {
+		res := listWorkspacesResult{Workspaces: []openrouter.Workspace{}}
+		limit := openrouter.MaxWorkspacesPage
+		for {
+			offset := len(res.Workspaces)
+			page, err := d.client.ListWorkspaces(ctx, openrouter.ListWorkspacesParams{Offset: &offset, Limit: &limit})
+			if err != nil {
+				return listWorkspacesResult{}, err
+			}
+			res.Workspaces = append(res.Workspaces, page.Workspaces...)
+			res.TotalCount = page.TotalCount
+			// An empty page ends the loop too, should total_count promise more than there is.
+			if len(page.Workspaces) == 0 || len(res.Workspaces) >= page.TotalCount || len(res.Workspaces) >= maxWorkspaces {
+				return res, nil
+			}
+		}
+	},
+	text: func(_ noArgs, out listWorkspacesResult) string {
+		var b strings.Builder
+		b.WriteString(strconv.Itoa(len(out.Workspaces)) + " workspaces")
+		if out.TotalCount > len(out.Workspaces) {
+			b.WriteString(" of " + strconv.Itoa(out.TotalCount) + " (the first 500)")
+		}
+		b.WriteString(". Columns: name | slug | id | description\n")
+		for _, w := range out.Workspaces {
+			description := "-"
+			if w.Description != nil && strings.TrimSpace(*w.Description) != "" {
+				// One line, so that a description cannot break the table.
+				description = clip(strings.Join(strings.Fields(*w.Description), " "), 80)
+			}
+			b.WriteString(w.Name + " | " + w.Slug + " | " + w.ID + " | " + description + "\n")
+		}
+		b.WriteString("Every field of every workspace is in the structured content.")
+		return b.String()
+	},
+}
+
+// clip shortens s to at most n runes, marking the cut.
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
