@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -33,6 +34,7 @@ func inProcess(ctx context.Context, cfg config, logger zerolog.Logger) (*mcpclie
 	if err != nil {
 		return nil, err
 	}
+	warnSandbox(logger, cfg, client)
 	s, err := mcpserver.New(client, serverOptions(cfg, logger))
 	if err != nil {
 		return nil, err
@@ -40,10 +42,15 @@ func inProcess(ctx context.Context, cfg config, logger zerolog.Logger) (*mcpclie
 	return mcpserver.Connect(ctx, s, name+"-cli", versionString())
 }
 
-func runCall(ctx context.Context, cfg config, stdout io.Writer, logger zerolog.Logger) error {
+func runCall(ctx context.Context, cfg config, stdout, stderr io.Writer, logger zerolog.Logger) error {
 	var args map[string]any
 	if cfg.callArgs != "" {
-		if err := json.Unmarshal([]byte(cfg.callArgs), &args); err != nil || args == nil {
+		err := json.Unmarshal([]byte(cfg.callArgs), &args)
+		var syntax *json.SyntaxError
+		switch {
+		case errors.As(err, &syntax):
+			return fmt.Errorf(`the arguments must be a JSON object, e.g. '{"hash":"..."}': %v at character %d`, err, syntax.Offset)
+		case err != nil || args == nil:
 			return fmt.Errorf(`the arguments must be a JSON object, e.g. '{"hash":"..."}' (see: %s tools)`, name)
 		}
 	}
@@ -58,7 +65,7 @@ func runCall(ctx context.Context, cfg config, stdout io.Writer, logger zerolog.L
 	res, err := c.CallTool(ctx, req)
 	if err != nil {
 		if strings.Contains(err.Error(), "not found") {
-			return fmt.Errorf("no tool %q is offered: valid tools are %s", cfg.callTool, strings.Join(tools.Names(), ", "))
+			return notOffered(ctx, c, cfg)
 		}
 		return err
 	}
@@ -68,20 +75,73 @@ func runCall(ctx context.Context, cfg config, stdout io.Writer, logger zerolog.L
 		if err := enc.Encode(res); err != nil {
 			return err
 		}
-	} else {
-		for _, content := range res.Content {
-			if t, ok := content.(mcp.TextContent); ok {
-				fmt.Fprintln(stdout, t.Text)
-			}
+		if res.IsError {
+			return errReported
+		}
+		return nil
+	}
+	var text []string
+	for _, content := range res.Content {
+		if t, ok := content.(mcp.TextContent); ok {
+			text = append(text, t.Text)
 		}
 	}
 	if res.IsError {
+		// A person reads the terminal, and a script tests the exit code: the error goes to stderr.
+		fmt.Fprintf(stderr, "Error: %s\n", strings.Join(text, "\n"))
 		return errReported
 	}
+	if secret := secretOf(res); secret != "" && len(text) > 0 {
+		// The JSON after the summary is for models; a person needs the summary and the secret to copy.
+		summary, _, _ := strings.Cut(text[0], "\n")
+		fmt.Fprintln(stdout, strings.Replace(summary, tools.SecretInResult, "Store its secret now: it is shown only this once.", 1))
+		fmt.Fprintln(stdout, secret)
+		fmt.Fprintf(stdout, "(%s call %s --json prints the whole result)\n", name, cfg.callTool)
+		return nil
+	}
+	fmt.Fprintln(stdout, strings.Join(text, "\n"))
 	return nil
 }
 
-func runTools(ctx context.Context, cfg config, stdout io.Writer, logger zerolog.Logger) error {
+// secretOf is the new key's secret in a create_key or rotate_key result, or "".
+func secretOf(res *mcp.CallToolResult) string {
+	b, _ := json.Marshal(res.StructuredContent)
+	var sc struct {
+		Secret string `json:"secret"`
+	}
+	_ = json.Unmarshal(b, &sc)
+	return sc.Secret
+}
+
+// notOffered explains a call to a tool the server does not offer: one that does not exist, or one
+// that the tool flags hide. It lists the tools offered, since only those can be called.
+func notOffered(ctx context.Context, c *mcpclient.Client, cfg config) error {
+	list, err := c.ListTools(ctx, mcp.ListToolsRequest{})
+	if err != nil {
+		return err
+	}
+	var offered []string
+	for _, t := range list.Tools {
+		offered = append(offered, t.Name)
+	}
+	if !slices.Contains(tools.Names(), cfg.callTool) {
+		return fmt.Errorf("no tool %q: the tools are %s", cfg.callTool, strings.Join(offered, ", "))
+	}
+	var by []string
+	if cfg.selection.ReadOnly {
+		by = append(by, "--read-only")
+	}
+	if len(cfg.selection.Include) > 0 {
+		by = append(by, "--tools "+strings.Join(cfg.selection.Include, ","))
+	}
+	if len(cfg.selection.Exclude) > 0 {
+		by = append(by, "--exclude-tools "+strings.Join(cfg.selection.Exclude, ","))
+	}
+	return fmt.Errorf("the tool %q is not offered with %s: the tools offered are %s",
+		cfg.callTool, strings.Join(by, " and "), strings.Join(offered, ", "))
+}
+
+func runTools(ctx context.Context, cfg config, stdout, _ io.Writer, logger zerolog.Logger) error {
 	c, err := inProcess(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -142,9 +202,12 @@ func hintWords(a mcp.ToolAnnotation) string {
 	return strings.Join(w, ", ")
 }
 
+// keyFormat is the shape of an OpenRouter key's secret.
+var keyFormat = regexp.MustCompile(`^sk-or-v1-[0-9a-f]{64}$`)
+
 // runDoctor checks the configuration and the key, says what is wrong and how to fix it, and fails
 // unless all is well.
-func runDoctor(ctx context.Context, cfg config, stdout io.Writer, logger zerolog.Logger) error {
+func runDoctor(ctx context.Context, cfg config, stdout, _ io.Writer, logger zerolog.Logger) error {
 	ok := true
 	good := func(format string, a ...any) { fmt.Fprintf(stdout, "ok       "+format+"\n", a...) }
 	bad := func(format string, a ...any) {
@@ -163,13 +226,18 @@ func runDoctor(ctx context.Context, cfg config, stdout io.Writer, logger zerolog
 		if cfg.keyVar != keyVars[0] {
 			note("%s is read only because %s is not set; prefer %s", cfg.keyVar, keyVars[0], keyVars[0])
 		}
+		if !keyFormat.MatchString(cfg.key.Reveal()) {
+			// A placeholder pasted from a README (sk-or-v1-...) would otherwise show only as a 401.
+			bad("the key in %s is not an OpenRouter key: one is sk-or-v1- followed by 64 hex characters; "+
+				"copy the whole management key (https://openrouter.ai/docs/guides/overview/auth/management-api-keys)", cfg.keyVar)
+		}
 	}
 	client, _, err := newClient(ctx, cfg, logger)
 	if err != nil {
 		bad("%v", err)
 		return errReported
 	}
-	if cfg.key != "" || cfg.sandbox {
+	if cfg.sandbox || keyFormat.MatchString(cfg.key.Reveal()) {
 		k, err := client.CurrentKey(ctx)
 		switch status := openrouter.StatusOf(err); {
 		case err == nil && k.IsManagementKey:
@@ -184,7 +252,10 @@ func runDoctor(ctx context.Context, cfg config, stdout io.Writer, logger zerolog
 		case status != 0:
 			bad("OpenRouter answered %v; try again later", err)
 		default:
-			bad("cannot reach OpenRouter at %s: %v. Check the network, a proxy, or --base-url", client.BaseURL(), err)
+			// The error already says "cannot reach OpenRouter", once per layer that wrapped it: say it once.
+			msg := err.Error()
+			msg = msg[max(0, strings.LastIndex(msg, "cannot reach OpenRouter")):]
+			bad("%s; the base URL is %s. Check the network, a proxy, or --base-url", msg, client.BaseURL())
 		}
 	}
 	all, err := tools.All(client, tools.Options{})

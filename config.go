@@ -98,9 +98,6 @@ type config struct {
 var errKeyInArgs = fmt.Errorf("an API key was given as an argument: the key is never taken from the command "+
 	"line, where other users of the machine can see it; set %s in the environment instead", keyVars[0])
 
-// errUsage marks errors the flag package has already explained, with the usage.
-var errUsage = errors.New("usage")
-
 // parseConfig reads the command line and the environment; flags win over their variables.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	cfg := config{command: "stdio"}
@@ -108,7 +105,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		cfg.command, args = args[0], args[1:]
 	}
 	fs := flag.NewFlagSet(name+" "+cfg.command, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// The flag package would print a mistake with the whole usage after it: parseInterspersed says it
+	// in one line instead, and --help prints our usage, which writes flags as --flag.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	e := envReader{getenv: getenv}
 	var tokenFile, origins, keySource, include, exclude, confirm, faults, maxLimit, maxExpiry string
 	switch cfg.command {
@@ -158,8 +158,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if e.err != nil {
 		return cfg, e.err
 	}
-	fs.Usage = func() { usage(fs, cfg.command) }
 	positional, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		usage(stderr, fs, cfg.command)
+	}
 	if err != nil {
 		return cfg, err
 	}
@@ -231,7 +233,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, err
 			}
-			return nil, errUsage
+			return nil, fmt.Errorf("%s (see %s --help)", dashes.Replace(err.Error()), fs.Name())
 		}
 		if fs.NArg() == 0 {
 			return positional, nil
@@ -240,6 +242,9 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		args = fs.Args()[1:]
 	}
 }
+
+// dashes writes the flag named in the flag package's errors as --flag, the way the help writes it.
+var dashes = strings.NewReplacer("defined: -", "defined: --", "argument: -", "argument: --", "flag -", "flag --")
 
 // parseTools reads which tools to offer and how they behave.
 func (cfg *config) parseTools(include, exclude, confirm string) error {
@@ -434,18 +439,21 @@ var examples = map[string]string{
 	"call": `  %[1]s call list_keys --sandbox
   %[1]s call create_key '{"name":"ci","limit":5,"limit_reset":"daily"}' --sandbox
   %[1]s call get_key '{"hash":"<64 hex>"}' --json`,
-	"tools":   `  %[1]s tools                              the tools, their hints and arguments`,
-	"doctor":  `  %[1]s doctor                             check the key and the configuration; exit 0 when all is well`,
+	"tools": `  %[1]s tools                              the tools, their hints and arguments
+  %[1]s tools --read-only                  only the tools offered with --read-only
+  %[1]s tools --json                       the tools' MCP definitions, with their schemas, for scripts`,
+	"doctor": `  %[1]s doctor                             check the key and the configuration; exit 0 when all is well
+  %[1]s doctor --sandbox                   the same on the built-in emulator, no account needed
+  %[1]s doctor --read-only --max-limit 5   check a configuration before giving it to an MCP client`,
 	"version": `  %[1]s version`,
 }
 
-func usage(fs *flag.FlagSet, command string) {
-	out := fs.Output()
+func usage(out io.Writer, fs *flag.FlagSet, command string) {
 	fmt.Fprintf(out, `Usage:
   %[1]s [stdio] [flags]       serve MCP over stdin/stdout (the default)
   %[1]s http [flags]          serve MCP over streamable HTTP at /mcp, health at /healthz
   %[1]s sandbox [flags]       serve only the built-in OpenRouter emulator over HTTP, at /api/v1
-  %[1]s call TOOL [JSON]      run one tool, as an MCP call would, and print its result
+  %[1]s call TOOL [JSON]      run one tool, as an MCP call would, and print its result (--json for scripts)
   %[1]s tools                 list the tools and their arguments
   %[1]s doctor                check the configuration and the key
   %[1]s version               print the version
@@ -455,5 +463,20 @@ The OpenRouter key is read from %[2]s (or %[3]s, %[4]s), never from the command 
 Examples:
 `, name, keyVars[0], keyVars[1], keyVars[2])
 	fmt.Fprintf(out, examples[command]+"\n\nFlags of %[2]q:\n", name, fs.Name())
-	fs.PrintDefaults()
+	// flag.PrintDefaults writes -flag; the README and the errors write --flag.
+	fs.VisitAll(func(f *flag.Flag) {
+		arg, text := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if arg != "" {
+			line += " " + arg
+		}
+		switch {
+		case f.DefValue == "" || f.DefValue == "false":
+		case arg == "string":
+			text += fmt.Sprintf(" (default %q)", f.DefValue)
+		default:
+			text += " (default " + f.DefValue + ")"
+		}
+		fmt.Fprintf(out, "%s\n    \t%s\n", line, text)
+	})
 }

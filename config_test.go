@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +40,8 @@ func TestCommandLine(t *testing.T) {
 		{name: "version", args: []string{"version"}, stdout: "openrouter-keys-mcp "},
 		{name: "help", args: []string{"--help"}, stderr: "Usage:"},
 		{name: "unknown command", args: []string{"serve"}, code: 2, stderr: `unknown command "serve": want stdio, http, sandbox, call, tools, doctor or version`},
-		{name: "unknown flag", args: []string{"--readonly"}, code: 2, stderr: "flag provided but not defined: -readonly"},
+		{name: "unknown flag", args: []string{"--readonly"}, code: 2, stderr: "flag provided but not defined: --readonly (see openrouter-keys-mcp stdio --help)"},
+		{name: "flag without its value", args: []string{"http", "--addr"}, code: 2, stderr: "flag needs an argument: --addr (see openrouter-keys-mcp http --help)"},
 		{name: "bad log level", args: []string{"--log-level", "loud"}, code: 2, stderr: `invalid log level "loud"`},
 		{name: "bad log format", args: []string{"--log-format", "xml"}, code: 2, stderr: `invalid log format "xml"`},
 		{name: "bad sandbox env", env: []string{"OPENROUTER_KEYS_MCP_SANDBOX=maybe"}, code: 2, stderr: "invalid OPENROUTER_KEYS_MCP_SANDBOX"},
@@ -112,4 +114,110 @@ func TestDoctorShowsThePolicy(t *testing.T) {
 			t.Errorf("%v: exit %d, %s", bad, code, stderr)
 		}
 	}
+}
+
+// A mistake on the command line is one line naming it; the usage is for --help.
+func TestFlagMistakesTakeOneLine(t *testing.T) {
+	for _, args := range [][]string{{"--readonly"}, {"call", "list_keys", "--jsn"}, {"http", "--max-in-flight", "many"}} {
+		code, _, stderr := runMain(t, nil, args...)
+		if code != 2 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "--help)") || strings.Contains(stderr, "Usage:") {
+			t.Errorf("%v: exit %d, want 2 and one line pointing at --help:\n%s", args, code, stderr)
+		}
+	}
+}
+
+func TestHelpWritesFlagsWithTwoDashesAndHasExamples(t *testing.T) {
+	for command, want := range map[string][]string{
+		"stdio":  {"\n  --read-only\n", "\n  --log-level string\n", `(default "info")`},
+		"http":   {"\n  --max-in-flight int\n", "(default 64)"},
+		"tools":  {"Examples:", "tools --read-only", "tools --json"},
+		"doctor": {"Examples:", "doctor --sandbox", "doctor --read-only --max-limit 5"},
+		"call":   {"--json for scripts", "\n  --json\n"},
+	} {
+		code, _, stderr := runMain(t, nil, command, "--help")
+		if code != 0 {
+			t.Errorf("%s --help: exit %d", command, code)
+		}
+		for _, w := range want {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("%s --help lacks %q:\n%s", command, w, stderr)
+			}
+		}
+		if regexp.MustCompile(`(?m)^  -[a-z]`).MatchString(stderr) {
+			t.Errorf("%s --help writes a flag with one dash:\n%s", command, stderr)
+		}
+	}
+}
+
+// Hosts show a stdio server's stderr as errors: it says one line when it starts.
+func TestStdioSaysOneLineAtStart(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--sandbox"}, "serving MCP on stdio; SANDBOX MODE"},
+		{nil, "serving MCP on stdio; no OpenRouter key: set OPENROUTER_MANAGEMENT_KEY"},
+	} {
+		code, _, stderr := runMain(t, nil, tc.args...)
+		if code != 0 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, want 0 and one line with %q:\n%s", tc.args, code, tc.want, stderr)
+		}
+	}
+}
+
+func TestDoctorReportsAPlaceholderKey(t *testing.T) {
+	code, stdout, _ := runMain(t, []string{"OPENROUTER_MANAGEMENT_KEY=sk-or-v1-..."}, "doctor")
+	if code != 1 || !strings.Contains(stdout, "PROBLEM  the key in OPENROUTER_MANAGEMENT_KEY is not an OpenRouter key") {
+		t.Errorf("exit %d, want 1 and the key reported:\n%s", code, stdout)
+	}
+	if strings.Contains(stdout, "cannot reach") || strings.Contains(stdout, "401") {
+		t.Errorf("a malformed key was sent to OpenRouter:\n%s", stdout)
+	}
+}
+
+func TestDoctorSaysOnceThatOpenRouterCannotBeReached(t *testing.T) {
+	key := "OPENROUTER_MANAGEMENT_KEY=sk-or-v1-" + strings.Repeat("0", 64)
+	code, stdout, _ := runMain(t, []string{key}, "doctor", "--base-url", "http://127.0.0.1:1/api/v1")
+	if code != 1 || strings.Count(stdout, "cannot reach OpenRouter") != 1 || !strings.Contains(stdout, "the base URL is http://127.0.0.1:1/api/v1") {
+		t.Errorf("exit %d, want 1 and \"cannot reach OpenRouter\" once with the base URL:\n%s", code, stdout)
+	}
+}
+
+func TestCallPrintsForPeople(t *testing.T) {
+	t.Run("a new key's secret on its own line", func(t *testing.T) {
+		code, stdout, stderr := runMain(t, nil, "call", "create_key", `{"name":"demo","limit":5}`, "--sandbox")
+		lines := strings.Split(strings.TrimSpace(stdout), "\n")
+		if code != 0 || len(lines) != 3 || !strings.HasPrefix(lines[0], `Created key "demo" (hash `) ||
+			!regexp.MustCompile(`^sk-or-v1-[0-9a-f]{64}$`).MatchString(lines[1]) || !strings.Contains(lines[2], "--json") {
+			t.Errorf("exit %d, want a summary, the secret alone, and the --json hint:\n%s\n%s", code, stdout, stderr)
+		}
+		if strings.Contains(stdout, "give it to the user") {
+			t.Errorf("the summary speaks to a model:\n%s", stdout)
+		}
+	})
+	t.Run("an error result on stderr", func(t *testing.T) {
+		code, stdout, stderr := runMain(t, nil, "call", "get_key", `{"hash":"nope"}`, "--sandbox")
+		if code != 1 || stdout != "" || !strings.Contains(stderr, "Error: Invalid arguments, nothing was sent to OpenRouter: `hash`") {
+			t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+		}
+	})
+	t.Run("bad JSON names the position", func(t *testing.T) {
+		code, _, stderr := runMain(t, nil, "call", "get_key", `{"hash" "x"}`, "--sandbox")
+		if code != 1 || !strings.Contains(stderr, "at character 9") {
+			t.Errorf("exit %d: %s", code, stderr)
+		}
+	})
+	t.Run("a tool hidden by --read-only", func(t *testing.T) {
+		code, _, stderr := runMain(t, nil, "call", "delete_key", `{"hash":"`+strings.Repeat("a", 64)+`"}`, "--sandbox", "--read-only")
+		if code != 1 || !strings.Contains(stderr, `the tool "delete_key" is not offered with --read-only: the tools offered are `) ||
+			strings.Contains(stderr, "delete_key,") || strings.Contains(stderr, "create_key") {
+			t.Errorf("exit %d: %s", code, stderr)
+		}
+	})
+	t.Run("a tool that does not exist", func(t *testing.T) {
+		code, _, stderr := runMain(t, nil, "call", "drop_keys", "--sandbox")
+		if code != 1 || !strings.Contains(stderr, `no tool "drop_keys": the tools are `) {
+			t.Errorf("exit %d: %s", code, stderr)
+		}
+	})
 }

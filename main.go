@@ -73,9 +73,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 0
 	}
 	if err != nil {
-		if !errors.Is(err, errUsage) {
-			fmt.Fprintf(stderr, "%s: %v\n", name, err)
-		}
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 2
 	}
 	logger := newLogger(stderr, cfg)
@@ -84,10 +82,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stdout, versionLine())
 		return 0
 	case "call", "tools", "doctor":
-		command := map[string]func(context.Context, config, io.Writer, zerolog.Logger) error{
+		command := map[string]func(context.Context, config, io.Writer, io.Writer, zerolog.Logger) error{
 			"call": runCall, "tools": runTools, "doctor": runDoctor,
 		}[cfg.command]
-		if err := command(ctx, cfg, stdout, logger); err != nil {
+		if err := command(ctx, cfg, stdout, stderr, logger); err != nil {
 			if !errors.Is(err, errReported) {
 				fmt.Fprintf(stderr, "%s %s: %v\n", name, cfg.command, err)
 			}
@@ -194,18 +192,28 @@ func newClient(ctx context.Context, cfg config, logger zerolog.Logger) (*openrou
 			return nil, nil, fmt.Errorf("start sandbox: %w", err)
 		}
 		emu = sandbox.New(sandbox.Options{Faults: cfg.faults})
-		logFaults(logger, cfg.faults)
 		go func() { _ = transport.ServeHTTP(ctx, ln, emu, logger.With().Str("component", "sandbox").Logger(), nil) }()
 		opts.BaseURL = "http://" + ln.Addr().String() + "/api/v1"
 		opts.APIKey = openrouter.Secret(emu.ManagementKey())
-		ev := logger.Warn().Str("base_url", opts.BaseURL)
-		if cfg.keyVar != "" {
-			ev = ev.Str("ignored_key_from", cfg.keyVar)
-		}
-		ev.Msg("SANDBOX MODE: tools act on the built-in OpenRouter emulator, not on a real account")
 	}
 	client, err := openrouter.New(opts)
 	return client, emu, err
+}
+
+// sandboxMode is said on stderr by every command that acts on the emulator.
+const sandboxMode = "SANDBOX MODE: tools act on the built-in OpenRouter emulator, not on a real account"
+
+// warnSandbox says, with --sandbox, that the tools act on the emulator, and how it fails on purpose.
+func warnSandbox(logger zerolog.Logger, cfg config, client *openrouter.Client) {
+	if !cfg.sandbox {
+		return
+	}
+	ev := logger.Warn().Str("base_url", client.BaseURL())
+	if cfg.keyVar != "" {
+		ev = ev.Str("ignored_key_from", cfg.keyVar)
+	}
+	ev.Msg(sandboxMode)
+	logFaults(logger, cfg.faults)
 }
 
 func runStdio(ctx context.Context, cfg config, stdin io.Reader, stdout io.Writer, logger zerolog.Logger) error {
@@ -213,14 +221,26 @@ func runStdio(ctx context.Context, cfg config, stdin io.Reader, stdout io.Writer
 	if err != nil {
 		return err
 	}
-	if !cfg.sandbox && cfg.key == "" {
-		logger.Warn().Msgf("no OpenRouter key: set %s; every tool will answer with an error until then", keyVars[0])
-	}
 	s, err := mcpserver.New(client, serverOptions(cfg, logger))
 	if err != nil {
 		return err
 	}
-	logger.Info().Str("version", versionString()).Str("base_url", client.BaseURL()).Str("key_from", cfg.keyVar).Msg("serving MCP on stdio")
+	// One line at start: MCP hosts show a server's stderr as errors, so what the user must know (the
+	// sandbox, a missing key) rides on the line that says the server is up.
+	ev, msg := logger.Info().Str("key_from", cfg.keyVar), "serving MCP on stdio"
+	switch {
+	case cfg.sandbox:
+		ev, msg = logger.Warn(), msg+"; "+sandboxMode
+		if cfg.keyVar != "" {
+			ev = ev.Str("ignored_key_from", cfg.keyVar)
+		}
+		if !cfg.faults.IsZero() {
+			ev, msg = ev.Str("faults", cfg.faults.String()), msg+"; SANDBOX FAULTS: the emulator fails on purpose"
+		}
+	case cfg.key == "":
+		ev, msg = logger.Warn(), msg+fmt.Sprintf("; no OpenRouter key: set %s; every tool will answer with an error until then", keyVars[0])
+	}
+	ev.Str("version", versionString()).Str("base_url", client.BaseURL()).Msg(msg)
 	return transport.ServeStdio(ctx, s, stdin, stdout, logger)
 }
 
@@ -229,6 +249,7 @@ func runHTTP(ctx context.Context, cfg config, stderr io.Writer, logger zerolog.L
 	if err != nil {
 		return err
 	}
+	warnSandbox(logger, cfg, client)
 	s, err := mcpserver.New(client, serverOptions(cfg, logger))
 	if err != nil {
 		return err

@@ -35,15 +35,15 @@ func TestCallToolsAndVersionCommands(t *testing.T) {
 		{"call list_keys", []string{"call", "list_keys", "--sandbox"}, 0, []string{"keys; no more", "Production chatbot | "}, "SANDBOX MODE"},
 		{"flags before the tool", []string{"call", "--sandbox", "--json", "current_key"}, 0, []string{`"structuredContent"`, `"is_management_key": true`}, ""},
 		{"call create_key", []string{"call", "create_key", `{"name":"from the cli","limit":5}`, "--sandbox"}, 0, []string{`Created key "from the cli"`, "sk-or-v1-"}, ""},
-		{"call with a bad argument", []string{"call", "get_key", `{"hash":"nope"}`, "--sandbox"}, 1, []string{"`hash` has the wrong format"}, ""},
+		{"call with a bad argument", []string{"call", "get_key", `{"hash":"nope"}`, "--sandbox"}, 1, nil, "Error: Invalid arguments, nothing was sent to OpenRouter: `hash` has the wrong format"},
 		{"call with arguments that are not JSON", []string{"call", "get_key", "{hash:1}", "--sandbox"}, 1, nil, "must be a JSON object"},
-		{"call an unknown tool", []string{"call", "drop_keys", "--sandbox"}, 1, nil, `no tool "drop_keys" is offered: valid tools are list_keys`},
-		{"call a hidden tool", []string{"call", "delete_key", `{"hash":"` + strings.Repeat("a", 64) + `"}`, "--sandbox", "--read-only"}, 1, nil, "no tool"},
+		{"call an unknown tool", []string{"call", "drop_keys", "--sandbox"}, 1, nil, `no tool "drop_keys": the tools are `},
+		{"call a hidden tool", []string{"call", "delete_key", `{"hash":"` + strings.Repeat("a", 64) + `"}`, "--sandbox", "--read-only"}, 1, nil, `the tool "delete_key" is not offered with --read-only`},
 		{"call without a tool", []string{"call", "--sandbox"}, 2, nil, "call takes a tool name"},
 		{"tools", []string{"tools"}, 0, []string{"delete_key — Delete an API key [destructive, idempotent]", "hash (string, required)"}, ""},
 		{"tools --json", []string{"tools", "--json", "--read-only"}, 0, []string{`"name": "list_keys"`, `"inputSchema"`}, ""},
 		{"version", []string{"version"}, 0, []string{"openrouter-keys-mcp ", "commit ", "go1."}, ""},
-		{"help of a command", []string{"doctor", "--help"}, 0, nil, "doctor                             check the key"},
+		{"help of a command", []string{"doctor", "--help"}, 0, nil, "doctor --sandbox                   the same on the built-in emulator"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -95,9 +95,11 @@ func TestDoctor(t *testing.T) {
 			[]string{"note     OPENROUTER_API_KEY is read only because", "PROBLEM  the key sk-or-v1-", "is not a management key"}},
 		{"wrong key", []string{"OPENROUTER_MANAGEMENT_KEY=sk-or-v1-" + strings.Repeat("0", 64)}, []string{"--base-url", base}, 1,
 			[]string{"PROBLEM  OpenRouter rejected the key (401)"}},
+		{"placeholder key", []string{"OPENROUTER_MANAGEMENT_KEY=sk-or-v1-..."}, []string{"--base-url", base}, 1,
+			[]string{"PROBLEM  the key in OPENROUTER_MANAGEMENT_KEY is not an OpenRouter key"}},
 		{"no key", nil, []string{"--base-url", base}, 1, []string{"PROBLEM  no key: set OPENROUTER_MANAGEMENT_KEY"}},
 		{"unreachable", []string{"OPENROUTER_MANAGEMENT_KEY=" + sb.ManagementKey()}, []string{"--base-url", unreachable + "/api/v1"}, 1,
-			[]string{"PROBLEM  cannot reach OpenRouter at " + unreachable}},
+			[]string{"PROBLEM  cannot reach OpenRouter at " + strings.TrimPrefix(unreachable, "http://"), "the base URL is " + unreachable + "/api/v1"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

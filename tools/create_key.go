@@ -130,9 +130,13 @@ func keepUnverifiedSecret(d *deps, name string, err error) error {
 	return fmt.Errorf("%w; the secret that came with the answer was saved, unverified, to %s", err, path)
 }
 
+// SecretInResult is the sentence of create_key's and rotate_key's summary that says the secret is in
+// the result; the call command, which prints the secret itself, says it to a person instead.
+const SecretInResult = "Its secret is in this result and will never be shown again: give it to the user or store it now."
+
 // secretWhere tells where a new key's secret is, for the summary line, with any policy note.
 func secretWhere(file, note string) string {
-	where := "Its secret is in this result and will never be shown again: give it to the user or store it now."
+	where := SecretInResult
 	if file != "" {
 		where = fmt.Sprintf("Its secret was written to %s and is not in this result.", file)
 	}
