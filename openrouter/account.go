@@ -49,19 +49,14 @@ func (c *Client) GetWorkspace(ctx context.Context, idOrSlug string) (*Workspace,
 	if idOrSlug == "" {
 		return nil, fmt.Errorf("get workspace: %w", ErrInvalidWorkspace)
 	}
-	var out struct {
-		Data *Workspace `json:"data"`
+	w, err := data[Workspace](ctx, c, http.MethodGet, "/workspaces/"+url.PathEscape(idOrSlug), nil, nil)
+	if err == nil {
+		err = validateWorkspace(w)
 	}
-	if err := c.do(ctx, http.MethodGet, "/workspaces/"+url.PathEscape(idOrSlug), nil, nil, &out); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("get workspace: %w", err)
 	}
-	if out.Data == nil {
-		return nil, fmt.Errorf("get workspace: %w", errMissing("data"))
-	}
-	if err := validateWorkspace(out.Data); err != nil {
-		return nil, fmt.Errorf("get workspace: %w", err)
-	}
-	return out.Data, nil
+	return w, nil
 }
 
 // validateWorkspace checks what a workspace cannot do without: the id that names it in other calls.
@@ -108,19 +103,14 @@ func (c *Client) GetActivity(ctx context.Context, p ActivityParams) ([]ActivityR
 			q.Set(name, v)
 		}
 	}
-	var out struct {
-		Data []ActivityRow `json:"data"`
-	}
-	if err := c.do(ctx, http.MethodGet, "/activity", q, nil, &out); err != nil {
+	rows, err := data[[]ActivityRow](ctx, c, http.MethodGet, "/activity", q, nil)
+	if err != nil {
 		return nil, fmt.Errorf("get activity: %w", err)
 	}
-	if out.Data == nil {
-		return nil, fmt.Errorf("get activity: %w", errMissing("data"))
-	}
-	for i, r := range out.Data {
+	for i, r := range *rows {
 		if r.Date == "" || r.Model == "" {
 			return nil, fmt.Errorf("get activity: row %d: %w: no \"date\" or \"model\"", i+1, ErrMalformedResponse)
 		}
 	}
-	return out.Data, nil
+	return *rows, nil
 }

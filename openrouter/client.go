@@ -171,21 +171,16 @@ func (c *Client) ListKeys(ctx context.Context, p ListKeysParams) ([]Key, error) 
 	if p.IncludeExpired {
 		q.Set("include_expired", "true")
 	}
-	var out struct {
-		Data []Key `json:"data"`
-	}
-	if err := c.do(ctx, http.MethodGet, "/keys", q, nil, &out); err != nil {
+	keys, err := data[[]Key](ctx, c, http.MethodGet, "/keys", q, nil)
+	if err != nil {
 		return nil, fmt.Errorf("list keys: %w", err)
 	}
-	if out.Data == nil {
-		return nil, fmt.Errorf("list keys: %w", errMissing("data"))
-	}
-	for i := range out.Data {
-		if err := validateKey(&out.Data[i]); err != nil {
+	for i := range *keys {
+		if err := validateKey(&(*keys)[i]); err != nil {
 			return nil, fmt.Errorf("list keys: key %d of the page: %w", i+1, err)
 		}
 	}
-	return out.Data, nil
+	return *keys, nil
 }
 
 // CreateKey creates a key and returns it with its secret, which OpenRouter shows this once only.
@@ -307,16 +302,11 @@ func (c *Client) DeleteKey(ctx context.Context, hash string) error {
 // CurrentKey describes the key the call is made with. Any valid key may call it, not only a
 // management key, which makes it the way to check a key.
 func (c *Client) CurrentKey(ctx context.Context) (*CurrentKey, error) {
-	var out struct {
-		Data *CurrentKey `json:"data"`
-	}
-	if err := c.do(ctx, http.MethodGet, "/key", nil, nil, &out); err != nil {
+	k, err := data[CurrentKey](ctx, c, http.MethodGet, "/key", nil, nil)
+	if err != nil {
 		return nil, fmt.Errorf("current key: %w", err)
 	}
-	if out.Data == nil {
-		return nil, fmt.Errorf("current key: %w", errMissing("data"))
-	}
-	return out.Data, nil
+	return k, nil
 }
 
 // keyCall is GET or PATCH on /keys/{hash}, both of which answer {"data": Key}.
@@ -324,17 +314,27 @@ func (c *Client) keyCall(ctx context.Context, method, hash string, body any) (*K
 	if !ValidHash(hash) {
 		return nil, ErrInvalidHash
 	}
-	var out struct {
-		Data *Key `json:"data"`
+	k, err := data[Key](ctx, c, method, "/keys/"+url.PathEscape(hash), nil, body)
+	if err != nil {
+		return nil, err
 	}
-	if err := c.do(ctx, method, "/keys/"+url.PathEscape(hash), nil, body, &out); err != nil {
+	if err := validateKey(k); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// data makes a call whose answer is {"data": T}, as every endpoint's but DELETE's is, and returns
+// what data holds; an answer without it (or with null) is malformed.
+func data[T any](ctx context.Context, c *Client, method, path string, q url.Values, body any) (*T, error) {
+	var out struct {
+		Data *T `json:"data"`
+	}
+	if err := c.do(ctx, method, path, q, body, &out); err != nil {
 		return nil, err
 	}
 	if out.Data == nil {
 		return nil, errMissing("data")
-	}
-	if err := validateKey(out.Data); err != nil {
-		return nil, err
 	}
 	return out.Data, nil
 }

@@ -100,9 +100,6 @@ func (acct *account) findWorkspace(idOrSlug string) *workspace {
 
 // listWorkspaces answers GET /workspaces: creation order, offset and limit.
 func (s *Sandbox) listWorkspaces(c *call) (int, any, *apiError) {
-	if aerr := requireManagement(c); aerr != nil {
-		return 0, nil, aerr
-	}
 	q := c.r.URL.Query()
 	offset, aerr := intParam(q.Get("offset"), q.Has("offset"), 0, 0, 1<<31-1, msgWorkspaceOffset)
 	if aerr != nil {
@@ -133,9 +130,6 @@ func intParam(v string, present bool, def, lo, hi int, msg string) (int, *apiErr
 
 // getWorkspace answers GET /workspaces/{id}, by id or slug.
 func (s *Sandbox) getWorkspace(c *call) (int, any, *apiError) {
-	if aerr := requireManagement(c); aerr != nil {
-		return 0, nil, aerr
-	}
 	w := c.acct.findWorkspace(c.r.PathValue("id"))
 	if w == nil {
 		return 0, nil, errNotFound
@@ -146,9 +140,6 @@ func (s *Sandbox) getWorkspace(c *call) (int, any, *apiError) {
 // getCredits answers GET /credits: what the account bought, and what its
 // keys (deleted ones too) have used.
 func (s *Sandbox) getCredits(c *call) (int, any, *apiError) {
-	if aerr := requireManagement(c); aerr != nil {
-		return 0, nil, aerr
-	}
 	used := c.acct.deletedUsage
 	for _, k := range c.acct.keysInOrder() {
 		used += k.usage.total
@@ -167,9 +158,6 @@ type activityKey struct {
 // filtered by date, key, workspace (and user), one row per day × model ×
 // endpoint, split per workspace with group_by=workspace.
 func (s *Sandbox) getActivity(c *call) (int, any, *apiError) {
-	if aerr := requireManagement(c); aerr != nil {
-		return 0, nil, aerr
-	}
 	q := c.r.URL.Query()
 	today := c.now.Truncate(24 * time.Hour)
 	first := today.AddDate(0, 0, -activityWindowDays)

@@ -71,18 +71,18 @@ func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request) {
 // plain text.
 func (s *Sandbox) routes() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("GET /api/v1/keys", s.handle(false, s.listKeys))
-	mux.Handle("POST /api/v1/keys", s.handle(true, s.createKey))
-	mux.Handle("GET /api/v1/keys/{hash}", s.handle(false, s.getKey))
-	mux.Handle("PATCH /api/v1/keys/{hash}", s.handle(true, s.updateKey))
-	mux.Handle("DELETE /api/v1/keys/{hash}", s.handle(false, s.deleteKey))
+	mux.Handle("GET /api/v1/keys", s.handle(false, managementOnly(s.listKeys)))
+	mux.Handle("POST /api/v1/keys", s.handle(true, managementOnly(s.createKey)))
+	mux.Handle("GET /api/v1/keys/{hash}", s.handle(false, managementOnly(s.getKey)))
+	mux.Handle("PATCH /api/v1/keys/{hash}", s.handle(true, managementOnly(s.updateKey)))
+	mux.Handle("DELETE /api/v1/keys/{hash}", s.handle(false, managementOnly(s.deleteKey)))
 	mux.Handle("GET /api/v1/key", s.handle(false, s.currentKey))
 	// Legacy alias, still answered by OpenRouter and used by older code.
 	mux.Handle("GET /api/v1/auth/key", s.handle(false, s.currentKey))
-	mux.Handle("GET /api/v1/workspaces", s.handle(false, s.listWorkspaces))
-	mux.Handle("GET /api/v1/workspaces/{id}", s.handle(false, s.getWorkspace))
-	mux.Handle("GET /api/v1/credits", s.handle(false, s.getCredits))
-	mux.Handle("GET /api/v1/activity", s.handle(false, s.getActivity))
+	mux.Handle("GET /api/v1/workspaces", s.handle(false, managementOnly(s.listWorkspaces)))
+	mux.Handle("GET /api/v1/workspaces/{id}", s.handle(false, managementOnly(s.getWorkspace)))
+	mux.Handle("GET /api/v1/credits", s.handle(false, managementOnly(s.getCredits)))
+	mux.Handle("GET /api/v1/activity", s.handle(false, managementOnly(s.getActivity)))
 
 	methodNotAllowed := func(allow string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -217,12 +217,15 @@ func bearerToken(header string) string {
 	return strings.TrimSpace(header)
 }
 
-// requireManagement refuses inference keys on the /keys* endpoints.
-func requireManagement(c *call) *apiError {
-	if c.key != nil {
-		return errManagementOnly
+// managementOnly refuses inference keys before fn runs: every endpoint but
+// GET /key needs a management key.
+func managementOnly(fn endpoint) endpoint {
+	return func(c *call) (int, any, *apiError) {
+		if c.key != nil {
+			return 0, nil, errManagementOnly
+		}
+		return fn(c)
 	}
-	return nil
 }
 
 // lookupKey finds a key of the caller's account by the {hash} path value.
@@ -244,9 +247,6 @@ func lookupKey(c *call) (*apiKey, *apiError) {
 // include_disabled=true, unexpired keys unless include_expired=true, newest
 // first, pages of 100 from offset.
 func (s *Sandbox) listKeys(c *call) (int, any, *apiError) {
-	if aerr := requireManagement(c); aerr != nil {
-		return 0, nil, aerr
-	}
 	q := c.r.URL.Query()
 	offset := 0
 	if q.Has("offset") {
@@ -309,9 +309,6 @@ func boolParam(q url.Values, name string) (bool, *apiError) {
 // createKey answers POST /keys with 201 and the plaintext key, shown only
 // here.
 func (s *Sandbox) createKey(c *call) (int, any, *apiError) {
-	if aerr := requireManagement(c); aerr != nil {
-		return 0, nil, aerr
-	}
 	if c.bodyErr != nil {
 		return 0, nil, c.bodyErr
 	}
@@ -334,9 +331,6 @@ func (s *Sandbox) createKey(c *call) (int, any, *apiError) {
 
 // getKey answers GET /keys/{hash}.
 func (s *Sandbox) getKey(c *call) (int, any, *apiError) {
-	if aerr := requireManagement(c); aerr != nil {
-		return 0, nil, aerr
-	}
 	k, aerr := lookupKey(c)
 	if aerr != nil {
 		return 0, nil, aerr
@@ -347,9 +341,6 @@ func (s *Sandbox) getKey(c *call) (int, any, *apiError) {
 // updateKey answers PATCH /keys/{hash}. The whole body is validated before
 // anything is applied, so a bad value leaves the key untouched.
 func (s *Sandbox) updateKey(c *call) (int, any, *apiError) {
-	if aerr := requireManagement(c); aerr != nil {
-		return 0, nil, aerr
-	}
 	k, aerr := lookupKey(c)
 	if aerr != nil {
 		return 0, nil, aerr
@@ -387,9 +378,6 @@ func (s *Sandbox) updateKey(c *call) (int, any, *apiError) {
 
 // deleteKey answers DELETE /keys/{hash} with {"deleted": true}, unwrapped.
 func (s *Sandbox) deleteKey(c *call) (int, any, *apiError) {
-	if aerr := requireManagement(c); aerr != nil {
-		return 0, nil, aerr
-	}
 	k, aerr := lookupKey(c)
 	if aerr != nil {
 		return 0, nil, aerr
