@@ -185,7 +185,7 @@ func (r auditRules) check(k openrouter.Key) []finding {
 		used := limit - deref(k.LimitRemaining, limit)
 		detail := fmt.Sprintf("used %.2f of %s USD", used, formatUSD(limit))
 		if k.LimitReset != nil {
-			detail += " this " + strings.TrimSuffix(strings.TrimSuffix(*k.LimitReset, "ly"), "i") + " period"
+			detail += " since the last " + *k.LimitReset + " reset"
 		}
 		switch {
 		case used >= limit:
