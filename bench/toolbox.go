@@ -153,7 +153,7 @@ func callText(ctx context.Context, s *server.MCPServer, call Call) (string, erro
 	return text, nil
 }
 
-// toolboxTargets are #12's budgets.
+// targets are #12's budgets, as rows of the report's table.
 func (tb Toolbox) targets() []Target {
 	if tb.Tools == 0 {
 		return nil

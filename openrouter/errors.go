@@ -169,7 +169,7 @@ func (e *MalformedCreateError) Error() string {
 		b.WriteString(": the key may exist")
 	}
 	if e.Secret != "" {
-		b.WriteString(" (a secret came with the answer and was kept)")
+		b.WriteString(" (a secret came with the answer)")
 	}
 	return b.String()
 }

@@ -75,7 +75,7 @@ var auditKeys = spec[auditKeysArgs, auditKeysResult]{
 		property(s, "expiring_days").Minimum = jsonschema.Ptr(1.0)
 	},
 	call: func(ctx context.Context, d *deps, in auditKeysArgs) (auditKeysResult, error) {
-		workspaces := in.WorkspaceIDs
+		workspaces := slices.Compact(slices.Sorted(slices.Values(in.WorkspaceIDs))) // each once
 		if len(workspaces) == 0 {
 			all, err := allWorkspaces(ctx, d.client)
 			if err != nil {
@@ -151,7 +151,7 @@ type auditRules struct {
 	unusedSince        time.Time
 	expiringBefore     time.Time
 	nearLimitFraction  float64
-	unusedDays, pctInt int
+	unusedDays         int
 }
 
 func (in auditKeysArgs) rules(now time.Time) auditRules {
@@ -162,7 +162,6 @@ func (in auditKeysArgs) rules(now time.Time) auditRules {
 		expiringBefore:    now.AddDate(0, 0, expiring),
 		nearLimitFraction: pct / 100,
 		unusedDays:        days,
-		pctInt:            int(pct),
 	}
 }
 
@@ -252,12 +251,15 @@ func keysOf(ctx context.Context, c *openrouter.Client, workspaces []string) ([]o
 				mu.Lock()
 				keys = append(keys, page...)
 				n := len(keys)
+				if n <= maxAuditKeys {
+					// Under the lock, so that the counts reach the client in increasing order.
+					progress(ctx, n, fmt.Sprintf("read %d keys", n))
+				}
 				mu.Unlock()
 				if n > maxAuditKeys {
 					cancel(errTooManyKeys)
 					return
 				}
-				progress(ctx, n, fmt.Sprintf("read %d keys", n))
 				if len(page) < openrouter.PageSize {
 					return
 				}

@@ -120,8 +120,12 @@ func keepSecret(ctx context.Context, d *deps, created *openrouter.CreatedKey) (s
 // and the advice to look for the key (createMayExist) stands.
 func keepUnverifiedSecret(d *deps, name string, err error) error {
 	var bad *openrouter.MalformedCreateError
-	if d.opts.SecretDir == "" || !errors.As(err, &bad) || bad.Secret == "" {
+	if !errors.As(err, &bad) || bad.Secret == "" {
 		return err
+	}
+	if d.opts.SecretDir == "" {
+		return fmt.Errorf("%w; that secret is not shown, since nothing vouches for it: if list_keys shows the key, "+
+			"delete it and create another", err)
 	}
 	path, werr := writeSecretFile(d.opts.SecretDir, name, bad.Hash, bad.Secret)
 	if werr != nil {

@@ -3,6 +3,7 @@ package tools
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -25,9 +26,6 @@ type Policy struct {
 	// rotate or delete; a key cannot be renamed out of it.
 	ManagedPrefix string
 }
-
-// IsZero reports whether the policy bounds nothing.
-func (p Policy) IsZero() bool { return p.MaxLimit == nil && p.MaxExpiry == 0 && p.ManagedPrefix == "" }
 
 // String says what the policy allows, in one sentence for the model, the MCP instructions and doctor;
 // empty when it bounds nothing.
@@ -113,8 +111,8 @@ func ParseExpiry(s string) (time.Duration, error) {
 	var d time.Duration
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.ParseFloat(days, 64)
-		if err != nil {
-			return 0, fmt.Errorf("invalid duration %q: want a number of days (30d) or a Go duration (12h, 90m)", s)
+		if err != nil || math.IsNaN(n) || n > 3650 {
+			return 0, fmt.Errorf("invalid duration %q: want a number of days up to 3650 (30d) or a Go duration (12h, 90m)", s)
 		}
 		d = time.Duration(n * float64(24*time.Hour))
 	} else {

@@ -103,7 +103,7 @@ func hint(b bool) *bool { return &b }
 
 func (s spec[In, Out]) toolName() string { return s.name }
 
-// pregenerated derives, resolves and encodes the tool's input and output schemas.
+// encodeSchemas derives, resolves and encodes the tool's input and output schemas (for pregenerated).
 func (s spec[In, Out]) encodeSchemas() (in, out json.RawMessage, err error) {
 	inSchema, err := deriveInput[In](s.constrainInput)
 	if err == nil {

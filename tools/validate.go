@@ -81,7 +81,7 @@ func (v *argValidator) argName(name string) string {
 	return "`" + name + "`"
 }
 
-// validateArgs returns a message for the model when args do not satisfy s, or "" when they do. The
+// validate returns a message for the model when args do not satisfy s, or "" when they do. The
 // message lists every problem, so one retry can fix them all.
 func (v *argValidator) validate(args map[string]any) string {
 	s := v.schema

@@ -156,12 +156,12 @@ func start(t *testing.T, g *gate, change func(*transport.HTTPOptions)) *frontDoo
 
 // request is one HTTP request to the front door; its zero value is an authorised legacy tools/list.
 type request struct {
-	method  string // POST when empty
-	path    string // /mcp when empty, may carry a query
-	auth    string // "Bearer goodToken" when empty; "-" for none
-	body    string // listBody when empty and the method is POST
-	chunked bool   // send the body without its length
-	headers map[string]string
+	method  string            // POST when empty
+	path    string            // /mcp when empty, may carry a query
+	auth    string            // "Bearer goodToken" when empty; "-" for none
+	body    string            // listBody when empty and the method is POST
+	chunked bool              // send the body without its length
+	headers map[string]string // "\n" separates the values of a header sent several times
 }
 
 type response struct {
@@ -220,7 +220,9 @@ func (fd *frontDoor) open(t *testing.T, rq request) *http.Response {
 			req.Host = v
 			continue
 		}
-		req.Header.Set(k, v)
+		for _, one := range strings.Split(v, "\n") { // a header sent several times
+			req.Header.Add(k, one)
+		}
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -382,6 +384,9 @@ func TestNarrowingHeadersOnlyNarrow(t *testing.T) {
 		{map[string]string{"X-MCP-Tools": "wipe"}, []string{"wipe"}},
 		{map[string]string{"X-MCP-Tools": " echo , wipe "}, []string{"echo", "wipe"}},
 		{map[string]string{"X-MCP-Tools": "wipe", "X-MCP-Readonly": "true"}, nil},
+		// Sent twice (a proxy adding its own): every value narrows, whatever the client put first.
+		{map[string]string{"X-MCP-Readonly": "false\ntrue"}, []string{"echo", "slow"}},
+		{map[string]string{"X-MCP-Tools": "echo,wipe\nwipe"}, []string{"wipe"}},
 	} {
 		if got := toolsListed(t, fd.do(t, request{headers: tc.headers})); !slices.Equal(got, tc.want) {
 			t.Errorf("%v: %v, want %v", tc.headers, got, tc.want)
@@ -389,7 +394,7 @@ func TestNarrowingHeadersOnlyNarrow(t *testing.T) {
 	}
 	// A tool the server does not name for narrowing (slow) cannot be asked for: headers never widen.
 	for _, h := range []map[string]string{
-		{"X-MCP-Tools": "slow"}, {"X-MCP-Tools": "echo,nope"}, {"X-MCP-Readonly": "maybe"},
+		{"X-MCP-Tools": "slow"}, {"X-MCP-Tools": "echo,nope"}, {"X-MCP-Readonly": "maybe"}, {"X-MCP-Tools": "echo\nwipe"},
 	} {
 		if r := fd.do(t, request{headers: h}); r.status != http.StatusBadRequest {
 			t.Errorf("%v: %d %s", h, r.status, r.body)

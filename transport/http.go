@@ -262,15 +262,18 @@ func bearerToken(header string) (string, bool) {
 func narrow(toolNames []string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var n Narrowing
-		if v := r.Header.Get("X-MCP-Readonly"); v != "" {
+		// Every value counts, and each can only narrow: a proxy that adds a header of its own is not
+		// overruled by one the client sent first.
+		for _, v := range r.Header.Values("X-MCP-Readonly") {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
 				writeJSON(w, http.StatusBadRequest, httpError("X-MCP-Readonly must be true or false"))
 				return
 			}
-			n.ReadOnly = b
+			n.ReadOnly = n.ReadOnly || b
 		}
-		if v := r.Header.Get("X-MCP-Tools"); v != "" {
+		for i, v := range r.Header.Values("X-MCP-Tools") {
+			var listed []string
 			for _, name := range strings.Split(v, ",") {
 				name = strings.TrimSpace(name)
 				if !slices.Contains(toolNames, name) {
@@ -278,7 +281,16 @@ func narrow(toolNames []string, next http.Handler) http.Handler {
 						strings.Join(toolNames, ", ")))
 					return
 				}
-				n.Tools = append(n.Tools, name)
+				listed = append(listed, name)
+			}
+			if i == 0 {
+				n.Tools = listed
+			} else {
+				n.Tools = slices.DeleteFunc(n.Tools, func(t string) bool { return !slices.Contains(listed, t) })
+			}
+			if len(n.Tools) == 0 { // no tool at all, which an empty list would read as every tool
+				writeJSON(w, http.StatusBadRequest, httpError("the X-MCP-Tools headers leave no tool in common"))
+				return
 			}
 		}
 		if n.ReadOnly || len(n.Tools) > 0 {

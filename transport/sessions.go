@@ -77,13 +77,6 @@ func (s *sessionStore) owns(id string, cred credential) bool {
 	return ok && owner == cred
 }
 
-// len returns the number of live sessions.
-func (s *sessionStore) len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.owners)
-}
-
 // ResolveSessionIdManager gives mcp-go a manager that acts for the request's credential. mcp-go
 // passes a nil request from its idle sweeper and from CloseSessions: those act for the server and
 // may end any session.

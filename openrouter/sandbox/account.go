@@ -84,7 +84,7 @@ func (w *workspace) wire() wireWorkspace {
 		IsObservabilityIOLoggingEnabled: false,
 		CreatedAt:                       created,
 		UpdatedAt:                       &created,
-		CreatedBy:                       &w.createdBy,
+		CreatedBy:                       ptrTo(w.createdBy),
 	}
 }
 
