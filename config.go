@@ -33,6 +33,8 @@ const (
 	envKeySource      = "OPENROUTER_KEYS_MCP_KEY_SOURCE"
 	envAuthToken      = "OPENROUTER_KEYS_MCP_AUTH_TOKEN"
 	envAuthTokenFile  = "OPENROUTER_KEYS_MCP_AUTH_TOKEN_FILE"
+	envConfirmSecret  = "OPENROUTER_KEYS_MCP_CONFIRM_SECRET"
+	envConfirmFile    = "OPENROUTER_KEYS_MCP_CONFIRM_SECRET_FILE"
 	envAllowedOrigins = "OPENROUTER_KEYS_MCP_ALLOWED_ORIGINS"
 	envMaxInFlight    = "OPENROUTER_KEYS_MCP_MAX_IN_FLIGHT"
 	envMaxSessions    = "OPENROUTER_KEYS_MCP_MAX_SESSIONS"
@@ -78,6 +80,8 @@ type config struct {
 	secretDir string
 	auditLog  string
 	policy    tools.Policy
+	// confirmSecret signs confirmation states; replicas share it, so an answer may reach any of them
+	confirmSecret openrouter.Secret
 
 	// call only
 	callTool string
@@ -110,7 +114,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	e := envReader{getenv: getenv}
-	var tokenFile, origins, keySource, include, exclude, confirm, faults, maxLimit, maxExpiry string
+	var tokenFile, confirmFile, origins, keySource, include, exclude, confirm, faults, maxLimit, maxExpiry string
 	switch cfg.command {
 	case "stdio", "http", "call", "tools", "doctor":
 		fs.StringVar(&cfg.baseURL, "base-url", e.str(envBaseURL, openrouter.DefaultBaseURL), "OpenRouter API base URL (env "+envBaseURL+")")
@@ -121,6 +125,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		fs.StringVar(&confirm, "confirm", e.str(envConfirm, "auto"), "ask the user before deleting or disabling a key: auto (when the client can ask) or never (env "+envConfirm+")")
 		fs.StringVar(&cfg.secretDir, "secret-dir", e.str(envSecretDir, ""), "write each new key's secret to a file in this directory instead of returning it to the model (env "+envSecretDir+")")
 		fs.StringVar(&cfg.auditLog, "audit-log", e.str(envAuditLog, ""), "append a JSON line for every change to keys to this file (env "+envAuditLog+")")
+		fs.StringVar(&confirmFile, "confirm-secret-file", e.str(envConfirmFile, ""), "file holding a secret that replicas behind one address share, so that a confirmation answered on one is accepted by another (env "+envConfirmFile+", or the secret itself in "+envConfirmSecret+")")
 		fs.StringVar(&maxLimit, "max-limit", e.str(envMaxLimit, ""), "policy: refuse keys without a spending limit or with one above this many USD (env "+envMaxLimit+")")
 		fs.StringVar(&maxExpiry, "max-expiry", e.str(envMaxExpiry, ""), "policy: new keys expire within this duration (30d, 12h); a key created without expires_at gets it (env "+envMaxExpiry+")")
 		fs.StringVar(&cfg.policy.ManagedPrefix, "managed-prefix", e.str(envManagedPrefix, ""), "policy: only keys whose name starts with this may be created, changed or deleted (env "+envManagedPrefix+")")
@@ -215,6 +220,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		if err := cfg.parsePolicy(maxLimit, maxExpiry); err != nil {
 			return cfg, err
 		}
+		secret, err := readSecret(getenv(envConfirmSecret), confirmFile, "--confirm-secret-file", "the confirmation secret")
+		if err != nil {
+			return cfg, err
+		}
+		cfg.confirmSecret = secret
 	}
 	if cfg.command == "http" {
 		if err := cfg.parseHTTP(keySource, tokenFile, origins, getenv); err != nil {
@@ -320,21 +330,11 @@ func (cfg *config) parseHTTP(keySource, tokenFile, origins string, getenv func(s
 	default:
 		return fmt.Errorf("invalid --key-source %q: want caller or server", keySource)
 	}
-	token := strings.TrimSpace(getenv(envAuthToken))
-	if tokenFile != "" {
-		b, err := os.ReadFile(tokenFile)
-		if err != nil {
-			return fmt.Errorf("--auth-token-file: %w", err)
-		}
-		token = strings.TrimSpace(string(b))
-		if token == "" {
-			return fmt.Errorf("--auth-token-file %s is empty", tokenFile)
-		}
+	token, err := readSecret(getenv(envAuthToken), tokenFile, "--auth-token-file", "the access token")
+	if err != nil {
+		return err
 	}
-	if token != "" && len(token) < minTokenLength {
-		return fmt.Errorf("the access token is too short: use at least %d random characters (e.g. openssl rand -hex 32)", minTokenLength)
-	}
-	cfg.authToken = openrouter.Secret(token)
+	cfg.authToken = token
 	switch cfg.keySource {
 	case keySourceServer:
 		if !hasKey {
@@ -364,6 +364,25 @@ func (cfg *config) parseHTTP(keySource, tokenFile, origins string, getenv func(s
 		return fmt.Errorf("invalid --max-sessions %d: want a positive number", cfg.maxSessions)
 	}
 	return nil
+}
+
+// readSecret reads a secret given in an environment variable (value) or, winning over it, in a file
+// named by flag; "" when neither is set. A secret shorter than minTokenLength is refused.
+func readSecret(value, file, flag, what string) (openrouter.Secret, error) {
+	secret := strings.TrimSpace(value)
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", flag, err)
+		}
+		if secret = strings.TrimSpace(string(b)); secret == "" {
+			return "", fmt.Errorf("%s %s is empty", flag, file)
+		}
+	}
+	if secret != "" && len(secret) < minTokenLength {
+		return "", fmt.Errorf("%s is too short: use at least %d random characters (e.g. openssl rand -hex 32)", what, minTokenLength)
+	}
+	return openrouter.Secret(secret), nil
 }
 
 // isLoopbackAddr reports whether a listen address only accepts connections from this machine.

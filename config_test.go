@@ -57,6 +57,7 @@ func TestCommandLine(t *testing.T) {
 		{name: "bad origin", args: []string{"http", "--allowed-origins", "localhost:6274"}, code: 2, stderr: "invalid origin"},
 		{name: "audit log in a missing directory", args: []string{"--sandbox", "--audit-log", "/nonexistent-dir/audit.jsonl"}, code: 2, stderr: "its directory does not exist"},
 		{name: "secret dir is a file", args: []string{"--sandbox", "--secret-dir", "config_test.go"}, code: 2, stderr: "is a file, not a directory"},
+		{name: "short confirmation secret", env: []string{"OPENROUTER_KEYS_MCP_CONFIRM_SECRET=short"}, args: []string{"--sandbox"}, code: 2, stderr: "the confirmation secret is too short"},
 		{name: "bad max sessions", args: []string{"http", "--max-sessions", "0"}, code: 2, stderr: "invalid --max-sessions"},
 		{name: "bad max in flight env", env: []string{"OPENROUTER_KEYS_MCP_MAX_IN_FLIGHT=many"}, args: []string{"http"}, code: 2, stderr: "invalid OPENROUTER_KEYS_MCP_MAX_IN_FLIGHT"},
 	}

@@ -318,9 +318,10 @@ func accessToken(want openrouter.Secret) transport.Authenticator {
 // serverOptions is what the command line decides about the MCP server.
 func serverOptions(cfg config, logger zerolog.Logger) mcpserver.Options {
 	return mcpserver.Options{
-		Version:   versionString(),
-		Sandbox:   cfg.sandbox,
-		Tools:     tools.Options{Confirm: cfg.confirm, SecretDir: cfg.secretDir, Policy: cfg.policy, Secret: cfg.isAccessToken},
+		Version: versionString(),
+		Sandbox: cfg.sandbox,
+		Tools: tools.Options{Confirm: cfg.confirm, SecretDir: cfg.secretDir, Policy: cfg.policy, Secret: cfg.isAccessToken,
+			ConfirmSecret: []byte(cfg.confirmSecret.Reveal())},
 		Selection: cfg.selection,
 		AuditLog:  cfg.auditLog,
 		Logger:    logger,

@@ -147,11 +147,11 @@ var auditKeys = spec[auditKeysArgs, auditKeysResult]{
 
 // auditRules are the thresholds of one audit, at one moment.
 type auditRules struct {
-	now                time.Time
-	unusedSince        time.Time
-	expiringBefore     time.Time
-	nearLimitFraction  float64
-	unusedDays         int
+	now               time.Time
+	unusedSince       time.Time
+	expiringBefore    time.Time
+	nearLimitFraction float64
+	unusedDays        int
 }
 
 func (in auditKeysArgs) rules(now time.Time) auditRules {

@@ -97,6 +97,7 @@ func keyState(k *openrouter.Key) string {
 // confirmer asks users and remembers which answers have been used.
 type confirmer struct {
 	wait time.Duration // how long a client that asks its user in the call is waited for
+	key  []byte        // signs confirmation states
 
 	mu   sync.Mutex
 	used map[string]time.Time // the nonce of each answered question, until its state expires
@@ -105,11 +106,22 @@ type confirmer struct {
 // defaultConfirmWait bounds the wait for a user's answer: some hosts declare they can ask but show no form.
 const defaultConfirmWait = 2 * time.Minute
 
-func newConfirmer(wait time.Duration) *confirmer {
+// newConfirmer signs states with a key derived from secret, which replicas share so that an answer
+// may come back to any of them; without one the key is random, lives as long as the process, and a
+// restart voids pending confirmations, which is the safe side.
+func newConfirmer(wait time.Duration, secret []byte) *confirmer {
 	if wait <= 0 {
 		wait = defaultConfirmWait
 	}
-	return &confirmer{wait: wait, used: map[string]time.Time{}}
+	key := make([]byte, 32)
+	if len(secret) > 0 {
+		m := hmac.New(sha256.New, secret)
+		m.Write([]byte("openrouter-keys-mcp confirmation state"))
+		key = m.Sum(nil)
+	} else if _, err := rand.Read(key); err != nil {
+		panic(err) // crypto/rand does not fail on supported systems
+	}
+	return &confirmer{wait: wait, key: key, used: map[string]time.Time{}}
 }
 
 // ask gets the user's answer to q. A client of protocol 2026-07-28 or later is sent the question as an
@@ -132,11 +144,11 @@ func (c *confirmer) ask(ctx context.Context, req mcp.CallToolRequest, q question
 	}
 	response := server.ElicitationResponse(req.Params.InputResponses, confirmID)
 	if response == nil {
-		state := sealState(q, time.Now())
+		state := c.seal(q, time.Now())
 		return unanswered, server.NewInputRequestBuilder(state).Elicit(confirmID, params).ToolResult()
 	}
 	// The state proves this answer belongs to a question we asked, for these arguments, recently.
-	nonce, key, expires, ok := openState(req.Params.RequestState, q, time.Now())
+	nonce, key, expires, ok := c.open(req.Params.RequestState, q, time.Now())
 	switch {
 	case !ok:
 		return mismatched, nil
@@ -208,38 +220,28 @@ func clientCanElicit(ctx context.Context) bool {
 	return false
 }
 
-// stateKey signs confirmation states; it lives as long as the process, so a restart voids pending
-// confirmations, which is the safe side.
-var stateKey = func() []byte {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return b
-}()
-
 // stateTTL bounds how long a user's answer stays good for.
 const stateTTL = 10 * time.Minute
 
-// sealState binds a confirmation to the tool, its exact arguments, the key's state, a nonce and an
+// seal binds a confirmation to the tool, its exact arguments, the key's state, a nonce and an
 // expiry time, so that a client cannot present an answer to a question that was never asked, one asked
 // about other arguments or about the key as it was, or an answer already used.
-func sealState(q question, now time.Time) string {
+func (c *confirmer) seal(q question, now time.Time) string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
 	head := strconv.FormatInt(now.Add(stateTTL).Unix(), 10) + "." + hex.EncodeToString(b) + "." + q.key
-	return head + "." + stateMAC(q, head)
+	return head + "." + c.mac(q, head)
 }
 
-// openState checks a state against the call, and returns its nonce, the key state it was asked about
+// open checks a state against the call, and returns its nonce, the key state it was asked about
 // and when it expires.
-func openState(state string, q question, now time.Time) (nonce, key string, expires time.Time, ok bool) {
+func (c *confirmer) open(state string, q question, now time.Time) (nonce, key string, expires time.Time, ok bool) {
 	i := strings.LastIndexByte(state, '.')
 	if i < 0 {
 		return "", "", time.Time{}, false
 	}
 	head, mac := state[:i], state[i+1:]
-	if !hmac.Equal([]byte(mac), []byte(stateMAC(q, head))) {
+	if !hmac.Equal([]byte(mac), []byte(c.mac(q, head))) {
 		return "", "", time.Time{}, false
 	}
 	parts := strings.Split(head, ".")
@@ -250,9 +252,9 @@ func openState(state string, q question, now time.Time) (nonce, key string, expi
 	return parts[1], parts[2], time.Unix(unix, 0), true
 }
 
-// stateMAC signs a state's head (expiry, nonce, key state) with the tool and the arguments.
-func stateMAC(q question, head string) string {
-	m := hmac.New(sha256.New, stateKey)
+// mac signs a state's head (expiry, nonce, key state) with the tool and the arguments.
+func (c *confirmer) mac(q question, head string) string {
+	m := hmac.New(sha256.New, c.key)
 	fmt.Fprintf(m, "%s\x00%s\x00", q.tool, head)
 	m.Write(q.args)
 	return hex.EncodeToString(m.Sum(nil))

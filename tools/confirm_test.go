@@ -15,7 +15,8 @@ import (
 func TestConfirmationStateIsBoundToToolArgumentsKeyAndTime(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	q := question{tool: "delete_key", args: json.RawMessage(`{"hash":"` + strings.Repeat("a", 64) + `"}`), key: "k1"}
-	state := sealState(q, now)
+	c := newConfirmer(0, nil)
+	state := c.seal(q, now)
 	with := func(change func(*question)) question {
 		c := q
 		change(&c)
@@ -40,13 +41,25 @@ func TestConfirmationStateIsBoundToToolArgumentsKeyAndTime(t *testing.T) {
 		{"empty", "", q, now, false},
 	}
 	for _, tc := range cases {
-		nonce, key, _, ok := openState(tc.state, tc.q, tc.at)
+		nonce, key, _, ok := c.open(tc.state, tc.q, tc.at)
 		if ok != tc.ok || (ok && (nonce != parts[1] || key != "k1")) {
-			t.Errorf("%s: openState = %q %q %v, want ok=%v", tc.name, nonce, key, ok, tc.ok)
+			t.Errorf("%s: open = %q %q %v, want ok=%v", tc.name, nonce, key, ok, tc.ok)
 		}
 	}
-	if sealState(q, now) == state {
+	if c.seal(q, now) == state {
 		t.Error("two questions got the same state: each needs a nonce of its own")
+	}
+	// Replicas sharing a secret read each other's states; another process, or another secret, does not.
+	secret := []byte("a secret the replicas share, 32+ bytes")
+	a, b := newConfirmer(0, secret), newConfirmer(0, secret)
+	shared := a.seal(q, now)
+	if _, _, _, ok := b.open(shared, q, now); !ok {
+		t.Error("a replica with the same secret refused the state")
+	}
+	for _, other := range []*confirmer{newConfirmer(0, nil), newConfirmer(0, []byte("another secret, as long as it is"))} {
+		if _, _, _, ok := other.open(shared, q, now); ok {
+			t.Error("a confirmer without the secret accepted the state")
+		}
 	}
 }
 

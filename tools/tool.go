@@ -32,6 +32,9 @@ type Options struct {
 	Audit       *AuditLog     // when set, every mutating call is recorded here, before and after
 	Policy      Policy        // what the agent may do with keys, whatever it asks
 	CallTimeout time.Duration // how long one call may spend on OpenRouter, retries and all pages included; 0: 20 s
+	// ConfirmSecret, shared by replicas behind one address, signs confirmation states so that the
+	// answer may reach another replica than the question; nil: a random key of this process.
+	ConfirmSecret []byte
 	// Secret, when set, tells of more values that are secrets (the server's access token): they are
 	// refused in arguments, without being repeated, as keys are.
 	Secret func(string) bool
