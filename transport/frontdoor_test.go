@@ -220,6 +220,7 @@ func (fd *frontDoor) open(t *testing.T, rq request) *http.Response {
 			req.Host = v
 			continue
 		}
+		req.Header.Del(k) // the test's own values replace any default
 		for _, one := range strings.Split(v, "\n") { // a header sent several times
 			req.Header.Add(k, one)
 		}
@@ -276,6 +277,39 @@ func TestOriginCheck(t *testing.T) {
 		"ftp://" + fd.url[len("http://"):]: http.StatusForbidden,
 	} {
 		fd.expectWithHeader(t, "Origin", origin, want)
+	}
+}
+
+// TestAllowedOriginsGetCORS: a page of an allowed origin can make its preflight (which carries no
+// credentials) and read the answers; another origin's preflight is refused.
+func TestAllowedOriginsGetCORS(t *testing.T) {
+	fd := start(t, nil, func(o *transport.HTTPOptions) { o.AllowedOrigins = []string{"http://localhost:6274"} })
+	preflight := map[string]string{"Origin": "http://localhost:6274", "Access-Control-Request-Method": "POST",
+		"Access-Control-Request-Headers": "authorization, content-type, mcp-protocol-version"}
+	r := fd.do(t, request{method: http.MethodOptions, auth: "-", headers: preflight})
+	if r.status != http.StatusNoContent || r.header.Get("Access-Control-Allow-Origin") != "http://localhost:6274" ||
+		!strings.Contains(r.header.Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Errorf("preflight: %d %v", r.status, r.header)
+	}
+	r = fd.do(t, request{headers: map[string]string{"Origin": "http://localhost:6274"}})
+	if r.status != http.StatusOK || r.header.Get("Access-Control-Allow-Origin") != "http://localhost:6274" ||
+		!strings.Contains(r.header.Get("Access-Control-Expose-Headers"), "Mcp-Session-Id") {
+		t.Errorf("call from an allowed origin: %d %v", r.status, r.header)
+	}
+	preflight["Origin"] = "https://evil.example"
+	if r := fd.do(t, request{method: http.MethodOptions, auth: "-", headers: preflight}); r.status != http.StatusForbidden ||
+		r.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("another origin's preflight: %d %v", r.status, r.header)
+	}
+}
+
+func TestHealthzAnswersGetOnly(t *testing.T) {
+	fd := start(t, nil, nil)
+	if r := fd.do(t, request{path: "/healthz", method: http.MethodGet}); r.status != http.StatusOK {
+		t.Errorf("GET /healthz: %d", r.status)
+	}
+	if r := fd.do(t, request{path: "/healthz", body: "{}"}); r.status != http.StatusMethodNotAllowed || r.header.Get("Allow") == "" {
+		t.Errorf("POST /healthz: %d %v", r.status, r.header)
 	}
 }
 
@@ -365,6 +399,12 @@ func TestInFlightCap(t *testing.T) {
 	r := fd.do(t, request{})
 	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
 		t.Errorf("a third call while two are in flight: %d %q %s", r.status, r.header.Get("Retry-After"), r.body)
+	}
+	// A client's answer to a question of the server's (an elicitation a held call may be waiting on)
+	// is still read: refusing it would hold that call, and its slot, until it timed out.
+	answer := `{"jsonrpc":"2.0","id":1,"result":{"action":"accept","content":{"confirm":true}}}`
+	if r := fd.do(t, request{body: answer}); r.status == http.StatusTooManyRequests {
+		t.Errorf("an answer while the calls are full: %d %s", r.status, r.body)
 	}
 	close(g.release)
 	wg.Wait()

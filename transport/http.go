@@ -141,6 +141,7 @@ func NewHTTPHandler(s *server.MCPServer, o HTTPOptions) (http.Handler, func(cont
 	var mcpHandler http.Handler = &limiter{
 		o:        o,
 		calls:    newSlots(o.MaxInFlight, "too many requests in flight"),
+		replies:  newSlots(maxReplies, "too many requests in flight"),
 		large:    newSlots(o.MaxLargeBodies, "too many large requests being read"),
 		streams:  newSlots(o.MaxStreams, "too many event streams open"),
 		sessions: sessions,
@@ -155,6 +156,10 @@ func NewHTTPHandler(s *server.MCPServer, o HTTPOptions) (http.Handler, func(cont
 	mux.Handle("/mcp", mcpHandler)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": o.Version})
+	})
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeJSON(w, http.StatusMethodNotAllowed, httpError("/healthz answers GET"))
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, httpError("not found: MCP is served at /mcp, health at /healthz"))
@@ -207,12 +212,36 @@ func isLoopbackHost(hostport string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// corsHeaders are the request headers a page of an allowed origin may send, and corsExposed the
+// response headers it may read: what a browser MCP client (the MCP Inspector, say) needs.
+const (
+	corsHeaders = "Authorization, Content-Type, Accept, Last-Event-ID, Mcp-Session-Id, Mcp-Protocol-Version, X-MCP-Readonly, X-MCP-Tools, X-Request-Id"
+	corsExposed = "Mcp-Session-Id, Mcp-Protocol-Version, Retry-After, X-Request-Id, WWW-Authenticate"
+)
+
 // checkOrigin refuses browser requests from other origins (the MCP specification requires servers to
-// validate Origin). Requests without an Origin, from programs rather than pages, pass.
+// validate Origin). Requests without an Origin, from programs rather than pages, pass. A page of an
+// origin allowed by --allowed-origins gets CORS: its preflight is answered here, before
+// authentication (a browser sends no credentials with it), and its answers may be read.
 func checkOrigin(allowed []string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
-		if origin == "" || sameOrigin(origin, r.Host) || slices.Contains(allowed, origin) {
+		if origin == "" || sameOrigin(origin, r.Host) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if slices.Contains(allowed, origin) {
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Add("Vary", "Origin")
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
+				h.Set("Access-Control-Allow-Headers", corsHeaders)
+				h.Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+			h.Set("Access-Control-Expose-Headers", corsExposed)
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -27,14 +27,27 @@ func newSlots(n int, full string) slots { return slots{c: make(chan struct{}, n)
 
 // take takes a slot, or answers 429 and reports false.
 func (s slots) take(w http.ResponseWriter) bool {
+	if s.tryTake() {
+		return true
+	}
+	s.refuse(w)
+	return false
+}
+
+// tryTake takes a slot if one is free.
+func (s slots) tryTake() bool {
 	select {
 	case s.c <- struct{}{}:
 		return true
 	default:
-		w.Header().Set("Retry-After", "1")
-		writeJSON(w, http.StatusTooManyRequests, httpError(s.full+"; retry in a second"))
 		return false
 	}
+}
+
+// refuse answers 429 for want of a slot.
+func (s slots) refuse(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "1")
+	writeJSON(w, http.StatusTooManyRequests, httpError(s.full+"; retry in a second"))
 }
 
 func (s slots) give() { <-s.c }
@@ -128,6 +141,7 @@ func guardFrom(ctx context.Context) *bodyGuard {
 type limiter struct {
 	o        HTTPOptions
 	calls    slots
+	replies  slots // extra room to read answers to the server's own requests when calls are full
 	large    slots
 	streams  slots
 	sessions *sessionStore // nil when stateless
@@ -157,17 +171,33 @@ func (l *limiter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// maxReplies is the room kept for answers to the server's own requests (elicitation) when every call
+// slot is taken.
+const maxReplies = 8
+
 func (l *limiter) post(w http.ResponseWriter, r *http.Request) {
-	if !l.calls.take(w) {
+	// When every call slot is taken, a few more requests are read in case they are a client's answer to
+	// a question a call is waiting on (elicitation, older protocol versions): refusing those would hold
+	// the waiting calls, and their slots, until they time out.
+	release, onlyReplies := l.calls.give, false
+	switch {
+	case l.calls.tryTake():
+	case l.replies.tryTake():
+		release, onlyReplies = l.replies.give, true
+	default:
+		l.calls.refuse(w)
 		return
 	}
-	release := l.calls.give
 	defer func() { release() }()
 	body, ok := l.readBody(w, r)
 	if !ok {
 		return
 	}
 	msg := rpcMessageOf(body)
+	if onlyReplies && (msg.Method != "" || len(msg.ID) == 0) {
+		l.calls.refuse(w)
+		return
+	}
 	if rec := recordFrom(r.Context()); rec != nil {
 		rec.method, rec.tool = msg.Method, msg.Params.Name
 	}
@@ -335,7 +365,7 @@ func shuttingDown(w http.ResponseWriter) {
 // rpcMessage is what the front door reads of a JSON-RPC message: its id and method and, for
 // tools/call, the tool's name (for the request log).
 type rpcMessage struct {
-	ID     json.RawMessage `json:"id"`
+	ID     json.RawMessage `json:"id"` // with no method: a response to a request of the server's
 	Method string          `json:"method"`
 	Params struct {
 		Name string `json:"name"`
