@@ -220,7 +220,7 @@ func (fd *frontDoor) open(t *testing.T, rq request) *http.Response {
 			req.Host = v
 			continue
 		}
-		req.Header.Del(k) // the test's own values replace any default
+		req.Header.Del(k)                            // the test's own values replace any default
 		for _, one := range strings.Split(v, "\n") { // a header sent several times
 			req.Header.Add(k, one)
 		}
