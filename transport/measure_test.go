@@ -50,9 +50,11 @@ func rss(t *testing.T) int64 {
 	return 0
 }
 
-// peakRSS samples the RSS until stop is closed and returns the highest figure.
+// peakRSS samples the RSS until stop is closed and returns the highest figure. The first reading is
+// taken here, on the test's goroutine, where rss may skip the test.
 func peakRSS(t *testing.T, stop <-chan struct{}) <-chan int64 {
 	out := make(chan int64, 1)
+	rss(t)
 	go func() {
 		peak := rss(t)
 		tick := time.NewTicker(20 * time.Millisecond)
@@ -272,7 +274,11 @@ func TestMeasureSmallStalledBodies(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond)
 	var first int
+	deadline := time.Now().Add(30 * time.Second) // the stalled bodies' own deadline is a few seconds
 	for {
+		if time.Now().After(deadline) {
+			t.Fatal("no call was served within 30 s of 150 stalled small bodies")
+		}
 		status, err := postList(addr)
 		if err != nil {
 			t.Fatal(err)
