@@ -77,9 +77,13 @@ var auditKeys = spec[auditKeysArgs, auditKeysResult]{
 	call: func(ctx context.Context, d *deps, in auditKeysArgs) (auditKeysResult, error) {
 		workspaces := slices.Compact(slices.Sorted(slices.Values(in.WorkspaceIDs))) // each once
 		if len(workspaces) == 0 {
-			all, err := allWorkspaces(ctx, d.client)
+			all, total, err := readWorkspaces(ctx, d.client)
 			if err != nil {
-				return auditKeysResult{}, err
+				return auditKeysResult{}, fmt.Errorf("list workspaces: %w", err)
+			}
+			if total > len(all) {
+				return auditKeysResult{}, toolError(fmt.Sprintf("The account has %d workspaces, more than one audit "+
+					"reads (%d). Audit them a few at a time with workspace_ids (list_workspaces names them).", total, len(all)))
 			}
 			for _, w := range all {
 				workspaces = append(workspaces, w.ID)
@@ -202,23 +206,6 @@ func (r auditRules) check(k openrouter.Key) []finding {
 		add("unused", fmt.Sprintf("last used %s, over %d days ago", day(used), r.unusedDays))
 	}
 	return out
-}
-
-// allWorkspaces reads every page of the account's workspaces.
-func allWorkspaces(ctx context.Context, c *openrouter.Client) ([]openrouter.Workspace, error) {
-	var out []openrouter.Workspace
-	for offset := 0; ; {
-		limit := openrouter.MaxWorkspacesPage
-		page, err := c.ListWorkspaces(ctx, openrouter.ListWorkspacesParams{Offset: &offset, Limit: &limit})
-		if err != nil {
-			return nil, fmt.Errorf("list workspaces: %w", err)
-		}
-		out = append(out, page.Workspaces...)
-		offset += len(page.Workspaces)
-		if len(page.Workspaces) == 0 || offset >= page.TotalCount {
-			return out, nil
-		}
-	}
 }
 
 // errTooManyKeys stops an audit that would read more than maxAuditKeys.

@@ -35,21 +35,8 @@ var listWorkspaces = spec[noArgs, listWorkspacesResult]{
 		ws.Types, ws.Type = nil, "array" // never null: no workspaces is []
 	},
 	call: func(ctx context.Context, d *deps, _ noArgs) (listWorkspacesResult, error) {
-		res := listWorkspacesResult{Workspaces: []openrouter.Workspace{}}
-		limit := openrouter.MaxWorkspacesPage
-		for {
-			offset := len(res.Workspaces)
-			page, err := d.client.ListWorkspaces(ctx, openrouter.ListWorkspacesParams{Offset: &offset, Limit: &limit})
-			if err != nil {
-				return listWorkspacesResult{}, err
-			}
-			res.Workspaces = append(res.Workspaces, page.Workspaces...)
-			res.TotalCount = page.TotalCount
-			// An empty page ends the loop too, should total_count promise more than there is.
-			if len(page.Workspaces) == 0 || len(res.Workspaces) >= page.TotalCount || len(res.Workspaces) >= maxWorkspaces {
-				return res, nil
-			}
-		}
+		ws, total, err := readWorkspaces(ctx, d.client)
+		return listWorkspacesResult{Workspaces: ws, TotalCount: total}, err
 	},
 	text: func(_ noArgs, out listWorkspacesResult) string {
 		var b strings.Builder
@@ -69,6 +56,25 @@ var listWorkspaces = spec[noArgs, listWorkspacesResult]{
 		b.WriteString("Every field of every workspace is in the structured content.")
 		return b.String()
 	},
+}
+
+// readWorkspaces follows the pages of the account's workspaces up to maxWorkspaces, and returns them
+// ([] when there are none) with OpenRouter's count of them all.
+func readWorkspaces(ctx context.Context, c *openrouter.Client) ([]openrouter.Workspace, int, error) {
+	ws := []openrouter.Workspace{}
+	limit := openrouter.MaxWorkspacesPage
+	for {
+		offset := len(ws)
+		page, err := c.ListWorkspaces(ctx, openrouter.ListWorkspacesParams{Offset: &offset, Limit: &limit})
+		if err != nil {
+			return nil, 0, err
+		}
+		ws = append(ws, page.Workspaces...)
+		// An empty page ends the loop too, should total_count promise more than there is.
+		if len(page.Workspaces) == 0 || len(ws) >= page.TotalCount || len(ws) >= maxWorkspaces {
+			return ws, page.TotalCount, nil
+		}
+	}
 }
 
 // clip shortens s to at most n runes, marking the cut.
