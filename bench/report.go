@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -250,16 +251,26 @@ const (
 	BareHTTP   = "baremcp HTTP echo"
 )
 
-func (rep *Report) latency(ctx context.Context, cfg Config, bins Binaries, up *Upstream) error {
+// startStdio starts the server on stdio against up, initialized.
+func startStdio(bins Binaries, up *Upstream, dir string) (*StdioConn, error) {
 	args, env := stdioArgs(up)
-	stdio, err := SpawnStdio(bins.Server, args, env, cfg.Dir)
+	stdio, err := SpawnStdio(bins.Server, args, env, dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := stdio.Initialize(); err != nil {
+		stdio.Close()
+		return nil, err
+	}
+	return stdio, nil
+}
+
+func (rep *Report) latency(ctx context.Context, cfg Config, bins Binaries, up *Upstream) error {
+	stdio, err := startStdio(bins, up, cfg.Dir)
 	if err != nil {
 		return err
 	}
 	defer stdio.Close()
-	if err := stdio.Initialize(); err != nil {
-		return err
-	}
 	bare, err := SpawnStdio(bins.Bare, nil, nil, cfg.Dir)
 	if err != nil {
 		return err
@@ -424,8 +435,11 @@ func (rep *Report) toolbox(ctx context.Context, cfg Config, bins Binaries, up *U
 		return fmt.Errorf("toolbox: %w", err)
 	}
 	page, err := up.Client.ListWorkspaces(ctx, openrouter.ListWorkspacesParams{})
-	if err != nil || len(page.Workspaces) < 2 {
-		return fmt.Errorf("toolbox: the sandbox's workspaces: %v", err)
+	if err != nil {
+		return fmt.Errorf("toolbox: the sandbox's workspaces: %w", err)
+	}
+	if len(page.Workspaces) < 2 {
+		return fmt.Errorf("toolbox: the sandbox has %d workspaces, want 2", len(page.Workspaces))
 	}
 	for i := range cfg.AuditKeys {
 		if _, err := up.Client.CreateKey(ctx, openrouter.CreateKeyRequest{Name: fmt.Sprintf("audited %04d", i),
@@ -433,23 +447,26 @@ func (rep *Report) toolbox(ctx context.Context, cfg Config, bins Binaries, up *U
 			return fmt.Errorf("toolbox: create key %d: %w", i, err)
 		}
 	}
-	args, env := stdioArgs(up)
-	stdio, err := SpawnStdio(bins.Server, args, env, cfg.Dir)
+	stdio, err := startStdio(bins, up, cfg.Dir)
 	if err != nil {
 		return err
 	}
 	defer stdio.Close()
-	if err := stdio.Initialize(); err != nil {
-		return err
-	}
-	if res, err := stdio.CallResult(NewCall("audit_keys", map[string]any{})); err != nil || res.IsError {
+	res, err := stdio.CallResult(NewCall("audit_keys", map[string]any{}))
+	if err != nil || res.IsError {
 		return fmt.Errorf("toolbox: audit_keys over stdio: %v %v", err, res.Content)
+	}
+	var audited struct {
+		KeysChecked int `json:"keys_checked"`
+	}
+	if err := json.Unmarshal(res.StructuredContent, &audited); err != nil {
+		return fmt.Errorf("toolbox: audit_keys' result: %w", err)
 	}
 	m, err := stdio.Proc.Memory()
 	if err != nil {
 		return err
 	}
-	tb.StdioAuditKeys, tb.StdioAuditPeakRSS = cfg.AuditKeys+cfg.Keys, m.Peak
+	tb.StdioAuditKeys, tb.StdioAuditPeakRSS = audited.KeysChecked, m.Peak
 	rep.Toolbox = tb
 	cfg.logf("toolbox: tools/list %d B a tool, list_keys %d B a key, audit of %d keys %s, stdio peak RSS %s auditing %d keys",
 		tb.ToolsListPerTool, tb.ListKeysTextPerKey, tb.AuditKeys, ms(tb.AuditTime.Median), mb(m.Peak), tb.StdioAuditKeys)
