@@ -388,7 +388,8 @@ func TestWithoutAKeyTheServerStartsAndSaysWhatToSet(t *testing.T) {
 type rawServer struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
-	stdout *bufio.Scanner
+	stdout *bufio.Scanner // lines of out
+	out    io.Reader      // stdout itself, for a test that reads bytes rather than lines
 	stderr *lockedBuffer
 }
 
@@ -404,7 +405,7 @@ func startRaw(t *testing.T, env []string, args ...string) *rawServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rawServer{cmd: cmd, stdin: stdin, stderr: &lockedBuffer{}}
+	r := &rawServer{cmd: cmd, stdin: stdin, out: out, stderr: &lockedBuffer{}}
 	cmd.Stderr = r.stderr
 	r.stdout = bufio.NewScanner(out)
 	r.stdout.Buffer(make([]byte, 1<<20), 1<<20)
