@@ -37,6 +37,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/orkeys/openrouter-keys-mcp/bench"
 	toolsPkg "github.com/orkeys/openrouter-keys-mcp/tools"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -470,6 +471,11 @@ func releaseCheckBuild(t *testing.T, bin string, data []byte, version, commit st
 	settings := map[string]string{}
 	for _, s := range bi.Settings {
 		settings[s.Key] = s.Value
+	}
+	if want, err := bench.ReleaseToolchain(releaseRoot); err != nil {
+		t.Error(err)
+	} else if bi.GoVersion != want {
+		t.Errorf("built with %s, want %s (.goreleaser.yaml's GOTOOLCHAIN)", bi.GoVersion, want)
 	}
 	if settings["CGO_ENABLED"] != "0" || settings["-trimpath"] != "true" {
 		t.Errorf("CGO_ENABLED=%q -trimpath=%q, want 0 and true (a static, path-free build)", settings["CGO_ENABLED"], settings["-trimpath"])
