@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -425,7 +426,9 @@ func (c *Client) attempt(parent context.Context, timeout time.Duration, method, 
 		return c.transportError(parent, err, timeout)
 	}
 	defer resp.Body.Close()
-	data, err := readBody(resp)
+	buf, err := readBody(resp)
+	defer releaseBody(buf)
+	data := buf.Bytes()
 	if err != nil {
 		if perr := parent.Err(); perr != nil {
 			return final, fmt.Errorf("request cancelled while reading the response: %w", perr)
@@ -447,15 +450,32 @@ func (c *Client) attempt(parent context.Context, timeout time.Duration, method, 
 	return final, nil
 }
 
-// readBody reads at most MaxResponseBytes+1 bytes of the body (one more tells an oversized body),
-// sized up front when the server said how long it is, which spares io.ReadAll's regrowing.
-func readBody(resp *http.Response) ([]byte, error) {
-	var buf bytes.Buffer
+// bodies keeps response buffers from one call to the next: every call reads a body (a page of keys is
+// tens of KB), and a fresh buffer each time was the largest allocation of a call. A buffer may go back
+// once the body is decoded, since nothing keeps its bytes: json.Unmarshal copies every string and
+// json.RawMessage it decodes, and errors copy what they quote.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody is the largest buffer kept for reuse; a rare huge answer is left to the collector.
+const maxPooledBody = 1 << 20
+
+// readBody reads at most MaxResponseBytes+1 bytes of the body (one more tells an oversized body) into
+// a pooled buffer, sized up front when the server said how long it is. The caller releases it.
+func readBody(resp *http.Response) (*bytes.Buffer, error) {
+	buf := bodies.Get().(*bytes.Buffer)
 	if n := resp.ContentLength; n > 0 && n <= MaxResponseBytes {
 		buf.Grow(int(n) + bytes.MinRead)
 	}
 	_, err := buf.ReadFrom(io.LimitReader(resp.Body, MaxResponseBytes+1))
-	return buf.Bytes(), err
+	return buf, err
+}
+
+// releaseBody returns a buffer of readBody to the pool.
+func releaseBody(buf *bytes.Buffer) {
+	if buf.Cap() <= maxPooledBody {
+		buf.Reset()
+		bodies.Put(buf)
+	}
 }
 
 // transportError says that OpenRouter could not be reached, and where we tried, and whether the

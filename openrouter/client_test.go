@@ -702,6 +702,62 @@ func TestConcurrentCallsUseTheirOwnKeys(t *testing.T) {
 	}
 }
 
+// TestAnswersOutliveTheirBuffers: response bodies are read into pooled buffers, so whatever a call
+// returned (keys, a created key's secret, an error's message) must not share bytes with them. Answers
+// kept from many concurrent calls are compared with what they held when they came back.
+func TestAnswersOutliveTheirBuffers(t *testing.T) {
+	e := newSandbox(t, sandbox.Options{})
+	type kept struct {
+		name, secret, hash, errMsg string
+		key                        *openrouter.Key
+		created                    *openrouter.CreatedKey
+		err                        error
+	}
+	var mu sync.Mutex
+	var all []kept
+	var wg sync.WaitGroup
+	for i := range 30 {
+		wg.Go(func() {
+			ctx := context.Background()
+			// Names of one length: the answers are of one size, so the same buffers are reused in place.
+			name := fmt.Sprintf("buffer %02d %s", i, strings.Repeat(string(rune('a'+i%26)), 200))
+			ck, err := e.c.CreateKey(ctx, openrouter.CreateKeyRequest{Name: name})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			k, err := e.c.GetKey(ctx, ck.Key.Hash)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_, gerr := e.c.GetKey(ctx, randomHash(t))
+			if gerr == nil {
+				t.Error("an unknown hash was found")
+				return
+			}
+			mu.Lock()
+			all = append(all, kept{name: name, secret: ck.Secret.Reveal(), hash: ck.Key.Hash, errMsg: gerr.Error(), key: k, created: ck, err: gerr})
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	// More answers of the same sizes through the same buffers, then the first ones are checked.
+	for i := range 3 * len(all) {
+		if _, err := e.c.GetKey(context.Background(), randomHash(t)); err == nil {
+			t.Fatal("an unknown hash was found")
+		}
+		if _, err := e.c.GetKey(context.Background(), all[(i+1)%len(all)].hash); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, k := range all {
+		if k.key.Name != k.name || k.created.Key.Name != k.name || k.key.Hash != k.hash || k.created.Secret.Reveal() != k.secret || k.err.Error() != k.errMsg {
+			t.Errorf("an answer changed after later calls: got name %q / %q, want %q", k.key.Name, k.created.Key.Name, k.name)
+		}
+	}
+}
+
 // ---------------------------------------------------------------------------
 // 2. Error paths against the sandbox
 // ---------------------------------------------------------------------------
