@@ -381,7 +381,15 @@ func TestStatefulSessionEndsWithDELETE(t *testing.T) {
 	if resp := post(t, srv.url, "", session, list); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("a deleted session: %d, want 404: %s", resp.StatusCode, readAll(t, resp))
 	}
-	if !strings.Contains(srv.stderr.String(), `"rpc_method":"tools/list"`) || !strings.Contains(srv.stderr.String(), `"request_id":`) {
+	// The request's log line is written when its handler returns, which may be just after the client
+	// has read the answer.
+	logged := func() bool {
+		return strings.Contains(srv.stderr.String(), `"rpc_method":"tools/list"`) && strings.Contains(srv.stderr.String(), `"request_id":`)
+	}
+	for deadline := time.Now().Add(5 * time.Second); !logged() && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !logged() {
 		t.Errorf("no request log line:\n%s", srv.stderr)
 	}
 }
