@@ -38,6 +38,10 @@ const (
 	envAllowedOrigins = "OPENROUTER_KEYS_MCP_ALLOWED_ORIGINS"
 	envMaxInFlight    = "OPENROUTER_KEYS_MCP_MAX_IN_FLIGHT"
 	envMaxSessions    = "OPENROUTER_KEYS_MCP_MAX_SESSIONS"
+	envMaxInFlightPer = "OPENROUTER_KEYS_MCP_MAX_IN_FLIGHT_PER_CALLER"
+	envMaxSessionsPer = "OPENROUTER_KEYS_MCP_MAX_SESSIONS_PER_CALLER"
+	envMaxConns       = "OPENROUTER_KEYS_MCP_MAX_CONNS"
+	envMaxConnsPer    = "OPENROUTER_KEYS_MCP_MAX_CONNS_PER_ADDR"
 	envReadOnly       = "OPENROUTER_KEYS_MCP_READ_ONLY"
 	envTools          = "OPENROUTER_KEYS_MCP_TOOLS"
 	envExcludeTools   = "OPENROUTER_KEYS_MCP_EXCLUDE_TOOLS"
@@ -95,6 +99,11 @@ type config struct {
 	allowedOrigins []string
 	maxInFlight    int
 	maxSessions    int
+	// per caller (credential): zero until parseHTTP settles the default of the key source
+	maxInFlightPer  int
+	maxSessionsPer  int
+	maxConns        int
+	maxConnsPerAddr int
 }
 
 // errKeyInArgs refuses a key on the command line, where every user of the machine can read it, without
@@ -149,6 +158,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		fs.StringVar(&origins, "allowed-origins", e.str(envAllowedOrigins, ""), "comma-separated browser origins allowed to call the server, e.g. http://localhost:6274 (env "+envAllowedOrigins+")")
 		fs.IntVar(&cfg.maxInFlight, "max-in-flight", e.int(envMaxInFlight, transport.DefaultMaxInFlight), "MCP requests served at once; more get 429 (env "+envMaxInFlight+")")
 		fs.IntVar(&cfg.maxSessions, "max-sessions", e.int(envMaxSessions, transport.DefaultMaxSessions), "with --stateful, live sessions at most; more initializes get 503 (env "+envMaxSessions+")")
+		fs.IntVar(&cfg.maxInFlightPer, "max-in-flight-per-caller", e.int(envMaxInFlightPer, 0), "MCP requests served at once for one bearer token; 0: a quarter of --max-in-flight with --key-source caller, all of it otherwise (env "+envMaxInFlightPer+")")
+		fs.IntVar(&cfg.maxSessionsPer, "max-sessions-per-caller", e.int(envMaxSessionsPer, 0), "with --stateful, live sessions of one bearer token; 0: a tenth of --max-sessions with --key-source caller, all of them otherwise (env "+envMaxSessionsPer+")")
+		fs.IntVar(&cfg.maxConns, "max-conns", e.int(envMaxConns, transport.DefaultMaxConns), "open connections at most; more are answered 503 unless an idle one can be closed (env "+envMaxConns+")")
+		fs.IntVar(&cfg.maxConnsPerAddr, "max-conns-per-addr", e.int(envMaxConnsPer, transport.DefaultMaxConnsPerAddr), "open connections from one non-loopback address; behind a proxy, raise it to --max-conns (env "+envMaxConnsPer+")")
 	}
 	defaultLevel := "info"
 	if cfg.command == "call" || cfg.command == "tools" || cfg.command == "doctor" {
@@ -362,6 +375,34 @@ func (cfg *config) parseHTTP(keySource, tokenFile, origins string, getenv func(s
 	}
 	if cfg.maxSessions < 1 {
 		return fmt.Errorf("invalid --max-sessions %d: want a positive number", cfg.maxSessions)
+	}
+	return cfg.parseShares()
+}
+
+// parseShares settles what one caller may hold, and the connection caps. Callers bringing their own
+// keys each get a share; with the server's key every caller presents the same access token, so one
+// share is the whole.
+func (cfg *config) parseShares() error {
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"--max-in-flight-per-caller", cfg.maxInFlightPer}, {"--max-sessions-per-caller", cfg.maxSessionsPer},
+		{"--max-conns", cfg.maxConns - 1}, {"--max-conns-per-addr", cfg.maxConnsPerAddr - 1}} {
+		if f.v < 0 {
+			return fmt.Errorf("invalid %s: want a positive number", f.name)
+		}
+	}
+	if cfg.maxInFlightPer == 0 {
+		cfg.maxInFlightPer = cfg.maxInFlight
+		if cfg.keySource == keySourceCaller {
+			cfg.maxInFlightPer = max(cfg.maxInFlight/4, 1)
+		}
+	}
+	if cfg.maxSessionsPer == 0 {
+		cfg.maxSessionsPer = cfg.maxSessions
+		if cfg.keySource == keySourceCaller {
+			cfg.maxSessionsPer = max(cfg.maxSessions/10, 1)
+		}
 	}
 	return nil
 }

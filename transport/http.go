@@ -86,12 +86,12 @@ type HTTPOptions struct {
 	// MaxSessionsPerCredential caps the live sessions of one credential in stateful mode;
 	// MaxSessions when zero.
 	MaxSessionsPerCredential int
-	// Vouch reports whether the credential of the request ctx belongs to is known to be accepted
-	// upstream; it may ask upstream, and should remember the answer. It is asked once per
+	// Vouch reports whether token, the credential of the request ctx belongs to, is known to be
+	// accepted upstream; it may ask upstream, and should remember the answer. It is asked once per
 	// initialize in stateful mode: a session whose credential it does not vouch for is provisional,
 	// ends after ProvisionalSessionTTL, and provisional sessions hold at most half of MaxSessions.
 	// Nil vouches for every credential that passed Auth (an access token of ours, say).
-	Vouch func(ctx context.Context) bool
+	Vouch func(ctx context.Context, token string) bool
 	// ProvisionalSessionTTL is the life of a provisional session; DefaultProvisionalTTL when zero.
 	ProvisionalSessionTTL time.Duration
 }

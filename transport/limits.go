@@ -316,7 +316,8 @@ func (l *limiter) post(w http.ResponseWriter, r *http.Request) {
 	if l.sessions != nil && msg.Method == string(mcp.MethodInitialize) {
 		// A session lasts; one whose credential upstream has not accepted is provisional: short
 		// lived, and kept to half the places.
-		provisional := l.o.Vouch != nil && !l.o.Vouch(r.Context())
+		token, _ := bearerToken(r.Header.Get("Authorization"))
+		provisional := l.o.Vouch != nil && !l.o.Vouch(r.Context(), token)
 		res, ok := l.sessions.reserve(credentialFrom(r.Context()), provisional)
 		if !ok {
 			w.Header().Set("Retry-After", "60")

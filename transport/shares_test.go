@@ -109,8 +109,6 @@ func TestSessionsPerCredential(t *testing.T) {
 	fd.initialize(t, "")
 }
 
-type tokenKey struct{}
-
 // TestProvisionalSessions: sessions of credentials Vouch does not vouch for hold at most half the
 // places and end after ProvisionalSessionTTL; a vouched credential still finds a place.
 func TestProvisionalSessions(t *testing.T) {
@@ -118,11 +116,7 @@ func TestProvisionalSessions(t *testing.T) {
 		o.Stateful = true
 		o.MaxSessions = 4
 		o.ProvisionalSessionTTL = 500 * time.Millisecond
-		o.Auth = func(ctx context.Context, token string) (context.Context, error) {
-			ctx, err := tokenAuth(ctx, token)
-			return context.WithValue(ctx, tokenKey{}, token), err
-		}
-		o.Vouch = func(ctx context.Context) bool { return ctx.Value(tokenKey{}) == goodToken }
+		o.Vouch = func(_ context.Context, token string) bool { return token == goodToken }
 	})
 	first := map[string]string{"Mcp-Session-Id": fd.initialize(t, "Bearer other-invented-1")}
 	fd.initialize(t, "Bearer other-invented-2")
