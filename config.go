@@ -86,6 +86,8 @@ type config struct {
 	policy    tools.Policy
 	// confirmSecret signs confirmation states; replicas share it, so an answer may reach any of them
 	confirmSecret openrouter.Secret
+	// the files secrets were read from (--confirm-secret-file, --auth-token-file), for permissions.go
+	confirmFile, tokenFile string
 
 	// call only
 	callTool string
@@ -123,7 +125,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	e := envReader{getenv: getenv}
-	var tokenFile, confirmFile, origins, keySource, include, exclude, confirm, faults, maxLimit, maxExpiry string
+	var origins, keySource, include, exclude, confirm, faults, maxLimit, maxExpiry string
 	switch cfg.command {
 	case "stdio", "http", "call", "tools", "doctor":
 		fs.StringVar(&cfg.baseURL, "base-url", e.str(envBaseURL, openrouter.DefaultBaseURL), "OpenRouter API base URL (env "+envBaseURL+")")
@@ -134,7 +136,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		fs.StringVar(&confirm, "confirm", e.str(envConfirm, "auto"), "ask the user before deleting or disabling a key: auto (when the client can ask) or never (env "+envConfirm+")")
 		fs.StringVar(&cfg.secretDir, "secret-dir", e.str(envSecretDir, ""), "write each new key's secret to a file in this directory instead of returning it to the model (env "+envSecretDir+")")
 		fs.StringVar(&cfg.auditLog, "audit-log", e.str(envAuditLog, ""), "append a JSON line for every change to keys to this file (env "+envAuditLog+")")
-		fs.StringVar(&confirmFile, "confirm-secret-file", e.str(envConfirmFile, ""), "file holding a secret that replicas behind one address share, so that a confirmation answered on one is accepted by another (env "+envConfirmFile+", or the secret itself in "+envConfirmSecret+")")
+		fs.StringVar(&cfg.confirmFile, "confirm-secret-file", e.str(envConfirmFile, ""), "file holding a secret that replicas behind one address share, so that a confirmation answered on one is accepted by another (env "+envConfirmFile+", or the secret itself in "+envConfirmSecret+")")
 		fs.StringVar(&maxLimit, "max-limit", e.str(envMaxLimit, ""), "policy: refuse keys without a spending limit or with one above this many USD (env "+envMaxLimit+")")
 		fs.StringVar(&maxExpiry, "max-expiry", e.str(envMaxExpiry, ""), "policy: new keys expire within this duration (30d, 12h); a key created without expires_at gets it (env "+envMaxExpiry+")")
 		fs.StringVar(&cfg.policy.ManagedPrefix, "managed-prefix", e.str(envManagedPrefix, ""), "policy: only keys whose name starts with this may be created, changed or deleted (env "+envManagedPrefix+")")
@@ -154,7 +156,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		fs.StringVar(&cfg.addr, "addr", e.str(envAddr, "127.0.0.1:8080"), "listen address (env "+envAddr+")")
 		fs.BoolVar(&cfg.stateful, "stateful", e.bool(envStateful), "keep MCP sessions; for a single instance only (env "+envStateful+")")
 		fs.StringVar(&keySource, "key-source", e.str(envKeySource, ""), "whose OpenRouter key is used: caller (each request's bearer token) or server (the server's key; callers need an access token). Default: server when the server has a key, else caller (env "+envKeySource+")")
-		fs.StringVar(&tokenFile, "auth-token-file", e.str(envAuthTokenFile, ""), "file holding the access token callers must present in server key mode (env "+envAuthTokenFile+", or the token itself in "+envAuthToken+")")
+		fs.StringVar(&cfg.tokenFile, "auth-token-file", e.str(envAuthTokenFile, ""), "file holding the access token callers must present in server key mode (env "+envAuthTokenFile+", or the token itself in "+envAuthToken+")")
 		fs.StringVar(&origins, "allowed-origins", e.str(envAllowedOrigins, ""), "comma-separated browser origins allowed to call the server, e.g. http://localhost:6274 (env "+envAllowedOrigins+")")
 		fs.IntVar(&cfg.maxInFlight, "max-in-flight", e.int(envMaxInFlight, transport.DefaultMaxInFlight), "MCP requests served at once; more get 429 (env "+envMaxInFlight+")")
 		fs.IntVar(&cfg.maxSessions, "max-sessions", e.int(envMaxSessions, transport.DefaultMaxSessions), "with --stateful, live sessions at most; more initializes get 503 (env "+envMaxSessions+")")
@@ -233,14 +235,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		if err := cfg.parsePolicy(maxLimit, maxExpiry); err != nil {
 			return cfg, err
 		}
-		secret, err := readSecret(getenv(envConfirmSecret), confirmFile, "--confirm-secret-file", "the confirmation secret")
+		secret, err := readSecret(getenv(envConfirmSecret), cfg.confirmFile, "--confirm-secret-file", "the confirmation secret")
 		if err != nil {
 			return cfg, err
 		}
 		cfg.confirmSecret = secret
 	}
 	if cfg.command == "http" {
-		if err := cfg.parseHTTP(keySource, tokenFile, origins, getenv); err != nil {
+		if err := cfg.parseHTTP(keySource, cfg.tokenFile, origins, getenv); err != nil {
 			return cfg, err
 		}
 	}

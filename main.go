@@ -77,6 +77,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	logger := newLogger(stderr, cfg)
+	if cfg.command == "stdio" || cfg.command == "http" {
+		warnPermissions(logger, cfg)
+	}
 	switch cfg.command {
 	case "version":
 		fmt.Fprintln(stdout, versionLine())
