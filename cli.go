@@ -215,6 +215,9 @@ func runDoctor(ctx context.Context, cfg config, stdout, _ io.Writer, logger zero
 		fmt.Fprintf(stdout, "PROBLEM  "+format+"\n", a...)
 	}
 	note := func(format string, a ...any) { fmt.Fprintf(stdout, "note     "+format+"\n", a...) }
+	for _, p := range loosePermissions(cfg) {
+		bad("%s", p)
+	}
 
 	switch {
 	case cfg.sandbox:

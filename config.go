@@ -38,6 +38,10 @@ const (
 	envAllowedOrigins = "OPENROUTER_KEYS_MCP_ALLOWED_ORIGINS"
 	envMaxInFlight    = "OPENROUTER_KEYS_MCP_MAX_IN_FLIGHT"
 	envMaxSessions    = "OPENROUTER_KEYS_MCP_MAX_SESSIONS"
+	envMaxInFlightPer = "OPENROUTER_KEYS_MCP_MAX_IN_FLIGHT_PER_CALLER"
+	envMaxSessionsPer = "OPENROUTER_KEYS_MCP_MAX_SESSIONS_PER_CALLER"
+	envMaxConns       = "OPENROUTER_KEYS_MCP_MAX_CONNS"
+	envMaxConnsPer    = "OPENROUTER_KEYS_MCP_MAX_CONNS_PER_ADDR"
 	envReadOnly       = "OPENROUTER_KEYS_MCP_READ_ONLY"
 	envTools          = "OPENROUTER_KEYS_MCP_TOOLS"
 	envExcludeTools   = "OPENROUTER_KEYS_MCP_EXCLUDE_TOOLS"
@@ -82,6 +86,8 @@ type config struct {
 	policy    tools.Policy
 	// confirmSecret signs confirmation states; replicas share it, so an answer may reach any of them
 	confirmSecret openrouter.Secret
+	// the files secrets were read from (--confirm-secret-file, --auth-token-file), for permissions.go
+	confirmFile, tokenFile string
 
 	// call only
 	callTool string
@@ -95,6 +101,11 @@ type config struct {
 	allowedOrigins []string
 	maxInFlight    int
 	maxSessions    int
+	// per caller (credential): zero until parseHTTP settles the default of the key source
+	maxInFlightPer  int
+	maxSessionsPer  int
+	maxConns        int
+	maxConnsPerAddr int
 }
 
 // errKeyInArgs refuses a key on the command line, where every user of the machine can read it, without
@@ -114,7 +125,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	e := envReader{getenv: getenv}
-	var tokenFile, confirmFile, origins, keySource, include, exclude, confirm, faults, maxLimit, maxExpiry string
+	var origins, keySource, include, exclude, confirm, faults, maxLimit, maxExpiry string
 	switch cfg.command {
 	case "stdio", "http", "call", "tools", "doctor":
 		fs.StringVar(&cfg.baseURL, "base-url", e.str(envBaseURL, openrouter.DefaultBaseURL), "OpenRouter API base URL (env "+envBaseURL+")")
@@ -125,7 +136,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		fs.StringVar(&confirm, "confirm", e.str(envConfirm, "auto"), "ask the user before deleting or disabling a key: auto (when the client can ask) or never (env "+envConfirm+")")
 		fs.StringVar(&cfg.secretDir, "secret-dir", e.str(envSecretDir, ""), "write each new key's secret to a file in this directory instead of returning it to the model (env "+envSecretDir+")")
 		fs.StringVar(&cfg.auditLog, "audit-log", e.str(envAuditLog, ""), "append a JSON line for every change to keys to this file (env "+envAuditLog+")")
-		fs.StringVar(&confirmFile, "confirm-secret-file", e.str(envConfirmFile, ""), "file holding a secret that replicas behind one address share, so that a confirmation answered on one is accepted by another (env "+envConfirmFile+", or the secret itself in "+envConfirmSecret+")")
+		fs.StringVar(&cfg.confirmFile, "confirm-secret-file", e.str(envConfirmFile, ""), "file holding a secret that replicas behind one address share, so that a confirmation answered on one is accepted by another (env "+envConfirmFile+", or the secret itself in "+envConfirmSecret+")")
 		fs.StringVar(&maxLimit, "max-limit", e.str(envMaxLimit, ""), "policy: refuse keys without a spending limit or with one above this many USD (env "+envMaxLimit+")")
 		fs.StringVar(&maxExpiry, "max-expiry", e.str(envMaxExpiry, ""), "policy: new keys expire within this duration (30d, 12h); a key created without expires_at gets it (env "+envMaxExpiry+")")
 		fs.StringVar(&cfg.policy.ManagedPrefix, "managed-prefix", e.str(envManagedPrefix, ""), "policy: only keys whose name starts with this may be created, changed or deleted (env "+envManagedPrefix+")")
@@ -145,10 +156,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		fs.StringVar(&cfg.addr, "addr", e.str(envAddr, "127.0.0.1:8080"), "listen address (env "+envAddr+")")
 		fs.BoolVar(&cfg.stateful, "stateful", e.bool(envStateful), "keep MCP sessions; for a single instance only (env "+envStateful+")")
 		fs.StringVar(&keySource, "key-source", e.str(envKeySource, ""), "whose OpenRouter key is used: caller (each request's bearer token) or server (the server's key; callers need an access token). Default: server when the server has a key, else caller (env "+envKeySource+")")
-		fs.StringVar(&tokenFile, "auth-token-file", e.str(envAuthTokenFile, ""), "file holding the access token callers must present in server key mode (env "+envAuthTokenFile+", or the token itself in "+envAuthToken+")")
+		fs.StringVar(&cfg.tokenFile, "auth-token-file", e.str(envAuthTokenFile, ""), "file holding the access token callers must present in server key mode (env "+envAuthTokenFile+", or the token itself in "+envAuthToken+")")
 		fs.StringVar(&origins, "allowed-origins", e.str(envAllowedOrigins, ""), "comma-separated browser origins allowed to call the server, e.g. http://localhost:6274 (env "+envAllowedOrigins+")")
 		fs.IntVar(&cfg.maxInFlight, "max-in-flight", e.int(envMaxInFlight, transport.DefaultMaxInFlight), "MCP requests served at once; more get 429 (env "+envMaxInFlight+")")
 		fs.IntVar(&cfg.maxSessions, "max-sessions", e.int(envMaxSessions, transport.DefaultMaxSessions), "with --stateful, live sessions at most; more initializes get 503 (env "+envMaxSessions+")")
+		fs.IntVar(&cfg.maxInFlightPer, "max-in-flight-per-caller", e.int(envMaxInFlightPer, 0), "MCP requests served at once for one bearer token; 0: a quarter of --max-in-flight with --key-source caller, all of it otherwise (env "+envMaxInFlightPer+")")
+		fs.IntVar(&cfg.maxSessionsPer, "max-sessions-per-caller", e.int(envMaxSessionsPer, 0), "with --stateful, live sessions of one bearer token; 0: a tenth of --max-sessions with --key-source caller, all of them otherwise (env "+envMaxSessionsPer+")")
+		fs.IntVar(&cfg.maxConns, "max-conns", e.int(envMaxConns, transport.DefaultMaxConns), "open connections at most; more are answered 503 unless an idle one can be closed (env "+envMaxConns+")")
+		fs.IntVar(&cfg.maxConnsPerAddr, "max-conns-per-addr", e.int(envMaxConnsPer, transport.DefaultMaxConnsPerAddr), "open connections from one non-loopback address; behind a proxy, raise it to --max-conns (env "+envMaxConnsPer+")")
 	}
 	defaultLevel := "info"
 	if cfg.command == "call" || cfg.command == "tools" || cfg.command == "doctor" {
@@ -220,14 +235,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		if err := cfg.parsePolicy(maxLimit, maxExpiry); err != nil {
 			return cfg, err
 		}
-		secret, err := readSecret(getenv(envConfirmSecret), confirmFile, "--confirm-secret-file", "the confirmation secret")
+		secret, err := readSecret(getenv(envConfirmSecret), cfg.confirmFile, "--confirm-secret-file", "the confirmation secret")
 		if err != nil {
 			return cfg, err
 		}
 		cfg.confirmSecret = secret
 	}
 	if cfg.command == "http" {
-		if err := cfg.parseHTTP(keySource, tokenFile, origins, getenv); err != nil {
+		if err := cfg.parseHTTP(keySource, cfg.tokenFile, origins, getenv); err != nil {
 			return cfg, err
 		}
 	}
@@ -362,6 +377,34 @@ func (cfg *config) parseHTTP(keySource, tokenFile, origins string, getenv func(s
 	}
 	if cfg.maxSessions < 1 {
 		return fmt.Errorf("invalid --max-sessions %d: want a positive number", cfg.maxSessions)
+	}
+	return cfg.parseShares()
+}
+
+// parseShares settles what one caller may hold, and the connection caps. Callers bringing their own
+// keys each get a share; with the server's key every caller presents the same access token, so one
+// share is the whole.
+func (cfg *config) parseShares() error {
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"--max-in-flight-per-caller", cfg.maxInFlightPer}, {"--max-sessions-per-caller", cfg.maxSessionsPer},
+		{"--max-conns", cfg.maxConns - 1}, {"--max-conns-per-addr", cfg.maxConnsPerAddr - 1}} {
+		if f.v < 0 {
+			return fmt.Errorf("invalid %s: want a positive number", f.name)
+		}
+	}
+	if cfg.maxInFlightPer == 0 {
+		cfg.maxInFlightPer = cfg.maxInFlight
+		if cfg.keySource == keySourceCaller {
+			cfg.maxInFlightPer = max(cfg.maxInFlight/4, 1)
+		}
+	}
+	if cfg.maxSessionsPer == 0 {
+		cfg.maxSessionsPer = cfg.maxSessions
+		if cfg.keySource == keySourceCaller {
+			cfg.maxSessionsPer = max(cfg.maxSessions/10, 1)
+		}
 	}
 	return nil
 }

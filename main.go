@@ -77,6 +77,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	logger := newLogger(stderr, cfg)
+	if cfg.command == "stdio" || cfg.command == "http" {
+		warnPermissions(logger, cfg)
+	}
 	switch cfg.command {
 	case "version":
 		fmt.Fprintln(stdout, versionLine())
@@ -255,19 +258,22 @@ func runHTTP(ctx context.Context, cfg config, stderr io.Writer, logger zerolog.L
 		return err
 	}
 	opts := transport.HTTPOptions{
-		ToolNames:      tools.Names(),
-		Stateful:       cfg.stateful,
-		AllowedOrigins: cfg.allowedOrigins,
-		MaxInFlight:    cfg.maxInFlight,
-		MaxSessions:    cfg.maxSessions,
-		IsSecret:       func(s string) bool { return openrouter.LooksLikeSecret(s) || cfg.isAccessToken(s) },
-		Loopback:       isLoopbackAddr(cfg.addr),
-		Version:        versionString(),
-		Logger:         logger,
+		ToolNames:                tools.Names(),
+		Stateful:                 cfg.stateful,
+		AllowedOrigins:           cfg.allowedOrigins,
+		MaxInFlight:              cfg.maxInFlight,
+		MaxSessions:              cfg.maxSessions,
+		MaxInFlightPerCredential: cfg.maxInFlightPer,
+		MaxSessionsPerCredential: cfg.maxSessionsPer,
+		IsSecret:                 func(s string) bool { return openrouter.LooksLikeSecret(s) || cfg.isAccessToken(s) },
+		Loopback:                 isLoopbackAddr(cfg.addr),
+		Version:                  versionString(),
+		Logger:                   logger,
 	}
 	switch {
 	case cfg.keySource == keySourceCaller:
 		opts.Auth = callerKey
+		opts.Vouch = newKeyVouch(client).vouch
 		opts.AuthHint = "send your OpenRouter management key as Authorization: Bearer sk-or-v1-..."
 		if emu != nil {
 			// Callers need a key the emulator knows; it guards nothing real.
@@ -282,6 +288,7 @@ func runHTTP(ctx context.Context, cfg config, stderr io.Writer, logger zerolog.L
 	if err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
+	ln = transport.LimitConns(ln, transport.ConnLimits{Max: cfg.maxConns, MaxPerAddr: cfg.maxConnsPerAddr}, logger)
 	logger.Info().Str("version", versionString()).Str("url", "http://"+ln.Addr().String()+"/mcp").
 		Str("key_source", cfg.keySource).Bool("access_token", cfg.authToken != "").Bool("stateful", cfg.stateful).
 		Str("base_url", client.BaseURL()).Msg("serving MCP over HTTP")

@@ -30,6 +30,7 @@ const (
 	DefaultMaxStreams     = 16
 	DefaultMaxSessions    = 1000
 	DefaultSessionIdleTTL = 10 * time.Minute
+	DefaultProvisionalTTL = time.Minute
 )
 
 // Authenticator checks a request's bearer token and returns the context its MCP calls run in. The
@@ -44,7 +45,7 @@ type HTTPOptions struct {
 	AuthHint       string        // what a caller without a valid token should send, for the 401 body
 	AllowedOrigins []string      // browser origins allowed besides the server's own
 	MaxBodyBytes   int64         // request body cap; DefaultMaxBodyBytes when zero
-	MaxInFlight    int           // MCP requests served at once, body reading included; DefaultMaxInFlight when zero
+	MaxInFlight    int           // MCP requests served at once, once their bodies are in; DefaultMaxInFlight when zero
 	Loopback       bool          // listening on loopback: only loopback Host headers are accepted
 	Version        string        // reported by /healthz
 	ToolNames      []string      // the tools a request may narrow itself to with X-MCP-Tools
@@ -77,6 +78,22 @@ type HTTPOptions struct {
 	// SessionIdleTTL ends a stateful session unused for this long (it may linger up to half as long
 	// again: mcp-go sweeps every TTL/2). DefaultSessionIdleTTL when zero.
 	SessionIdleTTL time.Duration
+
+	// MaxInFlightPerCredential caps the calls served at once for one credential (the bearer token,
+	// known by its digest), so that one caller cannot take every call slot; MaxInFlight when zero,
+	// which is right when every caller shares one access token.
+	MaxInFlightPerCredential int
+	// MaxSessionsPerCredential caps the live sessions of one credential in stateful mode;
+	// MaxSessions when zero.
+	MaxSessionsPerCredential int
+	// Vouch reports whether token, the credential of the request ctx belongs to, is known to be
+	// accepted upstream; it may ask upstream, and should remember the answer. It is asked once per
+	// initialize in stateful mode: a session whose credential it does not vouch for is provisional,
+	// ends after ProvisionalSessionTTL, and provisional sessions hold at most half of MaxSessions.
+	// Nil vouches for every credential that passed Auth (an access token of ours, say).
+	Vouch func(ctx context.Context, token string) bool
+	// ProvisionalSessionTTL is the life of a provisional session; DefaultProvisionalTTL when zero.
+	ProvisionalSessionTTL time.Duration
 }
 
 func (o *HTTPOptions) setDefaults() {
@@ -88,6 +105,9 @@ func (o *HTTPOptions) setDefaults() {
 	setDefault(&o.MaxStreams, DefaultMaxStreams)
 	setDefault(&o.MaxSessions, DefaultMaxSessions)
 	setDefault(&o.SessionIdleTTL, DefaultSessionIdleTTL)
+	setDefault(&o.MaxInFlightPerCredential, o.MaxInFlight)
+	setDefault(&o.MaxSessionsPerCredential, o.MaxSessions)
+	setDefault(&o.ProvisionalSessionTTL, DefaultProvisionalTTL)
 }
 
 // setDefault replaces a zero or negative setting with its default.
@@ -131,17 +151,22 @@ func NewHTTPHandler(s *server.MCPServer, o HTTPOptions) (http.Handler, func(cont
 	}
 	var sessions *sessionStore
 	if o.Stateful {
-		sessions = newSessionStore(o.MaxSessions)
+		sessions = newSessionStore(o.MaxSessions, o.MaxSessionsPerCredential, o.ProvisionalSessionTTL)
 		opts = append(opts, server.WithSessionIdManagerResolver(sessions), server.WithSessionIdleTTL(o.SessionIdleTTL))
 	} else {
 		opts = append(opts, server.WithStateLess(true))
 	}
 	streamable := server.NewStreamableHTTPServer(s, opts...)
+	if sessions != nil {
+		sessions.end = func(id string) { endSession(streamable, id) }
+	}
 
 	var mcpHandler http.Handler = &limiter{
-		o:        o,
-		calls:    newSlots(o.MaxInFlight, "too many requests in flight"),
-		replies:  newSlots(maxReplies, "too many requests in flight"),
+		o:       o,
+		calls:   newSlots(o.MaxInFlight, "too many requests in flight"),
+		replies: newSlots(maxReplies, "too many requests in flight"),
+		mine: newShares(o.MaxInFlightPerCredential, "too many requests in flight with this credential: at most "+
+			strconv.Itoa(o.MaxInFlightPerCredential)+" at once"),
 		large:    newSlots(o.MaxLargeBodies, "too many large requests being read"),
 		streams:  newSlots(o.MaxStreams, "too many event streams open"),
 		sessions: sessions,

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -45,12 +46,49 @@ func (s slots) tryTake() bool {
 }
 
 // refuse answers 429 for want of a slot.
-func (s slots) refuse(w http.ResponseWriter) {
-	w.Header().Set("Retry-After", "1")
-	writeJSON(w, http.StatusTooManyRequests, httpError(s.full+"; retry in a second"))
-}
+func (s slots) refuse(w http.ResponseWriter) { tooMany(w, s.full) }
 
 func (s slots) give() { <-s.c }
+
+// tooMany answers 429, saying what is full.
+func tooMany(w http.ResponseWriter, full string) {
+	w.Header().Set("Retry-After", "1")
+	writeJSON(w, http.StatusTooManyRequests, httpError(full+"; retry in a second"))
+}
+
+// shares caps how much of something (call slots, sessions) one credential holds at once, by the
+// credential's digest, so that one caller, or one invented key, cannot take it all.
+type shares struct {
+	max  int
+	full string // what a request refused for want of a share is told
+
+	mu   sync.Mutex
+	held map[credential]int
+}
+
+func newShares(max int, full string) *shares {
+	return &shares{max: max, full: full, held: make(map[credential]int)}
+}
+
+// take takes one for c, or reports that c holds its share already.
+func (s *shares) take(c credential) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held[c] >= s.max {
+		return false
+	}
+	s.held[c]++
+	return true
+}
+
+// give gives back one that c took.
+func (s *shares) give(c credential) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held[c]--; s.held[c] <= 0 {
+		delete(s.held, c)
+	}
+}
 
 // maxDrain is net/http's maxPostHandlerReadBytes: the most of an unread body worth reading to
 // let its sender finish.
@@ -64,14 +102,16 @@ const codeTooManySessions = -32000
 // every MCP message is far smaller, and a cap on big buffers bounds what slow senders can pin.
 const largeBody = 64 << 10
 
-// bodyDeadline is how long a body of n bytes (n < 0: unknown) may take to arrive: a fifth of the
-// timeout to get going, then at least minRate bytes a second, and never more than the timeout.
+// bodyDeadline is how long a body of n bytes may take to arrive: a fifth of the timeout to get
+// going, then at least minRate bytes a second, and never more than the timeout. A body of unknown
+// length (n < 0) gets the fifth for its first bytes; arrived extends it as the body comes.
 func bodyDeadline(timeout time.Duration, minRate int64, n int64) time.Duration {
-	if n < 0 {
-		return timeout
-	}
-	d := timeout/5 + time.Duration(float64(n)/float64(minRate)*float64(time.Second))
-	return min(d, timeout)
+	return min(timeout/5+atRate(max(n, 0), minRate), timeout)
+}
+
+// atRate is how long n bytes take at rate bytes a second.
+func atRate(n, rate int64) time.Duration {
+	return time.Duration(float64(n) / float64(rate) * float64(time.Second))
 }
 
 // bodyGuard puts a read deadline on a request's body from the moment its headers are read until
@@ -83,6 +123,12 @@ type bodyGuard struct {
 	rc   *http.ResponseController
 	stop func() bool // ends the shutdown watch; false when the shutdown already cut the body off
 	done bool
+
+	// for a body of unknown length (chunked), whose deadline moves as it arrives
+	start, first     time.Time // when the headers were read; when the first bytes of the body came
+	timeout          time.Duration
+	minRate, arrival int64 // arrival: the bytes come so far
+	shutdown         context.Context
 }
 
 type guardKey struct{}
@@ -97,7 +143,8 @@ func guardBodies(timeout time.Duration, minRate int64, shutdown context.Context,
 			next.ServeHTTP(w, r) // no body to stall on
 			return
 		}
-		g := &bodyGuard{w: w, rc: http.NewResponseController(w)}
+		g := &bodyGuard{w: w, rc: http.NewResponseController(w), start: time.Now(), timeout: timeout,
+			minRate: minRate, shutdown: shutdown}
 		w.Header().Set("Connection", "close") // until the body is in; see bodyRead
 		// Errors mean a writer without deadlines (a test recorder): nothing to guard there.
 		_ = g.rc.SetReadDeadline(time.Now().Add(bodyDeadline(timeout, minRate, r.ContentLength)))
@@ -130,18 +177,53 @@ func (g *bodyGuard) bodyRead() bool {
 	return true
 }
 
+// arrived moves the deadline of a body of unknown length as n more bytes come: from its first
+// bytes, a fifth of the timeout plus what came at the minimum rate, and never past the timeout from
+// the headers. A body that trickles in, or stops, is cut off as soon as it falls behind.
+func (g *bodyGuard) arrived(n int) {
+	now := time.Now()
+	if g.first.IsZero() {
+		g.first = now
+	}
+	g.arrival += int64(n)
+	d := g.first.Add(g.timeout/5 + atRate(g.arrival, g.minRate))
+	if end := g.start.Add(g.timeout); d.After(end) {
+		d = end
+	}
+	_ = g.rc.SetReadDeadline(d)
+	if g.shutdown.Err() != nil { // the shutdown's own cut-off may have come just before ours
+		_ = g.rc.SetReadDeadline(now)
+	}
+}
+
+// arrivalReader reports to its guard what of a body of unknown length has come.
+type arrivalReader struct {
+	r io.Reader
+	g *bodyGuard
+}
+
+func (a arrivalReader) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if n > 0 {
+		a.g.arrived(n)
+	}
+	return n, err
+}
+
 func guardFrom(ctx context.Context) *bodyGuard {
 	g, _ := ctx.Value(guardKey{}).(*bodyGuard)
 	return g
 }
 
-// limiter admits MCP requests to mcp-go: calls within the in-flight cap, event streams within
-// their own cap, bodies read under deadlines with few large ones at once, and new sessions within
-// the session cap. It runs after the checks that need only headers (Origin, query, auth).
+// limiter admits MCP requests to mcp-go: bodies read whole under deadlines (few large ones at once)
+// before anything else is held, then calls within the in-flight caps, event streams within their
+// own cap, and new sessions within the session caps. It runs after the checks that need only
+// headers (Origin, query, auth).
 type limiter struct {
 	o        HTTPOptions
 	calls    slots
 	replies  slots // extra room to read answers to the server's own requests when calls are full
+	mine     *shares
 	large    slots
 	streams  slots
 	sessions *sessionStore // nil when stateless
@@ -150,10 +232,8 @@ type limiter struct {
 }
 
 func (l *limiter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if l.sessions != nil {
-		token, _ := bearerToken(r.Header.Get("Authorization"))
-		r = r.WithContext(context.WithValue(r.Context(), credentialKey{}, credential(sha256.Sum256([]byte(token)))))
-	}
+	token, _ := bearerToken(r.Header.Get("Authorization"))
+	r = r.WithContext(context.WithValue(r.Context(), credentialKey{}, credential(sha256.Sum256([]byte(token)))))
 	switch r.Method {
 	case http.MethodPost:
 		l.post(w, r)
@@ -163,10 +243,11 @@ func (l *limiter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodDelete && !l.ownsSession(w, r) {
 			return
 		}
-		if !l.calls.take(w) {
+		release, ok := l.takeCall(w, r, false)
+		if !ok {
 			return
 		}
-		defer l.calls.give()
+		defer release()
 		l.next.ServeHTTP(w, r)
 	}
 }
@@ -175,29 +256,35 @@ func (l *limiter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // slot is taken.
 const maxReplies = 8
 
-func (l *limiter) post(w http.ResponseWriter, r *http.Request) {
-	// When every call slot is taken, a few more requests are read in case they are a client's answer to
-	// a question a call is waiting on (elicitation, older protocol versions): refusing those would hold
-	// the waiting calls, and their slots, until they time out.
-	release, onlyReplies := l.calls.give, false
-	switch {
-	case l.calls.tryTake():
-	case l.replies.tryTake():
-		release, onlyReplies = l.replies.give, true
-	default:
-		l.calls.refuse(w)
-		return
+// takeCall takes a call slot, within the request's credential's share, or answers 429. When the
+// call slots or the share are taken, a client's answer to a question a call is waiting on
+// (elicitation, older protocol versions) still gets one of a few more: refusing it would hold the
+// waiting call, and its slot, until it timed out.
+func (l *limiter) takeCall(w http.ResponseWriter, r *http.Request, reply bool) (release func(), ok bool) {
+	cred := credentialFrom(r.Context())
+	full := l.mine.full
+	if l.mine.take(cred) {
+		if l.calls.tryTake() {
+			return func() { l.calls.give(); l.mine.give(cred) }, true
+		}
+		l.mine.give(cred)
+		full = l.calls.full
 	}
-	defer func() { release() }()
+	if reply && l.replies.tryTake() {
+		return l.replies.give, true
+	}
+	tooMany(w, full)
+	return nil, false
+}
+
+// post reads the whole body before it takes anything that others wait for: a body that comes slowly,
+// or never, holds its connection until its deadline and no call slot at all.
+func (l *limiter) post(w http.ResponseWriter, r *http.Request) {
 	body, ok := l.readBody(w, r)
 	if !ok {
 		return
 	}
 	msg := rpcMessageOf(body)
-	if onlyReplies && (msg.Method != "" || len(msg.ID) == 0) {
-		l.calls.refuse(w)
-		return
-	}
 	if rec := recordFrom(r.Context()); rec != nil {
 		rec.method, rec.tool = msg.Method, msg.Params.Name
 	}
@@ -215,19 +302,29 @@ func (l *limiter) post(w http.ResponseWriter, r *http.Request) {
 		if !l.streams.take(w) {
 			return
 		}
-		release()
-		release = l.streams.give
+		defer l.streams.give()
 		var end func()
 		r, end = l.endOnShutdown(r)
 		defer end()
+	} else {
+		release, ok := l.takeCall(w, r, msg.Method == "" && len(msg.ID) > 0)
+		if !ok {
+			return
+		}
+		defer release()
 	}
 	if l.sessions != nil && msg.Method == string(mcp.MethodInitialize) {
-		res, ok := l.sessions.reserve()
+		// A session lasts; one whose credential upstream has not accepted is provisional: short
+		// lived, and kept to half the places.
+		token, _ := bearerToken(r.Header.Get("Authorization"))
+		provisional := l.o.Vouch != nil && !l.o.Vouch(r.Context(), token)
+		res, ok := l.sessions.reserve(credentialFrom(r.Context()), provisional)
 		if !ok {
 			w.Header().Set("Retry-After", "60")
 			writeJSON(w, http.StatusServiceUnavailable, mcp.NewJSONRPCError(msg.requestID(), codeTooManySessions,
 				"too many open sessions: this server keeps at most "+strconv.Itoa(l.o.MaxSessions)+
-					"; retry later (idle sessions expire), or end unused ones with DELETE", nil))
+					", and at most "+strconv.Itoa(l.o.MaxSessionsPerCredential)+" for one credential; retry later "+
+					"(idle sessions expire), or end unused ones with DELETE", nil))
 			return
 		}
 		defer l.sessions.unreserve(res)
@@ -316,6 +413,10 @@ func (l *limiter) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool
 	if r.ContentLength > largeBody && !takeLarge() {
 		return nil, false
 	}
+	var body io.Reader = r.Body
+	if g := guardFrom(r.Context()); g != nil && r.ContentLength < 0 {
+		body = arrivalReader{r: r.Body, g: g}
+	}
 	var buf bytes.Buffer
 	if r.ContentLength > 0 {
 		buf.Grow(int(r.ContentLength) + 1)
@@ -324,12 +425,12 @@ func (l *limiter) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool
 	if large {
 		limit = max
 	}
-	_, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
+	_, err := buf.ReadFrom(io.LimitReader(body, limit+1))
 	if err == nil && int64(buf.Len()) > limit && !large {
 		if !takeLarge() {
 			return nil, false
 		}
-		_, err = buf.ReadFrom(io.LimitReader(r.Body, max+1-int64(buf.Len())))
+		_, err = buf.ReadFrom(io.LimitReader(body, max+1-int64(buf.Len())))
 	}
 	var ne net.Error
 	switch {

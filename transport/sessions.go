@@ -7,7 +7,9 @@ import (
 	"errors"
 	"net/http"
 	"sync"
+	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 )
 
@@ -29,33 +31,54 @@ var errUnknownSession = errors.New("unknown session")
 // sessionStore is mcp-go's session id manager for stateful mode. mcp-go's own stateful manager
 // keeps every id it ever ended, accepts any credential presenting a known id, and has no bound;
 // this one forgets ended sessions, binds each to the credential that opened it, and holds at most
-// max (counting the initialize requests that reserved a place and are still running).
+// max (counting the initialize requests that reserved a place and are still running), at most
+// mine.max for one credential, and at most maxProvisional provisional ones: sessions of a
+// credential not known to be accepted upstream, which end (through end) after provisionalTTL.
 type sessionStore struct {
-	max int
+	max            int
+	mine           *shares
+	maxProvisional int
+	provisionalTTL time.Duration
+	end            func(id string) // ends a session in mcp-go too; set before the first session opens
 
-	mu       sync.Mutex
-	owners   map[string]credential
-	reserved int
+	mu          sync.Mutex
+	sessions    map[string]session
+	reserved    int
+	provisional int // open or reserved
 }
 
-func newSessionStore(max int) *sessionStore {
-	return &sessionStore{max: max, owners: make(map[string]credential)}
+// session is what the store keeps of a live session.
+type session struct {
+	owner       credential
+	provisional bool
+}
+
+func newSessionStore(limit, perCredential int, provisionalTTL time.Duration) *sessionStore {
+	return &sessionStore{max: limit, mine: newShares(perCredential, ""), maxProvisional: max(limit/2, 1),
+		provisionalTTL: provisionalTTL, sessions: make(map[string]session)}
 }
 
 // reservation is a place held for the session an initialize request is about to open.
-type reservation struct{ used bool }
+type reservation struct {
+	session
+	used bool
+}
 
 type reservationKey struct{}
 
-// reserve holds a place for a new session, or reports that the store is full.
-func (s *sessionStore) reserve() (*reservation, bool) {
+// reserve holds a place for a new session of owner, or reports that there is none: the store, the
+// owner's share or (for a provisional session) the provisional places are full.
+func (s *sessionStore) reserve(owner credential, provisional bool) (*reservation, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.owners)+s.reserved >= s.max {
+	if len(s.sessions)+s.reserved >= s.max || (provisional && s.provisional >= s.maxProvisional) || !s.mine.take(owner) {
 		return nil, false
 	}
 	s.reserved++
-	return &reservation{}, true
+	if provisional {
+		s.provisional++
+	}
+	return &reservation{session: session{owner: owner, provisional: provisional}}, true
 }
 
 // unreserve gives back a place that no session took (the initialize failed before mcp-go asked for
@@ -66,6 +89,16 @@ func (s *sessionStore) unreserve(res *reservation) {
 	if !res.used {
 		res.used = true
 		s.reserved--
+		s.forgetLocked(res.session)
+	}
+}
+
+// forgetLocked gives back the owner's share and the provisional place of a session that ended, or
+// of a reservation that opened none.
+func (s *sessionStore) forgetLocked(ss session) {
+	s.mine.give(ss.owner)
+	if ss.provisional {
+		s.provisional--
 	}
 }
 
@@ -73,15 +106,18 @@ func (s *sessionStore) unreserve(res *reservation) {
 func (s *sessionStore) owns(id string, cred credential) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	owner, ok := s.owners[id]
-	return ok && owner == cred
+	ss, ok := s.sessions[id]
+	return ok && ss.owner == cred
 }
+
+type adminKey struct{}
 
 // ResolveSessionIdManager gives mcp-go a manager that acts for the request's credential. mcp-go
 // passes a nil request from its idle sweeper and from CloseSessions: those act for the server and
 // may end any session.
+// The front door's own requests (ending a provisional session) act for the server too.
 func (s *sessionStore) ResolveSessionIdManager(r *http.Request) server.SessionIdManager {
-	if r == nil {
+	if r == nil || r.Context().Value(adminKey{}) != nil {
 		return &sessionView{store: s, admin: true}
 	}
 	res, _ := r.Context().Value(reservationKey{}).(*reservation)
@@ -96,22 +132,23 @@ type sessionView struct {
 	admin bool
 }
 
-// Generate opens a session for the request's credential, in the place its initialize reserved.
-// Without a reservation (mcp-go opens sessions only for initialize, which the front door always
-// reserves for) a session is opened only below the cap; otherwise the id returned is never valid.
+// Generate opens a session in the place its initialize reserved. Without a reservation (mcp-go opens
+// sessions only for initialize, which the front door always reserves for) the id returned is never
+// valid.
 func (v *sessionView) Generate() string {
 	id := "mcp-session-" + rand.Text()
 	s := v.store
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case v.res != nil && !v.res.used:
-		v.res.used = true
-		s.reserved--
-	case len(s.owners)+s.reserved >= s.max:
+	if v.res == nil || v.res.used {
 		return id
 	}
-	s.owners[id] = v.owner
+	v.res.used = true
+	s.reserved--
+	s.sessions[id] = v.res.session
+	if v.res.provisional {
+		time.AfterFunc(s.provisionalTTL, func() { s.end(id) })
+	}
 	return id
 }
 
@@ -129,13 +166,33 @@ func (v *sessionView) Terminate(id string) (isNotAllowed bool, err error) {
 	s := v.store
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	owner, ok := s.owners[id]
+	ss, ok := s.sessions[id]
 	if !ok {
 		return false, nil
 	}
-	if !v.admin && owner != v.owner {
+	if !v.admin && ss.owner != v.owner {
 		return false, errUnknownSession
 	}
-	delete(s.owners, id)
+	delete(s.sessions, id)
+	s.forgetLocked(ss)
 	return false, nil
 }
+
+// endSession ends session id in mcp-go as a DELETE from its owner would, acting for the server.
+func endSession(mcpHandler http.Handler, id string) {
+	ctx := context.WithValue(context.Background(), adminKey{}, true)
+	r, err := http.NewRequestWithContext(ctx, http.MethodDelete, "http://localhost/mcp", nil)
+	if err != nil {
+		return // a constant URL: cannot happen
+	}
+	r.Header.Set(server.HeaderKeySessionID, id)
+	r.Header.Set(mcp.HeaderProtocolVersion, mcp.ProtocolVersion20251125) // sessions ended with 2026-07-28
+	mcpHandler.ServeHTTP(discardResponse{}, r)
+}
+
+// discardResponse is where the answer to the front door's own requests to mcp-go goes.
+type discardResponse struct{}
+
+func (discardResponse) Header() http.Header         { return http.Header{} }
+func (discardResponse) Write(p []byte) (int, error) { return len(p), nil }
+func (discardResponse) WriteHeader(int)             {}
