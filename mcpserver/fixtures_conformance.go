@@ -42,12 +42,6 @@ func registerConformanceFixtures(s *server.MCPServer) {
 	registerFixturePrompts(s)
 }
 
-// fixtureSettle gives mcp-go's notification forwarder time to write the last notification before the result:
-// mcp-go v1.2.1's streamable HTTP POST handler drops a notification that its forwarder goroutine has
-// taken off the session's channel but not yet written when the result is ready (without an event store
-// it does not wait for the forwarder). A real client would lose the last progress or log message.
-func fixtureSettle() { time.Sleep(50 * time.Millisecond) }
-
 func fixtureTool(name, description string, opts ...mcp.ToolOption) mcp.Tool {
 	return mcp.NewTool(name, append([]mcp.ToolOption{mcp.WithDescription(description)}, opts...)...)
 }
@@ -97,7 +91,6 @@ func registerFixtureTools(s *server.MCPServer) {
 					return nil, err
 				}
 			}
-			fixtureSettle()
 			return fixtureText("Tool with logging executed successfully"), nil
 		})
 	s.AddTool(fixtureTool("test_tool_with_progress", "Reports progress 0, 50, 100 of 100 (conformance fixture)"),
@@ -119,7 +112,6 @@ func registerFixtureTools(s *server.MCPServer) {
 					return nil, err
 				}
 			}
-			fixtureSettle()
 			return fixtureText("Progress reported"), nil
 		})
 	s.AddTool(fixtureTool("test_sampling", "Asks the client's LLM (conformance fixture)",
