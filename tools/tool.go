@@ -237,7 +237,7 @@ func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValida
 		if err != nil {
 			return nil, fmt.Errorf("encode arguments: %w", err)
 		}
-		q := question{tool: s.name, args: canonical, key: keyState(target), message: s.confirm.message(target, input)}
+		q := question{tool: s.name, args: canonical, key: keyState(target), message: showable(s.confirm.message(target, input))}
 		switch answer, ask := d.confirm.ask(ctx, req, q); answer {
 		case unanswered:
 			return ask, nil
@@ -330,6 +330,7 @@ func (s spec[In, Out]) mutating() bool { return s.hints.ReadOnlyHint == nil || !
 // (mcp-go re-scans every json.Marshaler's output, json.RawMessage included, once more for each level
 // that holds it: for a page of keys that costs more than encoding it; see BENCHMARKS.md.)
 func (s spec[In, Out]) result(input In, output Out) (*mcp.CallToolResult, error) {
+	showUntrusted(&output) // text from OpenRouter, before anything is rendered from it (untrusted.go)
 	if s.text != nil {
 		return &mcp.CallToolResult{
 			Content:           []mcp.Content{mcp.NewTextContent(s.text(input, output))},
@@ -354,7 +355,7 @@ func (s spec[In, Out]) failure(input In, err error) *mcp.CallToolResult {
 			msg += " " + advice
 		}
 	}
-	return mcp.NewToolResultError(msg)
+	return mcp.NewToolResultError(showable(msg)) // it may quote OpenRouter's text (untrusted.go)
 }
 
 // decodeArguments turns the call's arguments into JSON bytes and a generic object; absent arguments
