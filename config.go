@@ -51,6 +51,7 @@ const (
 	envSandboxFaults  = "OPENROUTER_KEYS_MCP_SANDBOX_FAULTS"
 	envMaxLimit       = "OPENROUTER_KEYS_MCP_MAX_LIMIT"
 	envMaxExpiry      = "OPENROUTER_KEYS_MCP_MAX_EXPIRY"
+	envMaxLimitReset  = "OPENROUTER_KEYS_MCP_MAX_LIMIT_RESET"
 	envManagedPrefix  = "OPENROUTER_KEYS_MCP_MANAGED_PREFIX"
 )
 
@@ -125,7 +126,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	e := envReader{getenv: getenv}
-	var origins, keySource, include, exclude, confirm, faults, maxLimit, maxExpiry string
+	var origins, keySource, include, exclude, confirm, faults, maxLimit, maxLimitReset, maxExpiry string
 	switch cfg.command {
 	case "stdio", "http", "call", "tools", "doctor":
 		fs.StringVar(&cfg.baseURL, "base-url", e.str(envBaseURL, openrouter.DefaultBaseURL), "OpenRouter API base URL (env "+envBaseURL+")")
@@ -133,11 +134,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		fs.BoolVar(&cfg.selection.ReadOnly, "read-only", e.bool(envReadOnly), "offer only the tools that change nothing: list_keys, get_key, current_key, list_workspaces, get_credits, get_activity, audit_keys (env "+envReadOnly+")")
 		fs.StringVar(&include, "tools", e.str(envTools, ""), "comma-separated tools to offer; default all (env "+envTools+")")
 		fs.StringVar(&exclude, "exclude-tools", e.str(envExcludeTools, ""), "comma-separated tools not to offer (env "+envExcludeTools+")")
-		fs.StringVar(&confirm, "confirm", e.str(envConfirm, "auto"), "ask the user before deleting or disabling a key: auto (when the client can ask) or never (env "+envConfirm+")")
+		fs.StringVar(&confirm, "confirm", e.str(envConfirm, "auto"), "ask the user before a key is deleted, disabled, stopped by its limit or moved: auto (when the client can ask) or never (env "+envConfirm+")")
 		fs.StringVar(&cfg.secretDir, "secret-dir", e.str(envSecretDir, ""), "write each new key's secret to a file in this directory instead of returning it to the model (env "+envSecretDir+")")
 		fs.StringVar(&cfg.auditLog, "audit-log", e.str(envAuditLog, ""), "append a JSON line for every change to keys to this file (env "+envAuditLog+")")
 		fs.StringVar(&cfg.confirmFile, "confirm-secret-file", e.str(envConfirmFile, ""), "file holding a secret that replicas behind one address share, so that a confirmation answered on one is accepted by another (env "+envConfirmFile+", or the secret itself in "+envConfirmSecret+")")
 		fs.StringVar(&maxLimit, "max-limit", e.str(envMaxLimit, ""), "policy: refuse keys without a spending limit or with one above this many USD (env "+envMaxLimit+")")
+		fs.StringVar(&maxLimitReset, "max-limit-reset", e.str(envMaxLimitReset, ""), "policy: the resets a limit may have under --max-limit, comma-separated (daily, weekly, monthly); by default never, so --max-limit is the most a key ever spends (env "+envMaxLimitReset+")")
 		fs.StringVar(&maxExpiry, "max-expiry", e.str(envMaxExpiry, ""), "policy: new keys expire within this duration (30d, 12h); a key created without expires_at gets it (env "+envMaxExpiry+")")
 		fs.StringVar(&cfg.policy.ManagedPrefix, "managed-prefix", e.str(envManagedPrefix, ""), "policy: only keys whose name starts with this may be created, changed or deleted (env "+envManagedPrefix+")")
 	case "sandbox":
@@ -232,7 +234,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		if err := cfg.parseTools(include, exclude, confirm); err != nil {
 			return cfg, err
 		}
-		if err := cfg.parsePolicy(maxLimit, maxExpiry); err != nil {
+		if err := cfg.parsePolicy(maxLimit, maxLimitReset, maxExpiry); err != nil {
 			return cfg, err
 		}
 		secret, err := readSecret(getenv(envConfirmSecret), cfg.confirmFile, "--confirm-secret-file", "the confirmation secret")
@@ -301,13 +303,23 @@ func (cfg *config) parseTools(include, exclude, confirm string) error {
 }
 
 // parsePolicy reads the bounds on what the agent may do with keys.
-func (cfg *config) parsePolicy(maxLimit, maxExpiry string) error {
+func (cfg *config) parsePolicy(maxLimit, maxLimitReset, maxExpiry string) error {
 	if maxLimit != "" {
 		v, err := strconv.ParseFloat(maxLimit, 64)
 		if err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
 			return fmt.Errorf("invalid --max-limit %q: want an amount in USD, e.g. 10 or 2.50", maxLimit)
 		}
 		cfg.policy.MaxLimit = &v
+	}
+	if maxLimitReset != "" {
+		if maxLimit == "" {
+			return errors.New("invalid --max-limit-reset: it says which resets --max-limit allows; give --max-limit too")
+		}
+		resets, err := tools.ParseLimitResets(maxLimitReset)
+		if err != nil {
+			return fmt.Errorf("invalid --max-limit-reset: %w", err)
+		}
+		cfg.policy.LimitResets = resets
 	}
 	if maxExpiry != "" {
 		d, err := tools.ParseExpiry(maxExpiry)

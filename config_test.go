@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/orkeys/openrouter-keys-mcp/openrouter"
 	"github.com/orkeys/openrouter-keys-mcp/tools"
 )
 
@@ -77,6 +79,22 @@ func TestCommandLine(t *testing.T) {
 	}
 }
 
+// TestTheResetsAllowedUnderTheCap: --max-limit-reset, and its environment twin, on every command that
+// serves or calls the tools, say which resets a capped limit may have.
+func TestTheResetsAllowedUnderTheCap(t *testing.T) {
+	env := map[string]string{"OPENROUTER_KEYS_MCP_MAX_LIMIT": "5", "OPENROUTER_KEYS_MCP_MAX_LIMIT_RESET": "monthly,weekly"}
+	for _, command := range []string{"stdio", "http", "tools", "doctor"} {
+		cfg, err := parseConfig([]string{command}, func(k string) string { return env[k] }, io.Discard)
+		if err != nil || len(cfg.policy.LimitResets) != 2 {
+			t.Errorf("%s, from the environment: %v %v", command, cfg.policy.LimitResets, err)
+		}
+		cfg, err = parseConfig([]string{command, "--max-limit-reset", "daily"}, func(k string) string { return env[k] }, io.Discard)
+		if err != nil || len(cfg.policy.LimitResets) != 1 || cfg.policy.LimitResets[0] != openrouter.ResetDaily {
+			t.Errorf("%s, the flag: %v %v", command, cfg.policy.LimitResets, err)
+		}
+	}
+}
+
 func TestFlagsWinOverTheirEnvironmentVariables(t *testing.T) {
 	var stderr bytes.Buffer
 	env := map[string]string{
@@ -110,8 +128,9 @@ func TestDoctorShowsThePolicy(t *testing.T) {
 			t.Errorf("doctor does not show %q:\n%s", want, stdout)
 		}
 	}
-	for _, bad := range [][]string{{"--max-limit", "lots"}, {"--max-limit", "-1"}, {"--max-expiry", "10s"}} {
-		if code, _, stderr := runMain(t, nil, append([]string{"doctor", "--sandbox"}, bad...)...); code != 2 || !strings.Contains(stderr, "invalid "+bad[0]) {
+	for _, bad := range [][]string{{"--max-limit", "lots"}, {"--max-limit", "-1"}, {"--max-expiry", "10s"},
+		{"--max-limit-reset", "monthly"}, {"--max-limit", "5", "--max-limit-reset", "hourly"}} {
+		if code, _, stderr := runMain(t, nil, append([]string{"doctor", "--sandbox"}, bad...)...); code != 2 || !strings.Contains(stderr, "invalid "+bad[len(bad)-2]) {
 			t.Errorf("%v: exit %d, %s", bad, code, stderr)
 		}
 	}

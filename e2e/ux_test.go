@@ -32,7 +32,7 @@ func TestCallToolsAndVersionCommands(t *testing.T) {
 		stdout []string
 		stderr string
 	}{
-		{"call list_keys", []string{"call", "list_keys", "--sandbox"}, 0, []string{"keys; no more", "Production chatbot | "}, "SANDBOX MODE"},
+		{"call list_keys", []string{"call", "list_keys", "--sandbox"}, 0, []string{"keys; no more", `"Production chatbot" | `}, "SANDBOX MODE"},
 		{"flags before the tool", []string{"call", "--sandbox", "--json", "current_key"}, 0, []string{`"structuredContent"`, `"is_management_key": true`}, ""},
 		{"call create_key", []string{"call", "create_key", `{"name":"from the cli","limit":5}`, "--sandbox"}, 0, []string{`Created key "from the cli"`, "sk-or-v1-"}, ""},
 		{"call with a bad argument", []string{"call", "get_key", `{"hash":"nope"}`, "--sandbox"}, 1, nil, "Error: Invalid arguments, nothing was sent to OpenRouter: `hash` has the wrong format"},

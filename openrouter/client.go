@@ -103,6 +103,7 @@ func New(o Options) (*Client, error) {
 	if c.http == nil {
 		c.http = &http.Client{Transport: newTransport()}
 	}
+	c.http = withRedirectGuard(c.http, base)
 	if c.userAgent == "" {
 		c.userAgent = "openrouter-keys-mcp"
 	}
@@ -501,6 +502,9 @@ func (c *Client) transportError(parent context.Context, err error, timeout time.
 		return unsent, notSent("cannot reach OpenRouter at %s: %w", c.base.Host, opErr.Err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return lost, fmt.Errorf("OpenRouter did not answer at %s within %s: %w", c.base.Host, timeout, context.DeadlineExceeded)
+	case errors.Is(err, errRedirectRefused):
+		// An answer, not a lost one: trying again would be redirected again.
+		return final, c.cleanErr(err)
 	}
 	return lost, fmt.Errorf("cannot reach OpenRouter at %s: %w", c.base.Host, c.cleanErr(err))
 }

@@ -136,7 +136,7 @@ var auditKeys = spec[auditKeysArgs, auditKeysResult]{
 				fmt.Fprintf(&b, "\n%s (%d):", f.Kind, out.Summary[f.Kind])
 			}
 			if shown[f.Kind] <= maxKindLines {
-				fmt.Fprintf(&b, "\n- %s %s: %s", f.Name, f.Hash, f.Detail)
+				fmt.Fprintf(&b, "\n- %q %s: %s", f.Name, f.Hash, f.Detail)
 			} else if shown[f.Kind] == maxKindLines+1 {
 				fmt.Fprintf(&b, "\n- and %d more (in the structured content)", out.Summary[f.Kind]-maxKindLines)
 			}

@@ -44,9 +44,10 @@ func ParseConfirmMode(s string) (ConfirmMode, error) {
 // confirmID names the one elicitation a tool asks.
 const confirmID = "confirm"
 
-// confirmation is what a destructive tool asks the user before acting.
+// confirmation is what a destructive tool asks the user before acting: whatever stops a key, deletes
+// it or moves it.
 type confirmation[In, Out any] struct {
-	when     func(in In) bool                      // whether this call needs the user's agreement
+	when     func(k *openrouter.Key, in In) bool   // whether this call, on the key as it is, needs the user's agreement
 	message  func(k *openrouter.Key, in In) string // the question, naming the key
 	declined func(k *openrouter.Key, in In) Out    // the result when the user says no
 }
@@ -258,4 +259,25 @@ func (c *confirmer) mac(q question, head string) string {
 	fmt.Fprintf(m, "%s\x00%s\x00", q.tool, head)
 	m.Write(q.args)
 	return hex.EncodeToString(m.Sum(nil))
+}
+
+// facts are what every question tells of the key besides what the tool asks, from OpenRouter and this
+// server's own memory: nothing an agent can set. A name can be chosen by the agent (renamed just before
+// asking to delete "scratch key (unused)"); the hash, the dates and the usage cannot.
+func (d *deps) facts(k *openrouter.Key, now time.Time) string {
+	lastUsed := "no recorded use"
+	if k.LastUsedAt != nil {
+		lastUsed = "last used " + dateOf(*k.LastUsedAt)
+	}
+	s := fmt.Sprintf("Facts the agent cannot change: hash %s…, created %s, %s, usage %s USD in all (%s USD this month).",
+		k.Hash[:12], dateOf(k.CreatedAt), lastUsed, strconv.FormatFloat(k.Usage, 'f', 2, 64),
+		strconv.FormatFloat(k.UsageMonthly, 'f', 2, 64))
+	if r, ok := d.renames.recent(k.Hash, now); ok {
+		ago := "less than a minute ago"
+		if m := int(now.Sub(r.at).Minutes()); m > 0 {
+			ago = strconv.Itoa(m) + " minutes ago"
+		}
+		s += fmt.Sprintf(" This server renamed it from %q %s.", r.from, ago)
+	}
+	return s
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -23,26 +24,40 @@ type createKeyResult struct {
 // createKeyArgs is POST /keys's body, and what the policy set in it.
 type createKeyArgs struct {
 	openrouter.CreateKeyRequest
-	expiryByPolicy bool // expires_at was not given; the policy's --max-expiry set it
+	policyNote string // what the policy set that the call did not ask for; "" when nothing
 }
 
-// admitNewKey holds a new key's name, limit and expiry to the policy, giving it the policy's expiry
-// when it has none: shared by create_key and rotate_key.
-func admitNewKey(p Policy, r *openrouter.CreateKeyRequest, now time.Time) (expiryByPolicy bool, err error) {
+// admitNewKey holds a new key's name, limit, reset, BYOK counting and expiry to the policy, giving it
+// the policy's expiry when it has none and BYOK counting under a cap: shared by create_key and
+// rotate_key. The note says what the policy set, "" when nothing.
+func admitNewKey(p Policy, r *openrouter.CreateKeyRequest, now time.Time) (note string, err error) {
 	if err := p.checkName(r.Name); err != nil {
-		return false, err
+		return "", err
 	}
 	if err := p.checkLimit(r.Limit); err != nil {
-		return false, err
+		return "", err
 	}
-	r.ExpiresAt, expiryByPolicy, err = p.expiry(r.ExpiresAt, now)
-	return expiryByPolicy, err
-}
-
-// policyExpiryNote tells the model that the policy, not the call, set a new key's expiry.
-func policyExpiryNote(p Policy, expiresAt *string) string {
-	return fmt.Sprintf("expires_at was not given, so the server's policy (--max-expiry %s) set it to %s",
-		FormatExpiry(p.MaxExpiry), *expiresAt)
+	if r.LimitReset != nil {
+		if err := p.checkReset((*string)(r.LimitReset)); err != nil {
+			return "", err
+		}
+	}
+	var notes []string
+	if p.MaxLimit != nil && !r.IncludeBYOKInLimit {
+		// Absent and false are one value in POST /keys's body, so this is set, not refused as an update is.
+		r.IncludeBYOKInLimit = true
+		notes = append(notes, "include_byok_in_limit was set to true by the server's policy (--max-limit), so that "+
+			"BYOK usage counts against the capped limit")
+	}
+	var expiryByPolicy bool
+	if r.ExpiresAt, expiryByPolicy, err = p.expiry(r.ExpiresAt, now); err != nil {
+		return "", err
+	}
+	if expiryByPolicy {
+		notes = append(notes, fmt.Sprintf("expires_at was not given, so the server's policy (--max-expiry %s) set it to %s",
+			FormatExpiry(p.MaxExpiry), *r.ExpiresAt))
+	}
+	return strings.Join(notes, "; "), nil
 }
 
 func (r createKeyResult) auditKey() (string, string) { return r.Key.Hash, r.Key.Name }
@@ -59,7 +74,7 @@ var createKey = spec[createKeyArgs, createKeyResult]{
 	hints:   mcp.ToolAnnotation{ReadOnlyHint: hint(false), DestructiveHint: hint(false), IdempotentHint: hint(false), OpenWorldHint: hint(false)},
 	subject: func(in createKeyArgs) (string, string) { return "", in.Name },
 	admit: func(p Policy, in *createKeyArgs, now time.Time) (err error) {
-		in.expiryByPolicy, err = admitNewKey(p, &in.CreateKeyRequest, now)
+		in.policyNote, err = admitNewKey(p, &in.CreateKeyRequest, now)
 		return err
 	},
 	constrainInput: func(s *jsonschema.Schema) {
@@ -73,10 +88,7 @@ var createKey = spec[createKeyArgs, createKeyResult]{
 		if err != nil {
 			return createKeyResult{}, keepUnverifiedSecret(d, in.Name, err)
 		}
-		out := createKeyResult{Key: created.Key}
-		if in.expiryByPolicy {
-			out.Note = policyExpiryNote(d.opts.Policy, in.ExpiresAt)
-		}
+		out := createKeyResult{Key: created.Key, Note: in.policyNote}
 		out.Secret, out.SecretFile, err = keepSecret(ctx, d, created)
 		return out, err
 	},

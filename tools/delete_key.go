@@ -29,7 +29,7 @@ var deleteKey = spec[hashArgs, deleteKeyResult]{
 	constrainInput: requireHash,
 	subject:        func(in hashArgs) (string, string) { return in.Hash, "" },
 	confirm: &confirmation[hashArgs, deleteKeyResult]{
-		when: func(hashArgs) bool { return true },
+		when: func(*openrouter.Key, hashArgs) bool { return true },
 		message: func(k *openrouter.Key, _ hashArgs) string {
 			return fmt.Sprintf("Delete the OpenRouter API key %q (%s) for good? Everything using it stops working "+
 				"at once, and this cannot be undone.", k.Name, k.Label)

@@ -142,7 +142,7 @@ func matching(keys []openrouter.Key, sub string) []openrouter.Key {
 // building a list_keys result.
 func appendKeyRow(b []byte, k openrouter.Key) []byte {
 	sep := func(b []byte) []byte { return append(b, " | "...) }
-	b = append(b, k.Name...)
+	b = strconv.AppendQuote(b, k.Name) // quoted: a name is OpenRouter's text, not ours
 	b = append(sep(b), k.Hash...)
 	b = append(sep(b), k.Label...)
 	b = sep(b)

@@ -51,7 +51,7 @@ var listWorkspaces = spec[noArgs, listWorkspacesResult]{
 				// One line, so that a description cannot break the table.
 				description = clip(strings.Join(strings.Fields(*w.Description), " "), 80)
 			}
-			b.WriteString(w.Name + " | " + w.Slug + " | " + w.ID + " | " + description + "\n")
+			b.WriteString(strconv.Quote(w.Name) + " | " + w.Slug + " | " + w.ID + " | " + description + "\n")
 		}
 		b.WriteString("Every field of every workspace is in the structured content.")
 		return b.String()

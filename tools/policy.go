@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,9 +17,15 @@ import (
 // keys is held to it before anything is sent to OpenRouter. Reads are not limited. The zero value
 // bounds nothing.
 type Policy struct {
-	// MaxLimit, when set, is the highest spending limit in USD a key may be given; a key without a
-	// limit is refused too.
+	// MaxLimit, when set, caps what one key may spend: every key this server makes, re-enables, moves
+	// or changes the limit of must have a limit of at most MaxLimit USD, counting BYOK usage, that
+	// resets no more often than LimitResets allow (by default never: MaxLimit is the most the key
+	// ever spends). A key without a limit is refused, and rotate_key may not keep the old key beside
+	// its successor, which would give one key's allowance twice.
 	MaxLimit *float64
+	// LimitResets are the resets a limit may have under MaxLimit (--max-limit-reset); a limit that
+	// never resets is always allowed. Empty: only that.
+	LimitResets []openrouter.LimitReset
 	// MaxExpiry, when not zero, is how far ahead a new key may expire; a new key without an expiry gets
 	// now + MaxExpiry.
 	MaxExpiry time.Duration
@@ -32,7 +39,9 @@ type Policy struct {
 func (p Policy) String() string {
 	var rules []string
 	if p.MaxLimit != nil {
-		rules = append(rules, fmt.Sprintf("every key must have a spending limit of at most %s USD (--max-limit)", formatUSD(*p.MaxLimit)))
+		rules = append(rules, fmt.Sprintf("every key must have a spending limit of at most %s USD (--max-limit) that %s, "+
+			"with BYOK usage counted (include_byok_in_limit true), also when it is re-enabled or moved; rotate_key cannot "+
+			"keep the old key", formatUSD(*p.MaxLimit), p.resetsAllowed()))
 	}
 	if p.MaxExpiry != 0 {
 		rules = append(rules, fmt.Sprintf("new keys expire within %s; a key created without expires_at gets that expiry (--max-expiry)", FormatExpiry(p.MaxExpiry)))
@@ -65,6 +74,56 @@ func (p Policy) checkLimit(limit *float64) error {
 		return refusal("--max-limit", max, fmt.Sprintf("a limit of %s USD is above the maximum of %s USD", formatUSD(*limit), max))
 	}
 	return nil
+}
+
+// resetsAllowed says which resets a capped limit may have, as a phrase.
+func (p Policy) resetsAllowed() string {
+	if len(p.LimitResets) == 0 {
+		return "never resets"
+	}
+	names := make([]string, len(p.LimitResets))
+	for i, r := range p.LimitResets {
+		names[i] = string(r)
+	}
+	return "resets " + strings.Join(names, " or ") + " or never (--max-limit-reset)"
+}
+
+// checkReset holds a capped limit's reset to LimitResets: reset is the one it will have (nil: never).
+func (p Policy) checkReset(reset *string) error {
+	if p.MaxLimit == nil || reset == nil || slices.Contains(p.LimitResets, openrouter.LimitReset(*reset)) {
+		return nil
+	}
+	return refusal("--max-limit", formatUSD(*p.MaxLimit), fmt.Sprintf("the cap is the most a key may spend, and a limit "+
+		"that resets %s would allow it again every period; the limit must %s: give limit_reset %q", *reset,
+		strings.TrimPrefix(p.resetsAllowed(), "resets "), neverReset))
+}
+
+// checkBYOK holds a capped key to counting BYOK usage: byok is whether it will.
+func (p Policy) checkBYOK(byok bool) error {
+	if p.MaxLimit == nil || byok {
+		return nil
+	}
+	return refusal("--max-limit", formatUSD(*p.MaxLimit), "usage billed to the user's own provider keys (BYOK) must count "+
+		"against a capped limit, or the cap would not bound it: give include_byok_in_limit true")
+}
+
+// ParseLimitResets reads --max-limit-reset: a comma-separated list of daily, weekly, monthly and
+// never (never is always allowed, and alone means only never).
+func ParseLimitResets(s string) ([]openrouter.LimitReset, error) {
+	var out []openrouter.LimitReset
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		switch r := openrouter.LimitReset(f); {
+		case f == neverReset || f == "":
+		case slices.Contains(openrouter.LimitResets, r):
+			if !slices.Contains(out, r) {
+				out = append(out, r)
+			}
+		default:
+			return nil, fmt.Errorf("invalid reset %q: want a comma-separated list of daily, weekly, monthly or never", f)
+		}
+	}
+	return out, nil
 }
 
 // expiry holds a new key's expiry to MaxExpiry. It returns the expiry the key gets: the one given, or

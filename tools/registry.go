@@ -35,7 +35,7 @@ func Names() []string {
 // All returns every tool, bound to c, with its schemas. An error here is a
 // programming error in a tool declaration; the server must not start with it.
 func All(c *openrouter.Client, opts Options) ([]server.ServerTool, error) {
-	e := &deps{client: c, opts: opts, confirm: newConfirmer(opts.ConfirmWait, opts.ConfirmSecret)}
+	e := &deps{client: c, opts: opts, confirm: newConfirmer(opts.ConfirmWait, opts.ConfirmSecret), renames: newRenames()}
 	out := make([]server.ServerTool, 0, len(declarations))
 	for _, d := range declarations {
 		t, err := d.build(e)

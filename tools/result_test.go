@@ -75,7 +75,7 @@ func keyRowFmt(k openrouter.Key) string {
 	if k.LastUsedAt != nil {
 		lastUsed, _, _ = strings.Cut(*k.LastUsedAt, "T")
 	}
-	return fmt.Sprintf("%s | %s | %s | %s | %s | %.2f/%.2f | %s | %s", k.Name, k.Hash, k.Label, state, limit,
+	return fmt.Sprintf("%q | %s | %s | %s | %s | %.2f/%.2f | %s | %s", k.Name, k.Hash, k.Label, state, limit,
 		k.UsageMonthly, k.Usage, expires, lastUsed)
 }
 

@@ -80,13 +80,17 @@ var rotateKey = spec[rotateKeyArgs, rotateKeyResult]{
 	},
 	subject: func(in rotateKeyArgs) (string, string) { return in.Hash, "" },
 	admit: func(p Policy, in *rotateKeyArgs, _ time.Time) error {
+		if in.retire() == retireKeep && p.MaxLimit != nil {
+			return refusal("--max-limit", formatUSD(*p.MaxLimit), "keeping the old key beside its successor would give one "+
+				"key's capped allowance twice; give retire disable or delete")
+		}
 		if in.Name != "" {
 			return p.checkName(in.Name)
 		}
 		return nil
 	},
 	confirm: &confirmation[rotateKeyArgs, rotateKeyResult]{
-		when: func(in rotateKeyArgs) bool { return in.retire() != retireKeep },
+		when: func(_ *openrouter.Key, in rotateKeyArgs) bool { return in.retire() != retireKeep },
 		message: func(k *openrouter.Key, in rotateKeyArgs) string {
 			return fmt.Sprintf("Rotate the OpenRouter API key %q (%s)? A new key with the same settings is made, and the "+
 				"old one is then %sd: everything still using it stops working.", k.Name, k.Label, in.retire())
@@ -100,7 +104,7 @@ var rotateKey = spec[rotateKeyArgs, rotateKeyResult]{
 		if err != nil {
 			return rotateKeyResult{}, err
 		}
-		expiryByPolicy, err := admitNewKey(d.opts.Policy, &req, time.Now())
+		note, err := admitNewKey(d.opts.Policy, &req, time.Now())
 		if err != nil {
 			return rotateKeyResult{}, err
 		}
@@ -108,10 +112,7 @@ var rotateKey = spec[rotateKeyArgs, rotateKeyResult]{
 		if err != nil {
 			return rotateKeyResult{}, keepUnverifiedSecret(d, req.Name, err)
 		}
-		out := rotateKeyResult{Old: retiredKey{Hash: old.Hash, Retired: "kept"}, New: &successor{Key: created.Key}}
-		if expiryByPolicy {
-			out.Note = policyExpiryNote(d.opts.Policy, req.ExpiresAt)
-		}
+		out := rotateKeyResult{Old: retiredKey{Hash: old.Hash, Retired: "kept"}, New: &successor{Key: created.Key}, Note: note}
 		if out.Secret, out.SecretFile, err = keepSecret(ctx, d, created); err != nil {
 			return rotateKeyResult{}, err // the successor was deleted again: nothing changed
 		}

@@ -62,6 +62,7 @@ type deps struct {
 	client  *openrouter.Client
 	opts    Options
 	confirm *confirmer
+	renames *renames // the renames this server made, told in questions about the key
 }
 
 // spec declares one tool. In is the argument type, mirroring the OpenAPI request body or query; Out is
@@ -81,6 +82,10 @@ type spec[In, Out any] struct {
 	// admit holds the arguments to the server's policy, and may fill in what the policy sets (a new
 	// key's expiry); nil for tools the policy does not bound.
 	admit func(p Policy, in *In, now time.Time) error
+	// admitTarget holds the key as the call would leave it to the policy's cap, once it has been
+	// looked up: what the arguments alone cannot tell (re-enabling a key whose limit is above the cap);
+	// nil for tools whose arguments say all (admit).
+	admitTarget func(p Policy, in In, k *openrouter.Key) error
 	// call does the work with the client.
 	call func(ctx context.Context, d *deps, in In) (Out, error)
 	// callOn, set instead of call, does the work on the key the call names as it is now: the key is
@@ -211,22 +216,29 @@ func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValida
 	if s.subject != nil {
 		hash, name = s.subject(input)
 	}
-	asking := s.confirm != nil && s.confirm.when(input) && d.opts.Confirm == ConfirmAuto && clientCanElicit(ctx)
+	mayAsk := s.confirm != nil && d.opts.Confirm == ConfirmAuto && clientCanElicit(ctx)
 	auditing := d.opts.Audit != nil && s.mutating()
-	policed := d.opts.Policy.ManagedPrefix != "" && s.mutating()
+	capped := s.admitTarget != nil && d.opts.Policy.MaxLimit != nil
+	policed := (d.opts.Policy.ManagedPrefix != "" || capped) && s.mutating()
 	var target *openrouter.Key
-	if hash != "" && (asking || auditing || policed || s.callOn != nil) {
+	if hash != "" && (mayAsk || auditing || policed || s.callOn != nil) {
 		k, err := d.client.GetKey(work.ctx, hash)
 		if err != nil {
 			return s.failure(input, work.overTime(err)), nil
 		}
 		target, name = k, k.Name
 		if policed {
-			if err := d.opts.Policy.checkTarget(k); err != nil {
+			err := d.opts.Policy.checkTarget(k)
+			if err == nil && capped {
+				err = s.admitTarget(d.opts.Policy, input, k)
+			}
+			if err != nil {
 				return s.failure(input, err), nil
 			}
 		}
 	}
+	// Whether a call stops or moves a key depends on the key as it is, so it is decided on it.
+	asking := mayAsk && target != nil && s.confirm.when(target, input)
 
 	// 5. Ask the user, when this call needs their agreement and their client can ask. An answer
 	// counts once, for these arguments and the key as it was when asked.
@@ -237,7 +249,7 @@ func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValida
 		if err != nil {
 			return nil, fmt.Errorf("encode arguments: %w", err)
 		}
-		q := question{tool: s.name, args: canonical, key: keyState(target), message: s.confirm.message(target, input)}
+		q := question{tool: s.name, args: canonical, key: keyState(target), message: showable(s.confirm.message(target, input) + " " + d.facts(target, time.Now()))}
 		switch answer, ask := d.confirm.ask(ctx, req, q); answer {
 		case unanswered:
 			return ask, nil
@@ -330,6 +342,7 @@ func (s spec[In, Out]) mutating() bool { return s.hints.ReadOnlyHint == nil || !
 // (mcp-go re-scans every json.Marshaler's output, json.RawMessage included, once more for each level
 // that holds it: for a page of keys that costs more than encoding it; see BENCHMARKS.md.)
 func (s spec[In, Out]) result(input In, output Out) (*mcp.CallToolResult, error) {
+	showUntrusted(&output) // text from OpenRouter, before anything is rendered from it (untrusted.go)
 	if s.text != nil {
 		return &mcp.CallToolResult{
 			Content:           []mcp.Content{mcp.NewTextContent(s.text(input, output))},
@@ -354,7 +367,7 @@ func (s spec[In, Out]) failure(input In, err error) *mcp.CallToolResult {
 			msg += " " + advice
 		}
 	}
-	return mcp.NewToolResultError(msg)
+	return mcp.NewToolResultError(showable(msg)) // it may quote OpenRouter's text (untrusted.go)
 }
 
 // decodeArguments turns the call's arguments into JSON bytes and a generic object; absent arguments
