@@ -3,12 +3,14 @@
 // second the HTTP server carries with many clients, and how much memory it takes. BENCHMARKS.md says
 // how to run it and gives the figures of the last run.
 //
-// Everything runs as in production: the server is the built binary in its own process, and its
-// upstream is `openrouter-keys-mcp sandbox` in another process on loopback, holding 20 keys, so every
-// figure includes a real upstream HTTP hop. The yardsticks are a bare mcp-go server with one trivial
-// tool (bench/baremcp, built the same way) and the OpenRouter client calling the same sandbox
-// directly (openrouter.Client): MCP overhead is the difference between a tool call and that direct
-// call. The clients here speak raw JSON-RPC, so their own cost is small and the same for every server.
+// Everything runs as in production: the server is the built binary in its own process (built twice:
+// with a plain go build, and as the release builds it), and its upstream is `openrouter-keys-mcp
+// sandbox` in another process on loopback, holding 20 keys, so every figure includes a real upstream
+// HTTP hop. The yardsticks are a bare mcp-go server with one trivial tool (bench/baremcp), the
+// OpenRouter client calling the same sandbox directly (openrouter.Client: MCP overhead is the
+// difference between a tool call and that direct call), and the Node peer (bench/nodepeer: the same
+// two tools on the official TypeScript SDK, against the same sandbox). The clients here speak raw
+// JSON-RPC, so their own cost is small and the same for every server.
 //
 // The machine is small and shared by the load, the sandbox and the server: compare figures taken in
 // one run (as ratios), never absolute times across runs, and never assert times in a test.
