@@ -119,7 +119,8 @@ func (rep *Report) Markdown() string {
 		p("**%s** %s.\n", PeerName, rep.notMeasured())
 	}
 	p("Sandbox with %d keys; %d cold starts each; latency: %d rounds × %d calls per series after %d warm-up calls; "+
-		"load: %s warm-up + %s measured per run.\n\n", c.Keys, c.ColdStarts, c.Rounds, c.CallsPerRun, c.Warmup, c.LoadWarmup, c.LoadTime)
+		"load: %d rounds, each a %s warm-up + %s measured per server, the servers of a client count interleaved.\n\n",
+		c.Keys, c.ColdStarts, c.Rounds, c.CallsPerRun, c.Warmup, max(1, c.LoadRounds), c.LoadWarmup, c.LoadTime/time.Duration(max(1, c.LoadRounds)))
 
 	p("### Against the targets\n\n| what | figure | target | |\n|---|---|---|---|\n")
 	for _, t := range rep.Targets() {

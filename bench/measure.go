@@ -149,6 +149,21 @@ type LoadResult struct {
 	Errors   int64         // failed calls in the whole run, warm-up included
 	FirstErr string
 	Latency  Stats
+	samples  []time.Duration // the measured calls' latencies, for add
+}
+
+// add merges another run of the same load into r (the rounds of an interleaved load).
+func (r *LoadResult) add(o LoadResult) {
+	r.Clients = o.Clients
+	r.Duration += o.Duration
+	r.Calls += o.Calls
+	r.Total += o.Total
+	r.Errors += o.Errors
+	if r.FirstErr == "" {
+		r.FirstErr = o.FirstErr
+	}
+	r.samples = append(r.samples, o.samples...)
+	r.Latency = Summarize(r.samples)
 }
 
 // PerSecond is the throughput.
@@ -215,6 +230,7 @@ func Load(ctx context.Context, clients int, warmup, d time.Duration, newCaller f
 	if p := firstErr.Load(); p != nil {
 		res.FirstErr = *p
 	}
+	res.samples = lat
 	res.Latency = Summarize(lat)
 	return res
 }

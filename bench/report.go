@@ -31,6 +31,7 @@ type Config struct {
 	LoadWarmup  time.Duration // untimed part of each throughput run
 	LoadTime    time.Duration // timed part of each throughput run
 	Clients     []int         // concurrent HTTP clients of the throughput runs
+	LoadRounds  int           // rounds of the throughput runs, each a share of LoadTime per server
 	Allocs      bool          // run the in-process allocation benchmarks
 	AuditKeys   int           // keys audit_keys reads in the toolbox measurements; none when zero
 	AuditRuns   int           // timed audits
@@ -42,13 +43,13 @@ type Config struct {
 // Full is the configuration of the figures in BENCHMARKS.md (about two minutes).
 func Full() Config {
 	return Config{Keys: 20, ColdStarts: 40, Rounds: 10, CallsPerRun: 300, Warmup: 200,
-		LoadWarmup: time.Second, LoadTime: 5 * time.Second, Clients: []int{16, 64}, Allocs: true, AuditKeys: 1000, AuditRuns: 5}
+		LoadWarmup: time.Second, LoadTime: 6 * time.Second, LoadRounds: 3, Clients: []int{16, 64}, Allocs: true, AuditKeys: 1000, AuditRuns: 5}
 }
 
 // Short checks that every measurement works, in a few seconds; its figures mean little.
 func Short() Config {
 	return Config{Keys: 20, ColdStarts: 2, Rounds: 2, CallsPerRun: 10, Warmup: 5,
-		LoadWarmup: 100 * time.Millisecond, LoadTime: 300 * time.Millisecond, Clients: []int{16, 64}, AuditKeys: 50, AuditRuns: 1}
+		LoadWarmup: 100 * time.Millisecond, LoadTime: 300 * time.Millisecond, LoadRounds: 1, Clients: []int{16, 64}, AuditKeys: 50, AuditRuns: 1}
 }
 
 // Report holds the figures of one run.
@@ -171,19 +172,20 @@ func procCPU(p *Proc) time.Duration {
 	return t
 }
 
-// stop records the CPU time per call since start; calls counts the whole run, warm-up included.
-func (m *cpuMeter) stop(row *LoadRow, calls int64) {
+// spent is the CPU time the server, the sandbox and this process used since start (0 for a process
+// not involved).
+func (m *cpuMeter) spent() [3]time.Duration {
+	return [3]time.Duration{procCPU(m.server) - m.s, procCPU(m.sandbox) - m.u, selfCPUTime() - m.c}
+}
+
+// setCPU sets the row's CPU time per call from the time spent over calls calls (the whole run, warm-up
+// included).
+func (row *LoadRow) setCPU(spent [3]time.Duration, calls int64) {
 	if calls <= 0 {
 		return
 	}
-	per := func(d time.Duration) time.Duration { return d / time.Duration(calls) }
-	if m.server != nil {
-		row.ServerCPU = per(procCPU(m.server) - m.s)
-	}
-	if m.sandbox != nil {
-		row.SandboxCPU = per(procCPU(m.sandbox) - m.u)
-	}
-	row.ClientCPU = per(selfCPUTime() - m.c)
+	n := time.Duration(calls)
+	row.ServerCPU, row.SandboxCPU, row.ClientCPU = spent[0]/n, spent[1]/n, spent[2]/n
 }
 
 // AllocRow is one in-process benchmark.
@@ -457,23 +459,22 @@ func httpCaller(url string, call Call) func() (func() error, func()) {
 func (rep *Report) loads(ctx context.Context, cfg Config, subs []subject, bins Binaries, up *Upstream) error {
 	list := NewCall("list_keys", map[string]any{})
 	for i, n := range cfg.Clients {
-		for _, s := range subs {
-			if s.name == PeerName && i > 0 {
-				continue // the peer's goal is set at the first client count only
-			}
-			row, err := loadServer(ctx, cfg, s, up, nil, n, list)
-			if err != nil {
-				return err
-			}
-			rep.Loads = append(rep.Loads, row)
+		loaded := subs
+		if i > 0 && subs[len(subs)-1].name == PeerName {
+			loaded = subs[:len(subs)-1] // the peer's goal is set at the first client count only
 		}
+		rows, err := loadServers(ctx, cfg, loaded, up, nil, n, list)
+		if err != nil {
+			return err
+		}
+		rep.Loads = append(rep.Loads, rows...)
 	}
 	// What logging costs: the release with the per-request lines off.
-	row, err := loadServer(ctx, cfg, subs[1], up, []string{"--log-level", "warn"}, cfg.Clients[0], list)
+	rows, err := loadServers(ctx, cfg, subs[1:2], up, []string{"--log-level", "warn"}, cfg.Clients[0], list)
 	if err != nil {
 		return err
 	}
-	rep.Loads = append(rep.Loads, row)
+	rep.Loads = append(rep.Loads, rows...)
 
 	// The bounds: the sandbox answering the client directly, and mcp-go with no upstream at all.
 	direct := LoadRow{Name: fmt.Sprintf("direct ListKeys, %d clients (the sandbox's bound)", cfg.Clients[0])}
@@ -482,7 +483,7 @@ func (rep *Report) loads(ctx context.Context, cfg Config, subs []subject, bins B
 		c, _ := openrouter.New(openrouter.Options{BaseURL: up.BaseURL, APIKey: openrouter.Secret(up.Key)})
 		return func() error { _, err := c.ListKeys(ctx, openrouter.ListKeysParams{}); return err }, func() {}
 	})
-	meter.stop(&direct, direct.Total)
+	direct.setCPU(meter.spent(), direct.Total)
 	rep.Loads = append(rep.Loads, direct)
 	cfg.logf("load: %s: %.0f/s", direct.Name, direct.PerSecond())
 
@@ -495,7 +496,7 @@ func (rep *Report) loads(ctx context.Context, cfg Config, subs []subject, bins B
 	brow.Start, _ = bare.Proc.Memory()
 	meter = startCPU(bare.Proc, nil)
 	brow.LoadResult = Load(ctx, cfg.Clients[0], cfg.LoadWarmup, cfg.LoadTime, httpCaller(bare.URL, NewCall("echo", map[string]any{"text": "hello"})))
-	meter.stop(&brow, brow.Total)
+	brow.setCPU(meter.spent(), brow.Total)
 	brow.End, _ = bare.Proc.Memory()
 	rep.Loads = append(rep.Loads, brow)
 	cfg.logf("load: %s: %.0f/s", brow.Name, brow.PerSecond())
@@ -513,35 +514,54 @@ func (rep *Report) load(server string, clients int) *LoadRow {
 	return nil
 }
 
-// loadServer starts a fresh HTTP server (so that its peak memory is this run's), loads it with
-// clients callers for the configured time, and reads its memory before and after.
-func loadServer(ctx context.Context, cfg Config, s subject, up *Upstream, args []string, clients int, call Call) (LoadRow, error) {
-	name := fmt.Sprintf("%s: %s, %d clients", s.name, call.Tool, clients)
-	if len(args) > 0 {
-		name += ", " + strings.Join(args, " ")
+// loadServers starts a fresh HTTP server of each subject (so that its peak memory is this run's),
+// loads each with clients callers, and reads their memory before and after. The load runs in
+// cfg.LoadRounds rounds, each giving every server in turn its warm-up and its share of the measured
+// time, so that a change in the machine's load falls on all of them alike.
+func loadServers(ctx context.Context, cfg Config, subs []subject, up *Upstream, args []string, clients int, call Call) ([]LoadRow, error) {
+	rows := make([]LoadRow, len(subs))
+	srvs := make([]*HTTPServer, len(subs))
+	from := make([]int, len(subs))
+	for i, s := range subs {
+		name := fmt.Sprintf("%s: %s, %d clients", s.name, call.Tool, clients)
+		if len(args) > 0 {
+			name += ", " + strings.Join(args, " ")
+		}
+		rows[i] = LoadRow{Name: name, Server: s.name, Args: args}
+		srv, err := s.startHTTP(args, []string{"GODEBUG=gctrace=1"})
+		if err != nil {
+			return nil, fmt.Errorf("%s over HTTP: %w", s.name, err)
+		}
+		defer srv.Stop()
+		c := NewHTTPClient(srv.URL)
+		err = c.Initialize()
+		c.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s over HTTP: %w", s.name, err)
+		}
+		srvs[i], from[i] = srv, len(srv.Proc.Stderr())
+		rows[i].Start, _ = srv.Proc.Memory()
 	}
-	row := LoadRow{Name: name, Server: s.name, Args: args}
-	srv, err := s.startHTTP(args, []string{"GODEBUG=gctrace=1"})
-	if err != nil {
-		return row, fmt.Errorf("%s over HTTP: %w", s.name, err)
+	rounds := max(1, cfg.LoadRounds)
+	spent := make([][3]time.Duration, len(subs))
+	for range rounds {
+		for i, srv := range srvs {
+			meter := startCPU(srv.Proc, up.Proc)
+			rows[i].add(Load(ctx, clients, cfg.LoadWarmup, cfg.LoadTime/time.Duration(rounds), httpCaller(srv.URL, call)))
+			for k, d := range meter.spent() {
+				spent[i][k] += d
+			}
+		}
 	}
-	defer srv.Stop()
-	c := NewHTTPClient(srv.URL)
-	err = c.Initialize()
-	c.Close()
-	if err != nil {
-		return row, fmt.Errorf("%s over HTTP: %w", s.name, err)
+	for i, srv := range srvs {
+		row := &rows[i]
+		row.setCPU(spent[i], row.Total)
+		row.End, _ = srv.Proc.Memory()
+		row.PeakHeap, row.GCs = srv.Proc.PeakHeap(from[i])
+		cfg.logf("load: %s: %.0f/s, %d errors, peak RSS %s, CPU per call: server %s, sandbox %s, clients %s", row.Name, row.PerSecond(),
+			row.Errors, mb(row.End.Peak), us(row.ServerCPU), us(row.SandboxCPU), us(row.ClientCPU))
 	}
-	row.Start, _ = srv.Proc.Memory()
-	from := len(srv.Proc.Stderr())
-	meter := startCPU(srv.Proc, up.Proc)
-	row.LoadResult = Load(ctx, clients, cfg.LoadWarmup, cfg.LoadTime, httpCaller(srv.URL, call))
-	meter.stop(&row, row.Total)
-	row.End, _ = srv.Proc.Memory()
-	row.PeakHeap, row.GCs = srv.Proc.PeakHeap(from)
-	cfg.logf("load: %s: %.0f/s, %d errors, peak RSS %s, CPU per call: server %s, sandbox %s, clients %s", name, row.PerSecond(),
-		row.Errors, mb(row.End.Peak), us(row.ServerCPU), us(row.SandboxCPU), us(row.ClientCPU))
-	return row, nil
+	return rows, nil
 }
 
 // toolbox measures #12's budgets in process, then the peak RSS of a stdio server auditing
