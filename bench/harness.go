@@ -3,12 +3,14 @@
 // second the HTTP server carries with many clients, and how much memory it takes. BENCHMARKS.md says
 // how to run it and gives the figures of the last run.
 //
-// Everything runs as in production: the server is the built binary in its own process, and its
-// upstream is `openrouter-keys-mcp sandbox` in another process on loopback, holding 20 keys, so every
-// figure includes a real upstream HTTP hop. The yardsticks are a bare mcp-go server with one trivial
-// tool (bench/baremcp, built the same way) and the OpenRouter client calling the same sandbox
-// directly (openrouter.Client): MCP overhead is the difference between a tool call and that direct
-// call. The clients here speak raw JSON-RPC, so their own cost is small and the same for every server.
+// Everything runs as in production: the server is the built binary in its own process (built twice:
+// with a plain go build, and as the release builds it), and its upstream is `openrouter-keys-mcp
+// sandbox` in another process on loopback, holding 20 keys, so every figure includes a real upstream
+// HTTP hop. The yardsticks are a bare mcp-go server with one trivial tool (bench/baremcp), the
+// OpenRouter client calling the same sandbox directly (openrouter.Client: MCP overhead is the
+// difference between a tool call and that direct call), and the Node peer (bench/nodepeer: the same
+// two tools on the official TypeScript SDK, against the same sandbox). The clients here speak raw
+// JSON-RPC, so their own cost is small and the same for every server.
 //
 // The machine is small and shared by the load, the sandbox and the server: compare figures taken in
 // one run (as ratios), never absolute times across runs, and never assert times in a test.
@@ -43,29 +45,53 @@ const Module = "github.com/orkeys/openrouter-keys-mcp"
 
 // Binaries are the programs a run measures.
 type Binaries struct {
-	Server string // openrouter-keys-mcp, as shipped
-	Bare   string // bench/baremcp
-	// Profiling is openrouter-keys-mcp built with -tags benchprofile (net/http/pprof on
-	// $ORKM_PPROF_ADDR); empty unless asked for.
+	Root    string // the module's directory
+	Server  string // openrouter-keys-mcp, built as a user's go install builds it
+	Release string // openrouter-keys-mcp, built as the release builds it (ReleaseBuild)
+	Bare    string // bench/baremcp, built as Server is
+	// Profiling is openrouter-keys-mcp built as the release is, but with its symbols and with -tags
+	// benchprofile (net/http/pprof on $ORKM_PPROF_ADDR); empty unless asked for.
 	Profiling string
 }
 
-// Build compiles the binaries into dir with the go command found on PATH, the same way for each (plain
-// go build, as a user's go install would). It must run inside the module.
+// ReleaseBuild describes how the release builds the server besides its toolchain (see
+// .goreleaser.yaml): static, without paths, stripped.
+const ReleaseBuild = `CGO_ENABLED=0, -trimpath, -ldflags "-s -w"`
+
+// Build compiles the binaries into dir with the go command found on PATH: the server and baremcp with
+// a plain go build, as a user's go install would, and the server again as the release does, with
+// GOTOOLCHAIN set to ReleaseToolchain (the go command fetches that toolchain once, like a module). It
+// must run inside the module.
 func Build(ctx context.Context, dir string, profiling bool) (Binaries, error) {
-	b := Binaries{
-		Server: filepath.Join(dir, "openrouter-keys-mcp"),
-		Bare:   filepath.Join(dir, "baremcp"),
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil || len(bytes.TrimSpace(out)) == 0 || string(bytes.TrimSpace(out)) == os.DevNull {
+		return Binaries{}, fmt.Errorf("build: not inside the module (go env GOMOD: %q, %v)", out, err)
 	}
-	builds := [][]string{{"-o", b.Server, Module}, {"-o", b.Bare, Module + "/bench/baremcp"}}
+	b := Binaries{
+		Root:    filepath.Dir(string(bytes.TrimSpace(out))),
+		Server:  filepath.Join(dir, "openrouter-keys-mcp"),
+		Release: filepath.Join(dir, "openrouter-keys-mcp-release"),
+		Bare:    filepath.Join(dir, "baremcp"),
+	}
+	toolchain, err := ReleaseToolchain(b.Root)
+	if err != nil {
+		return b, err
+	}
+	release := []string{"GOTOOLCHAIN=" + toolchain, "CGO_ENABLED=0"}
+	builds := []struct{ env, args []string }{
+		{nil, []string{"-o", b.Server, Module}},
+		{nil, []string{"-o", b.Bare, Module + "/bench/baremcp"}},
+		{release, []string{"-trimpath", "-ldflags", "-s -w", "-o", b.Release, Module}},
+	}
 	if profiling {
 		b.Profiling = filepath.Join(dir, "openrouter-keys-mcp-pprof")
-		builds = append(builds, []string{"-tags", "benchprofile", "-o", b.Profiling, Module})
+		builds = append(builds, struct{ env, args []string }{release, []string{"-trimpath", "-tags", "benchprofile", "-o", b.Profiling, Module}})
 	}
-	for _, args := range builds {
-		cmd := exec.CommandContext(ctx, "go", append([]string{"build"}, args...)...)
+	for _, bd := range builds {
+		cmd := exec.CommandContext(ctx, "go", append([]string{"build"}, bd.args...)...)
+		cmd.Env = append(os.Environ(), bd.env...)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return b, fmt.Errorf("go build %s: %v\n%s", strings.Join(args, " "), err, out)
+			return b, fmt.Errorf("%s go build %s: %v\n%s", strings.Join(bd.env, " "), strings.Join(bd.args, " "), err, out)
 		}
 	}
 	return b, nil
@@ -574,18 +600,31 @@ func freePort() (string, error) {
 
 // StartBareHTTP starts bench/baremcp over HTTP.
 func StartBareHTTP(bin, dir string) (*HTTPServer, error) {
-	p, err := start(exec.Command(bin, "http", "--addr", "127.0.0.1:0"), dir, nil)
+	return startListening(exec.Command(bin, "http", "--addr", "127.0.0.1:0"), dir, nil)
+}
+
+// startListening starts an HTTP server that prints "listening on URL" on stderr once it serves (as
+// baremcp and the Node peer do), and returns it at that URL.
+func startListening(cmd *exec.Cmd, dir string, env []string) (*HTTPServer, error) {
+	p, err := start(cmd, dir, env)
 	if err != nil {
 		return nil, err
 	}
+	name := filepath.Base(cmd.Path)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if _, u, ok := strings.Cut(p.Stderr(), "listening on "); ok {
+			u, _, _ = strings.Cut(u, "\n")
 			return &HTTPServer{Proc: p, URL: strings.TrimSpace(u)}, nil
+		}
+		select {
+		case <-p.done:
+			return nil, fmt.Errorf("%s %s exited before serving: %s", name, strings.Join(cmd.Args[1:], " "), tail(p.Stderr()))
+		default:
 		}
 		if time.Now().After(deadline) {
 			p.Stop()
-			return nil, errors.New("baremcp http did not start: " + p.Stderr())
+			return nil, errors.New(name + " did not start within 10 s: " + tail(p.Stderr()))
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

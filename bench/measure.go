@@ -74,6 +74,7 @@ func MeasureColdStart(bin string, args, env []string, dir string) (ColdStart, er
 // to the reply's last byte in. The CPU time the server, the sandbox and this process (the client)
 // spend on the calls is added up too.
 type Series struct {
+	Server          string // the server called (GoBuild, Release, Bare, PeerName), or "" for a direct call
 	Name            string
 	call            func() error
 	server, sandbox *Proc
@@ -81,10 +82,10 @@ type Series struct {
 	cpu             [3]time.Duration // server, sandbox, client
 }
 
-// NewSeries names a call to time; server and sandbox (either may be nil) are the processes whose CPU
-// time it costs.
-func NewSeries(name string, server, sandbox *Proc, call func() error) *Series {
-	return &Series{Name: name, call: call, server: server, sandbox: sandbox}
+// NewSeries names a call of a server (named by serverName) to time; server and sandbox (either may be
+// nil) are the processes whose CPU time it costs.
+func NewSeries(serverName, name string, server, sandbox *Proc, call func() error) *Series {
+	return &Series{Server: serverName, Name: name, call: call, server: server, sandbox: sandbox}
 }
 
 // run makes n calls, timing each.
@@ -93,7 +94,7 @@ func (s *Series) run(n int) error {
 	for range n {
 		t0 := time.Now()
 		if err := s.call(); err != nil {
-			return fmt.Errorf("%s: %w", s.Name, err)
+			return fmt.Errorf("%s %s: %w", s.Server, s.Name, err)
 		}
 		s.lat = append(s.lat, time.Since(t0))
 	}
@@ -148,6 +149,21 @@ type LoadResult struct {
 	Errors   int64         // failed calls in the whole run, warm-up included
 	FirstErr string
 	Latency  Stats
+	samples  []time.Duration // the measured calls' latencies, for add
+}
+
+// add merges another run of the same load into r (the rounds of an interleaved load).
+func (r *LoadResult) add(o LoadResult) {
+	r.Clients = o.Clients
+	r.Duration += o.Duration
+	r.Calls += o.Calls
+	r.Total += o.Total
+	r.Errors += o.Errors
+	if r.FirstErr == "" {
+		r.FirstErr = o.FirstErr
+	}
+	r.samples = append(r.samples, o.samples...)
+	r.Latency = Summarize(r.samples)
 }
 
 // PerSecond is the throughput.
@@ -214,6 +230,7 @@ func Load(ctx context.Context, clients int, warmup, d time.Duration, newCaller f
 	if p := firstErr.Load(); p != nil {
 		res.FirstErr = *p
 	}
+	res.samples = lat
 	res.Latency = Summarize(lat)
 	return res
 }

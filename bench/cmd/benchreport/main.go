@@ -1,7 +1,9 @@
 // Command benchreport runs the benchmarks of bench/ and prints their figures as Markdown, with the
-// targets of issue #6 (see BENCHMARKS.md). Run it from the repository:
+// targets of issues #6, #12 and #18 (see BENCHMARKS.md): openrouter-keys-mcp as go build and as the
+// release build it, beside baremcp and the Node peer (bench/nodepeer; its rows say "not measured" and
+// why when Node.js >= 20 or npm is missing). Run it from the repository:
 //
-//	go run ./bench/cmd/benchreport              # the full run (about two minutes)
+//	go run ./bench/cmd/benchreport              # the full run (about four minutes)
 //	go run ./bench/cmd/benchreport -short       # a quick check that every measurement works
 //	go run ./bench/cmd/benchreport -profile -dir /tmp/orkm-bench   # also CPU/alloc profiles of the HTTP server under load
 package main
@@ -25,7 +27,7 @@ func main() {
 	profile := flag.Bool("profile", false, "also profile the HTTP server under load (needs -dir to keep the profiles)")
 	loadTime := flag.Duration("load", 0, "measured time of each throughput run (default 5s, short 300ms)")
 	quiet := flag.Bool("q", false, "no progress on stderr")
-	skip := flag.String("skip", "", "comma-separated parts not to run: cold, latency, load, allocs")
+	skip := flag.String("skip", "", "comma-separated parts not to run: cold, latency, load, allocs, toolbox")
 	coldStarts := flag.Int("cold", 0, "cold starts of each server (default 40, short 2)")
 	flag.Parse()
 
