@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"unicode"
 )
 
@@ -44,6 +45,9 @@ func showable(s string) string {
 
 // hidden reports whether r is invisible or steers how text around it is shown.
 func hidden(r rune) bool {
+	if r < 0x80 {
+		return r < 0x20 || r == 0x7f // the tables below are slow, and most text is ASCII
+	}
 	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' ||
 		unicode.In(r, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
 }
@@ -78,10 +82,8 @@ func clean(v reflect.Value) {
 		}
 		clean(v.Elem())
 	case reflect.Struct:
-		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() {
-				clean(v.Field(i))
-			}
+		for _, i := range textFields(v.Type()) {
+			clean(v.Field(i))
 		}
 	case reflect.Slice, reflect.Array:
 		if v.Type().Elem().Kind() == reflect.Uint8 {
@@ -105,4 +107,49 @@ func clean(v reflect.Value) {
 			v.SetMapIndex(key, val)
 		}
 	}
+}
+
+// textFieldsOf caches, per struct type, the exported fields that can hold text: a result is cleaned on
+// every call, and walking a page of keys field by field (numbers, flags, times as pointers) cost
+// more than building the result.
+var textFieldsOf sync.Map // reflect.Type -> []int
+
+// textFields returns the indexes of t's exported fields that can hold a string.
+func textFields(t reflect.Type) []int {
+	if f, ok := textFieldsOf.Load(t); ok {
+		return f.([]int)
+	}
+	var f []int
+	for i := range t.NumField() {
+		if sf := t.Field(i); sf.IsExported() && holdsText(sf.Type, map[reflect.Type]bool{}) {
+			f = append(f, i)
+		}
+	}
+	textFieldsOf.Store(t, f)
+	return f
+}
+
+// holdsText reports whether a value of type t can contain a string that clean would read.
+func holdsText(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return false // a recursive type: its text is found through the other way in
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.String, reflect.Interface:
+		return true
+	case reflect.Pointer:
+		return holdsText(t.Elem(), seen)
+	case reflect.Slice, reflect.Array:
+		return t.Elem().Kind() != reflect.Uint8 && holdsText(t.Elem(), seen)
+	case reflect.Map:
+		return holdsText(t.Key(), seen) || holdsText(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if sf := t.Field(i); sf.IsExported() && holdsText(sf.Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
 }
