@@ -13,7 +13,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -24,13 +23,11 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"regexp"
 	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
 
-	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
 	"github.com/orkeys/openrouter-keys-mcp/mcpserver"
@@ -106,73 +103,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return 0
 }
 
-// newLogger logs to w (stderr) only: stdout belongs to the protocol. Every line passes through
-// redactLine, a last line of defence should a key or a bearer token reach a log.
-func newLogger(w io.Writer, cfg config) zerolog.Logger {
-	out := io.Writer(redactingWriter{w: w, token: cfg.authToken.Reveal()})
-	console := cfg.logFormat == "console"
-	if cfg.logFormat == "auto" {
-		if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
-			console = true
-		}
-	}
-	if console {
-		out = zerolog.ConsoleWriter{Out: out, NoColor: true}
-	}
-	return zerolog.New(out).Level(cfg.logLevel).With().Timestamp().Logger()
-}
-
-// redactingWriter masks secrets in every line: keys, bearer tokens, and the server's access token.
-type redactingWriter struct {
-	w     io.Writer
-	token string // the server's access token, when it has one
-}
-
-// bearerShape matches the credential after "Bearer", in a header or an error string.
-var bearerShape = regexp.MustCompile(`(?i)(bearer\s+)[^\s"',;]+`)
-
-// mayNeedRedacting reports whether redactLine could change p: only a line holding "sk-or-" (where
-// every key starts) or "bearer" in any case can match.
-func mayNeedRedacting(p []byte) bool {
-	if bytes.Contains(p, []byte("sk-or-")) {
-		return true
-	}
-	for i := bytes.IndexAny(p, "bB"); i >= 0 && i+6 <= len(p); {
-		if bytes.EqualFold(p[i:i+6], []byte("bearer")) {
-			return true
-		}
-		j := bytes.IndexAny(p[i+1:], "bB")
-		if j < 0 {
-			break
-		}
-		i += 1 + j
-	}
-	return false
-}
-
-// redactLine masks OpenRouter keys and bearer tokens.
-func redactLine(s string) string {
-	return bearerShape.ReplaceAllString(openrouter.Redact(s), "${1}[REDACTED]")
-}
-
-func (r redactingWriter) Write(p []byte) (int, error) {
-	n := len(p) // what was written, as the caller counts it
-	if r.token != "" && bytes.Contains(p, []byte(r.token)) {
-		p = bytes.ReplaceAll(p, []byte(r.token), []byte("[REDACTED]"))
-	}
-	if !mayNeedRedacting(p) {
-		// Nearly every line: nothing for the two regular expressions to match, and no copy.
-		if _, err := r.w.Write(p); err != nil {
-			return 0, err
-		}
-		return n, nil
-	}
-	if _, err := io.WriteString(r.w, redactLine(string(p))); err != nil {
-		return 0, err
-	}
-	return n, nil
-}
-
 // newClient builds the OpenRouter client: on the real API, or on an emulator started on a loopback
 // port of its own when --sandbox asks for it (and only then: never as a fallback).
 func newClient(ctx context.Context, cfg config, logger zerolog.Logger) (*openrouter.Client, *sandbox.Sandbox, error) {
@@ -225,6 +155,7 @@ func runStdio(ctx context.Context, cfg config, stdin io.Reader, stdout io.Writer
 	if err != nil {
 		return err
 	}
+	defer s.Close()
 	// One line at start: MCP hosts show a server's stderr as errors, so what the user must know (the
 	// sandbox, a missing key) rides on the line that says the server is up.
 	ev, msg := logger.Info().Str("key_from", cfg.keyVar), "serving MCP on stdio"
@@ -241,7 +172,7 @@ func runStdio(ctx context.Context, cfg config, stdin io.Reader, stdout io.Writer
 		ev, msg = logger.Warn(), msg+fmt.Sprintf("; no OpenRouter key: set %s; every tool will answer with an error until then", keyVars[0])
 	}
 	ev.Str("version", versionString()).Str("base_url", client.BaseURL()).Msg(msg)
-	return transport.ServeStdio(ctx, s, stdin, stdout, logger)
+	return transport.ServeStdio(ctx, s.MCPServer, stdin, stdout, logger)
 }
 
 func runHTTP(ctx context.Context, cfg config, stderr io.Writer, logger zerolog.Logger) error {
@@ -254,6 +185,7 @@ func runHTTP(ctx context.Context, cfg config, stderr io.Writer, logger zerolog.L
 	if err != nil {
 		return err
 	}
+	defer s.Close()
 	opts := transport.HTTPOptions{
 		ToolNames:      tools.Names(),
 		Stateful:       cfg.stateful,
@@ -277,7 +209,7 @@ func runHTTP(ctx context.Context, cfg config, stderr io.Writer, logger zerolog.L
 		opts.Auth = accessToken(cfg.authToken)
 		opts.AuthHint = "send the server's access token as Authorization: Bearer <token>"
 	}
-	handler, closeSessions := transport.NewHTTPHandler(s, opts)
+	handler, closeSessions := transport.NewHTTPHandler(s.MCPServer, opts)
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("http: %w", err)
