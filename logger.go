@@ -65,10 +65,10 @@ func encodedString(s string) []byte {
 // that masking it can never swallow a JSON escape.
 var bearerShape = regexp.MustCompile(`(?i)(bearer(?:\s|\\[tnr])+)[^\s"'\\,;]+`)
 
-// mayNeedRedacting reports whether redactLine could change p: only a line holding "sk-or-" (where
-// every key starts) or "bearer" in any case can match.
+// mayNeedRedacting reports whether redactLine could change p: only a line holding the prefix of every
+// key or "bearer" in any case can match.
 func mayNeedRedacting(p []byte) bool {
-	if bytes.Contains(p, []byte("sk-or-")) {
+	if bytes.Contains(p, []byte(openrouter.KeyPrefix)) {
 		return true
 	}
 	for i := bytes.IndexAny(p, "bB"); i >= 0 && i+6 <= len(p); {
