@@ -31,10 +31,7 @@ var errReported = errors.New("reported")
 // use; the client and the server are closed when use returns.
 func inProcess(ctx context.Context, cfg config, logger zerolog.Logger, use func(*mcpclient.Client) error) error {
 	return serve(ctx, cfg, logger, func(s *mcpserver.Server, client *openrouter.Client, _ *sandbox.Sandbox) error {
-		if cfg.sandbox {
-			ev, msg := startLine(logger, cfg, "", false)
-			ev.Str("base_url", client.BaseURL()).Msg(msg)
-		}
+		warnSandbox(logger, cfg, client)
 		c, err := mcpserver.Connect(ctx, s, name+"-cli", versionString())
 		if err != nil {
 			return err

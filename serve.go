@@ -73,6 +73,15 @@ func startLine(logger zerolog.Logger, cfg config, msg string, noKeyMatters bool)
 	return ev, msg
 }
 
+// warnSandbox says, with --sandbox, on a line of its own, that the tools act on the emulator, and how
+// it fails on purpose: for the commands whose start line must stay as it is (http) or have none.
+func warnSandbox(logger zerolog.Logger, cfg config, client *openrouter.Client) {
+	if cfg.sandbox {
+		ev, msg := startLine(logger, cfg, "", false)
+		ev.Str("base_url", client.BaseURL()).Msg(msg)
+	}
+}
+
 // faultsMode is said when the emulator is set to fail on purpose.
 const faultsMode = "SANDBOX FAULTS: the emulator fails on purpose"
 
@@ -137,10 +146,10 @@ func runHTTP(ctx context.Context, cfg config, std streams, logger zerolog.Logger
 		if err != nil {
 			return fmt.Errorf("http: %w", err)
 		}
-		ev, msg := startLine(logger, cfg, "serving MCP over HTTP", false)
-		ev.Str("version", versionString()).Str("url", "http://"+ln.Addr().String()+"/mcp").
+		warnSandbox(logger, cfg, client)
+		logger.Info().Str("version", versionString()).Str("url", "http://"+ln.Addr().String()+"/mcp").
 			Str("key_source", cfg.keySource).Bool("access_token", cfg.authToken != "").Bool("stateful", cfg.stateful).
-			Str("base_url", client.BaseURL()).Msg(msg)
+			Str("base_url", client.BaseURL()).Msg("serving MCP over HTTP")
 		return transport.ServeHTTP(ctx, ln, handler, logger, closeSessions)
 	})
 }
@@ -200,11 +209,9 @@ func runSandbox(ctx context.Context, cfg config, std streams, logger zerolog.Log
 	if cfg.key == "" {
 		printSandboxKey(std.err, emu)
 	}
-	ev := logger.Info()
-	msg := "serving the OpenRouter emulator"
 	if !cfg.faults.IsZero() {
-		ev, msg = logger.Warn().Str("faults", cfg.faults.String()), msg+"; "+faultsMode
+		logger.Warn().Str("faults", cfg.faults.String()).Msg(faultsMode)
 	}
-	ev.Str("base_url", "http://"+ln.Addr().String()+"/api/v1").Msg(msg)
+	logger.Info().Str("base_url", "http://"+ln.Addr().String()+"/api/v1").Msg("serving the OpenRouter emulator")
 	return transport.ServeHTTP(ctx, ln, emu, logger, nil)
 }
