@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/orkeys/openrouter-keys-mcp/mcpserver"
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
 	"github.com/orkeys/openrouter-keys-mcp/tools"
 )
 
@@ -28,21 +27,21 @@ import (
 // errReported marks a failure the command has already told the user about; it only sets the exit code.
 var errReported = errors.New("reported")
 
-// inProcess builds the MCP server for cfg and connects an in-process client to it.
-func inProcess(ctx context.Context, cfg config, logger zerolog.Logger) (*mcpclient.Client, error) {
-	client, _, err := newClient(ctx, cfg, logger)
-	if err != nil {
-		return nil, err
-	}
-	warnSandbox(logger, cfg, client)
-	s, err := mcpserver.New(client, serverOptions(cfg, logger))
-	if err != nil {
-		return nil, err
-	}
-	return mcpserver.Connect(ctx, s, name+"-cli", versionString())
+// inProcess builds the MCP server for cfg, connects an in-process client to it and hands the client to
+// use; the client and the server are closed when use returns.
+func inProcess(ctx context.Context, cfg config, logger zerolog.Logger, use func(*mcpclient.Client) error) error {
+	return serve(ctx, cfg, logger, func(s *mcpserver.Server, client *openrouter.Client, _ *sandbox.Sandbox) error {
+		warnSandbox(logger, cfg, client)
+		c, err := mcpserver.Connect(ctx, s, name+"-cli", versionString())
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return use(c)
+	})
 }
 
-func runCall(ctx context.Context, cfg config, stdout, stderr io.Writer, logger zerolog.Logger) error {
+func runCall(ctx context.Context, cfg config, std streams, logger zerolog.Logger) error {
 	var args map[string]any
 	if cfg.callArgs != "" {
 		err := json.Unmarshal([]byte(cfg.callArgs), &args)
@@ -54,11 +53,12 @@ func runCall(ctx context.Context, cfg config, stdout, stderr io.Writer, logger z
 			return fmt.Errorf(`the arguments must be a JSON object, e.g. '{"hash":"..."}' (see: %s tools)`, name)
 		}
 	}
-	c, err := inProcess(ctx, cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
+	return inProcess(ctx, cfg, logger, func(c *mcpclient.Client) error { return call(ctx, cfg, c, args, std) })
+}
+
+// call makes the call and prints its result: for people, or as JSON with --json.
+func call(ctx context.Context, cfg config, c *mcpclient.Client, args map[string]any, std streams) error {
+	stdout, stderr := std.out, std.err
 	req := mcp.CallToolRequest{}
 	req.Params.Name = cfg.callTool
 	req.Params.Arguments = args
@@ -141,12 +141,12 @@ func notOffered(ctx context.Context, c *mcpclient.Client, cfg config) error {
 		cfg.callTool, strings.Join(by, " and "), strings.Join(offered, ", "))
 }
 
-func runTools(ctx context.Context, cfg config, stdout, _ io.Writer, logger zerolog.Logger) error {
-	c, err := inProcess(ctx, cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
+func runTools(ctx context.Context, cfg config, std streams, logger zerolog.Logger) error {
+	return inProcess(ctx, cfg, logger, func(c *mcpclient.Client) error { return listTools(ctx, cfg, c, std.out) })
+}
+
+// listTools prints the tools offered: for people, or their MCP definitions with --json.
+func listTools(ctx context.Context, cfg config, c *mcpclient.Client, stdout io.Writer) error {
 	list, err := c.ListTools(ctx, mcp.ListToolsRequest{})
 	if err != nil {
 		return err
@@ -200,121 +200,4 @@ func hintWords(a mcp.ToolAnnotation) string {
 		w = append(w, "changes keys")
 	}
 	return strings.Join(w, ", ")
-}
-
-// keyFormat is the shape of an OpenRouter key's secret.
-var keyFormat = regexp.MustCompile(`^sk-or-v1-[0-9a-f]{64}$`)
-
-// runDoctor checks the configuration and the key, says what is wrong and how to fix it, and fails
-// unless all is well.
-func runDoctor(ctx context.Context, cfg config, stdout, _ io.Writer, logger zerolog.Logger) error {
-	ok := true
-	good := func(format string, a ...any) { fmt.Fprintf(stdout, "ok       "+format+"\n", a...) }
-	bad := func(format string, a ...any) {
-		ok = false
-		fmt.Fprintf(stdout, "PROBLEM  "+format+"\n", a...)
-	}
-	note := func(format string, a ...any) { fmt.Fprintf(stdout, "note     "+format+"\n", a...) }
-	for _, p := range loosePermissions(cfg) {
-		bad("%s", p)
-	}
-
-	switch {
-	case cfg.sandbox:
-		note("--sandbox: checking the built-in emulator, not a real OpenRouter account")
-	case cfg.key == "":
-		bad("no key: set %s to an OpenRouter management key (%s)", keyVars[0], "https://openrouter.ai/docs/guides/overview/auth/management-api-keys")
-	default:
-		good("key from %s", cfg.keyVar)
-		if cfg.keyVar != keyVars[0] {
-			note("%s is read only because %s is not set; prefer %s", cfg.keyVar, keyVars[0], keyVars[0])
-		}
-		if !keyFormat.MatchString(cfg.key.Reveal()) {
-			// A placeholder pasted from a README (sk-or-v1-...) would otherwise show only as a 401.
-			bad("the key in %s is not an OpenRouter key: one is sk-or-v1- followed by 64 hex characters; "+
-				"copy the whole management key (https://openrouter.ai/docs/guides/overview/auth/management-api-keys)", cfg.keyVar)
-		}
-	}
-	client, _, err := newClient(ctx, cfg, logger)
-	if err != nil {
-		bad("%v", err)
-		return errReported
-	}
-	if cfg.sandbox || keyFormat.MatchString(cfg.key.Reveal()) {
-		k, err := client.CurrentKey(ctx)
-		switch status := openrouter.StatusOf(err); {
-		case err == nil && k.IsManagementKey:
-			good("OpenRouter at %s accepts the key %s, a management key", client.BaseURL(), k.Label)
-			describeLimits(good, k)
-		case err == nil:
-			bad("the key %s is valid but is not a management key: only current_key will work; the other tools get 403. "+
-				"Create a management key (https://openrouter.ai/docs/guides/overview/auth/management-api-keys) and set %s to it",
-				k.Label, keyVars[0])
-		case status == 401:
-			bad("OpenRouter rejected the key (401): it is wrong, disabled or expired; set %s to a valid management key", keyVars[0])
-		case status != 0:
-			bad("OpenRouter answered %v; try again later", err)
-		default:
-			// The error already says "cannot reach OpenRouter", once per layer that wrapped it: say it once.
-			msg := err.Error()
-			msg = msg[max(0, strings.LastIndex(msg, "cannot reach OpenRouter")):]
-			bad("%s; the base URL is %s. Check the network, a proxy, or --base-url", msg, client.BaseURL())
-		}
-	}
-	all, err := tools.All(client, tools.Options{})
-	if err == nil {
-		all, err = tools.Select(all, cfg.selection)
-	}
-	if err != nil {
-		bad("%v", err)
-	} else {
-		var names []string
-		for _, t := range all {
-			names = append(names, t.Tool.Name)
-		}
-		good("tools offered: %s", strings.Join(names, ", "))
-	}
-	if p := cfg.policy.String(); p != "" {
-		good("%s", p)
-	}
-	if cfg.confirm == tools.ConfirmNever {
-		note("--confirm=never: deleting or disabling a key is never confirmed by a person")
-	}
-	if cfg.secretDir != "" {
-		if f, err := os.CreateTemp(cfg.secretDir, ".doctor-*"); err != nil {
-			bad("--secret-dir %s is not writable: %v", cfg.secretDir, err)
-		} else {
-			f.Close()
-			os.Remove(f.Name())
-			good("new secrets go to files in %s, not to the model", cfg.secretDir)
-		}
-	}
-	if cfg.auditLog != "" {
-		if f, err := os.OpenFile(cfg.auditLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err != nil {
-			bad("--audit-log %s cannot be opened: %v; every change to keys would be refused", cfg.auditLog, err)
-		} else {
-			f.Close()
-			good("changes are recorded in %s", cfg.auditLog)
-		}
-	}
-	if !ok {
-		return errReported
-	}
-	fmt.Fprintln(stdout, "All is well.")
-	return nil
-}
-
-func describeLimits(good func(string, ...any), k *openrouter.CurrentKey) {
-	limit := "no spending limit"
-	if k.Limit != nil {
-		limit = fmt.Sprintf("limit %g USD", *k.Limit)
-		if k.LimitRemaining != nil {
-			limit += fmt.Sprintf(", %.2f left", *k.LimitRemaining)
-		}
-	}
-	expiry := "does not expire"
-	if k.ExpiresAt != nil {
-		expiry = "expires " + *k.ExpiresAt
-	}
-	good("%s; used %.2f USD in all; %s", limit, k.Usage, expiry)
 }

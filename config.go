@@ -71,7 +71,7 @@ const minTokenLength = 16
 type config struct {
 	command   string
 	baseURL   string
-	sandbox   bool
+	sandbox   bool // the tools act on the built-in emulator (always, for the sandbox command)
 	addr      string
 	logLevel  zerolog.Level
 	logFormat string
@@ -87,8 +87,6 @@ type config struct {
 	policy    tools.Policy
 	// confirmSecret signs confirmation states; replicas share it, so an answer may reach any of them
 	confirmSecret openrouter.Secret
-	// the files secrets were read from (--confirm-secret-file, --auth-token-file), for permissions.go
-	confirmFile, tokenFile string
 
 	// call only
 	callTool string
@@ -107,6 +105,20 @@ type config struct {
 	maxSessionsPer  int
 	maxConns        int
 	maxConnsPerAddr int
+
+	in flagInput // what flags and variables said, before their checks turn it into the fields above
+}
+
+// flagInput holds flag values as given, for the checks that read them.
+type flagInput struct {
+	tokenFile, confirmFile, origins, keySource, include, exclude, confirm, faults, maxLimit, maxLimitReset, maxExpiry string
+}
+
+// A flagGroup is flags that go together, each defined with its environment twin, and the check of what
+// they were given, run once the whole command line is read.
+type flagGroup struct {
+	define func(fs *flag.FlagSet, e *envReader, cfg *config)
+	check  func(cfg *config, fs *flag.FlagSet, getenv func(string) string) error
 }
 
 // errKeyInArgs refuses a key on the command line, where every user of the machine can read it, without
@@ -114,11 +126,19 @@ type config struct {
 var errKeyInArgs = fmt.Errorf("an API key was given as an argument: the key is never taken from the command "+
 	"line, where other users of the machine can see it; set %s in the environment instead", keyVars[0])
 
-// parseConfig reads the command line and the environment; flags win over their variables.
+// parseConfig reads the command line and the environment; flags win over their variables. It finds the
+// command in the table and runs its flag groups: it knows no command by name.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
-	cfg := config{command: "stdio"}
+	cfg := config{command: defaultCommand}
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cfg.command, args = args[0], args[1:]
+	}
+	cmd := lookupCommand(cfg.command)
+	if cmd == nil {
+		if openrouter.LooksLikeSecret(cfg.command) {
+			return cfg, errKeyInArgs
+		}
+		return cfg, fmt.Errorf("unknown command %q: want %s (see --help)", cfg.command, commandList())
 	}
 	fs := flag.NewFlagSet(name+" "+cfg.command, flag.ContinueOnError)
 	// The flag package would print a mistake with the whole usage after it: parseInterspersed says it
@@ -126,54 +146,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	e := envReader{getenv: getenv}
-	var origins, keySource, include, exclude, confirm, faults, maxLimit, maxLimitReset, maxExpiry string
-	switch cfg.command {
-	case "stdio", "http", "call", "tools", "doctor":
-		fs.StringVar(&cfg.baseURL, "base-url", e.str(envBaseURL, openrouter.DefaultBaseURL), "OpenRouter API base URL (env "+envBaseURL+")")
-		fs.BoolVar(&cfg.sandbox, "sandbox", e.bool(envSandbox), "use the built-in OpenRouter emulator instead of OpenRouter; no key needed (env "+envSandbox+")")
-		fs.BoolVar(&cfg.selection.ReadOnly, "read-only", e.bool(envReadOnly), "offer only the tools that change nothing: list_keys, get_key, current_key, list_workspaces, get_credits, get_activity, audit_keys (env "+envReadOnly+")")
-		fs.StringVar(&include, "tools", e.str(envTools, ""), "comma-separated tools to offer; default all (env "+envTools+")")
-		fs.StringVar(&exclude, "exclude-tools", e.str(envExcludeTools, ""), "comma-separated tools not to offer (env "+envExcludeTools+")")
-		fs.StringVar(&confirm, "confirm", e.str(envConfirm, "auto"), "ask the user before a key is deleted, disabled, stopped by its limit or moved: auto (when the client can ask) or never (env "+envConfirm+")")
-		fs.StringVar(&cfg.secretDir, "secret-dir", e.str(envSecretDir, ""), "write each new key's secret to a file in this directory instead of returning it to the model (env "+envSecretDir+")")
-		fs.StringVar(&cfg.auditLog, "audit-log", e.str(envAuditLog, ""), "append a JSON line for every change to keys to this file (env "+envAuditLog+")")
-		fs.StringVar(&cfg.confirmFile, "confirm-secret-file", e.str(envConfirmFile, ""), "file holding a secret that replicas behind one address share, so that a confirmation answered on one is accepted by another (env "+envConfirmFile+", or the secret itself in "+envConfirmSecret+")")
-		fs.StringVar(&maxLimit, "max-limit", e.str(envMaxLimit, ""), "policy: refuse keys without a spending limit or with one above this many USD (env "+envMaxLimit+")")
-		fs.StringVar(&maxLimitReset, "max-limit-reset", e.str(envMaxLimitReset, ""), "policy: the resets a limit may have under --max-limit, comma-separated (daily, weekly, monthly); by default never, so --max-limit is the most a key ever spends (env "+envMaxLimitReset+")")
-		fs.StringVar(&maxExpiry, "max-expiry", e.str(envMaxExpiry, ""), "policy: new keys expire within this duration (30d, 12h); a key created without expires_at gets it (env "+envMaxExpiry+")")
-		fs.StringVar(&cfg.policy.ManagedPrefix, "managed-prefix", e.str(envManagedPrefix, ""), "policy: only keys whose name starts with this may be created, changed or deleted (env "+envManagedPrefix+")")
-	case "sandbox":
-		fs.StringVar(&cfg.addr, "addr", e.str(envAddr, "127.0.0.1:8081"), "listen address (env "+envAddr+")")
-	case "version":
-	default:
-		if openrouter.LooksLikeSecret(cfg.command) {
-			return cfg, errKeyInArgs
-		}
-		return cfg, fmt.Errorf("unknown command %q: want %s (see --help)", cfg.command, commandList)
-	}
-	if cfg.command == "call" || cfg.command == "tools" {
-		fs.BoolVar(&cfg.jsonOut, "json", false, "print JSON, for scripts, instead of text for people")
-	}
-	if cfg.command == "http" {
-		fs.StringVar(&cfg.addr, "addr", e.str(envAddr, "127.0.0.1:8080"), "listen address (env "+envAddr+")")
-		fs.BoolVar(&cfg.stateful, "stateful", e.bool(envStateful), "keep MCP sessions; for a single instance only (env "+envStateful+")")
-		fs.StringVar(&keySource, "key-source", e.str(envKeySource, ""), "whose OpenRouter key is used: caller (each request's bearer token) or server (the server's key; callers need an access token). Default: server when the server has a key, else caller (env "+envKeySource+")")
-		fs.StringVar(&cfg.tokenFile, "auth-token-file", e.str(envAuthTokenFile, ""), "file holding the access token callers must present in server key mode (env "+envAuthTokenFile+", or the token itself in "+envAuthToken+")")
-		fs.StringVar(&origins, "allowed-origins", e.str(envAllowedOrigins, ""), "comma-separated browser origins allowed to call the server, e.g. http://localhost:6274 (env "+envAllowedOrigins+")")
-		fs.IntVar(&cfg.maxInFlight, "max-in-flight", e.int(envMaxInFlight, transport.DefaultMaxInFlight), "MCP requests served at once; more get 429 (env "+envMaxInFlight+")")
-		fs.IntVar(&cfg.maxSessions, "max-sessions", e.int(envMaxSessions, transport.DefaultMaxSessions), "with --stateful, live sessions at most; more initializes get 503 (env "+envMaxSessions+")")
-		fs.IntVar(&cfg.maxInFlightPer, "max-in-flight-per-caller", e.int(envMaxInFlightPer, 0), "MCP requests served at once for one bearer token; 0: a quarter of --max-in-flight with --key-source caller, all of it otherwise (env "+envMaxInFlightPer+")")
-		fs.IntVar(&cfg.maxSessionsPer, "max-sessions-per-caller", e.int(envMaxSessionsPer, 0), "with --stateful, live sessions of one bearer token; 0: a tenth of --max-sessions with --key-source caller, all of them otherwise (env "+envMaxSessionsPer+")")
-		fs.IntVar(&cfg.maxConns, "max-conns", e.int(envMaxConns, transport.DefaultMaxConns), "open connections at most; more are answered 503 unless an idle one can be closed (env "+envMaxConns+")")
-		fs.IntVar(&cfg.maxConnsPerAddr, "max-conns-per-addr", e.int(envMaxConnsPer, transport.DefaultMaxConnsPerAddr), "open connections from one non-loopback address; behind a proxy, raise it to --max-conns (env "+envMaxConnsPer+")")
+	for _, g := range cmd.flags {
+		g.define(fs, &e, &cfg)
 	}
 	defaultLevel := "info"
-	if cfg.command == "call" || cfg.command == "tools" || cfg.command == "doctor" {
+	if cmd.forPeople {
 		defaultLevel = "warn" // a person is reading the terminal: only what needs their attention
-	}
-	if cfg.command != "version" {
-		fs.StringVar(&faults, "sandbox-faults", e.str(envSandboxFaults, ""), "make the sandbox fail on purpose, for testing clients: "+
-			sandbox.FaultSpecHelp+" (env "+envSandboxFaults+")")
 	}
 	level := fs.String("log-level", e.str(envLogLevel, defaultLevel), "log level: trace, debug, info, warn, error (env "+envLogLevel+")")
 	fs.StringVar(&cfg.logFormat, "log-format", e.str(envLogFormat, "auto"), "log format on stderr: json, console, or auto (console on a terminal) (env "+envLogFormat+")")
@@ -182,7 +160,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	positional, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
-		usage(stderr, fs, cfg.command)
+		usage(stderr, fs, cmd)
 	}
 	if err != nil {
 		return cfg, err
@@ -193,13 +171,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		}
 	}
 	switch {
-	case cfg.command == "call" && (len(positional) == 1 || len(positional) == 2):
-		cfg.callTool = positional[0]
-		if len(positional) == 2 {
-			cfg.callArgs = positional[1]
+	case cmd.args != nil:
+		if err := cmd.args(&cfg, positional); err != nil {
+			return cfg, err
 		}
-	case cfg.command == "call":
-		return cfg, fmt.Errorf("call takes a tool name and, optionally, its arguments as JSON: call get_key '{\"hash\":\"...\"}'")
 	case len(positional) > 0:
 		return cfg, fmt.Errorf("unexpected argument %q (see --help)", positional[0])
 	}
@@ -213,42 +188,112 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	default:
 		return cfg, fmt.Errorf("invalid log format %q: want json, console or auto", cfg.logFormat)
 	}
-	if cfg.sandbox && (getenv(envBaseURL) != "" || flagSet(fs, "base-url")) {
-		return cfg, fmt.Errorf("--sandbox and --base-url (or %s) cannot be used together: the sandbox is its own upstream", envBaseURL)
-	}
-	if faults != "" {
-		if cfg.command != "sandbox" && !cfg.sandbox {
-			return cfg, fmt.Errorf("--sandbox-faults (or %s) needs --sandbox: faults are injected by the built-in emulator only", envSandboxFaults)
-		}
-		if cfg.faults, err = sandbox.ParseFaults(faults); err != nil {
-			return cfg, fmt.Errorf("invalid --sandbox-faults: %w", err)
-		}
-	}
 	for _, v := range keyVars {
 		if k := strings.TrimSpace(getenv(v)); k != "" {
 			cfg.key, cfg.keyVar = openrouter.Secret(k), v
 			break
 		}
 	}
-	if cfg.command != "sandbox" && cfg.command != "version" {
-		if err := cfg.parseTools(include, exclude, confirm); err != nil {
-			return cfg, err
+	for _, g := range cmd.flags {
+		if g.check == nil {
+			continue
 		}
-		if err := cfg.parsePolicy(maxLimit, maxLimitReset, maxExpiry); err != nil {
-			return cfg, err
-		}
-		secret, err := readSecret(getenv(envConfirmSecret), cfg.confirmFile, "--confirm-secret-file", "the confirmation secret")
-		if err != nil {
-			return cfg, err
-		}
-		cfg.confirmSecret = secret
-	}
-	if cfg.command == "http" {
-		if err := cfg.parseHTTP(keySource, cfg.tokenFile, origins, getenv); err != nil {
+		if err := g.check(&cfg, fs, getenv); err != nil {
 			return cfg, err
 		}
 	}
 	return cfg, nil
+}
+
+// toolFlags are the flags of every command that serves or calls the tools: the upstream, which tools,
+// how they behave and the policy.
+var toolFlags = flagGroup{
+	define: func(fs *flag.FlagSet, e *envReader, cfg *config) {
+		in := &cfg.in
+		fs.StringVar(&cfg.baseURL, "base-url", e.str(envBaseURL, openrouter.DefaultBaseURL), "OpenRouter API base URL (env "+envBaseURL+")")
+		fs.BoolVar(&cfg.sandbox, "sandbox", e.bool(envSandbox), "use the built-in OpenRouter emulator instead of OpenRouter; no key needed (env "+envSandbox+")")
+		fs.BoolVar(&cfg.selection.ReadOnly, "read-only", e.bool(envReadOnly), "offer only the tools that change nothing: list_keys, get_key, current_key, list_workspaces, get_credits, get_activity, audit_keys (env "+envReadOnly+")")
+		fs.StringVar(&in.include, "tools", e.str(envTools, ""), "comma-separated tools to offer; default all (env "+envTools+")")
+		fs.StringVar(&in.exclude, "exclude-tools", e.str(envExcludeTools, ""), "comma-separated tools not to offer (env "+envExcludeTools+")")
+		fs.StringVar(&in.confirm, "confirm", e.str(envConfirm, "auto"), "ask the user before a key is deleted, disabled, stopped by its limit or moved: auto (when the client can ask) or never (env "+envConfirm+")")
+		fs.StringVar(&cfg.secretDir, "secret-dir", e.str(envSecretDir, ""), "write each new key's secret to a file in this directory instead of returning it to the model (env "+envSecretDir+")")
+		fs.StringVar(&cfg.auditLog, "audit-log", e.str(envAuditLog, ""), "append a JSON line for every change to keys to this file (env "+envAuditLog+")")
+		fs.StringVar(&in.confirmFile, "confirm-secret-file", e.str(envConfirmFile, ""), "file holding a secret that replicas behind one address share, so that a confirmation answered on one is accepted by another (env "+envConfirmFile+", or the secret itself in "+envConfirmSecret+")")
+		fs.StringVar(&in.maxLimit, "max-limit", e.str(envMaxLimit, ""), "policy: refuse keys without a spending limit or with one above this many USD (env "+envMaxLimit+")")
+		fs.StringVar(&in.maxLimitReset, "max-limit-reset", e.str(envMaxLimitReset, ""), "policy: the resets a limit may have under --max-limit, comma-separated (daily, weekly, monthly); by default never, so --max-limit is the most a key ever spends (env "+envMaxLimitReset+")")
+		fs.StringVar(&in.maxExpiry, "max-expiry", e.str(envMaxExpiry, ""), "policy: new keys expire within this duration (30d, 12h); a key created without expires_at gets it (env "+envMaxExpiry+")")
+		fs.StringVar(&cfg.policy.ManagedPrefix, "managed-prefix", e.str(envManagedPrefix, ""), "policy: only keys whose name starts with this may be created, changed or deleted (env "+envManagedPrefix+")")
+	},
+	check: func(cfg *config, fs *flag.FlagSet, getenv func(string) string) error {
+		if cfg.sandbox && (getenv(envBaseURL) != "" || flagSet(fs, "base-url")) {
+			return fmt.Errorf("--sandbox and --base-url (or %s) cannot be used together: the sandbox is its own upstream", envBaseURL)
+		}
+		if err := cfg.parseTools(); err != nil {
+			return err
+		}
+		if err := cfg.parsePolicy(); err != nil {
+			return err
+		}
+		secret, err := readSecret(getenv(envConfirmSecret), cfg.in.confirmFile, "--confirm-secret-file", "the confirmation secret")
+		cfg.confirmSecret = secret
+		return err
+	},
+}
+
+// httpFlags are the HTTP transport's: where it listens, whose key is used, how callers are let in.
+var httpFlags = flagGroup{
+	define: func(fs *flag.FlagSet, e *envReader, cfg *config) {
+		in := &cfg.in
+		fs.StringVar(&cfg.addr, "addr", e.str(envAddr, "127.0.0.1:8080"), "listen address (env "+envAddr+")")
+		fs.BoolVar(&cfg.stateful, "stateful", e.bool(envStateful), "keep MCP sessions; for a single instance only (env "+envStateful+")")
+		fs.StringVar(&in.keySource, "key-source", e.str(envKeySource, ""), "whose OpenRouter key is used: caller (each request's bearer token) or server (the server's key; callers need an access token). Default: server when the server has a key, else caller (env "+envKeySource+")")
+		fs.StringVar(&in.tokenFile, "auth-token-file", e.str(envAuthTokenFile, ""), "file holding the access token callers must present in server key mode (env "+envAuthTokenFile+", or the token itself in "+envAuthToken+")")
+		fs.StringVar(&in.origins, "allowed-origins", e.str(envAllowedOrigins, ""), "comma-separated browser origins allowed to call the server, e.g. http://localhost:6274 (env "+envAllowedOrigins+")")
+		fs.IntVar(&cfg.maxInFlight, "max-in-flight", e.int(envMaxInFlight, transport.DefaultMaxInFlight), "MCP requests served at once; more get 429 (env "+envMaxInFlight+")")
+		fs.IntVar(&cfg.maxSessions, "max-sessions", e.int(envMaxSessions, transport.DefaultMaxSessions), "with --stateful, live sessions at most; more initializes get 503 (env "+envMaxSessions+")")
+		fs.IntVar(&cfg.maxInFlightPer, "max-in-flight-per-caller", e.int(envMaxInFlightPer, 0), "MCP requests served at once for one bearer token; 0: a quarter of --max-in-flight with --key-source caller, all of it otherwise (env "+envMaxInFlightPer+")")
+		fs.IntVar(&cfg.maxSessionsPer, "max-sessions-per-caller", e.int(envMaxSessionsPer, 0), "with --stateful, live sessions of one bearer token; 0: a tenth of --max-sessions with --key-source caller, all of them otherwise (env "+envMaxSessionsPer+")")
+		fs.IntVar(&cfg.maxConns, "max-conns", e.int(envMaxConns, transport.DefaultMaxConns), "open connections at most; more are answered 503 unless an idle one can be closed (env "+envMaxConns+")")
+		fs.IntVar(&cfg.maxConnsPerAddr, "max-conns-per-addr", e.int(envMaxConnsPer, transport.DefaultMaxConnsPerAddr), "open connections from one non-loopback address; behind a proxy, raise it to --max-conns (env "+envMaxConnsPer+")")
+	},
+	check: func(cfg *config, _ *flag.FlagSet, getenv func(string) string) error { return cfg.parseHTTP(getenv) },
+}
+
+// sandboxFlags are the sandbox command's: it is the emulator, and listens on its own address.
+var sandboxFlags = flagGroup{
+	define: func(fs *flag.FlagSet, e *envReader, cfg *config) {
+		cfg.sandbox = true
+		fs.StringVar(&cfg.addr, "addr", e.str(envAddr, "127.0.0.1:8081"), "listen address (env "+envAddr+")")
+	},
+}
+
+// jsonFlag is --json, for the commands that print for people and, with it, for scripts.
+var jsonFlag = flagGroup{
+	define: func(fs *flag.FlagSet, _ *envReader, cfg *config) {
+		fs.BoolVar(&cfg.jsonOut, "json", false, "print JSON, for scripts, instead of text for people")
+	},
+}
+
+// faultFlags make the emulator fail on purpose; they need the emulator.
+var faultFlags = flagGroup{
+	define: func(fs *flag.FlagSet, e *envReader, cfg *config) {
+		fs.StringVar(&cfg.in.faults, "sandbox-faults", e.str(envSandboxFaults, ""), "make the sandbox fail on purpose, for testing clients: "+
+			sandbox.FaultSpecHelp+" (env "+envSandboxFaults+")")
+	},
+	check: func(cfg *config, _ *flag.FlagSet, _ func(string) string) error {
+		if cfg.in.faults == "" {
+			return nil
+		}
+		if !cfg.sandbox {
+			return fmt.Errorf("--sandbox-faults (or %s) needs --sandbox: faults are injected by the built-in emulator only", envSandboxFaults)
+		}
+		faults, err := sandbox.ParseFaults(cfg.in.faults)
+		if err != nil {
+			return fmt.Errorf("invalid --sandbox-faults: %w", err)
+		}
+		cfg.faults = faults
+		return nil
+	},
 }
 
 // parseInterspersed parses flags wherever they stand among the positional arguments, so that both
@@ -274,24 +319,20 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 var dashes = strings.NewReplacer("defined: -", "defined: --", "argument: -", "argument: --", "flag -", "flag --")
 
 // parseTools reads which tools to offer and how they behave.
-func (cfg *config) parseTools(include, exclude, confirm string) error {
-	cfg.selection.Include = splitList(include)
-	cfg.selection.Exclude = splitList(exclude)
+func (cfg *config) parseTools() error {
+	cfg.selection.Include = splitList(cfg.in.include)
+	cfg.selection.Exclude = splitList(cfg.in.exclude)
 	if err := cfg.selection.Check(); err != nil {
 		return err
 	}
-	mode, err := tools.ParseConfirmMode(confirm)
+	mode, err := tools.ParseConfirmMode(cfg.in.confirm)
 	if err != nil {
 		return fmt.Errorf("--confirm: %w", err)
 	}
 	cfg.confirm = mode
 	if cfg.secretDir != "" {
-		info, err := os.Stat(cfg.secretDir)
-		switch {
-		case err == nil && !info.IsDir():
-			return fmt.Errorf("--secret-dir %s is a file, not a directory: name a directory (mode 0700 is best)", cfg.secretDir)
-		case err != nil:
-			return fmt.Errorf("--secret-dir %s: not a directory: create it first (mode 0700 is best)", cfg.secretDir)
+		if err := tools.CheckSecretDir(cfg.secretDir); err != nil {
+			return err
 		}
 	}
 	if cfg.auditLog != "" {
@@ -303,7 +344,8 @@ func (cfg *config) parseTools(include, exclude, confirm string) error {
 }
 
 // parsePolicy reads the bounds on what the agent may do with keys.
-func (cfg *config) parsePolicy(maxLimit, maxLimitReset, maxExpiry string) error {
+func (cfg *config) parsePolicy() error {
+	maxLimit, maxLimitReset, maxExpiry := cfg.in.maxLimit, cfg.in.maxLimitReset, cfg.in.maxExpiry
 	if maxLimit != "" {
 		v, err := strconv.ParseFloat(maxLimit, 64)
 		if err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
@@ -344,7 +386,8 @@ func splitList(s string) []string {
 
 // parseHTTP settles whose key is used and how callers are let in, refusing combinations that would
 // expose the server's key.
-func (cfg *config) parseHTTP(keySource, tokenFile, origins string, getenv func(string) string) error {
+func (cfg *config) parseHTTP(getenv func(string) string) error {
+	keySource, tokenFile, origins := cfg.in.keySource, cfg.in.tokenFile, cfg.in.origins
 	hasKey := cfg.key != "" || cfg.sandbox
 	switch keySource {
 	case "":
@@ -496,47 +539,14 @@ func (e *envReader) int(key string, def int) int {
 	return n
 }
 
-// commandList names the commands, for errors.
-const commandList = "stdio, http, sandbox, call, tools, doctor or version"
-
-// examples are shown by --help, per command.
-var examples = map[string]string{
-	"stdio": `  OPENROUTER_MANAGEMENT_KEY=sk-or-v1-... %[1]s      serve MCP on stdin/stdout for an MCP client
-  %[1]s --sandbox                                      the same on the built-in emulator, no account needed
-  %[1]s --read-only                                    offer only the tools that change nothing`,
-	"http": `  %[1]s http --sandbox                      MCP at http://127.0.0.1:8080/mcp on the emulator
-  %[1]s http --key-source caller            each caller sends its own key: Authorization: Bearer sk-or-v1-...
-  %[1]s http --addr 0.0.0.0:8080 --auth-token-file token.txt
-                                            the server's key, for callers with the access token`,
-	"sandbox": `  %[1]s sandbox                            the emulator at http://127.0.0.1:8081/api/v1; prints its key
-  OPENROUTER_MANAGEMENT_KEY=sk-or-v1-... %[1]s sandbox --addr 127.0.0.1:9000`,
-	"call": `  %[1]s call list_keys --sandbox
-  %[1]s call create_key '{"name":"ci","limit":5,"limit_reset":"daily"}' --sandbox
-  %[1]s call get_key '{"hash":"<64 hex>"}' --json`,
-	"tools": `  %[1]s tools                              the tools, their hints and arguments
-  %[1]s tools --read-only                  only the tools offered with --read-only
-  %[1]s tools --json                       the tools' MCP definitions, with their schemas, for scripts`,
-	"doctor": `  %[1]s doctor                             check the key and the configuration; exit 0 when all is well
-  %[1]s doctor --sandbox                   the same on the built-in emulator, no account needed
-  %[1]s doctor --read-only --max-limit 5   check a configuration before giving it to an MCP client`,
-	"version": `  %[1]s version`,
-}
-
-func usage(out io.Writer, fs *flag.FlagSet, command string) {
-	fmt.Fprintf(out, `Usage:
-  %[1]s [stdio] [flags]       serve MCP over stdin/stdout (the default)
-  %[1]s http [flags]          serve MCP over streamable HTTP at /mcp, health at /healthz
-  %[1]s sandbox [flags]       serve only the built-in OpenRouter emulator over HTTP, at /api/v1
-  %[1]s call TOOL [JSON]      run one tool, as an MCP call would, and print its result (--json for scripts)
-  %[1]s tools                 list the tools and their arguments
-  %[1]s doctor                check the configuration and the key
-  %[1]s version               print the version
-
-The OpenRouter key is read from %[2]s (or %[3]s, %[4]s), never from the command line.
-
-Examples:
-`, name, keyVars[0], keyVars[1], keyVars[2])
-	fmt.Fprintf(out, examples[command]+"\n\nFlags of %[2]q:\n", name, fs.Name())
+func usage(out io.Writer, fs *flag.FlagSet, cmd *command) {
+	fmt.Fprintln(out, "Usage:")
+	for _, c := range commands {
+		fmt.Fprintf(out, "  %s %-22s%s\n", name, c.synopsis, c.summary)
+	}
+	fmt.Fprintf(out, "\nThe OpenRouter key is read from %s (or %s, %s), never from the command line.\n\nExamples:\n",
+		keyVars[0], keyVars[1], keyVars[2])
+	fmt.Fprintf(out, cmd.examples+"\n\nFlags of %[2]q:\n", name, fs.Name())
 	// flag.PrintDefaults writes -flag; the README and the errors write --flag.
 	fs.VisitAll(func(f *flag.Flag) {
 		arg, text := flag.UnquoteUsage(f)

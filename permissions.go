@@ -24,8 +24,8 @@ func loosePermissions(cfg config) []string {
 		found = append(found, fmt.Sprintf("%s %s has mode %04o: other users of this machine can read it; "+
 			"run chmod %s %s", what, path, info.Mode().Perm(), map[bool]string{true: "700", false: "600"}[info.IsDir()], path))
 	}
-	check(cfg.tokenFile, "--auth-token-file", 0o004)
-	check(cfg.confirmFile, "--confirm-secret-file", 0o004)
+	check(cfg.in.tokenFile, "--auth-token-file", 0o004)
+	check(cfg.in.confirmFile, "--confirm-secret-file", 0o004)
 	check(cfg.secretDir, "--secret-dir", 0o005)
 	return found
 }

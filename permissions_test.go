@@ -19,7 +19,7 @@ func TestLoosePermissions(t *testing.T) {
 	if err := os.Mkdir(secrets, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	cfg := config{tokenFile: token, confirmFile: token, secretDir: secrets}
+	cfg := config{in: flagInput{tokenFile: token, confirmFile: token}, secretDir: secrets}
 	if found := loosePermissions(cfg); len(found) != 0 {
 		t.Errorf("private files: %q", found)
 	}

@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/rs/zerolog"
+
+	"github.com/orkeys/openrouter-keys-mcp/openrouter"
 )
 
 // TestRedactingWriterSkipsOnlyLinesWithNothingToRedact: the fast path of redactingWriter (no regular
@@ -23,7 +26,7 @@ func TestRedactingWriterSkipsOnlyLinesWithNothingToRedact(t *testing.T) {
 	}
 	for _, line := range lines {
 		var out bytes.Buffer
-		if _, err := (redactingWriter{w: &out}).Write([]byte(line)); err != nil {
+		if _, err := (newRedactingWriter(&out, "", true)).Write([]byte(line)); err != nil {
 			t.Fatal(err)
 		}
 		if want := redactLine(line); out.String() != want {
@@ -53,7 +56,7 @@ func FuzzRedactingWriterFastPath(f *testing.F) {
 
 func BenchmarkRedactingWriter(b *testing.B) {
 	line := []byte(`{"level":"info","request_id":"24a9f7059b1264e9","http_method":"POST","path":"/mcp","rpc_method":"tools/call","tool":"list_keys","status":200,"duration_ms":3.904955,"remote":"127.0.0.1:54782","time":"2026-11-23T14:03:16Z","message":"http request"}` + "\n")
-	w := redactingWriter{w: discard{}}
+	w := newRedactingWriter(discard{}, "", true)
 	b.ReportAllocs()
 	for b.Loop() {
 		_, _ = w.Write(line)
@@ -82,15 +85,48 @@ func TestLogLinesMaskKeysAndBearerTokens(t *testing.T) {
 	}
 }
 
+// The access token is masked in every form a log line may carry it, even when it holds characters
+// that JSON escapes, and masking never breaks a line's JSON.
 func TestLogLinesMaskTheAccessToken(t *testing.T) {
-	var buf bytes.Buffer
-	token := "0123456789abcdef-access-token"
-	w := redactingWriter{w: &buf, token: token}
-	line := `{"message":"refused ` + token + `"}` + "\n"
-	if n, err := w.Write([]byte(line)); err != nil || n != len(line) {
-		t.Fatalf("Write = %d, %v; want %d", n, err, len(line))
+	for _, token := range []string{"0123456789abcdef-access-token", `0123456789"abcdef`, `0123456789\abcdef`, "0123\u00e9456789abcdef"} {
+		for _, format := range []string{"json", "console"} {
+			var buf bytes.Buffer
+			logger := newLogger(&buf, config{logLevel: zerolog.DebugLevel, logFormat: format, authToken: openrouter.Secret(token)})
+			logger.Info().Str("client", token).Msg("refused " + token)
+			logger.Error().Err(errors.New("said: Authorization: Bearer " + token)).Msg("x")
+			out := buf.String()
+			if strings.Contains(out, token) || strings.Contains(out, string(encodedString(token))) || !strings.Contains(out, "[REDACTED]") {
+				t.Errorf("%s, token %q: the access token reached the log:\n%s", format, token, out)
+			}
+			if format == "json" {
+				requireJSONLines(t, out)
+			}
+		}
 	}
-	if strings.Contains(buf.String(), token) || !strings.Contains(buf.String(), "[REDACTED]") {
-		t.Errorf("the access token reached the log: %s", buf.String())
+}
+
+// A bearer credential crafted to end in a quote or a backslash is masked without breaking the line.
+func TestLogLinesStayJSONWhateverTheBearerToken(t *testing.T) {
+	var buf bytes.Buffer
+	logger := newLogger(&buf, config{logLevel: zerolog.DebugLevel, logFormat: "json"})
+	for _, v := range []string{`Bearer abc\"`, `Bearer \`, `bearer "x`, "Bearer\tsecret-after-tab", "Bearer\nsecret-after-newline",
+		`Bearer x\u0022y`, "bearer \\\\\\"} {
+		logger.Warn().Str("path", "/"+v).Err(errors.New(v)).Msg(v)
+	}
+	out := buf.String()
+	requireJSONLines(t, out)
+	for _, leak := range []string{"secret-after-tab", "secret-after-newline"} {
+		if strings.Contains(out, leak) {
+			t.Errorf("log holds %q:\n%s", leak, out)
+		}
+	}
+}
+
+func requireJSONLines(t *testing.T, out string) {
+	t.Helper()
+	for line := range strings.Lines(out) {
+		if !json.Valid([]byte(line)) {
+			t.Errorf("not JSON: %s", line)
+		}
 	}
 }

@@ -3,10 +3,11 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
-	"testing"
+	"runtime"
+	"time"
 
-	"github.com/mark3labs/mcp-go/server"
 	"github.com/rs/zerolog"
 
 	"github.com/orkeys/openrouter-keys-mcp/mcpserver"
@@ -15,7 +16,7 @@ import (
 
 // NewInProcessServer builds the server that ships, with its default options, for the allocation
 // benchmarks, which must run in this process.
-func NewInProcessServer(client *openrouter.Client, logger zerolog.Logger) (*server.MCPServer, error) {
+func NewInProcessServer(client *openrouter.Client, logger zerolog.Logger) (*mcpserver.Server, error) {
 	return mcpserver.New(client, mcpserver.Options{Version: "bench", Logger: logger})
 }
 
@@ -24,37 +25,40 @@ func JSONLogger(w io.Writer) zerolog.Logger {
 	return zerolog.New(w).Level(zerolog.InfoLevel).With().Timestamp().Logger()
 }
 
-// ToolCallBenchmark is one tools/call through the in-process server as stdio serves it: the JSON-RPC
-// message handled by mcp-go, our handler calling the sandbox, and the reply encoded as the stdio
-// transport encodes it. Run with -benchmem (or testing.Benchmark) for allocations per call.
-func ToolCallBenchmark(s *server.MCPServer, logger zerolog.Logger, call Call) func(b *testing.B) {
-	return func(b *testing.B) {
-		ctx := logger.WithContext(context.Background())
-		msg := request(1, "tools/call", call.params)
-		b.ReportAllocs()
-		b.SetBytes(0)
-		for b.Loop() {
-			reply := s.HandleMessage(ctx, msg)
-			out, err := json.Marshal(reply)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := checkReply(out, 1); err != nil {
-				b.Fatal(err)
-			}
+// ToolCall is one tools/call through the in-process server as stdio serves it: the JSON-RPC message
+// handled by mcp-go, our handler calling the sandbox, and the reply encoded as the stdio transport
+// encodes it.
+func ToolCall(s *mcpserver.Server, logger zerolog.Logger, call Call) func() error {
+	ctx := logger.WithContext(context.Background())
+	msg := request(1, "tools/call", call.params)
+	return func() error {
+		out, err := json.Marshal(s.HandleMessage(ctx, msg))
+		if err != nil {
+			return err
 		}
+		return checkReply(out, 1)
 	}
 }
 
-// DirectBenchmark is the yardstick of ToolCallBenchmark: the client's own call to the sandbox.
-func DirectBenchmark(call func(context.Context) error) func(b *testing.B) {
-	return func(b *testing.B) {
-		ctx := context.Background()
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := call(ctx); err != nil {
-				b.Fatal(err)
-			}
+// PerOp runs op for about a second (after a warm-up) and reports its time and allocations per run, as
+// a benchmark with -benchmem would, without the testing package in the report's binary.
+func PerOp(name string, op func() error) (AllocRow, error) {
+	for range 10 {
+		if err := op(); err != nil {
+			return AllocRow{}, fmt.Errorf("%s: %w", name, err)
 		}
 	}
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start, n := time.Now(), int64(0)
+	for ; time.Since(start) < time.Second; n++ {
+		if err := op(); err != nil {
+			return AllocRow{}, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&after)
+	return AllocRow{Name: name, NsPerOp: elapsed.Nanoseconds() / n,
+		AllocsPerOp: int64(after.Mallocs-before.Mallocs) / n, BytesPerOp: int64(after.TotalAlloc-before.TotalAlloc) / n}, nil
 }

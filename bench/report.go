@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
@@ -617,27 +616,26 @@ func (rep *Report) allocs(up *Upstream) error {
 	if err != nil {
 		return err
 	}
+	defer s.Close()
 	logger := JSONLogger(io.Discard)
-	ctx := context.Background()
-	benches := []struct {
+	ops := []struct {
 		name string
-		fn   func(*testing.B)
+		op   func() error
 	}{
-		{"tools/call list_keys (20 keys), in process", ToolCallBenchmark(s, logger, NewCall("list_keys", map[string]any{}))},
-		{"direct ListKeys (20 keys)", DirectBenchmark(func(ctx context.Context) error {
-			_, err := up.Client.ListKeys(ctx, openrouter.ListKeysParams{})
+		{"tools/call list_keys (20 keys), in process", ToolCall(s, logger, NewCall("list_keys", map[string]any{}))},
+		{"direct ListKeys (20 keys)", func() error {
+			_, err := up.Client.ListKeys(context.Background(), openrouter.ListKeysParams{})
 			return err
-		})},
-		{"tools/call get_key, in process", ToolCallBenchmark(s, logger, NewCall("get_key", map[string]any{"hash": up.Hash}))},
-		{"direct GetKey", DirectBenchmark(func(ctx context.Context) error { _, err := up.Client.GetKey(ctx, up.Hash); return err })},
+		}},
+		{"tools/call get_key, in process", ToolCall(s, logger, NewCall("get_key", map[string]any{"hash": up.Hash}))},
+		{"direct GetKey", func() error { _, err := up.Client.GetKey(context.Background(), up.Hash); return err }},
 	}
-	_ = ctx
-	for _, b := range benches {
-		r := testing.Benchmark(b.fn)
-		if r.N == 0 {
-			return fmt.Errorf("benchmark %s failed", b.name)
+	for _, o := range ops {
+		row, err := PerOp(o.name, o.op)
+		if err != nil {
+			return err
 		}
-		rep.Allocs = append(rep.Allocs, AllocRow{Name: b.name, NsPerOp: r.NsPerOp(), AllocsPerOp: r.AllocsPerOp(), BytesPerOp: r.AllocedBytesPerOp()})
+		rep.Allocs = append(rep.Allocs, row)
 	}
 	return nil
 }

@@ -9,8 +9,7 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/mark3labs/mcp-go/server"
-
+	"github.com/orkeys/openrouter-keys-mcp/mcpserver"
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
 	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
 )
@@ -45,6 +44,7 @@ func measureToolbox(ctx context.Context, keys, workspaces, runs int) (Toolbox, e
 	if err != nil {
 		return tb, err
 	}
+	defer s.Close()
 	if tb.Tools, tb.ToolsListPerTool, err = toolsListCost(ctx, s); err != nil {
 		return tb, err
 	}
@@ -108,7 +108,7 @@ func workspaceIDs(ctx context.Context, c *openrouter.Client, sb *sandbox.Sandbox
 
 // toolsListCost is the number of tools and the average size of what a model reads of each in
 // tools/list: the reply as sent, less the output schemas, which describe results, not calls.
-func toolsListCost(ctx context.Context, s *server.MCPServer) (tools, perTool int, err error) {
+func toolsListCost(ctx context.Context, s *mcpserver.Server) (tools, perTool int, err error) {
 	reply, err := json.Marshal(s.HandleMessage(ctx, request(1, "tools/list", []byte(`{}`))))
 	if err != nil {
 		return 0, 0, err
@@ -134,7 +134,7 @@ func toolsListCost(ctx context.Context, s *server.MCPServer) (tools, perTool int
 }
 
 // callText makes one tools/call in process and returns its text block; an error result is an error.
-func callText(ctx context.Context, s *server.MCPServer, call Call) (string, error) {
+func callText(ctx context.Context, s *mcpserver.Server, call Call) (string, error) {
 	reply, err := json.Marshal(s.HandleMessage(ctx, request(1, "tools/call", call.params)))
 	if err != nil {
 		return "", err

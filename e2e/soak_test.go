@@ -318,7 +318,8 @@ func startSoakServer(t *testing.T, ctx context.Context, logs *soakLog, retries *
 	if err != nil {
 		t.Fatal(err)
 	}
-	handler, closeSessions := transport.NewHTTPHandler(s, transport.HTTPOptions{
+	t.Cleanup(func() { s.Close() })
+	handler, closeSessions := transport.NewHTTPHandler(s.MCPServer, transport.HTTPOptions{
 		ToolNames: tools.Names(), MaxInFlight: 64, Loopback: true, Logger: logger,
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

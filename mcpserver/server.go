@@ -41,27 +41,37 @@ var fixtures struct {
 	register func(*server.MCPServer)
 }
 
+// Server is the MCP server, with what it holds open: Close it when it is done serving.
+type Server struct {
+	*server.MCPServer
+	audit *tools.AuditLog // nil without an audit log
+}
+
+// Close closes the audit log, once every call has ended.
+func (s *Server) Close() error {
+	if s.audit == nil {
+		return nil
+	}
+	return s.audit.Close()
+}
+
 // New builds the MCP server on client. An error is a configuration the server must not start with: an
 // audit log that cannot be opened, or a selection that leaves no tool.
-func New(client *openrouter.Client, o Options) (*server.MCPServer, error) {
+func New(client *openrouter.Client, o Options) (*Server, error) {
 	toolOpts := o.Tools
 	if o.AuditLog != "" {
-		audit, err := tools.OpenAuditLog(o.AuditLog, callerOf)
+		audit, err := tools.OpenAuditLog(o.AuditLog, callerOf, o.Tools.Secret)
 		if err != nil {
 			return nil, err
 		}
 		toolOpts.Audit = audit
 	}
-	all, err := tools.All(client, toolOpts)
+	offered, err := offer(client, toolOpts, o.Selection)
 	if err != nil {
+		if toolOpts.Audit != nil {
+			err = errors.Join(err, toolOpts.Audit.Close())
+		}
 		return nil, err
-	}
-	offered, err := tools.Select(all, o.Selection)
-	if err != nil {
-		return nil, err
-	}
-	if len(offered) == 0 {
-		return nil, errors.New("the tool selection leaves no tool to offer: loosen --read-only, --tools or --exclude-tools")
 	}
 	title, instructions := describe(o.Sandbox, o.Tools.Policy)
 	serverOpts := append([]server.ServerOption{
@@ -86,7 +96,23 @@ func New(client *openrouter.Client, o Options) (*server.MCPServer, error) {
 	if fixtures.register != nil {
 		fixtures.register(s)
 	}
-	return s, nil
+	return &Server{MCPServer: s, audit: toolOpts.Audit}, nil
+}
+
+// offer builds the tools and selects those offered, refusing a selection that leaves none.
+func offer(client *openrouter.Client, opts tools.Options, sel tools.Selection) ([]server.ServerTool, error) {
+	all, err := tools.All(client, opts)
+	if err != nil {
+		return nil, err
+	}
+	offered, err := tools.Select(all, sel)
+	if err != nil {
+		return nil, err
+	}
+	if len(offered) == 0 {
+		return nil, errors.New("the tool selection leaves no tool to offer: loosen --read-only, --tools or --exclude-tools")
+	}
+	return offered, nil
 }
 
 // describe is the server's title and the instructions the model reads first, which state the policy.
@@ -116,8 +142,8 @@ func callerOf(ctx context.Context) tools.Caller {
 
 // Connect starts an in-process MCP client on s and initializes it as clientName, so that a caller in
 // this process (the call, tools and doctor commands) takes the same path as an agent.
-func Connect(ctx context.Context, s *server.MCPServer, clientName, version string) (*mcpclient.Client, error) {
-	c, err := mcpclient.NewInProcessClient(s)
+func Connect(ctx context.Context, s *Server, clientName, version string) (*mcpclient.Client, error) {
+	c, err := mcpclient.NewInProcessClient(s.MCPServer)
 	if err != nil {
 		return nil, fmt.Errorf("in-process client: %w", err)
 	}

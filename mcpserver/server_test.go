@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -82,5 +84,48 @@ func TestNewRefusesAConfigurationItCannotServe(t *testing.T) {
 	}
 	if _, err := mcpserver.New(c, mcpserver.Options{AuditLog: "/nonexistent-dir/audit.jsonl"}); err == nil {
 		t.Error("an audit log that cannot be opened must stop the server")
+	}
+}
+
+// What a client says of itself reaches the audit log bounded, and never carries the access token.
+func TestAuditLogKeepsClientNamesShortAndSecretFree(t *testing.T) {
+	token := `access"token\with-escapes-0123456789`
+	for _, tc := range []struct{ name, client string }{
+		{"the access token as the client's name", token},
+		{"a 500 KB client name", strings.Repeat("n", 500_000)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "audit.jsonl")
+			s, err := mcpserver.New(client(t), mcpserver.Options{AuditLog: path,
+				Tools: tools.Options{Secret: func(v string) bool { return strings.Contains(v, token) }}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			ctx := context.Background()
+			c, err := mcpserver.Connect(ctx, s, tc.client, "1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			req := mcp.CallToolRequest{}
+			req.Params.Name = "create_key"
+			req.Params.Arguments = map[string]any{"name": "audited"}
+			if res, err := c.CallTool(ctx, req); err != nil || res.IsError {
+				t.Fatalf("create_key: %v %+v", err, res)
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for line := range strings.Lines(string(b)) {
+				if len(line) > 1024 || strings.Contains(line, "access") || !json.Valid([]byte(line)) {
+					t.Errorf("audit line of %d bytes: %.300s", len(line), line)
+				}
+			}
+			if strings.Count(string(b), "\n") != 2 {
+				t.Errorf("want an attempt and an outcome:\n%.600s", b)
+			}
+		})
 	}
 }

@@ -390,35 +390,44 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	}
 	u := c.base.JoinPath(path)
 	u.RawQuery = q.Encode()
-	var payload []byte
+	r := request{method: method, url: u.String(), path: path, key: key, out: out}
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return notSent("encode body: %w", err)
 		}
-		payload = b
+		r.payload = b
 	}
 	return c.withRetries(ctx, method, templatePath(path), func(ctx context.Context, timeout time.Duration) (outcome, error) {
-		return c.attempt(ctx, timeout, method, u.String(), path, key, payload, body != nil, out)
+		return c.attempt(ctx, timeout, r)
 	})
 }
 
+// request is one call to OpenRouter, which each attempt sends anew.
+type request struct {
+	method, url string
+	path        string // as the endpoint names it, for errors
+	key         Secret
+	payload     []byte // the JSON body; nil for none
+	out         any    // what a 2xx JSON body decodes into
+}
+
 // attempt sends the request once, within timeout, and classifies a failure for the retry policy.
-func (c *Client) attempt(parent context.Context, timeout time.Duration, method, u, path string, key Secret, payload []byte, hasBody bool, out any) (outcome, error) {
+func (c *Client) attempt(parent context.Context, timeout time.Duration, r request) (outcome, error) {
 	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	var rd io.Reader
-	if hasBody {
-		rd = bytes.NewReader(payload)
+	if r.payload != nil {
+		rd = bytes.NewReader(r.payload)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	req, err := http.NewRequestWithContext(ctx, r.method, r.url, rd)
 	if err != nil {
 		return final, notSent("build request: %w", err)
 	}
-	req.Header.Set("Authorization", "Bearer "+key.Reveal())
+	req.Header.Set("Authorization", "Bearer "+r.key.Reveal())
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
-	if hasBody {
+	if r.payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 
@@ -443,9 +452,9 @@ func (c *Client) attempt(parent context.Context, timeout time.Duration, method, 
 		return lost, fmt.Errorf("the response from OpenRouter is larger than %d MiB; refusing to read it", MaxResponseBytes>>20)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return answered, newAPIError(resp, data, method, templatePath(path))
+		return answered, newAPIError(resp, data, r.method, templatePath(r.path))
 	}
-	if err := json.Unmarshal(data, out); err != nil {
+	if err := json.Unmarshal(data, r.out); err != nil {
 		return lost, fmt.Errorf("%w (status %d): not the JSON expected: %s", ErrMalformedResponse, resp.StatusCode, describeBody(resp, data))
 	}
 	return final, nil

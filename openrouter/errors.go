@@ -143,7 +143,7 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 // MalformedCreateError is CreateKey's error when OpenRouter answered a create with success but the
 // answer is not a well-formed created key (no data, a bad hash, a secret missing or not shaped like a
 // key). OpenRouter may well have created the key, so it wraps ErrOutcomeUnknown (and
-// ErrMalformedResponse): the caller should look for the key (list_keys) before creating it again.
+// ErrMalformedResponse): the caller should look for the key (GET /keys) before creating it again.
 //
 // Secret holds the answer's "key" field whenever it was a non-empty string, even when it does not
 // look like a key, because it may be the only copy of a real secret: a caller that can store secrets

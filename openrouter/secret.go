@@ -11,7 +11,7 @@ type Secret string
 const redacted = "[REDACTED]"
 
 // Reveal returns the plaintext. Call it only where the secret must leave: the Authorization header,
-// and the one create_key result that hands a new key to its owner.
+// and the one answer that hands a new key to its owner.
 func (s Secret) Reveal() string { return string(s) }
 
 // String implements fmt.Stringer.
@@ -26,8 +26,18 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 // MarshalJSON implements json.Marshaler.
 func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
 
+// KeyPrefix starts every OpenRouter secret key.
+const KeyPrefix = "sk-or-"
+
+// keyFormat is a whole secret key as OpenRouter issues it: sk-or-v1- and 64 lowercase hex characters.
+var keyFormat = regexp.MustCompile(`^` + KeyPrefix + `v1-[0-9a-f]{64}$`)
+
 // keyShape matches anything that looks like an OpenRouter secret key, whole or cut short.
-var keyShape = regexp.MustCompile(`sk-or-[A-Za-z0-9]+-[A-Za-z0-9]{8,}`)
+var keyShape = regexp.MustCompile(KeyPrefix + `[A-Za-z0-9]+-[A-Za-z0-9]{8,}`)
+
+// IsKey reports whether s is a whole secret key in OpenRouter's format (sk-or-v1- and 64 lowercase hex
+// characters): not a placeholder, a label or a key cut short.
+func IsKey(s string) bool { return keyFormat.MatchString(s) }
 
 // LooksLikeSecret reports whether s contains something shaped like an OpenRouter secret key.
 func LooksLikeSecret(s string) bool { return keyShape.MatchString(s) }

@@ -3,7 +3,7 @@ package openrouter
 // Key is an API key as OpenRouter's list, create, get and update endpoints return it. It never holds
 // the secret: OpenRouter returns that once, beside the key, when the key is created.
 type Key struct {
-	Hash               string   `json:"hash" jsonschema:"the key's identifier (64 hex characters); pass it to get_key, update_key and delete_key"`
+	Hash               string   `json:"hash" jsonschema:"the key's identifier (64 hex characters), by which it is read, updated and deleted"`
 	Name               string   `json:"name" jsonschema:"the name given to the key"`
 	Label              string   `json:"label" jsonschema:"the masked key as OpenRouter shows it (e.g. sk-or-v1-abc...123); not usable as a credential"`
 	Disabled           bool     `json:"disabled" jsonschema:"true when the key is disabled and cannot be used"`
@@ -45,7 +45,7 @@ type CurrentKey struct {
 	BYOKUsageWeekly        float64                 `json:"byok_usage_weekly" jsonschema:"BYOK usage in USD for the current UTC week"`
 	BYOKUsageMonthly       float64                 `json:"byok_usage_monthly" jsonschema:"BYOK usage in USD for the current UTC month"`
 	IsFreeTier             bool                    `json:"is_free_tier" jsonschema:"true when the account has never bought credits"`
-	IsManagementKey        bool                    `json:"is_management_key" jsonschema:"true when this is a management key, the kind the other tools need"`
+	IsManagementKey        bool                    `json:"is_management_key" jsonschema:"true when this is a management key, the kind that may manage keys and read the account"`
 	IsProvisioningKey      bool                    `json:"is_provisioning_key" jsonschema:"deprecated alias of is_management_key"`
 	ExpiresAt              *string                 `json:"expires_at" jsonschema:"ISO 8601 UTC expiry; null if it never expires"`
 	CreatorUserID          *string                 `json:"creator_user_id" jsonschema:"the user who created the key"`

@@ -14,6 +14,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/rs/zerolog"
 
+	"github.com/orkeys/openrouter-keys-mcp/logsafe"
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
 )
 
@@ -25,6 +26,7 @@ type AuditLog struct {
 	mu     sync.Mutex
 	f      *os.File
 	caller func(context.Context) Caller
+	secret func(string) bool // besides keys, what must never be recorded (the server's access token)
 }
 
 // Caller says who made a call, as far as the transport knows.
@@ -34,13 +36,14 @@ type Caller struct {
 }
 
 // OpenAuditLog opens (creating it, mode 0600) the log at path for appending. caller, when not nil,
-// tells the transport's view of who is calling.
-func OpenAuditLog(path string, caller func(context.Context) Caller) (*AuditLog, error) {
+// tells the transport's view of who is calling; secret, when not nil, tells a value that must never be
+// recorded (keys never are).
+func OpenAuditLog(path string, caller func(context.Context) Caller, secret func(string) bool) (*AuditLog, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
-	return &AuditLog{f: f, caller: caller}, nil
+	return &AuditLog{f: f, caller: caller, secret: secret}, nil
 }
 
 // Close closes the file.
@@ -69,17 +72,31 @@ func (a *AuditLog) write(ctx context.Context, r auditRecord) error {
 		c := a.caller(ctx)
 		r.Remote, r.RequestID = c.Remote, c.RequestID
 	}
+	// Cleaned as values, before encoding: masking the encoded line could cut an escape in two.
+	for _, v := range []*string{&r.Name, &r.Error, &r.Client, &r.Remote} {
+		*v = a.clean(*v)
+	}
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	b = []byte(openrouter.Redact(string(b)) + "\n")
+	b = append(b, '\n')
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if _, err := a.f.Write(b); err != nil {
 		return err
 	}
 	return a.f.Sync()
+}
+
+// clean masks keys in a value that came from outside (a key's name, a client's, an upstream error),
+// withholds the whole value when it holds another secret, and clips it.
+func (a *AuditLog) clean(v string) string {
+	v = openrouter.Redact(v)
+	if a.secret != nil && a.secret(v) {
+		return "[REDACTED]"
+	}
+	return logsafe.Clip(v)
 }
 
 // attempt records that a call is about to change a key (hash, or name for a new one), before

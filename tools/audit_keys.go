@@ -260,15 +260,6 @@ func keysOf(ctx context.Context, c *openrouter.Client, workspaces []string) ([]o
 	return keys, nil
 }
 
-// parseTime reads an OpenRouter time (RFC 3339, with or without fractions); false for null or garbage.
-func parseTime(s *string) (time.Time, bool) {
-	if s == nil {
-		return time.Time{}, false
-	}
-	t, err := time.Parse(time.RFC3339Nano, *s)
-	return t, err == nil
-}
-
 // day is a time's UTC date.
 func day(t time.Time) string { return t.UTC().Format(time.DateOnly) }
 

@@ -10,9 +10,6 @@ import (
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
 )
 
-// noArgs is the input of a tool that takes no arguments.
-type noArgs struct{}
-
 // currentKeyResult is current_key's structuredContent.
 type currentKeyResult struct {
 	Key openrouter.CurrentKey `json:"key"`

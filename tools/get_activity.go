@@ -3,7 +3,6 @@ package tools
 import (
 	"cmp"
 	"context"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -84,10 +83,6 @@ var getActivity = spec[activityArgs, activityResult]{
 	},
 	text: activityText,
 }
-
-// roundUSD rounds to a millionth of a dollar, the precision of OpenRouter's figures, so that a sum
-// does not show float noise.
-func roundUSD(v float64) float64 { return math.Round(v*1e6) / 1e6 }
 
 // activityText sums the rows up by model (the top five by spend) and by day: what an agent asks of
 // its spend, in a few hundred bytes, where the rows could run to tens of kilobytes.

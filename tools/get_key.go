@@ -9,11 +9,6 @@ import (
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
 )
 
-// hashArgs names one key by its hash.
-type hashArgs struct {
-	Hash string `json:"hash" jsonschema:"the key's hash: 64 lowercase hex characters, as list_keys returns it (not the secret key, and not its label)"`
-}
-
 // keyResult is get_key's structuredContent.
 type keyResult struct {
 	Key openrouter.Key `json:"key"`

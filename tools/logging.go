@@ -7,6 +7,8 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/rs/zerolog"
+
+	"github.com/orkeys/openrouter-keys-mcp/logsafe"
 )
 
 // LogCalls logs one line per tool call: the tool, how long it took and whether it failed, with the
@@ -28,9 +30,9 @@ func LogCalls(fallback zerolog.Logger) server.ToolHandlerMiddleware {
 				ev = log.Error().Err(err)
 			case res != nil && res.IsError:
 				// An error result is the tool working as meant (a bad argument, a 404): not a warning.
-				ev = log.Info().Bool("is_error", true).Str("error", firstText(res))
+				ev = log.Info().Bool("is_error", true).Str("error", logsafe.Clip(firstText(res)))
 			}
-			ev.Str("tool", req.Params.Name).Dur("duration_ms", time.Since(start)).Msg("tool call")
+			ev.Str("tool", logsafe.Clip(req.Params.Name)).Dur("duration_ms", time.Since(start)).Msg("tool call")
 			return res, err
 		}
 	}

@@ -208,7 +208,7 @@ func TestTheTargetKeyIsLookedUpOncePerCall(t *testing.T) {
 
 func openAudit(t *testing.T, path string) *tools.AuditLog {
 	t.Helper()
-	log, err := tools.OpenAuditLog(path, nil)
+	log, err := tools.OpenAuditLog(path, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,47 +6,952 @@ package tools
 // encoded ahead of time (see encodedPair).
 var pregenerated = map[string]encodedPair{
 	"list_keys": {
-		in:  "{\"type\":\"object\",\"properties\":{\"offset\":{\"type\":\"integer\",\"description\":\"how many keys to skip, for paging (pages hold up to 100 keys, newest first); use next_offset from the previous page\",\"minimum\":0},\"include_disabled\":{\"type\":\"boolean\",\"description\":\"also list disabled keys (default false)\"},\"workspace_id\":{\"type\":\"string\",\"description\":\"list the keys of this workspace (a UUID) instead of the default workspace\",\"pattern\":\"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$\"},\"include_expired\":{\"type\":\"boolean\",\"description\":\"also list expired keys (default false)\"},\"name\":{\"type\":\"string\",\"description\":\"only keys whose name contains this text, ignoring case; it filters the keys fetched, so use all: true to search every key\"},\"all\":{\"type\":\"boolean\",\"description\":\"follow the pages from offset on and return every key, up to 1000 (more gives next_offset); progress is reported when the client asks for it\"}},\"additionalProperties\":false}",
-		out: "{\"type\":\"object\",\"properties\":{\"keys\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"hash\":{\"type\":\"string\",\"description\":\"the key's identifier (64 hex characters); pass it to get_key, update_key and delete_key\"},\"name\":{\"type\":\"string\",\"description\":\"the name given to the key\"},\"label\":{\"type\":\"string\",\"description\":\"the masked key as OpenRouter shows it (e.g. sk-or-v1-abc...123); not usable as a credential\"},\"disabled\":{\"type\":\"boolean\",\"description\":\"true when the key is disabled and cannot be used\"},\"limit\":{\"type\":[\"null\",\"number\"],\"description\":\"spending limit in USD; null means no limit\"},\"limit_remaining\":{\"type\":[\"null\",\"number\"],\"description\":\"USD left under the limit (limit minus usage); null when there is no limit\"},\"limit_reset\":{\"type\":[\"null\",\"string\"],\"description\":\"how often the limit resets: daily, weekly or monthly (at midnight UTC; weeks run Monday to Sunday); null means never\"},\"include_byok_in_limit\":{\"type\":\"boolean\",\"description\":\"whether usage billed to your own provider keys (BYOK) counts against the limit\"},\"usage\":{\"type\":\"number\",\"description\":\"total OpenRouter credit usage in USD\"},\"usage_daily\":{\"type\":\"number\",\"description\":\"usage in USD for the current UTC day\"},\"usage_weekly\":{\"type\":\"number\",\"description\":\"usage in USD for the current UTC week (Monday to Sunday)\"},\"usage_monthly\":{\"type\":\"number\",\"description\":\"usage in USD for the current UTC month\"},\"byok_usage\":{\"type\":\"number\",\"description\":\"total usage in USD billed to your own provider keys (BYOK)\"},\"byok_usage_daily\":{\"type\":\"number\",\"description\":\"BYOK usage in USD for the current UTC day\"},\"byok_usage_weekly\":{\"type\":\"number\",\"description\":\"BYOK usage in USD for the current UTC week\"},\"byok_usage_monthly\":{\"type\":\"number\",\"description\":\"BYOK usage in USD for the current UTC month\"},\"created_at\":{\"type\":\"string\",\"description\":\"ISO 8601 time the key was created\"},\"updated_at\":{\"type\":[\"null\",\"string\"],\"description\":\"ISO 8601 time of the last update; null if never updated\"},\"expires_at\":{\"type\":[\"null\",\"string\"],\"description\":\"ISO 8601 UTC time the key expires; null if it never expires\"},\"creator_user_id\":{\"type\":[\"null\",\"string\"],\"description\":\"the user who created the key\"},\"workspace_id\":{\"type\":\"string\",\"description\":\"the workspace the key belongs to\"},\"external_user\":{\"type\":[\"null\",\"string\"],\"description\":\"a partner's end-user identifier attached at creation; usually null\"},\"last_used_at\":{\"type\":[\"null\",\"string\"],\"description\":\"ISO 8601 time of the key's most recent recorded use; null when no use has been recorded (OpenRouter keeps uses since the end of 2025)\"}},\"required\":[\"hash\",\"name\",\"label\",\"disabled\",\"limit\",\"limit_remaining\",\"limit_reset\",\"include_byok_in_limit\",\"usage\",\"usage_daily\",\"usage_weekly\",\"usage_monthly\",\"byok_usage\",\"byok_usage_daily\",\"byok_usage_weekly\",\"byok_usage_monthly\",\"created_at\",\"updated_at\",\"expires_at\",\"creator_user_id\",\"workspace_id\",\"external_user\",\"last_used_at\"],\"additionalProperties\":false},\"description\":\"the keys, newest first\"},\"next_offset\":{\"type\":[\"null\",\"integer\"],\"description\":\"pass as offset to continue where this result stopped; null when there are no more keys\"},\"note\":{\"type\":\"string\",\"description\":\"why the result stopped early, when it did\"}},\"required\":[\"keys\",\"next_offset\"],\"additionalProperties\":false}",
+		in: "{\"type\":\"object\"," +
+			"\"properties\":{\"offset\":{\"type\":\"integer\"," +
+			"\"description\":\"how many keys to skip, for paging (pages hold up to 100 keys, newest first); use next_offset from the previous page\"," +
+			"\"minimum\":0}," +
+			"\"include_disabled\":{\"type\":\"boolean\"," +
+			"\"description\":\"also list disabled keys (default false)\"}," +
+			"\"workspace_id\":{\"type\":\"string\"," +
+			"\"description\":\"list the keys of this workspace (a UUID) instead of the default workspace\"," +
+			"\"pattern\":\"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$\"}," +
+			"\"include_expired\":{\"type\":\"boolean\"," +
+			"\"description\":\"also list expired keys (default false)\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"only keys whose name contains this text, ignoring case; it filters the keys fetched, so use all: true to search every key\"}," +
+			"\"all\":{\"type\":\"boolean\"," +
+			"\"description\":\"follow the pages from offset on and return every key, up to 1000 (more gives next_offset); progress is reported when the client asks for it\"}}," +
+			"\"additionalProperties\":false}",
+		out: "{\"type\":\"object\"," +
+			"\"properties\":{\"keys\":{\"type\":\"array\"," +
+			"\"items\":{\"type\":\"object\"," +
+			"\"properties\":{\"hash\":{\"type\":\"string\"," +
+			"\"description\":\"the key's identifier (64 hex characters), by which it is read, updated and deleted\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"the name given to the key\"}," +
+			"\"label\":{\"type\":\"string\"," +
+			"\"description\":\"the masked key as OpenRouter shows it (e.g. sk-or-v1-abc...123); not usable as a credential\"}," +
+			"\"disabled\":{\"type\":\"boolean\"," +
+			"\"description\":\"true when the key is disabled and cannot be used\"}," +
+			"\"limit\":{\"type\":[\"null\"," +
+			"\"number\"]," +
+			"\"description\":\"spending limit in USD; null means no limit\"}," +
+			"\"limit_remaining\":{\"type\":[\"null\"," +
+			"\"number\"]," +
+			"\"description\":\"USD left under the limit (limit minus usage); null when there is no limit\"}," +
+			"\"limit_reset\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"how often the limit resets: daily, weekly or monthly (at midnight UTC; weeks run Monday to Sunday); null means never\"}," +
+			"\"include_byok_in_limit\":{\"type\":\"boolean\"," +
+			"\"description\":\"whether usage billed to your own provider keys (BYOK) counts against the limit\"}," +
+			"\"usage\":{\"type\":\"number\"," +
+			"\"description\":\"total OpenRouter credit usage in USD\"}," +
+			"\"usage_daily\":{\"type\":\"number\"," +
+			"\"description\":\"usage in USD for the current UTC day\"}," +
+			"\"usage_weekly\":{\"type\":\"number\"," +
+			"\"description\":\"usage in USD for the current UTC week (Monday to Sunday)\"}," +
+			"\"usage_monthly\":{\"type\":\"number\"," +
+			"\"description\":\"usage in USD for the current UTC month\"}," +
+			"\"byok_usage\":{\"type\":\"number\"," +
+			"\"description\":\"total usage in USD billed to your own provider keys (BYOK)\"}," +
+			"\"byok_usage_daily\":{\"type\":\"number\"," +
+			"\"description\":\"BYOK usage in USD for the current UTC day\"}," +
+			"\"byok_usage_weekly\":{\"type\":\"number\"," +
+			"\"description\":\"BYOK usage in USD for the current UTC week\"}," +
+			"\"byok_usage_monthly\":{\"type\":\"number\"," +
+			"\"description\":\"BYOK usage in USD for the current UTC month\"}," +
+			"\"created_at\":{\"type\":\"string\"," +
+			"\"description\":\"ISO 8601 time the key was created\"}," +
+			"\"updated_at\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"ISO 8601 time of the last update; null if never updated\"}," +
+			"\"expires_at\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"ISO 8601 UTC time the key expires; null if it never expires\"}," +
+			"\"creator_user_id\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"the user who created the key\"}," +
+			"\"workspace_id\":{\"type\":\"string\"," +
+			"\"description\":\"the workspace the key belongs to\"}," +
+			"\"external_user\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"a partner's end-user identifier attached at creation; usually null\"}," +
+			"\"last_used_at\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"ISO 8601 time of the key's most recent recorded use; null when no use has been recorded (OpenRouter keeps uses since the end of 2025)\"}}," +
+			"\"required\":[\"hash\"," +
+			"\"name\"," +
+			"\"label\"," +
+			"\"disabled\"," +
+			"\"limit\"," +
+			"\"limit_remaining\"," +
+			"\"limit_reset\"," +
+			"\"include_byok_in_limit\"," +
+			"\"usage\"," +
+			"\"usage_daily\"," +
+			"\"usage_weekly\"," +
+			"\"usage_monthly\"," +
+			"\"byok_usage\"," +
+			"\"byok_usage_daily\"," +
+			"\"byok_usage_weekly\"," +
+			"\"byok_usage_monthly\"," +
+			"\"created_at\"," +
+			"\"updated_at\"," +
+			"\"expires_at\"," +
+			"\"creator_user_id\"," +
+			"\"workspace_id\"," +
+			"\"external_user\"," +
+			"\"last_used_at\"]," +
+			"\"additionalProperties\":false}," +
+			"\"description\":\"the keys, newest first\"}," +
+			"\"next_offset\":{\"type\":[\"null\"," +
+			"\"integer\"]," +
+			"\"description\":\"pass as offset to continue where this result stopped; null when there are no more keys\"}," +
+			"\"note\":{\"type\":\"string\"," +
+			"\"description\":\"why the result stopped early, when it did\"}}," +
+			"\"required\":[\"keys\"," +
+			"\"next_offset\"]," +
+			"\"additionalProperties\":false}",
 	},
 	"get_key": {
-		in:  "{\"type\":\"object\",\"properties\":{\"hash\":{\"type\":\"string\",\"description\":\"the key's hash: 64 lowercase hex characters, as list_keys returns it (not the secret key, and not its label)\",\"pattern\":\"^[0-9a-f]{64}$\"}},\"required\":[\"hash\"],\"additionalProperties\":false}",
-		out: "{\"type\":\"object\",\"properties\":{\"key\":{\"type\":\"object\",\"properties\":{\"hash\":{\"type\":\"string\",\"description\":\"the key's identifier (64 hex characters); pass it to get_key, update_key and delete_key\"},\"name\":{\"type\":\"string\",\"description\":\"the name given to the key\"},\"label\":{\"type\":\"string\",\"description\":\"the masked key as OpenRouter shows it (e.g. sk-or-v1-abc...123); not usable as a credential\"},\"disabled\":{\"type\":\"boolean\",\"description\":\"true when the key is disabled and cannot be used\"},\"limit\":{\"type\":[\"null\",\"number\"],\"description\":\"spending limit in USD; null means no limit\"},\"limit_remaining\":{\"type\":[\"null\",\"number\"],\"description\":\"USD left under the limit (limit minus usage); null when there is no limit\"},\"limit_reset\":{\"type\":[\"null\",\"string\"],\"description\":\"how often the limit resets: daily, weekly or monthly (at midnight UTC; weeks run Monday to Sunday); null means never\"},\"include_byok_in_limit\":{\"type\":\"boolean\",\"description\":\"whether usage billed to your own provider keys (BYOK) counts against the limit\"},\"usage\":{\"type\":\"number\",\"description\":\"total OpenRouter credit usage in USD\"},\"usage_daily\":{\"type\":\"number\",\"description\":\"usage in USD for the current UTC day\"},\"usage_weekly\":{\"type\":\"number\",\"description\":\"usage in USD for the current UTC week (Monday to Sunday)\"},\"usage_monthly\":{\"type\":\"number\",\"description\":\"usage in USD for the current UTC month\"},\"byok_usage\":{\"type\":\"number\",\"description\":\"total usage in USD billed to your own provider keys (BYOK)\"},\"byok_usage_daily\":{\"type\":\"number\",\"description\":\"BYOK usage in USD for the current UTC day\"},\"byok_usage_weekly\":{\"type\":\"number\",\"description\":\"BYOK usage in USD for the current UTC week\"},\"byok_usage_monthly\":{\"type\":\"number\",\"description\":\"BYOK usage in USD for the current UTC month\"},\"created_at\":{\"type\":\"string\",\"description\":\"ISO 8601 time the key was created\"},\"updated_at\":{\"type\":[\"null\",\"string\"],\"description\":\"ISO 8601 time of the last update; null if never updated\"},\"expires_at\":{\"type\":[\"null\",\"string\"],\"description\":\"ISO 8601 UTC time the key expires; null if it never expires\"},\"creator_user_id\":{\"type\":[\"null\",\"string\"],\"description\":\"the user who created the key\"},\"workspace_id\":{\"type\":\"string\",\"description\":\"the workspace the key belongs to\"},\"external_user\":{\"type\":[\"null\",\"string\"],\"description\":\"a partner's end-user identifier attached at creation; usually null\"},\"last_used_at\":{\"type\":[\"null\",\"string\"],\"description\":\"ISO 8601 time of the key's most recent recorded use; null when no use has been recorded (OpenRouter keeps uses since the end of 2025)\"}},\"required\":[\"hash\",\"name\",\"label\",\"disabled\",\"limit\",\"limit_remaining\",\"limit_reset\",\"include_byok_in_limit\",\"usage\",\"usage_daily\",\"usage_weekly\",\"usage_monthly\",\"byok_usage\",\"byok_usage_daily\",\"byok_usage_weekly\",\"byok_usage_monthly\",\"created_at\",\"updated_at\",\"expires_at\",\"creator_user_id\",\"workspace_id\",\"external_user\",\"last_used_at\"],\"additionalProperties\":false}},\"required\":[\"key\"],\"additionalProperties\":false}",
+		in: "{\"type\":\"object\"," +
+			"\"properties\":{\"hash\":{\"type\":\"string\"," +
+			"\"description\":\"the key's hash: 64 lowercase hex characters, as list_keys returns it (not the secret key, and not its label)\"," +
+			"\"pattern\":\"^[0-9a-f]{64}$\"}}," +
+			"\"required\":[\"hash\"]," +
+			"\"additionalProperties\":false}",
+		out: "{\"type\":\"object\"," +
+			"\"properties\":{\"key\":{\"type\":\"object\"," +
+			"\"properties\":{\"hash\":{\"type\":\"string\"," +
+			"\"description\":\"the key's identifier (64 hex characters), by which it is read, updated and deleted\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"the name given to the key\"}," +
+			"\"label\":{\"type\":\"string\"," +
+			"\"description\":\"the masked key as OpenRouter shows it (e.g. sk-or-v1-abc...123); not usable as a credential\"}," +
+			"\"disabled\":{\"type\":\"boolean\"," +
+			"\"description\":\"true when the key is disabled and cannot be used\"}," +
+			"\"limit\":{\"type\":[\"null\"," +
+			"\"number\"]," +
+			"\"description\":\"spending limit in USD; null means no limit\"}," +
+			"\"limit_remaining\":{\"type\":[\"null\"," +
+			"\"number\"]," +
+			"\"description\":\"USD left under the limit (limit minus usage); null when there is no limit\"}," +
+			"\"limit_reset\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"how often the limit resets: daily, weekly or monthly (at midnight UTC; weeks run Monday to Sunday); null means never\"}," +
+			"\"include_byok_in_limit\":{\"type\":\"boolean\"," +
+			"\"description\":\"whether usage billed to your own provider keys (BYOK) counts against the limit\"}," +
+			"\"usage\":{\"type\":\"number\"," +
+			"\"description\":\"total OpenRouter credit usage in USD\"}," +
+			"\"usage_daily\":{\"type\":\"number\"," +
+			"\"description\":\"usage in USD for the current UTC day\"}," +
+			"\"usage_weekly\":{\"type\":\"number\"," +
+			"\"description\":\"usage in USD for the current UTC week (Monday to Sunday)\"}," +
+			"\"usage_monthly\":{\"type\":\"number\"," +
+			"\"description\":\"usage in USD for the current UTC month\"}," +
+			"\"byok_usage\":{\"type\":\"number\"," +
+			"\"description\":\"total usage in USD billed to your own provider keys (BYOK)\"}," +
+			"\"byok_usage_daily\":{\"type\":\"number\"," +
+			"\"description\":\"BYOK usage in USD for the current UTC day\"}," +
+			"\"byok_usage_weekly\":{\"type\":\"number\"," +
+			"\"description\":\"BYOK usage in USD for the current UTC week\"}," +
+			"\"byok_usage_monthly\":{\"type\":\"number\"," +
+			"\"description\":\"BYOK usage in USD for the current UTC month\"}," +
+			"\"created_at\":{\"type\":\"string\"," +
+			"\"description\":\"ISO 8601 time the key was created\"}," +
+			"\"updated_at\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"ISO 8601 time of the last update; null if never updated\"}," +
+			"\"expires_at\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"ISO 8601 UTC time the key expires; null if it never expires\"}," +
+			"\"creator_user_id\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"the user who created the key\"}," +
+			"\"workspace_id\":{\"type\":\"string\"," +
+			"\"description\":\"the workspace the key belongs to\"}," +
+			"\"external_user\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"a partner's end-user identifier attached at creation; usually null\"}," +
+			"\"last_used_at\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"ISO 8601 time of the key's most recent recorded use; null when no use has been recorded (OpenRouter keeps uses since the end of 2025)\"}}," +
+			"\"required\":[\"hash\"," +
+			"\"name\"," +
+			"\"label\"," +
+			"\"disabled\"," +
+			"\"limit\"," +
+			"\"limit_remaining\"," +
+			"\"limit_reset\"," +
+			"\"include_byok_in_limit\"," +
+			"\"usage\"," +
+			"\"usage_daily\"," +
+			"\"usage_weekly\"," +
+			"\"usage_monthly\"," +
+			"\"byok_usage\"," +
+			"\"byok_usage_daily\"," +
+			"\"byok_usage_weekly\"," +
+			"\"byok_usage_monthly\"," +
+			"\"created_at\"," +
+			"\"updated_at\"," +
+			"\"expires_at\"," +
+			"\"creator_user_id\"," +
+			"\"workspace_id\"," +
+			"\"external_user\"," +
+			"\"last_used_at\"]," +
+			"\"additionalProperties\":false}}," +
+			"\"required\":[\"key\"]," +
+			"\"additionalProperties\":false}",
 	},
 	"create_key": {
-		in:  "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"description\":\"a name for the new key, to recognise it later\",\"minLength\":1},\"limit\":{\"type\":\"number\",\"description\":\"spending limit in USD; omit or null for no limit\",\"minimum\":0},\"limit_reset\":{\"type\":\"string\",\"description\":\"reset the limit daily, weekly or monthly (at midnight UTC; weeks run Monday to Sunday); omit or null to never reset\",\"enum\":[\"daily\",\"weekly\",\"monthly\"]},\"include_byok_in_limit\":{\"type\":\"boolean\",\"description\":\"count usage billed to your own provider keys (BYOK) against the limit (default false)\"},\"expires_at\":{\"type\":\"string\",\"description\":\"when the key stops working: an ISO 8601 UTC time with seconds, e.g. 2027-12-31T23:59:59Z; omit or null for no expiry\",\"pattern\":\"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\\\.[0-9]+)?Z$\"},\"workspace_id\":{\"type\":\"string\",\"description\":\"create the key in this workspace (a UUID) instead of the default workspace\",\"pattern\":\"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$\"}},\"required\":[\"name\"],\"additionalProperties\":false}",
-		out: "{\"type\":\"object\",\"properties\":{\"key\":{\"type\":\"object\",\"properties\":{\"hash\":{\"type\":\"string\",\"description\":\"the key's identifier (64 hex characters); pass it to get_key, update_key and delete_key\"},\"name\":{\"type\":\"string\",\"description\":\"the name given to the key\"},\"label\":{\"type\":\"string\",\"description\":\"the masked key as OpenRouter shows it (e.g. sk-or-v1-abc...123); not usable as a credential\"},\"disabled\":{\"type\":\"boolean\",\"description\":\"true when the key is disabled and cannot be used\"},\"limit\":{\"type\":[\"null\",\"number\"],\"description\":\"spending limit in USD; null means no limit\"},\"limit_remaining\":{\"type\":[\"null\",\"number\"],\"description\":\"USD left under the limit (limit minus usage); null when there is no limit\"},\"limit_reset\":{\"type\":[\"null\",\"string\"],\"description\":\"how often the limit resets: daily, weekly or monthly (at midnight UTC; weeks run Monday to Sunday); null means never\"},\"include_byok_in_limit\":{\"type\":\"boolean\",\"description\":\"whether usage billed to your own provider keys (BYOK) counts against the limit\"},\"usage\":{\"type\":\"number\",\"description\":\"total OpenRouter credit usage in USD\"},\"usage_daily\":{\"type\":\"number\",\"description\":\"usage in USD for the current UTC day\"},\"usage_weekly\":{\"type\":\"number\",\"description\":\"usage in USD for the current UTC week (Monday to Sunday)\"},\"usage_monthly\":{\"type\":\"number\",\"description\":\"usage in USD for the current UTC month\"},\"byok_usage\":{\"type\":\"number\",\"description\":\"total usage in USD billed to your own provider keys (BYOK)\"},\"byok_usage_daily\":{\"type\":\"number\",\"description\":\"BYOK usage in USD for the current UTC day\"},\"byok_usage_weekly\":{\"type\":\"number\",\"description\":\"BYOK usage in USD for the current UTC week\"},\"byok_usage_monthly\":{\"type\":\"number\",\"description\":\"BYOK usage in USD for the current UTC month\"},\"created_at\":{\"type\":\"string\",\"description\":\"ISO 8601 time the key was created\"},\"updated_at\":{\"type\":[\"null\",\"string\"],\"description\":\"ISO 8601 time of the last update; null if never updated\"},\"expires_at\":{\"type\":[\"null\",\"string\"],\"description\":\"ISO 8601 UTC time the key expires; null if it never expires\"},\"creator_user_id\":{\"type\":[\"null\",\"string\"],\"description\":\"the user who created the key\"},\"workspace_id\":{\"type\":\"string\",\"description\":\"the workspace the key belongs to\"},\"external_user\":{\"type\":[\"null\",\"string\"],\"description\":\"a partner's end-user identifier attached at creation; usually null\"},\"last_used_at\":{\"type\":[\"null\",\"string\"],\"description\":\"ISO 8601 time of the key's most recent recorded use; null when no use has been recorded (OpenRouter keeps uses since the end of 2025)\"}},\"required\":[\"hash\",\"name\",\"label\",\"disabled\",\"limit\",\"limit_remaining\",\"limit_reset\",\"include_byok_in_limit\",\"usage\",\"usage_daily\",\"usage_weekly\",\"usage_monthly\",\"byok_usage\",\"byok_usage_daily\",\"byok_usage_weekly\",\"byok_usage_monthly\",\"created_at\",\"updated_at\",\"expires_at\",\"creator_user_id\",\"workspace_id\",\"external_user\",\"last_used_at\"],\"additionalProperties\":false},\"secret\":{\"type\":\"string\",\"description\":\"the new key's secret (sk-or-v1-...): shown this once only, OpenRouter cannot show it again\"},\"secret_file\":{\"type\":\"string\",\"description\":\"the file (mode 0600) the secret was written to instead, when the server keeps secrets out of the conversation\"},\"note\":{\"type\":\"string\",\"description\":\"what the server's policy set that the call did not ask for\"}},\"required\":[\"key\"],\"additionalProperties\":false}",
+		in: "{\"type\":\"object\"," +
+			"\"properties\":{\"name\":{\"type\":\"string\"," +
+			"\"description\":\"a name for the new key, to recognise it later\"," +
+			"\"minLength\":1}," +
+			"\"limit\":{\"type\":\"number\"," +
+			"\"description\":\"spending limit in USD; omit or null for no limit\"," +
+			"\"minimum\":0}," +
+			"\"limit_reset\":{\"type\":\"string\"," +
+			"\"description\":\"reset the limit daily, weekly or monthly (at midnight UTC; weeks run Monday to Sunday); omit or null to never reset\"," +
+			"\"enum\":[\"daily\"," +
+			"\"weekly\"," +
+			"\"monthly\"]}," +
+			"\"include_byok_in_limit\":{\"type\":\"boolean\"," +
+			"\"description\":\"count usage billed to your own provider keys (BYOK) against the limit (default false)\"}," +
+			"\"expires_at\":{\"type\":\"string\"," +
+			"\"description\":\"when the key stops working: an ISO 8601 UTC time with seconds, e.g. 2027-12-31T23:59:59Z; omit or null for no expiry\"," +
+			"\"pattern\":\"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\\\.[0-9]+)?Z$\"}," +
+			"\"workspace_id\":{\"type\":\"string\"," +
+			"\"description\":\"create the key in this workspace (a UUID) instead of the default workspace\"," +
+			"\"pattern\":\"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$\"}}," +
+			"\"required\":[\"name\"]," +
+			"\"additionalProperties\":false}",
+		out: "{\"type\":\"object\"," +
+			"\"properties\":{\"key\":{\"type\":\"object\"," +
+			"\"properties\":{\"hash\":{\"type\":\"string\"," +
+			"\"description\":\"the key's identifier (64 hex characters), by which it is read, updated and deleted\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"the name given to the key\"}," +
+			"\"label\":{\"type\":\"string\"," +
+			"\"description\":\"the masked key as OpenRouter shows it (e.g. sk-or-v1-abc...123); not usable as a credential\"}," +
+			"\"disabled\":{\"type\":\"boolean\"," +
+			"\"description\":\"true when the key is disabled and cannot be used\"}," +
+			"\"limit\":{\"type\":[\"null\"," +
+			"\"number\"]," +
+			"\"description\":\"spending limit in USD; null means no limit\"}," +
+			"\"limit_remaining\":{\"type\":[\"null\"," +
+			"\"number\"]," +
+			"\"description\":\"USD left under the limit (limit minus usage); null when there is no limit\"}," +
+			"\"limit_reset\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"how often the limit resets: daily, weekly or monthly (at midnight UTC; weeks run Monday to Sunday); null means never\"}," +
+			"\"include_byok_in_limit\":{\"type\":\"boolean\"," +
+			"\"description\":\"whether usage billed to your own provider keys (BYOK) counts against the limit\"}," +
+			"\"usage\":{\"type\":\"number\"," +
+			"\"description\":\"total OpenRouter credit usage in USD\"}," +
+			"\"usage_daily\":{\"type\":\"number\"," +
+			"\"description\":\"usage in USD for the current UTC day\"}," +
+			"\"usage_weekly\":{\"type\":\"number\"," +
+			"\"description\":\"usage in USD for the current UTC week (Monday to Sunday)\"}," +
+			"\"usage_monthly\":{\"type\":\"number\"," +
+			"\"description\":\"usage in USD for the current UTC month\"}," +
+			"\"byok_usage\":{\"type\":\"number\"," +
+			"\"description\":\"total usage in USD billed to your own provider keys (BYOK)\"}," +
+			"\"byok_usage_daily\":{\"type\":\"number\"," +
+			"\"description\":\"BYOK usage in USD for the current UTC day\"}," +
+			"\"byok_usage_weekly\":{\"type\":\"number\"," +
+			"\"description\":\"BYOK usage in USD for the current UTC week\"}," +
+			"\"byok_usage_monthly\":{\"type\":\"number\"," +
+			"\"description\":\"BYOK usage in USD for the current UTC month\"}," +
+			"\"created_at\":{\"type\":\"string\"," +
+			"\"description\":\"ISO 8601 time the key was created\"}," +
+			"\"updated_at\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"ISO 8601 time of the last update; null if never updated\"}," +
+			"\"expires_at\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"ISO 8601 UTC time the key expires; null if it never expires\"}," +
+			"\"creator_user_id\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"the user who created the key\"}," +
+			"\"workspace_id\":{\"type\":\"string\"," +
+			"\"description\":\"the workspace the key belongs to\"}," +
+			"\"external_user\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"a partner's end-user identifier attached at creation; usually null\"}," +
+			"\"last_used_at\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"ISO 8601 time of the key's most recent recorded use; null when no use has been recorded (OpenRouter keeps uses since the end of 2025)\"}}," +
+			"\"required\":[\"hash\"," +
+			"\"name\"," +
+			"\"label\"," +
+			"\"disabled\"," +
+			"\"limit\"," +
+			"\"limit_remaining\"," +
+			"\"limit_reset\"," +
+			"\"include_byok_in_limit\"," +
+			"\"usage\"," +
+			"\"usage_daily\"," +
+			"\"usage_weekly\"," +
+			"\"usage_monthly\"," +
+			"\"byok_usage\"," +
+			"\"byok_usage_daily\"," +
+			"\"byok_usage_weekly\"," +
+			"\"byok_usage_monthly\"," +
+			"\"created_at\"," +
+			"\"updated_at\"," +
+			"\"expires_at\"," +
+			"\"creator_user_id\"," +
+			"\"workspace_id\"," +
+			"\"external_user\"," +
+			"\"last_used_at\"]," +
+			"\"additionalProperties\":false}," +
+			"\"secret\":{\"type\":\"string\"," +
+			"\"description\":\"the new key's secret (sk-or-v1-...): shown this once only, OpenRouter cannot show it again\"}," +
+			"\"secret_file\":{\"type\":\"string\"," +
+			"\"description\":\"the file (mode 0600) the secret was written to instead, when the server keeps secrets out of the conversation\"}," +
+			"\"note\":{\"type\":\"string\"," +
+			"\"description\":\"what the server's policy set that the call did not ask for\"}}," +
+			"\"required\":[\"key\"]," +
+			"\"additionalProperties\":false}",
 	},
 	"update_key": {
-		in:  "{\"type\":\"object\",\"properties\":{\"hash\":{\"type\":\"string\",\"description\":\"the key's hash: 64 lowercase hex characters, as list_keys returns it (not the secret key, and not its label)\",\"pattern\":\"^[0-9a-f]{64}$\"},\"name\":{\"type\":\"string\",\"description\":\"a new name for the key\",\"minLength\":1},\"disabled\":{\"type\":\"boolean\",\"description\":\"true disables the key (requests made with it fail until it is enabled again); false enables it\"},\"limit\":{\"type\":\"number\",\"description\":\"a new spending limit in USD; to remove the limit use remove_limit instead\",\"minimum\":0},\"limit_reset\":{\"type\":\"string\",\"description\":\"daily, weekly or monthly (at midnight UTC); never stops resetting\",\"enum\":[\"daily\",\"weekly\",\"monthly\",\"never\"]},\"include_byok_in_limit\":{\"type\":\"boolean\",\"description\":\"whether usage billed to your own provider keys (BYOK) counts against the limit\"},\"workspace_id\":{\"type\":\"string\",\"description\":\"move the key to this workspace (a UUID) of the same account; the key's secret and hash stay the same\",\"pattern\":\"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$\"},\"remove_limit\":{\"type\":\"boolean\",\"description\":\"true removes the key's spending limit (leave limit out)\"}},\"required\":[\"hash\"],\"additionalProperties\":false}",
-		out: "{\"type\":\"object\",\"properties\":{\"key\":{\"type\":\"object\",\"properties\":{\"hash\":{\"type\":\"string\",\"description\":\"the key's identifier (64 hex characters); pass it to get_key, update_key and delete_key\"},\"name\":{\"type\":\"string\",\"description\":\"the name given to the key\"},\"label\":{\"type\":\"string\",\"description\":\"the masked key as OpenRouter shows it (e.g. sk-or-v1-abc...123); not usable as a credential\"},\"disabled\":{\"type\":\"boolean\",\"description\":\"true when the key is disabled and cannot be used\"},\"limit\":{\"type\":[\"null\",\"number\"],\"description\":\"spending limit in USD; null means no limit\"},\"limit_remaining\":{\"type\":[\"null\",\"number\"],\"description\":\"USD left under the limit (limit minus usage); null when there is no limit\"},\"limit_reset\":{\"type\":[\"null\",\"string\"],\"description\":\"how often the limit resets: daily, weekly or monthly (at midnight UTC; weeks run Monday to Sunday); null means never\"},\"include_byok_in_limit\":{\"type\":\"boolean\",\"description\":\"whether usage billed to your own provider keys (BYOK) counts against the limit\"},\"usage\":{\"type\":\"number\",\"description\":\"total OpenRouter credit usage in USD\"},\"usage_daily\":{\"type\":\"number\",\"description\":\"usage in USD for the current UTC day\"},\"usage_weekly\":{\"type\":\"number\",\"description\":\"usage in USD for the current UTC week (Monday to Sunday)\"},\"usage_monthly\":{\"type\":\"number\",\"description\":\"usage in USD for the current UTC month\"},\"byok_usage\":{\"type\":\"number\",\"description\":\"total usage in USD billed to your own provider keys (BYOK)\"},\"byok_usage_daily\":{\"type\":\"number\",\"description\":\"BYOK usage in USD for the current UTC day\"},\"byok_usage_weekly\":{\"type\":\"number\",\"description\":\"BYOK usage in USD for the current UTC week\"},\"byok_usage_monthly\":{\"type\":\"number\",\"description\":\"BYOK usage in USD for the current UTC month\"},\"created_at\":{\"type\":\"string\",\"description\":\"ISO 8601 time the key was created\"},\"updated_at\":{\"type\":[\"null\",\"string\"],\"description\":\"ISO 8601 time of the last update; null if never updated\"},\"expires_at\":{\"type\":[\"null\",\"string\"],\"description\":\"ISO 8601 UTC time the key expires; null if it never expires\"},\"creator_user_id\":{\"type\":[\"null\",\"string\"],\"description\":\"the user who created the key\"},\"workspace_id\":{\"type\":\"string\",\"description\":\"the workspace the key belongs to\"},\"external_user\":{\"type\":[\"null\",\"string\"],\"description\":\"a partner's end-user identifier attached at creation; usually null\"},\"last_used_at\":{\"type\":[\"null\",\"string\"],\"description\":\"ISO 8601 time of the key's most recent recorded use; null when no use has been recorded (OpenRouter keeps uses since the end of 2025)\"}},\"required\":[\"hash\",\"name\",\"label\",\"disabled\",\"limit\",\"limit_remaining\",\"limit_reset\",\"include_byok_in_limit\",\"usage\",\"usage_daily\",\"usage_weekly\",\"usage_monthly\",\"byok_usage\",\"byok_usage_daily\",\"byok_usage_weekly\",\"byok_usage_monthly\",\"created_at\",\"updated_at\",\"expires_at\",\"creator_user_id\",\"workspace_id\",\"external_user\",\"last_used_at\"],\"additionalProperties\":false},\"declined\":{\"type\":\"boolean\",\"description\":\"true when the user was asked to confirm and said no; key is then as it was\"}},\"required\":[\"key\"],\"additionalProperties\":false}",
+		in: "{\"type\":\"object\"," +
+			"\"properties\":{\"hash\":{\"type\":\"string\"," +
+			"\"description\":\"the key's hash: 64 lowercase hex characters, as list_keys returns it (not the secret key, and not its label)\"," +
+			"\"pattern\":\"^[0-9a-f]{64}$\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"a new name for the key\"," +
+			"\"minLength\":1}," +
+			"\"disabled\":{\"type\":\"boolean\"," +
+			"\"description\":\"true disables the key (requests made with it fail until it is enabled again); false enables it\"}," +
+			"\"limit\":{\"type\":\"number\"," +
+			"\"description\":\"a new spending limit in USD; to remove the limit use remove_limit instead\"," +
+			"\"minimum\":0}," +
+			"\"limit_reset\":{\"type\":\"string\"," +
+			"\"description\":\"daily, weekly or monthly (at midnight UTC); never stops resetting\"," +
+			"\"enum\":[\"daily\"," +
+			"\"weekly\"," +
+			"\"monthly\"," +
+			"\"never\"]}," +
+			"\"include_byok_in_limit\":{\"type\":\"boolean\"," +
+			"\"description\":\"whether usage billed to your own provider keys (BYOK) counts against the limit\"}," +
+			"\"workspace_id\":{\"type\":\"string\"," +
+			"\"description\":\"move the key to this workspace (a UUID) of the same account; the key's secret and hash stay the same\"," +
+			"\"pattern\":\"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$\"}," +
+			"\"remove_limit\":{\"type\":\"boolean\"," +
+			"\"description\":\"true removes the key's spending limit (leave limit out)\"}}," +
+			"\"required\":[\"hash\"]," +
+			"\"additionalProperties\":false}",
+		out: "{\"type\":\"object\"," +
+			"\"properties\":{\"key\":{\"type\":\"object\"," +
+			"\"properties\":{\"hash\":{\"type\":\"string\"," +
+			"\"description\":\"the key's identifier (64 hex characters), by which it is read, updated and deleted\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"the name given to the key\"}," +
+			"\"label\":{\"type\":\"string\"," +
+			"\"description\":\"the masked key as OpenRouter shows it (e.g. sk-or-v1-abc...123); not usable as a credential\"}," +
+			"\"disabled\":{\"type\":\"boolean\"," +
+			"\"description\":\"true when the key is disabled and cannot be used\"}," +
+			"\"limit\":{\"type\":[\"null\"," +
+			"\"number\"]," +
+			"\"description\":\"spending limit in USD; null means no limit\"}," +
+			"\"limit_remaining\":{\"type\":[\"null\"," +
+			"\"number\"]," +
+			"\"description\":\"USD left under the limit (limit minus usage); null when there is no limit\"}," +
+			"\"limit_reset\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"how often the limit resets: daily, weekly or monthly (at midnight UTC; weeks run Monday to Sunday); null means never\"}," +
+			"\"include_byok_in_limit\":{\"type\":\"boolean\"," +
+			"\"description\":\"whether usage billed to your own provider keys (BYOK) counts against the limit\"}," +
+			"\"usage\":{\"type\":\"number\"," +
+			"\"description\":\"total OpenRouter credit usage in USD\"}," +
+			"\"usage_daily\":{\"type\":\"number\"," +
+			"\"description\":\"usage in USD for the current UTC day\"}," +
+			"\"usage_weekly\":{\"type\":\"number\"," +
+			"\"description\":\"usage in USD for the current UTC week (Monday to Sunday)\"}," +
+			"\"usage_monthly\":{\"type\":\"number\"," +
+			"\"description\":\"usage in USD for the current UTC month\"}," +
+			"\"byok_usage\":{\"type\":\"number\"," +
+			"\"description\":\"total usage in USD billed to your own provider keys (BYOK)\"}," +
+			"\"byok_usage_daily\":{\"type\":\"number\"," +
+			"\"description\":\"BYOK usage in USD for the current UTC day\"}," +
+			"\"byok_usage_weekly\":{\"type\":\"number\"," +
+			"\"description\":\"BYOK usage in USD for the current UTC week\"}," +
+			"\"byok_usage_monthly\":{\"type\":\"number\"," +
+			"\"description\":\"BYOK usage in USD for the current UTC month\"}," +
+			"\"created_at\":{\"type\":\"string\"," +
+			"\"description\":\"ISO 8601 time the key was created\"}," +
+			"\"updated_at\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"ISO 8601 time of the last update; null if never updated\"}," +
+			"\"expires_at\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"ISO 8601 UTC time the key expires; null if it never expires\"}," +
+			"\"creator_user_id\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"the user who created the key\"}," +
+			"\"workspace_id\":{\"type\":\"string\"," +
+			"\"description\":\"the workspace the key belongs to\"}," +
+			"\"external_user\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"a partner's end-user identifier attached at creation; usually null\"}," +
+			"\"last_used_at\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"ISO 8601 time of the key's most recent recorded use; null when no use has been recorded (OpenRouter keeps uses since the end of 2025)\"}}," +
+			"\"required\":[\"hash\"," +
+			"\"name\"," +
+			"\"label\"," +
+			"\"disabled\"," +
+			"\"limit\"," +
+			"\"limit_remaining\"," +
+			"\"limit_reset\"," +
+			"\"include_byok_in_limit\"," +
+			"\"usage\"," +
+			"\"usage_daily\"," +
+			"\"usage_weekly\"," +
+			"\"usage_monthly\"," +
+			"\"byok_usage\"," +
+			"\"byok_usage_daily\"," +
+			"\"byok_usage_weekly\"," +
+			"\"byok_usage_monthly\"," +
+			"\"created_at\"," +
+			"\"updated_at\"," +
+			"\"expires_at\"," +
+			"\"creator_user_id\"," +
+			"\"workspace_id\"," +
+			"\"external_user\"," +
+			"\"last_used_at\"]," +
+			"\"additionalProperties\":false}," +
+			"\"declined\":{\"type\":\"boolean\"," +
+			"\"description\":\"true when the user was asked to confirm and said no; key is then as it was\"}}," +
+			"\"required\":[\"key\"]," +
+			"\"additionalProperties\":false}",
 	},
 	"delete_key": {
-		in:  "{\"type\":\"object\",\"properties\":{\"hash\":{\"type\":\"string\",\"description\":\"the key's hash: 64 lowercase hex characters, as list_keys returns it (not the secret key, and not its label)\",\"pattern\":\"^[0-9a-f]{64}$\"}},\"required\":[\"hash\"],\"additionalProperties\":false}",
-		out: "{\"type\":\"object\",\"properties\":{\"deleted\":{\"type\":\"boolean\",\"description\":\"true when the key was deleted; false only when the user declined\"},\"hash\":{\"type\":\"string\",\"description\":\"the hash of the key\"},\"declined\":{\"type\":\"boolean\",\"description\":\"true when the user was asked to confirm and said no; nothing was changed\"}},\"required\":[\"deleted\",\"hash\"],\"additionalProperties\":false}",
+		in: "{\"type\":\"object\"," +
+			"\"properties\":{\"hash\":{\"type\":\"string\"," +
+			"\"description\":\"the key's hash: 64 lowercase hex characters, as list_keys returns it (not the secret key, and not its label)\"," +
+			"\"pattern\":\"^[0-9a-f]{64}$\"}}," +
+			"\"required\":[\"hash\"]," +
+			"\"additionalProperties\":false}",
+		out: "{\"type\":\"object\"," +
+			"\"properties\":{\"deleted\":{\"type\":\"boolean\"," +
+			"\"description\":\"true when the key was deleted; false only when the user declined\"}," +
+			"\"hash\":{\"type\":\"string\"," +
+			"\"description\":\"the hash of the key\"}," +
+			"\"declined\":{\"type\":\"boolean\"," +
+			"\"description\":\"true when the user was asked to confirm and said no; nothing was changed\"}}," +
+			"\"required\":[\"deleted\"," +
+			"\"hash\"]," +
+			"\"additionalProperties\":false}",
 	},
 	"current_key": {
-		in:  "{\"type\":\"object\",\"additionalProperties\":false}",
-		out: "{\"type\":\"object\",\"properties\":{\"key\":{\"type\":\"object\",\"properties\":{\"label\":{\"type\":\"string\",\"description\":\"the masked key (e.g. sk-or-v1-abc...123)\"},\"limit\":{\"type\":[\"null\",\"number\"],\"description\":\"spending limit in USD; null means no limit\"},\"limit_remaining\":{\"type\":[\"null\",\"number\"],\"description\":\"USD left under the limit; null when there is no limit\"},\"limit_reset\":{\"type\":[\"null\",\"string\"],\"description\":\"daily, weekly or monthly (midnight UTC); null means never\"},\"include_byok_in_limit\":{\"type\":\"boolean\",\"description\":\"whether BYOK usage counts against the limit\"},\"usage\":{\"type\":\"number\",\"description\":\"total OpenRouter credit usage in USD\"},\"usage_daily\":{\"type\":\"number\",\"description\":\"usage in USD for the current UTC day\"},\"usage_weekly\":{\"type\":\"number\",\"description\":\"usage in USD for the current UTC week\"},\"usage_monthly\":{\"type\":\"number\",\"description\":\"usage in USD for the current UTC month\"},\"byok_usage\":{\"type\":\"number\",\"description\":\"total BYOK usage in USD\"},\"byok_usage_daily\":{\"type\":\"number\",\"description\":\"BYOK usage in USD for the current UTC day\"},\"byok_usage_weekly\":{\"type\":\"number\",\"description\":\"BYOK usage in USD for the current UTC week\"},\"byok_usage_monthly\":{\"type\":\"number\",\"description\":\"BYOK usage in USD for the current UTC month\"},\"is_free_tier\":{\"type\":\"boolean\",\"description\":\"true when the account has never bought credits\"},\"is_management_key\":{\"type\":\"boolean\",\"description\":\"true when this is a management key, the kind the other tools need\"},\"is_provisioning_key\":{\"type\":\"boolean\",\"description\":\"deprecated alias of is_management_key\"},\"expires_at\":{\"type\":[\"null\",\"string\"],\"description\":\"ISO 8601 UTC expiry; null if it never expires\"},\"creator_user_id\":{\"type\":[\"null\",\"string\"],\"description\":\"the user who created the key\"},\"allowed_data_regions\":{\"type\":[\"null\",\"array\"],\"items\":{\"type\":\"string\"},\"description\":\"data regions this key may use (global, europe, us)\"},\"free_model_daily_requests\":{\"type\":[\"null\",\"object\"],\"properties\":{\"limit\":{\"type\":\"number\",\"description\":\"free-model requests allowed per UTC day\"},\"remaining\":{\"type\":\"number\",\"description\":\"free-model requests left today\"},\"used\":{\"type\":\"number\",\"description\":\"free-model requests made today\"}},\"description\":\"the account's daily quota of free-model requests\",\"required\":[\"limit\",\"remaining\",\"used\"],\"additionalProperties\":false},\"organization_id\":{\"type\":[\"null\",\"string\"],\"description\":\"the owning organization; null for an individual account\"},\"workspace_id\":{\"type\":[\"null\",\"string\"],\"description\":\"the workspace this key spends in\"},\"budgets\":{\"type\":[\"null\",\"array\"],\"items\":{\"type\":\"object\",\"properties\":{\"scope\":{\"type\":\"string\",\"description\":\"what sets this layer: key_limit (the key's own limit), api_key, workspace, member, workspace_default_key or workspace_default_member; other values may appear\"},\"limit_usd\":{\"type\":\"number\",\"description\":\"the layer's spending limit in USD\"},\"spend_usd\":{\"type\":\"number\",\"description\":\"USD spent against this layer in its current period\"},\"remaining_usd\":{\"type\":\"number\",\"description\":\"USD left in this layer; zero or less means requests are refused until it resets\"},\"reset_interval\":{\"type\":[\"null\",\"string\"],\"description\":\"daily, weekly or monthly; null for a budget that never resets\"},\"resets_at\":{\"type\":[\"null\",\"string\"],\"description\":\"ISO 8601 time of the next reset; null when it never resets\"},\"include_byok\":{\"type\":\"boolean\",\"description\":\"whether usage billed to your own provider keys (BYOK) counts against this layer\"},\"guardrail_id\":{\"type\":[\"null\",\"string\"],\"description\":\"the guardrail that sets this layer, if any\"},\"budget_id\":{\"type\":[\"null\",\"string\"],\"description\":\"the workspace budget that sets this layer, if any\"}},\"required\":[\"scope\",\"limit_usd\",\"spend_usd\",\"remaining_usd\",\"reset_interval\",\"resets_at\",\"include_byok\",\"guardrail_id\",\"budget_id\"],\"additionalProperties\":false},\"description\":\"every budget layer that applies to requests made with this key (the key's own limit, its workspace's budgets, guardrails); absent when OpenRouter did not report them\"},\"effective_budget\":{\"type\":[\"null\",\"object\"],\"properties\":{\"scope\":{\"type\":\"string\",\"description\":\"what sets this layer: key_limit (the key's own limit), api_key, workspace, member, workspace_default_key or workspace_default_member; other values may appear\"},\"limit_usd\":{\"type\":\"number\",\"description\":\"the layer's spending limit in USD\"},\"spend_usd\":{\"type\":\"number\",\"description\":\"USD spent against this layer in its current period\"},\"remaining_usd\":{\"type\":\"number\",\"description\":\"USD left in this layer; zero or less means requests are refused until it resets\"},\"reset_interval\":{\"type\":[\"null\",\"string\"],\"description\":\"daily, weekly or monthly; null for a budget that never resets\"},\"resets_at\":{\"type\":[\"null\",\"string\"],\"description\":\"ISO 8601 time of the next reset; null when it never resets\"},\"include_byok\":{\"type\":\"boolean\",\"description\":\"whether usage billed to your own provider keys (BYOK) counts against this layer\"},\"guardrail_id\":{\"type\":[\"null\",\"string\"],\"description\":\"the guardrail that sets this layer, if any\"},\"budget_id\":{\"type\":[\"null\",\"string\"],\"description\":\"the workspace budget that sets this layer, if any\"}},\"description\":\"the budget layer OpenRouter reports as the one in force; absent or null when it reports none\",\"required\":[\"scope\",\"limit_usd\",\"spend_usd\",\"remaining_usd\",\"reset_interval\",\"resets_at\",\"include_byok\",\"guardrail_id\",\"budget_id\"],\"additionalProperties\":false}},\"required\":[\"label\",\"limit\",\"limit_remaining\",\"limit_reset\",\"include_byok_in_limit\",\"usage\",\"usage_daily\",\"usage_weekly\",\"usage_monthly\",\"byok_usage\",\"byok_usage_daily\",\"byok_usage_weekly\",\"byok_usage_monthly\",\"is_free_tier\",\"is_management_key\",\"is_provisioning_key\",\"expires_at\",\"creator_user_id\",\"allowed_data_regions\",\"free_model_daily_requests\",\"organization_id\",\"workspace_id\"],\"additionalProperties\":false}},\"required\":[\"key\"],\"additionalProperties\":false}",
+		in: "{\"type\":\"object\"," +
+			"\"additionalProperties\":false}",
+		out: "{\"type\":\"object\"," +
+			"\"properties\":{\"key\":{\"type\":\"object\"," +
+			"\"properties\":{\"label\":{\"type\":\"string\"," +
+			"\"description\":\"the masked key (e.g. sk-or-v1-abc...123)\"}," +
+			"\"limit\":{\"type\":[\"null\"," +
+			"\"number\"]," +
+			"\"description\":\"spending limit in USD; null means no limit\"}," +
+			"\"limit_remaining\":{\"type\":[\"null\"," +
+			"\"number\"]," +
+			"\"description\":\"USD left under the limit; null when there is no limit\"}," +
+			"\"limit_reset\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"daily, weekly or monthly (midnight UTC); null means never\"}," +
+			"\"include_byok_in_limit\":{\"type\":\"boolean\"," +
+			"\"description\":\"whether BYOK usage counts against the limit\"}," +
+			"\"usage\":{\"type\":\"number\"," +
+			"\"description\":\"total OpenRouter credit usage in USD\"}," +
+			"\"usage_daily\":{\"type\":\"number\"," +
+			"\"description\":\"usage in USD for the current UTC day\"}," +
+			"\"usage_weekly\":{\"type\":\"number\"," +
+			"\"description\":\"usage in USD for the current UTC week\"}," +
+			"\"usage_monthly\":{\"type\":\"number\"," +
+			"\"description\":\"usage in USD for the current UTC month\"}," +
+			"\"byok_usage\":{\"type\":\"number\"," +
+			"\"description\":\"total BYOK usage in USD\"}," +
+			"\"byok_usage_daily\":{\"type\":\"number\"," +
+			"\"description\":\"BYOK usage in USD for the current UTC day\"}," +
+			"\"byok_usage_weekly\":{\"type\":\"number\"," +
+			"\"description\":\"BYOK usage in USD for the current UTC week\"}," +
+			"\"byok_usage_monthly\":{\"type\":\"number\"," +
+			"\"description\":\"BYOK usage in USD for the current UTC month\"}," +
+			"\"is_free_tier\":{\"type\":\"boolean\"," +
+			"\"description\":\"true when the account has never bought credits\"}," +
+			"\"is_management_key\":{\"type\":\"boolean\"," +
+			"\"description\":\"true when this is a management key, the kind that may manage keys and read the account\"}," +
+			"\"is_provisioning_key\":{\"type\":\"boolean\"," +
+			"\"description\":\"deprecated alias of is_management_key\"}," +
+			"\"expires_at\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"ISO 8601 UTC expiry; null if it never expires\"}," +
+			"\"creator_user_id\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"the user who created the key\"}," +
+			"\"allowed_data_regions\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"string\"}," +
+			"\"description\":\"data regions this key may use (global, europe, us)\"}," +
+			"\"free_model_daily_requests\":{\"type\":[\"null\"," +
+			"\"object\"]," +
+			"\"properties\":{\"limit\":{\"type\":\"number\"," +
+			"\"description\":\"free-model requests allowed per UTC day\"}," +
+			"\"remaining\":{\"type\":\"number\"," +
+			"\"description\":\"free-model requests left today\"}," +
+			"\"used\":{\"type\":\"number\"," +
+			"\"description\":\"free-model requests made today\"}}," +
+			"\"description\":\"the account's daily quota of free-model requests\"," +
+			"\"required\":[\"limit\"," +
+			"\"remaining\"," +
+			"\"used\"]," +
+			"\"additionalProperties\":false}," +
+			"\"organization_id\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"the owning organization; null for an individual account\"}," +
+			"\"workspace_id\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"the workspace this key spends in\"}," +
+			"\"budgets\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"object\"," +
+			"\"properties\":{\"scope\":{\"type\":\"string\"," +
+			"\"description\":\"what sets this layer: key_limit (the key's own limit), api_key, workspace, member, workspace_default_key or workspace_default_member; other values may appear\"}," +
+			"\"limit_usd\":{\"type\":\"number\"," +
+			"\"description\":\"the layer's spending limit in USD\"}," +
+			"\"spend_usd\":{\"type\":\"number\"," +
+			"\"description\":\"USD spent against this layer in its current period\"}," +
+			"\"remaining_usd\":{\"type\":\"number\"," +
+			"\"description\":\"USD left in this layer; zero or less means requests are refused until it resets\"}," +
+			"\"reset_interval\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"daily, weekly or monthly; null for a budget that never resets\"}," +
+			"\"resets_at\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"ISO 8601 time of the next reset; null when it never resets\"}," +
+			"\"include_byok\":{\"type\":\"boolean\"," +
+			"\"description\":\"whether usage billed to your own provider keys (BYOK) counts against this layer\"}," +
+			"\"guardrail_id\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"the guardrail that sets this layer, if any\"}," +
+			"\"budget_id\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"the workspace budget that sets this layer, if any\"}}," +
+			"\"required\":[\"scope\"," +
+			"\"limit_usd\"," +
+			"\"spend_usd\"," +
+			"\"remaining_usd\"," +
+			"\"reset_interval\"," +
+			"\"resets_at\"," +
+			"\"include_byok\"," +
+			"\"guardrail_id\"," +
+			"\"budget_id\"]," +
+			"\"additionalProperties\":false}," +
+			"\"description\":\"every budget layer that applies to requests made with this key (the key's own limit, its workspace's budgets, guardrails); absent when OpenRouter did not report them\"}," +
+			"\"effective_budget\":{\"type\":[\"null\"," +
+			"\"object\"]," +
+			"\"properties\":{\"scope\":{\"type\":\"string\"," +
+			"\"description\":\"what sets this layer: key_limit (the key's own limit), api_key, workspace, member, workspace_default_key or workspace_default_member; other values may appear\"}," +
+			"\"limit_usd\":{\"type\":\"number\"," +
+			"\"description\":\"the layer's spending limit in USD\"}," +
+			"\"spend_usd\":{\"type\":\"number\"," +
+			"\"description\":\"USD spent against this layer in its current period\"}," +
+			"\"remaining_usd\":{\"type\":\"number\"," +
+			"\"description\":\"USD left in this layer; zero or less means requests are refused until it resets\"}," +
+			"\"reset_interval\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"daily, weekly or monthly; null for a budget that never resets\"}," +
+			"\"resets_at\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"ISO 8601 time of the next reset; null when it never resets\"}," +
+			"\"include_byok\":{\"type\":\"boolean\"," +
+			"\"description\":\"whether usage billed to your own provider keys (BYOK) counts against this layer\"}," +
+			"\"guardrail_id\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"the guardrail that sets this layer, if any\"}," +
+			"\"budget_id\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"the workspace budget that sets this layer, if any\"}}," +
+			"\"description\":\"the budget layer OpenRouter reports as the one in force; absent or null when it reports none\"," +
+			"\"required\":[\"scope\"," +
+			"\"limit_usd\"," +
+			"\"spend_usd\"," +
+			"\"remaining_usd\"," +
+			"\"reset_interval\"," +
+			"\"resets_at\"," +
+			"\"include_byok\"," +
+			"\"guardrail_id\"," +
+			"\"budget_id\"]," +
+			"\"additionalProperties\":false}}," +
+			"\"required\":[\"label\"," +
+			"\"limit\"," +
+			"\"limit_remaining\"," +
+			"\"limit_reset\"," +
+			"\"include_byok_in_limit\"," +
+			"\"usage\"," +
+			"\"usage_daily\"," +
+			"\"usage_weekly\"," +
+			"\"usage_monthly\"," +
+			"\"byok_usage\"," +
+			"\"byok_usage_daily\"," +
+			"\"byok_usage_weekly\"," +
+			"\"byok_usage_monthly\"," +
+			"\"is_free_tier\"," +
+			"\"is_management_key\"," +
+			"\"is_provisioning_key\"," +
+			"\"expires_at\"," +
+			"\"creator_user_id\"," +
+			"\"allowed_data_regions\"," +
+			"\"free_model_daily_requests\"," +
+			"\"organization_id\"," +
+			"\"workspace_id\"]," +
+			"\"additionalProperties\":false}}," +
+			"\"required\":[\"key\"]," +
+			"\"additionalProperties\":false}",
 	},
 	"list_workspaces": {
-		in:  "{\"type\":\"object\",\"additionalProperties\":false}",
-		out: "{\"type\":\"object\",\"properties\":{\"workspaces\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"the workspace's id (a UUID); pass it as workspace_id\"},\"name\":{\"type\":\"string\",\"description\":\"the workspace's name\"},\"slug\":{\"type\":\"string\",\"description\":\"the workspace's URL-friendly name\"},\"description\":{\"type\":[\"null\",\"string\"],\"description\":\"what the workspace is for; null when not given\"},\"default_text_model\":{\"type\":[\"null\",\"string\"],\"description\":\"the default text model; null when none\"},\"default_image_model\":{\"type\":[\"null\",\"string\"],\"description\":\"the default image model; null when none\"},\"default_provider_sort\":{\"type\":[\"null\",\"string\"],\"description\":\"the default provider sort (price, throughput, latency, exacto); null when none\"},\"default_guardrail_id\":{\"type\":\"string\",\"description\":\"the id of the workspace's default guardrail\"},\"include_byok_in_budgets\":{\"type\":\"boolean\",\"description\":\"whether BYOK usage counts toward the workspace's budgets\"},\"io_logging_api_key_ids\":{\"type\":[\"null\",\"array\"],\"items\":{\"type\":\"integer\"},\"description\":\"the keys whose requests are logged; null means all keys\"},\"io_logging_sampling_rate\":{\"type\":\"number\",\"description\":\"share of requests logged, from 0.0001 to 1\"},\"is_data_discount_logging_enabled\":{\"type\":\"boolean\",\"description\":\"whether data discount logging is on\"},\"is_observability_broadcast_enabled\":{\"type\":\"boolean\",\"description\":\"whether broadcast is on\"},\"is_observability_io_logging_enabled\":{\"type\":\"boolean\",\"description\":\"whether private logging is on\"},\"created_at\":{\"type\":\"string\",\"description\":\"ISO 8601 time the workspace was created\"},\"updated_at\":{\"type\":[\"null\",\"string\"],\"description\":\"ISO 8601 time of the last update; null if never updated\"},\"created_by\":{\"type\":[\"null\",\"string\"],\"description\":\"the user who created the workspace\"}},\"required\":[\"id\",\"name\",\"slug\",\"description\",\"default_text_model\",\"default_image_model\",\"default_provider_sort\",\"default_guardrail_id\",\"include_byok_in_budgets\",\"io_logging_api_key_ids\",\"io_logging_sampling_rate\",\"is_data_discount_logging_enabled\",\"is_observability_broadcast_enabled\",\"is_observability_io_logging_enabled\",\"created_at\",\"updated_at\",\"created_by\"],\"additionalProperties\":false}},\"total_count\":{\"type\":\"integer\",\"description\":\"how many workspaces the account has; more than listed only past 500\"}},\"required\":[\"workspaces\",\"total_count\"],\"additionalProperties\":false}",
+		in: "{\"type\":\"object\"," +
+			"\"additionalProperties\":false}",
+		out: "{\"type\":\"object\"," +
+			"\"properties\":{\"workspaces\":{\"type\":\"array\"," +
+			"\"items\":{\"type\":\"object\"," +
+			"\"properties\":{\"id\":{\"type\":\"string\"," +
+			"\"description\":\"the workspace's id (a UUID); pass it as workspace_id\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"the workspace's name\"}," +
+			"\"slug\":{\"type\":\"string\"," +
+			"\"description\":\"the workspace's URL-friendly name\"}," +
+			"\"description\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"what the workspace is for; null when not given\"}," +
+			"\"default_text_model\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"the default text model; null when none\"}," +
+			"\"default_image_model\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"the default image model; null when none\"}," +
+			"\"default_provider_sort\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"the default provider sort (price, throughput, latency, exacto); null when none\"}," +
+			"\"default_guardrail_id\":{\"type\":\"string\"," +
+			"\"description\":\"the id of the workspace's default guardrail\"}," +
+			"\"include_byok_in_budgets\":{\"type\":\"boolean\"," +
+			"\"description\":\"whether BYOK usage counts toward the workspace's budgets\"}," +
+			"\"io_logging_api_key_ids\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"integer\"}," +
+			"\"description\":\"the keys whose requests are logged; null means all keys\"}," +
+			"\"io_logging_sampling_rate\":{\"type\":\"number\"," +
+			"\"description\":\"share of requests logged, from 0.0001 to 1\"}," +
+			"\"is_data_discount_logging_enabled\":{\"type\":\"boolean\"," +
+			"\"description\":\"whether data discount logging is on\"}," +
+			"\"is_observability_broadcast_enabled\":{\"type\":\"boolean\"," +
+			"\"description\":\"whether broadcast is on\"}," +
+			"\"is_observability_io_logging_enabled\":{\"type\":\"boolean\"," +
+			"\"description\":\"whether private logging is on\"}," +
+			"\"created_at\":{\"type\":\"string\"," +
+			"\"description\":\"ISO 8601 time the workspace was created\"}," +
+			"\"updated_at\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"ISO 8601 time of the last update; null if never updated\"}," +
+			"\"created_by\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"the user who created the workspace\"}}," +
+			"\"required\":[\"id\"," +
+			"\"name\"," +
+			"\"slug\"," +
+			"\"description\"," +
+			"\"default_text_model\"," +
+			"\"default_image_model\"," +
+			"\"default_provider_sort\"," +
+			"\"default_guardrail_id\"," +
+			"\"include_byok_in_budgets\"," +
+			"\"io_logging_api_key_ids\"," +
+			"\"io_logging_sampling_rate\"," +
+			"\"is_data_discount_logging_enabled\"," +
+			"\"is_observability_broadcast_enabled\"," +
+			"\"is_observability_io_logging_enabled\"," +
+			"\"created_at\"," +
+			"\"updated_at\"," +
+			"\"created_by\"]," +
+			"\"additionalProperties\":false}}," +
+			"\"total_count\":{\"type\":\"integer\"," +
+			"\"description\":\"how many workspaces the account has; more than listed only past 500\"}}," +
+			"\"required\":[\"workspaces\"," +
+			"\"total_count\"]," +
+			"\"additionalProperties\":false}",
 	},
 	"get_credits": {
-		in:  "{\"type\":\"object\",\"additionalProperties\":false}",
-		out: "{\"type\":\"object\",\"properties\":{\"total_credits\":{\"type\":\"number\",\"description\":\"credits bought in total, in USD\"},\"total_usage\":{\"type\":\"number\",\"description\":\"credits used in total, in USD\"},\"remaining\":{\"type\":\"number\",\"description\":\"total_credits minus total_usage, in USD\"}},\"required\":[\"total_credits\",\"total_usage\",\"remaining\"],\"additionalProperties\":false}",
+		in: "{\"type\":\"object\"," +
+			"\"additionalProperties\":false}",
+		out: "{\"type\":\"object\"," +
+			"\"properties\":{\"total_credits\":{\"type\":\"number\"," +
+			"\"description\":\"credits bought in total, in USD\"}," +
+			"\"total_usage\":{\"type\":\"number\"," +
+			"\"description\":\"credits used in total, in USD\"}," +
+			"\"remaining\":{\"type\":\"number\"," +
+			"\"description\":\"total_credits minus total_usage, in USD\"}}," +
+			"\"required\":[\"total_credits\"," +
+			"\"total_usage\"," +
+			"\"remaining\"]," +
+			"\"additionalProperties\":false}",
 	},
 	"get_activity": {
-		in:  "{\"type\":\"object\",\"properties\":{\"hash\":{\"type\":\"string\",\"description\":\"only this key (its hash, from list_keys)\",\"pattern\":\"^[0-9a-f]{64}$\"},\"date\":{\"type\":\"string\",\"description\":\"only this UTC day, YYYY-MM-DD\",\"pattern\":\"^[0-9]{4}-[0-9]{2}-[0-9]{2}$\"},\"workspace_id\":{\"type\":\"string\",\"description\":\"only this workspace (a UUID)\",\"pattern\":\"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$\"}},\"additionalProperties\":false}",
-		out: "{\"type\":\"object\",\"properties\":{\"rows\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"date\":{\"type\":\"string\",\"description\":\"the UTC day, YYYY-MM-DD\"},\"model\":{\"type\":\"string\",\"description\":\"the model slug, e.g. openai/gpt-4.1\"},\"model_permaslug\":{\"type\":\"string\",\"description\":\"the model's versioned slug\"},\"endpoint_id\":{\"type\":\"string\",\"description\":\"the provider endpoint that served the requests\"},\"provider_name\":{\"type\":\"string\",\"description\":\"the provider that served the requests\"},\"usage\":{\"type\":\"number\",\"description\":\"OpenRouter credits spent, in USD\"},\"byok_usage_inference\":{\"type\":\"number\",\"description\":\"spend billed to your own provider keys (BYOK), in USD\"},\"requests\":{\"type\":\"integer\",\"description\":\"how many requests were made\"},\"prompt_tokens\":{\"type\":\"integer\",\"description\":\"prompt tokens used\"},\"completion_tokens\":{\"type\":\"integer\",\"description\":\"completion tokens generated\"},\"reasoning_tokens\":{\"type\":\"integer\",\"description\":\"reasoning tokens used\"},\"workspace_id\":{\"type\":\"string\",\"description\":\"the workspace, with group_by=workspace only\"}},\"required\":[\"date\",\"model\",\"model_permaslug\",\"endpoint_id\",\"provider_name\",\"usage\",\"byok_usage_inference\",\"requests\",\"prompt_tokens\",\"completion_tokens\",\"reasoning_tokens\"],\"additionalProperties\":false},\"description\":\"one row per UTC day, model and provider endpoint\"},\"totals\":{\"type\":\"object\",\"properties\":{\"usage\":{\"type\":\"number\",\"description\":\"USD spent\"},\"requests\":{\"type\":\"integer\"},\"prompt_tokens\":{\"type\":\"integer\"},\"completion_tokens\":{\"type\":\"integer\"}},\"description\":\"the sums of the rows\",\"required\":[\"usage\",\"requests\",\"prompt_tokens\",\"completion_tokens\"],\"additionalProperties\":false}},\"required\":[\"rows\",\"totals\"],\"additionalProperties\":false}",
+		in: "{\"type\":\"object\"," +
+			"\"properties\":{\"hash\":{\"type\":\"string\"," +
+			"\"description\":\"only this key (its hash, from list_keys)\"," +
+			"\"pattern\":\"^[0-9a-f]{64}$\"}," +
+			"\"date\":{\"type\":\"string\"," +
+			"\"description\":\"only this UTC day, YYYY-MM-DD\"," +
+			"\"pattern\":\"^[0-9]{4}-[0-9]{2}-[0-9]{2}$\"}," +
+			"\"workspace_id\":{\"type\":\"string\"," +
+			"\"description\":\"only this workspace (a UUID)\"," +
+			"\"pattern\":\"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$\"}}," +
+			"\"additionalProperties\":false}",
+		out: "{\"type\":\"object\"," +
+			"\"properties\":{\"rows\":{\"type\":\"array\"," +
+			"\"items\":{\"type\":\"object\"," +
+			"\"properties\":{\"date\":{\"type\":\"string\"," +
+			"\"description\":\"the UTC day, YYYY-MM-DD\"}," +
+			"\"model\":{\"type\":\"string\"," +
+			"\"description\":\"the model slug, e.g. openai/gpt-4.1\"}," +
+			"\"model_permaslug\":{\"type\":\"string\"," +
+			"\"description\":\"the model's versioned slug\"}," +
+			"\"endpoint_id\":{\"type\":\"string\"," +
+			"\"description\":\"the provider endpoint that served the requests\"}," +
+			"\"provider_name\":{\"type\":\"string\"," +
+			"\"description\":\"the provider that served the requests\"}," +
+			"\"usage\":{\"type\":\"number\"," +
+			"\"description\":\"OpenRouter credits spent, in USD\"}," +
+			"\"byok_usage_inference\":{\"type\":\"number\"," +
+			"\"description\":\"spend billed to your own provider keys (BYOK), in USD\"}," +
+			"\"requests\":{\"type\":\"integer\"," +
+			"\"description\":\"how many requests were made\"}," +
+			"\"prompt_tokens\":{\"type\":\"integer\"," +
+			"\"description\":\"prompt tokens used\"}," +
+			"\"completion_tokens\":{\"type\":\"integer\"," +
+			"\"description\":\"completion tokens generated\"}," +
+			"\"reasoning_tokens\":{\"type\":\"integer\"," +
+			"\"description\":\"reasoning tokens used\"}," +
+			"\"workspace_id\":{\"type\":\"string\"," +
+			"\"description\":\"the workspace, with group_by=workspace only\"}}," +
+			"\"required\":[\"date\"," +
+			"\"model\"," +
+			"\"model_permaslug\"," +
+			"\"endpoint_id\"," +
+			"\"provider_name\"," +
+			"\"usage\"," +
+			"\"byok_usage_inference\"," +
+			"\"requests\"," +
+			"\"prompt_tokens\"," +
+			"\"completion_tokens\"," +
+			"\"reasoning_tokens\"]," +
+			"\"additionalProperties\":false}," +
+			"\"description\":\"one row per UTC day, model and provider endpoint\"}," +
+			"\"totals\":{\"type\":\"object\"," +
+			"\"properties\":{\"usage\":{\"type\":\"number\"," +
+			"\"description\":\"USD spent\"}," +
+			"\"requests\":{\"type\":\"integer\"}," +
+			"\"prompt_tokens\":{\"type\":\"integer\"}," +
+			"\"completion_tokens\":{\"type\":\"integer\"}}," +
+			"\"description\":\"the sums of the rows\"," +
+			"\"required\":[\"usage\"," +
+			"\"requests\"," +
+			"\"prompt_tokens\"," +
+			"\"completion_tokens\"]," +
+			"\"additionalProperties\":false}}," +
+			"\"required\":[\"rows\"," +
+			"\"totals\"]," +
+			"\"additionalProperties\":false}",
 	},
 	"audit_keys": {
-		in:  "{\"type\":\"object\",\"properties\":{\"workspace_ids\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"pattern\":\"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$\"},\"description\":\"audit only these workspaces (UUIDs); default every workspace\",\"maxItems\":100},\"kinds\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"enum\":[\"expired\",\"over_limit\",\"near_limit\",\"expiring_soon\",\"disabled\",\"unused\",\"never_used\",\"no_limit\",\"no_expiry\"]},\"description\":\"report only these kinds of finding; default all\"},\"unused_days\":{\"type\":\"integer\",\"description\":\"unused: no use for this many days (default 30)\",\"minimum\":1},\"near_limit_pct\":{\"type\":\"number\",\"description\":\"near_limit: this percentage of the limit used (default 90)\",\"minimum\":1,\"maximum\":100},\"expiring_days\":{\"type\":\"integer\",\"description\":\"expiring_soon: expires within this many days (default 7)\",\"minimum\":1}},\"additionalProperties\":false}",
-		out: "{\"type\":\"object\",\"properties\":{\"findings\":{\"type\":[\"null\",\"array\"],\"items\":{\"type\":\"object\",\"properties\":{\"hash\":{\"type\":\"string\",\"description\":\"the key's hash\"},\"name\":{\"type\":\"string\",\"description\":\"the key's name\"},\"workspace_id\":{\"type\":\"string\",\"description\":\"the workspace the key is in\"},\"kind\":{\"type\":\"string\",\"description\":\"what is wrong: expired, over_limit, near_limit, expiring_soon, disabled, unused, never_used, no_limit or no_expiry\"},\"detail\":{\"type\":\"string\",\"description\":\"the figures behind the finding\"}},\"required\":[\"hash\",\"name\",\"workspace_id\",\"kind\",\"detail\"],\"additionalProperties\":false},\"description\":\"the findings, worst kind first; a key may have several\"},\"findings_omitted\":{\"type\":\"integer\",\"description\":\"findings left out of the list past the first 500 (summary counts them all)\"},\"keys_checked\":{\"type\":\"integer\",\"description\":\"keys examined, disabled and expired ones included\"},\"workspaces_checked\":{\"type\":\"integer\",\"description\":\"workspaces whose keys were examined\"},\"summary\":{\"type\":\"object\",\"description\":\"how many findings of each kind\",\"additionalProperties\":{\"type\":\"integer\"}}},\"required\":[\"findings\",\"keys_checked\",\"workspaces_checked\",\"summary\"],\"additionalProperties\":false}",
+		in: "{\"type\":\"object\"," +
+			"\"properties\":{\"workspace_ids\":{\"type\":\"array\"," +
+			"\"items\":{\"type\":\"string\"," +
+			"\"pattern\":\"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$\"}," +
+			"\"description\":\"audit only these workspaces (UUIDs); default every workspace\"," +
+			"\"maxItems\":100}," +
+			"\"kinds\":{\"type\":\"array\"," +
+			"\"items\":{\"type\":\"string\"," +
+			"\"enum\":[\"expired\"," +
+			"\"over_limit\"," +
+			"\"near_limit\"," +
+			"\"expiring_soon\"," +
+			"\"disabled\"," +
+			"\"unused\"," +
+			"\"never_used\"," +
+			"\"no_limit\"," +
+			"\"no_expiry\"]}," +
+			"\"description\":\"report only these kinds of finding; default all\"}," +
+			"\"unused_days\":{\"type\":\"integer\"," +
+			"\"description\":\"unused: no use for this many days (default 30)\"," +
+			"\"minimum\":1}," +
+			"\"near_limit_pct\":{\"type\":\"number\"," +
+			"\"description\":\"near_limit: this percentage of the limit used (default 90)\"," +
+			"\"minimum\":1," +
+			"\"maximum\":100}," +
+			"\"expiring_days\":{\"type\":\"integer\"," +
+			"\"description\":\"expiring_soon: expires within this many days (default 7)\"," +
+			"\"minimum\":1}}," +
+			"\"additionalProperties\":false}",
+		out: "{\"type\":\"object\"," +
+			"\"properties\":{\"findings\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"object\"," +
+			"\"properties\":{\"hash\":{\"type\":\"string\"," +
+			"\"description\":\"the key's hash\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"the key's name\"}," +
+			"\"workspace_id\":{\"type\":\"string\"," +
+			"\"description\":\"the workspace the key is in\"}," +
+			"\"kind\":{\"type\":\"string\"," +
+			"\"description\":\"what is wrong: expired, over_limit, near_limit, expiring_soon, disabled, unused, never_used, no_limit or no_expiry\"}," +
+			"\"detail\":{\"type\":\"string\"," +
+			"\"description\":\"the figures behind the finding\"}}," +
+			"\"required\":[\"hash\"," +
+			"\"name\"," +
+			"\"workspace_id\"," +
+			"\"kind\"," +
+			"\"detail\"]," +
+			"\"additionalProperties\":false}," +
+			"\"description\":\"the findings, worst kind first; a key may have several\"}," +
+			"\"findings_omitted\":{\"type\":\"integer\"," +
+			"\"description\":\"findings left out of the list past the first 500 (summary counts them all)\"}," +
+			"\"keys_checked\":{\"type\":\"integer\"," +
+			"\"description\":\"keys examined, disabled and expired ones included\"}," +
+			"\"workspaces_checked\":{\"type\":\"integer\"," +
+			"\"description\":\"workspaces whose keys were examined\"}," +
+			"\"summary\":{\"type\":\"object\"," +
+			"\"description\":\"how many findings of each kind\"," +
+			"\"additionalProperties\":{\"type\":\"integer\"}}}," +
+			"\"required\":[\"findings\"," +
+			"\"keys_checked\"," +
+			"\"workspaces_checked\"," +
+			"\"summary\"]," +
+			"\"additionalProperties\":false}",
 	},
 	"rotate_key": {
-		in:  "{\"type\":\"object\",\"properties\":{\"hash\":{\"type\":\"string\",\"description\":\"the key's hash: 64 lowercase hex characters, as list_keys returns it (not the secret key, and not its label)\",\"pattern\":\"^[0-9a-f]{64}$\"},\"name\":{\"type\":\"string\",\"description\":\"a name for the successor; default the old key's name\",\"minLength\":1},\"retire\":{\"type\":\"string\",\"description\":\"what happens to the old key once the successor exists: disable (default), delete, or keep\",\"enum\":[\"disable\",\"delete\",\"keep\"]}},\"required\":[\"hash\"],\"additionalProperties\":false}",
-		out: "{\"type\":\"object\",\"properties\":{\"old\":{\"type\":\"object\",\"properties\":{\"hash\":{\"type\":\"string\",\"description\":\"the old key's hash\"},\"retired\":{\"type\":\"string\",\"description\":\"disabled, deleted, or kept (the old key still works)\"},\"retire_error\":{\"type\":\"string\",\"description\":\"why retiring failed: the successor exists and the old key is still active\"}},\"required\":[\"hash\",\"retired\"],\"additionalProperties\":false},\"new\":{\"type\":[\"null\",\"object\"],\"properties\":{\"key\":{\"type\":\"object\",\"properties\":{\"hash\":{\"type\":\"string\",\"description\":\"the key's identifier (64 hex characters); pass it to get_key, update_key and delete_key\"},\"name\":{\"type\":\"string\",\"description\":\"the name given to the key\"},\"label\":{\"type\":\"string\",\"description\":\"the masked key as OpenRouter shows it (e.g. sk-or-v1-abc...123); not usable as a credential\"},\"disabled\":{\"type\":\"boolean\",\"description\":\"true when the key is disabled and cannot be used\"},\"limit\":{\"type\":[\"null\",\"number\"],\"description\":\"spending limit in USD; null means no limit\"},\"limit_remaining\":{\"type\":[\"null\",\"number\"],\"description\":\"USD left under the limit (limit minus usage); null when there is no limit\"},\"limit_reset\":{\"type\":[\"null\",\"string\"],\"description\":\"how often the limit resets: daily, weekly or monthly (at midnight UTC; weeks run Monday to Sunday); null means never\"},\"include_byok_in_limit\":{\"type\":\"boolean\",\"description\":\"whether usage billed to your own provider keys (BYOK) counts against the limit\"},\"usage\":{\"type\":\"number\",\"description\":\"total OpenRouter credit usage in USD\"},\"usage_daily\":{\"type\":\"number\",\"description\":\"usage in USD for the current UTC day\"},\"usage_weekly\":{\"type\":\"number\",\"description\":\"usage in USD for the current UTC week (Monday to Sunday)\"},\"usage_monthly\":{\"type\":\"number\",\"description\":\"usage in USD for the current UTC month\"},\"byok_usage\":{\"type\":\"number\",\"description\":\"total usage in USD billed to your own provider keys (BYOK)\"},\"byok_usage_daily\":{\"type\":\"number\",\"description\":\"BYOK usage in USD for the current UTC day\"},\"byok_usage_weekly\":{\"type\":\"number\",\"description\":\"BYOK usage in USD for the current UTC week\"},\"byok_usage_monthly\":{\"type\":\"number\",\"description\":\"BYOK usage in USD for the current UTC month\"},\"created_at\":{\"type\":\"string\",\"description\":\"ISO 8601 time the key was created\"},\"updated_at\":{\"type\":[\"null\",\"string\"],\"description\":\"ISO 8601 time of the last update; null if never updated\"},\"expires_at\":{\"type\":[\"null\",\"string\"],\"description\":\"ISO 8601 UTC time the key expires; null if it never expires\"},\"creator_user_id\":{\"type\":[\"null\",\"string\"],\"description\":\"the user who created the key\"},\"workspace_id\":{\"type\":\"string\",\"description\":\"the workspace the key belongs to\"},\"external_user\":{\"type\":[\"null\",\"string\"],\"description\":\"a partner's end-user identifier attached at creation; usually null\"},\"last_used_at\":{\"type\":[\"null\",\"string\"],\"description\":\"ISO 8601 time of the key's most recent recorded use; null when no use has been recorded (OpenRouter keeps uses since the end of 2025)\"}},\"required\":[\"hash\",\"name\",\"label\",\"disabled\",\"limit\",\"limit_remaining\",\"limit_reset\",\"include_byok_in_limit\",\"usage\",\"usage_daily\",\"usage_weekly\",\"usage_monthly\",\"byok_usage\",\"byok_usage_daily\",\"byok_usage_weekly\",\"byok_usage_monthly\",\"created_at\",\"updated_at\",\"expires_at\",\"creator_user_id\",\"workspace_id\",\"external_user\",\"last_used_at\"],\"additionalProperties\":false}},\"description\":\"the successor; absent when the user declined\",\"required\":[\"key\"],\"additionalProperties\":false},\"secret\":{\"type\":\"string\",\"description\":\"the successor's secret (sk-or-v1-...): shown this once only\"},\"secret_file\":{\"type\":\"string\",\"description\":\"the file (mode 0600) the secret was written to instead, when the server keeps secrets out of the conversation\"},\"note\":{\"type\":\"string\",\"description\":\"what the server's policy set that the old key did not have\"},\"declined\":{\"type\":\"boolean\",\"description\":\"true when the user was asked to confirm and said no; nothing was changed\"}},\"required\":[\"old\"],\"additionalProperties\":false}",
+		in: "{\"type\":\"object\"," +
+			"\"properties\":{\"hash\":{\"type\":\"string\"," +
+			"\"description\":\"the key's hash: 64 lowercase hex characters, as list_keys returns it (not the secret key, and not its label)\"," +
+			"\"pattern\":\"^[0-9a-f]{64}$\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"a name for the successor; default the old key's name\"," +
+			"\"minLength\":1}," +
+			"\"retire\":{\"type\":\"string\"," +
+			"\"description\":\"what happens to the old key once the successor exists: disable (default), delete, or keep\"," +
+			"\"enum\":[\"disable\"," +
+			"\"delete\"," +
+			"\"keep\"]}}," +
+			"\"required\":[\"hash\"]," +
+			"\"additionalProperties\":false}",
+		out: "{\"type\":\"object\"," +
+			"\"properties\":{\"old\":{\"type\":\"object\"," +
+			"\"properties\":{\"hash\":{\"type\":\"string\"," +
+			"\"description\":\"the old key's hash\"}," +
+			"\"retired\":{\"type\":\"string\"," +
+			"\"description\":\"disabled, deleted, or kept (the old key still works)\"}," +
+			"\"retire_error\":{\"type\":\"string\"," +
+			"\"description\":\"why retiring failed: the successor exists and the old key is still active\"}}," +
+			"\"required\":[\"hash\"," +
+			"\"retired\"]," +
+			"\"additionalProperties\":false}," +
+			"\"new\":{\"type\":[\"null\"," +
+			"\"object\"]," +
+			"\"properties\":{\"key\":{\"type\":\"object\"," +
+			"\"properties\":{\"hash\":{\"type\":\"string\"," +
+			"\"description\":\"the key's identifier (64 hex characters), by which it is read, updated and deleted\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"the name given to the key\"}," +
+			"\"label\":{\"type\":\"string\"," +
+			"\"description\":\"the masked key as OpenRouter shows it (e.g. sk-or-v1-abc...123); not usable as a credential\"}," +
+			"\"disabled\":{\"type\":\"boolean\"," +
+			"\"description\":\"true when the key is disabled and cannot be used\"}," +
+			"\"limit\":{\"type\":[\"null\"," +
+			"\"number\"]," +
+			"\"description\":\"spending limit in USD; null means no limit\"}," +
+			"\"limit_remaining\":{\"type\":[\"null\"," +
+			"\"number\"]," +
+			"\"description\":\"USD left under the limit (limit minus usage); null when there is no limit\"}," +
+			"\"limit_reset\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"how often the limit resets: daily, weekly or monthly (at midnight UTC; weeks run Monday to Sunday); null means never\"}," +
+			"\"include_byok_in_limit\":{\"type\":\"boolean\"," +
+			"\"description\":\"whether usage billed to your own provider keys (BYOK) counts against the limit\"}," +
+			"\"usage\":{\"type\":\"number\"," +
+			"\"description\":\"total OpenRouter credit usage in USD\"}," +
+			"\"usage_daily\":{\"type\":\"number\"," +
+			"\"description\":\"usage in USD for the current UTC day\"}," +
+			"\"usage_weekly\":{\"type\":\"number\"," +
+			"\"description\":\"usage in USD for the current UTC week (Monday to Sunday)\"}," +
+			"\"usage_monthly\":{\"type\":\"number\"," +
+			"\"description\":\"usage in USD for the current UTC month\"}," +
+			"\"byok_usage\":{\"type\":\"number\"," +
+			"\"description\":\"total usage in USD billed to your own provider keys (BYOK)\"}," +
+			"\"byok_usage_daily\":{\"type\":\"number\"," +
+			"\"description\":\"BYOK usage in USD for the current UTC day\"}," +
+			"\"byok_usage_weekly\":{\"type\":\"number\"," +
+			"\"description\":\"BYOK usage in USD for the current UTC week\"}," +
+			"\"byok_usage_monthly\":{\"type\":\"number\"," +
+			"\"description\":\"BYOK usage in USD for the current UTC month\"}," +
+			"\"created_at\":{\"type\":\"string\"," +
+			"\"description\":\"ISO 8601 time the key was created\"}," +
+			"\"updated_at\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"ISO 8601 time of the last update; null if never updated\"}," +
+			"\"expires_at\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"ISO 8601 UTC time the key expires; null if it never expires\"}," +
+			"\"creator_user_id\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"the user who created the key\"}," +
+			"\"workspace_id\":{\"type\":\"string\"," +
+			"\"description\":\"the workspace the key belongs to\"}," +
+			"\"external_user\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"a partner's end-user identifier attached at creation; usually null\"}," +
+			"\"last_used_at\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"ISO 8601 time of the key's most recent recorded use; null when no use has been recorded (OpenRouter keeps uses since the end of 2025)\"}}," +
+			"\"required\":[\"hash\"," +
+			"\"name\"," +
+			"\"label\"," +
+			"\"disabled\"," +
+			"\"limit\"," +
+			"\"limit_remaining\"," +
+			"\"limit_reset\"," +
+			"\"include_byok_in_limit\"," +
+			"\"usage\"," +
+			"\"usage_daily\"," +
+			"\"usage_weekly\"," +
+			"\"usage_monthly\"," +
+			"\"byok_usage\"," +
+			"\"byok_usage_daily\"," +
+			"\"byok_usage_weekly\"," +
+			"\"byok_usage_monthly\"," +
+			"\"created_at\"," +
+			"\"updated_at\"," +
+			"\"expires_at\"," +
+			"\"creator_user_id\"," +
+			"\"workspace_id\"," +
+			"\"external_user\"," +
+			"\"last_used_at\"]," +
+			"\"additionalProperties\":false}}," +
+			"\"description\":\"the successor; absent when the user declined\"," +
+			"\"required\":[\"key\"]," +
+			"\"additionalProperties\":false}," +
+			"\"secret\":{\"type\":\"string\"," +
+			"\"description\":\"the successor's secret (sk-or-v1-...): shown this once only\"}," +
+			"\"secret_file\":{\"type\":\"string\"," +
+			"\"description\":\"the file (mode 0600) the secret was written to instead, when the server keeps secrets out of the conversation\"}," +
+			"\"note\":{\"type\":\"string\"," +
+			"\"description\":\"what the server's policy set that the old key did not have\"}," +
+			"\"declined\":{\"type\":\"boolean\"," +
+			"\"description\":\"true when the user was asked to confirm and said no; nothing was changed\"}}," +
+			"\"required\":[\"old\"]," +
+			"\"additionalProperties\":false}",
 	},
 }

@@ -71,3 +71,22 @@ func unwrapPath(err error) error {
 	}
 	return err
 }
+
+// CheckSecretDir says what stops new secrets from being written to files in dir: it is not a
+// directory, or a file cannot be made in it. The server refuses to start with such a directory, rather
+// than delete every key it creates.
+func CheckSecretDir(dir string) error {
+	info, err := os.Stat(dir)
+	switch {
+	case err == nil && !info.IsDir():
+		return fmt.Errorf("--secret-dir %s is a file, not a directory: name a directory (mode 0700 is best)", dir)
+	case err != nil:
+		return fmt.Errorf("--secret-dir %s: not a directory: create it first (mode 0700 is best)", dir)
+	}
+	f, err := os.CreateTemp(dir, ".check-*")
+	if err != nil {
+		return fmt.Errorf("--secret-dir %s is not writable: %v", dir, unwrapPath(err))
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -21,9 +19,6 @@ import (
 	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
 	"github.com/orkeys/openrouter-keys-mcp/tools"
 )
-
-// UPDATE_GOLDEN=1 go test ./tools/ rewrites testdata/tools/*.json from the current definitions.
-var updateGolden = os.Getenv("UPDATE_GOLDEN") != ""
 
 // env is a sandbox on a loopback socket and the tools bound to a client of it.
 type env struct {
@@ -138,43 +133,6 @@ func resolve(t *testing.T, raw json.RawMessage) *jsonschema.Resolved {
 		t.Fatalf("schema does not resolve: %v", err)
 	}
 	return rs
-}
-
-func TestToolDefinitionsMatchGoldenFiles(t *testing.T) {
-	e := newEnv(t, "management")
-	dir := filepath.Join("..", "testdata", "tools")
-	if updateGolden {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, name := range e.order {
-		got, err := json.MarshalIndent(e.tools[name].Tool, "", "  ")
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		got = append(got, '\n')
-		path := filepath.Join(dir, name+".json")
-		if updateGolden {
-			if err := os.WriteFile(path, got, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%s: %v (run UPDATE_GOLDEN=1 go test ./tools/ to create it)", name, err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s: definition differs from %s; if the change is intended, run UPDATE_GOLDEN=1 go test ./tools/ and review the diff\ngot:\n%s", name, path, got)
-		}
-	}
-	if !updateGolden {
-		files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-		if len(files) != len(e.order) {
-			t.Errorf("%d golden files for %d tools: remove the stale ones", len(files), len(e.order))
-		}
-	}
 }
 
 func TestEveryToolStatesAllFourHints(t *testing.T) {

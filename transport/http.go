@@ -18,6 +18,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/rs/zerolog"
+
+	"github.com/orkeys/openrouter-keys-mcp/logsafe"
 )
 
 // Defaults for HTTPOptions.
@@ -395,7 +397,9 @@ func logRequests(logger zerolog.Logger, isSecret func(string) bool, next http.Ha
 		if path != "/mcp" && path != "/healthz" && (isSecret == nil || isSecret(path)) {
 			path = "[not logged: it may hold a credential]"
 		}
-		ev.Str("http_method", r.Method).Str("path", path).Str("rpc_method", rec.method).Str("tool", rec.tool).
+		// The path, the method and the tool are the caller's words: clipped, so a line stays short.
+		ev.Str("http_method", logsafe.Clip(r.Method)).Str("path", logsafe.Clip(path)).
+			Str("rpc_method", logsafe.Clip(rec.method)).Str("tool", logsafe.Clip(rec.tool)).
 			Int("status", sw.status).Dur("duration_ms", time.Since(start)).Str("remote", r.RemoteAddr).Msg("http request")
 	})
 }

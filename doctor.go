@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/rs/zerolog"
+
+	"github.com/orkeys/openrouter-keys-mcp/mcpserver"
+	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+	"github.com/orkeys/openrouter-keys-mcp/tools"
+)
+
+// runDoctor checks the configuration and the key, says what is wrong and how to fix it, and fails
+// unless all is well.
+func runDoctor(ctx context.Context, cfg config, std streams, logger zerolog.Logger) error {
+	stdout := std.out
+	ok := true
+	good := func(format string, a ...any) { fmt.Fprintf(stdout, "ok       "+format+"\n", a...) }
+	bad := func(format string, a ...any) {
+		ok = false
+		fmt.Fprintf(stdout, "PROBLEM  "+format+"\n", a...)
+	}
+	note := func(format string, a ...any) { fmt.Fprintf(stdout, "note     "+format+"\n", a...) }
+	for _, p := range loosePermissions(cfg) {
+		bad("%s", p)
+	}
+
+	switch {
+	case cfg.sandbox:
+		note("--sandbox: checking the built-in emulator, not a real OpenRouter account")
+	case cfg.key == "":
+		bad("no key: set %s to an OpenRouter management key (%s)", keyVars[0], "https://openrouter.ai/docs/guides/overview/auth/management-api-keys")
+	default:
+		good("key from %s", cfg.keyVar)
+		if cfg.keyVar != keyVars[0] {
+			note("%s is read only because %s is not set; prefer %s", cfg.keyVar, keyVars[0], keyVars[0])
+		}
+		if !openrouter.IsKey(cfg.key.Reveal()) {
+			// A placeholder pasted from a README (sk-or-v1-...) would otherwise show only as a 401.
+			bad("the key in %s is not an OpenRouter key: one is sk-or-v1- followed by 64 hex characters; "+
+				"copy the whole management key (https://openrouter.ai/docs/guides/overview/auth/management-api-keys)", cfg.keyVar)
+		}
+	}
+	client, _, err := newClient(ctx, cfg, logger)
+	if err != nil {
+		bad("%v", err)
+		return errReported
+	}
+	if cfg.sandbox || openrouter.IsKey(cfg.key.Reveal()) {
+		k, err := client.CurrentKey(ctx)
+		switch status := openrouter.StatusOf(err); {
+		case err == nil && k.IsManagementKey:
+			good("OpenRouter at %s accepts the key %s, a management key", client.BaseURL(), k.Label)
+			describeLimits(good, k)
+		case err == nil:
+			bad("the key %s is valid but is not a management key: only current_key will work; the other tools get 403. "+
+				"Create a management key (https://openrouter.ai/docs/guides/overview/auth/management-api-keys) and set %s to it",
+				k.Label, keyVars[0])
+		case status == 401:
+			bad("OpenRouter rejected the key (401): it is wrong, disabled or expired; set %s to a valid management key", keyVars[0])
+		case status != 0:
+			bad("OpenRouter answered %v; try again later", err)
+		default:
+			// The error already says "cannot reach OpenRouter", once per layer that wrapped it: say it once.
+			msg := err.Error()
+			msg = msg[max(0, strings.LastIndex(msg, "cannot reach OpenRouter")):]
+			bad("%s; the base URL is %s. Check the network, a proxy, or --base-url", msg, client.BaseURL())
+		}
+	}
+	// The server the other commands serve, built the same way: what fails here fails them.
+	if err := offered(ctx, cfg, client, logger, good); err != nil {
+		bad("the server cannot start: %v", err)
+	} else if cfg.auditLog != "" {
+		good("changes are recorded in %s", cfg.auditLog)
+	}
+	if p := cfg.policy.String(); p != "" {
+		good("%s", p)
+	}
+	if cfg.confirm == tools.ConfirmNever {
+		note("--confirm=never: deleting or disabling a key is never confirmed by a person")
+	}
+	if cfg.secretDir != "" {
+		// Checked with the other flags (tools.CheckSecretDir): doctor runs only when it passed.
+		good("new secrets go to files in %s, not to the model", cfg.secretDir)
+	}
+	if !ok {
+		return errReported
+	}
+	fmt.Fprintln(stdout, "All is well.")
+	return nil
+}
+
+// offered builds the MCP server for cfg on client, as every command does, and says which tools it
+// offers, as an MCP client lists them.
+func offered(ctx context.Context, cfg config, client *openrouter.Client, logger zerolog.Logger, good func(string, ...any)) error {
+	s, err := mcpserver.New(client, serverOptions(cfg, logger))
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	c, err := mcpserver.Connect(ctx, s, name+"-doctor", versionString())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	list, err := c.ListTools(ctx, mcp.ListToolsRequest{})
+	if err != nil {
+		return err
+	}
+	var names []string // in the tools' own order, which the MCP listing does not keep
+	for _, n := range tools.Names() {
+		if slices.ContainsFunc(list.Tools, func(t mcp.Tool) bool { return t.Name == n }) {
+			names = append(names, n)
+		}
+	}
+	good("tools offered: %s", strings.Join(names, ", "))
+	return nil
+}
+
+func describeLimits(good func(string, ...any), k *openrouter.CurrentKey) {
+	limit := "no spending limit"
+	if k.Limit != nil {
+		limit = fmt.Sprintf("limit %g USD", *k.Limit)
+		if k.LimitRemaining != nil {
+			limit += fmt.Sprintf(", %.2f left", *k.LimitRemaining)
+		}
+	}
+	expiry := "does not expire"
+	if k.ExpiresAt != nil {
+		expiry = "expires " + *k.ExpiresAt
+	}
+	good("%s; used %.2f USD in all; %s", limit, k.Usage, expiry)
+}
