@@ -42,7 +42,7 @@ var (
 	labelRE     = regexp.MustCompile(`^sk-or-v1-[0-9a-f]{3}\.\.\.[0-9a-f]{3}$`)
 	timestampRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$`)
 	uuidRE      = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-	userIDRE    = regexp.MustCompile(`^user_2dHFtVWx2n56w6HkM[0-9A-Za-z]+$`)
+	userIDRE    = regexp.MustCompile(`^user_[0-9A-Za-z]{27}$`)
 	// anySecretRE finds something that looks like a key inside a larger
 	// text; error bodies must never contain one.
 	anySecretRE = regexp.MustCompile(`sk-or-v1-[0-9a-f]{8,}`)
