@@ -66,9 +66,12 @@ type wireBYOK struct {
 	AllowedModels       []string `json:"allowed_models"`
 	AllowedUserIDs      []string `json:"allowed_user_ids"`
 	CreatedAt           string   `json:"created_at"`
+	DeclaredZDR         *bool    `json:"declared_zdr"` // this and the two is_ below: SDK 1.3.19, newer than the spec
 	Disabled            bool     `json:"disabled"`
 	ID                  string   `json:"id"`
+	IsBYOKOnly          bool     `json:"is_byok_only"`
 	IsFallback          bool     `json:"is_fallback"`
+	IsRequired          bool     `json:"is_required"`
 	Label               string   `json:"label"`
 	Name                *string  `json:"name"`
 	Provider            string   `json:"provider"`
