@@ -1,7 +1,10 @@
 // Package sandbox is an in-memory emulator of OpenRouter's API-key
 // management API (GET/POST /keys, GET/PATCH/DELETE /keys/{hash}, GET /key)
 // and the account endpoints next to it that a key manager needs
-// (GET /workspaces, GET /workspaces/{id}, GET /credits, GET /activity).
+// (GET /workspaces, GET /workspaces/{id}, GET /credits, GET /activity), and
+// the controls beside the keys: guardrails with their key and member
+// assignments, BYOK credentials with their allow-lists, organization
+// members and analytics (controls.go).
 //
 // It exists so that the client, the MCP server's --sandbox mode and
 // third-party programs (OpenRouter's official SDKs) can be exercised without
@@ -25,6 +28,17 @@
 //     models), and their usage figures are derived from it: usage_weekly and
 //     usage_monthly are today's spend plus the period's completed days.
 //   - GET /credits counts the usage of deleted keys too.
+//   - A deleted key leaves its guardrail assignment and every BYOK
+//     allow-list; an allow-list it empties stays an empty list (nobody),
+//     never null (anybody). A workspace's default guardrail cannot be
+//     assigned to keys (400): it binds them all already.
+//   - Assigning refuses the whole request (400) when any hash is not a key
+//     of the account; removing does not count keys that were not assigned.
+//   - Analytics cover completed UTC days, like /activity, over 90 days of
+//     sample history; the api_key_id dimension is answered with the hash.
+//   - The sample data's ids are drawn from a fixed seed, so every sandbox
+//     starts with the same hashes, labels and ids; keys created later are
+//     random.
 //
 // It can also fail on purpose (faults.go): 429s, 5xx, resets, answers cut
 // short, malformed or oversized, added latency, scripted or at random, and
