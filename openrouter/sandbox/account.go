@@ -243,6 +243,22 @@ func (k *apiKey) budgets(now time.Time) ([]wireKeyBudget, *wireKeyBudget) {
 			out = append(out, b)
 		}
 	}
+	// A guardrail with a budget: the key's own (scope api_key), else its
+	// workspace's default (workspace_default_key), measured on the key's
+	// spend, the sandbox's reading of a guardrail's budget.
+	for _, g := range k.owner.guardrailsOn(k) {
+		if g.guardrail.limitUSD == nil {
+			continue
+		}
+		limit, interval := *g.guardrail.limitUSD, g.guardrail.resetInterval
+		spent := k.usage.inPeriod(interval, g.guardrail.includeBYOK)
+		b := wireKeyBudget{Scope: g.scope, LimitUSD: limit, SpendUSD: spent, RemainingUSD: limit - spent,
+			ResetInterval: clonePtr(interval), IncludeBYOK: g.guardrail.includeBYOK, GuardrailID: ptrTo(g.guardrail.id)}
+		if interval != nil {
+			b.ResetsAt = ptrTo(formatTime(nextReset(now, *interval)))
+		}
+		out = append(out, b)
+	}
 	var effective *wireKeyBudget
 	for i := range out {
 		if effective == nil || out[i].RemainingUSD < effective.RemainingUSD {
@@ -263,23 +279,29 @@ func (acct *account) workspaceSpend(ws *workspace, interval *string) float64 {
 		if k.workspaceID != ws.id {
 			continue
 		}
-		u, b := k.usage.total, k.usage.byok
-		if interval != nil {
-			switch *interval {
-			case "daily":
-				u, b = k.usage.daily, k.usage.byokDaily
-			case "weekly":
-				u, b = k.usage.weekly, k.usage.byokWeekly
-			case "monthly":
-				u, b = k.usage.monthly, k.usage.byokMonthly
-			}
-		}
-		total += u
-		if ws.includeBYOK {
-			total += b
-		}
+		total += k.usage.inPeriod(interval, ws.includeBYOK)
 	}
 	return total
+}
+
+// inPeriod is the spend in the current period of interval (lifetime when
+// nil), BYOK spend included when byok is set.
+func (u usage) inPeriod(interval *string, byok bool) float64 {
+	spent, b := u.total, u.byok
+	if interval != nil {
+		switch *interval {
+		case "daily":
+			spent, b = u.daily, u.byokDaily
+		case "weekly":
+			spent, b = u.weekly, u.byokWeekly
+		case "monthly":
+			spent, b = u.monthly, u.byokMonthly
+		}
+	}
+	if byok {
+		spent += b
+	}
+	return spent
 }
 
 // keysInOrder is acct's keys in creation order, so that sums over them come

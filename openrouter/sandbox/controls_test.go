@@ -355,3 +355,33 @@ func TestFaultsReachTheControls(t *testing.T) {
 		t.Errorf("after 500+after the guardrail has %d keys, want 2: the assignment was made", n)
 	}
 }
+
+// TestGuardrailBudgetOnCurrentKey: a key's guardrail with a budget is one of
+// the budget layers GET /key reports (scope api_key, with its id), and goes
+// when the guardrail is removed.
+func TestGuardrailBudgetOnCurrentKey(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	secret, k := e.createKey(t, map[string]any{"name": "guarded"})
+	guard := e.items(t, "/api/v1/guardrails")[0]["id"].(string)
+	layers := func() []any {
+		r := e.do(t, "GET", "/api/v1/key", secret, nil)
+		checkSuccess(t, r, http.StatusOK, "CurrentKeyResponse")
+		return r.body["data"].(map[string]any)["budgets"].([]any)
+	}
+	if n := len(layers()); n != 0 {
+		t.Fatalf("%d budget layers before the assignment, want none", n)
+	}
+	e.do(t, "POST", "/api/v1/guardrails/"+guard+"/assignments/keys", e.mgmt, map[string]any{"key_hashes": []string{k["hash"].(string)}})
+	got := layers()
+	if len(got) != 1 {
+		t.Fatalf("budget layers = %v, want the guardrail's", got)
+	}
+	b := got[0].(map[string]any)
+	if b["scope"] != "api_key" || b["guardrail_id"] != guard || b["limit_usd"] != 300.0 || b["reset_interval"] != "monthly" || b["resets_at"] == nil {
+		t.Errorf("guardrail layer = %v", b)
+	}
+	e.do(t, "POST", "/api/v1/guardrails/"+guard+"/assignments/keys/remove", e.mgmt, map[string]any{"key_hashes": []string{k["hash"].(string)}})
+	if n := len(layers()); n != 0 {
+		t.Errorf("%d budget layers after the guardrail was removed, want none", n)
+	}
+}

@@ -209,3 +209,38 @@ func (s *Sandbox) unassignKeys(c *call) (int, any, *apiError) {
 	})
 	return http.StatusOK, wireUnassignedCount{UnassignedCount: before - len(c.acct.keyAssignments)}, nil
 }
+
+// scopedGuardrail is a guardrail that binds a key, and why (a KeyBudget
+// scope).
+type scopedGuardrail struct {
+	scope     string
+	guardrail *guardrail
+}
+
+// guardrailsOn lists the guardrails that bind k: the one assigned to it,
+// and its workspace's default once configured.
+func (acct *account) guardrailsOn(k *apiKey) []scopedGuardrail {
+	var out []scopedGuardrail
+	for _, a := range acct.keyAssignments {
+		if a.keyHash != k.hash {
+			continue
+		}
+		if g, ok := findGuardrail(acct, a.guardrailID); ok {
+			out = append(out, scopedGuardrail{"api_key", g})
+		}
+	}
+	if ws := acct.findWorkspace(k.workspaceID); ws != nil {
+		if g, ok := findGuardrail(acct, ws.defaultGuardrailID()); ok {
+			out = append(out, scopedGuardrail{"workspace_default_key", g})
+		}
+	}
+	return out
+}
+
+func findGuardrail(acct *account, id string) (*guardrail, bool) {
+	i := slices.IndexFunc(acct.guardrails, func(g *guardrail) bool { return g.id == id })
+	if i < 0 {
+		return nil, false
+	}
+	return acct.guardrails[i], true
+}

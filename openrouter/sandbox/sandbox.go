@@ -20,9 +20,11 @@
 //     include_expired=true, and cannot authenticate (401).
 //   - PATCH workspace_id takes a workspace of the same account (400 for any
 //     other, like POST); the key keeps its secret, hash and past activity.
-//   - GET /key lists the key's own limit (scope key_limit, spent = usage) and
+//   - GET /key lists the key's own limit (scope key_limit, spent = usage),
 //     its workspace's budgets (scope workspace, spent = the workspace's keys'
-//     usage in the period); effective_budget is the layer with the least
+//     usage in the period) and the budget of its guardrail (api_key) or of
+//     its workspace's default guardrail (workspace_default_key), spent = the
+//     key's usage in the period; effective_budget is the layer with the least
 //     remaining, since OpenRouter does not document how it picks it.
 //   - Activity is recorded only for the sample keys (the sandbox runs no
 //     models), and their usage figures are derived from it: usage_weekly and
