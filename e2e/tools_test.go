@@ -73,10 +73,16 @@ func npmScript(t *testing.T, name, file string) string {
 // output.
 func runScript(t *testing.T, node string, sum any, script string, args ...string) {
 	t.Helper()
+	runScriptEnv(t, cleanEnv(), node, sum, script, args...)
+}
+
+// runScriptEnv is runScript with the script's environment.
+func runScriptEnv(t *testing.T, env []string, node string, sum any, script string, args ...string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, append([]string{script}, args...)...)
-	cmd.Env = cleanEnv()
+	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	runErr := cmd.Run()

@@ -527,13 +527,20 @@ func (c *Client) cleanErr(err error) error {
 	return err
 }
 
-// templatePath names the endpoint, not the key or workspace, in errors: /keys/{hash}.
+// templatePath names the endpoint, not the key, workspace, guardrail or credential, in errors:
+// /keys/{hash}.
 func templatePath(p string) string {
 	switch {
 	case strings.HasPrefix(p, "/keys/"):
 		return "/keys/{hash}"
 	case strings.HasPrefix(p, "/workspaces/"):
 		return "/workspaces/{id}"
+	case strings.HasPrefix(p, "/byok/"):
+		return "/byok/{id}"
+	case strings.HasPrefix(p, "/guardrails/") && !strings.HasPrefix(p, "/guardrails/assignments/"):
+		// /guardrails/{id}, and what follows the id: /assignments/keys, …/remove, /assignments/members.
+		_, rest, _ := strings.Cut(strings.TrimPrefix(p, "/guardrails/"), "/")
+		return strings.TrimSuffix("/guardrails/{id}/"+rest, "/")
 	}
 	return p
 }

@@ -227,7 +227,9 @@ func accountCalls(hash string) []namedCall {
 }
 
 // everyCall is every endpoint the client calls.
-func everyCall(hash string) []namedCall { return append(allCalls(hash), accountCalls(hash)...) }
+func everyCall(hash string) []namedCall {
+	return slices.Concat(allCalls(hash), accountCalls(hash), controlsCalls(hash))
+}
 
 // allCalls are the six endpoints.
 func allCalls(hash string) []namedCall {
@@ -823,7 +825,7 @@ func TestInferenceKeyIsForbiddenOnKeys(t *testing.T) {
 	}
 	_, wantMsg := e.rawError(t, http.MethodGet, "/keys", secret, "")
 	before := e.sb.KeyCount(e.mgmt)
-	for _, call := range append(keysCalls(hash), accountCalls(hash)...) {
+	for _, call := range slices.Concat(keysCalls(hash), accountCalls(hash), controlsCalls(hash)) {
 		t.Run(call.name, func(t *testing.T) {
 			// Configured key and per-call key must both be refused.
 			for how, c := range map[string]*openrouter.Client{"configured": e.client(t, secret), "from context": e.c} {

@@ -18,13 +18,9 @@ import (
 // management key.
 
 const (
-	msgWorkspaceOffset  = "offset must be a non-negative integer"
-	msgWorkspaceLimit   = "limit must be an integer from 1 to 100"
 	msgActivityDate     = "date must be a UTC day of the last 30 completed days, as YYYY-MM-DD"
 	msgActivityHash     = "api_key_hash must be a key hash: 64 lowercase hex characters"
 	msgActivityGroupBy  = "group_by must be workspace"
-	defaultWorkspaces   = 50
-	maxWorkspacesPage   = 100
 	activityWindowDays  = 30
 	activityDayTemplate = "2006-01-02"
 )
@@ -50,8 +46,8 @@ type workspaceBudget struct {
 	createdAt time.Time
 }
 
-func newWorkspace(name, slug string, description *string, createdBy string, createdAt time.Time) *workspace {
-	return &workspace{id: newUUID(), name: name, slug: slug, description: description, createdBy: createdBy, createdAt: createdAt}
+func newWorkspace(id, name, slug string, description *string, createdBy string, createdAt time.Time) *workspace {
+	return &workspace{id: id, name: name, slug: slug, description: description, createdBy: createdBy, createdAt: createdAt}
 }
 
 // defaultGuardrailID is derived from the workspace id, as OpenRouter
@@ -100,20 +96,12 @@ func (acct *account) findWorkspace(idOrSlug string) *workspace {
 
 // listWorkspaces answers GET /workspaces: creation order, offset and limit.
 func (s *Sandbox) listWorkspaces(c *call) (int, any, *apiError) {
-	q := c.r.URL.Query()
-	offset, aerr := intParam(q.Get("offset"), q.Has("offset"), 0, 0, 1<<31-1, msgWorkspaceOffset)
+	offset, limit, aerr := paging(c.r.URL.Query())
 	if aerr != nil {
 		return 0, nil, aerr
 	}
-	limit, aerr := intParam(q.Get("limit"), q.Has("limit"), defaultWorkspaces, 1, maxWorkspacesPage, msgWorkspaceLimit)
-	if aerr != nil {
-		return 0, nil, aerr
-	}
-	page := []wireWorkspace{}
-	for i := offset; i < len(c.acct.workspaces) && len(page) < limit; i++ {
-		page = append(page, c.acct.workspaces[i].wire())
-	}
-	return http.StatusOK, wireWorkspaceList{Data: page, TotalCount: len(c.acct.workspaces)}, nil
+	data := page(c.acct.workspaces, offset, limit, (*workspace).wire)
+	return http.StatusOK, wireWorkspaceList{Data: data, TotalCount: len(c.acct.workspaces)}, nil
 }
 
 // intParam reads an optional integer query parameter within [lo, hi].
@@ -255,6 +243,22 @@ func (k *apiKey) budgets(now time.Time) ([]wireKeyBudget, *wireKeyBudget) {
 			out = append(out, b)
 		}
 	}
+	// A guardrail with a budget: the key's own (scope api_key), else its
+	// workspace's default (workspace_default_key), measured on the key's
+	// spend, the sandbox's reading of a guardrail's budget.
+	for _, g := range k.owner.guardrailsOn(k) {
+		if g.guardrail.limitUSD == nil {
+			continue
+		}
+		limit, interval := *g.guardrail.limitUSD, g.guardrail.resetInterval
+		spent := k.usage.inPeriod(interval, g.guardrail.includeBYOK)
+		b := wireKeyBudget{Scope: g.scope, LimitUSD: limit, SpendUSD: spent, RemainingUSD: limit - spent,
+			ResetInterval: clonePtr(interval), IncludeBYOK: g.guardrail.includeBYOK, GuardrailID: ptrTo(g.guardrail.id)}
+		if interval != nil {
+			b.ResetsAt = ptrTo(formatTime(nextReset(now, *interval)))
+		}
+		out = append(out, b)
+	}
 	var effective *wireKeyBudget
 	for i := range out {
 		if effective == nil || out[i].RemainingUSD < effective.RemainingUSD {
@@ -275,23 +279,29 @@ func (acct *account) workspaceSpend(ws *workspace, interval *string) float64 {
 		if k.workspaceID != ws.id {
 			continue
 		}
-		u, b := k.usage.total, k.usage.byok
-		if interval != nil {
-			switch *interval {
-			case "daily":
-				u, b = k.usage.daily, k.usage.byokDaily
-			case "weekly":
-				u, b = k.usage.weekly, k.usage.byokWeekly
-			case "monthly":
-				u, b = k.usage.monthly, k.usage.byokMonthly
-			}
-		}
-		total += u
-		if ws.includeBYOK {
-			total += b
-		}
+		total += k.usage.inPeriod(interval, ws.includeBYOK)
 	}
 	return total
+}
+
+// inPeriod is the spend in the current period of interval (lifetime when
+// nil), BYOK spend included when byok is set.
+func (u usage) inPeriod(interval *string, byok bool) float64 {
+	spent, b := u.total, u.byok
+	if interval != nil {
+		switch *interval {
+		case "daily":
+			spent, b = u.daily, u.byokDaily
+		case "weekly":
+			spent, b = u.weekly, u.byokWeekly
+		case "monthly":
+			spent, b = u.monthly, u.byokMonthly
+		}
+	}
+	if byok {
+		spent += b
+	}
+	return spent
 }
 
 // keysInOrder is acct's keys in creation order, so that sums over them come

@@ -450,7 +450,7 @@ func TestErrors(t *testing.T) {
 		{"other account's key, get", "GET", "/api/v1/keys/" + otherHash, mgmt, nil, 404, notFound},
 		{"other account's key, update", "PATCH", "/api/v1/keys/" + otherHash, mgmt, `{"disabled":true}`, 404, notFound},
 		{"other account's key, delete", "DELETE", "/api/v1/keys/" + otherHash, mgmt, nil, 404, notFound},
-		{"unknown route", "GET", "/api/v1/guardrails", mgmt, nil, 404, "Not Found"},
+		{"unknown route", "GET", "/api/v1/presets", mgmt, nil, 404, "Not Found"},
 		{"unknown version", "GET", "/api/v2/keys", mgmt, nil, 404, "Not Found"},
 		{"root", "GET", "/", "", nil, 404, "Not Found"},
 		{"trailing slash", "GET", "/api/v1/keys/", mgmt, nil, 404, "Not Found"},

@@ -83,6 +83,20 @@ func (s *Sandbox) routes() *http.ServeMux {
 	mux.Handle("GET /api/v1/workspaces/{id}", s.handle(false, managementOnly(s.getWorkspace)))
 	mux.Handle("GET /api/v1/credits", s.handle(false, managementOnly(s.getCredits)))
 	mux.Handle("GET /api/v1/activity", s.handle(false, managementOnly(s.getActivity)))
+	mux.Handle("GET /api/v1/guardrails", s.handle(false, managementOnly(s.listGuardrails)))
+	mux.Handle("GET /api/v1/guardrails/{id}", s.handle(false, managementOnly(s.getGuardrail)))
+	mux.Handle("GET /api/v1/guardrails/assignments/keys", s.handle(false, managementOnly(s.listKeyAssignments)))
+	mux.Handle("GET /api/v1/guardrails/{id}/assignments/keys", s.handle(false, managementOnly(s.listKeyAssignments)))
+	mux.Handle("POST /api/v1/guardrails/{id}/assignments/keys", s.handle(true, managementOnly(s.assignKeys)))
+	mux.Handle("POST /api/v1/guardrails/{id}/assignments/keys/remove", s.handle(true, managementOnly(s.unassignKeys)))
+	mux.Handle("GET /api/v1/guardrails/assignments/members", s.handle(false, managementOnly(s.listMemberAssignments)))
+	mux.Handle("GET /api/v1/guardrails/{id}/assignments/members", s.handle(false, managementOnly(s.listMemberAssignments)))
+	mux.Handle("GET /api/v1/byok", s.handle(false, managementOnly(s.listBYOK)))
+	mux.Handle("GET /api/v1/byok/{id}", s.handle(false, managementOnly(s.getBYOK)))
+	mux.Handle("PATCH /api/v1/byok/{id}", s.handle(true, managementOnly(s.updateBYOK)))
+	mux.Handle("GET /api/v1/organization/members", s.handle(false, managementOnly(s.listMembers)))
+	mux.Handle("GET /api/v1/analytics/meta", s.handle(false, managementOnly(s.getAnalyticsMeta)))
+	mux.Handle("POST /api/v1/analytics/query", s.handle(true, managementOnly(s.queryAnalytics)))
 
 	methodNotAllowed := func(allow string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -94,9 +108,16 @@ func (s *Sandbox) routes() *http.ServeMux {
 	mux.Handle("/api/v1/keys/{hash}", methodNotAllowed("GET, HEAD, PATCH, DELETE"))
 	mux.Handle("/api/v1/key", methodNotAllowed("GET, HEAD"))
 	mux.Handle("/api/v1/auth/key", methodNotAllowed("GET, HEAD"))
-	for _, p := range []string{"/api/v1/workspaces", "/api/v1/workspaces/{id}", "/api/v1/credits", "/api/v1/activity"} {
+	for _, p := range []string{"/api/v1/workspaces", "/api/v1/workspaces/{id}", "/api/v1/credits", "/api/v1/activity",
+		"/api/v1/guardrails", "/api/v1/guardrails/{id}", "/api/v1/guardrails/assignments/keys", "/api/v1/guardrails/assignments/members",
+		"/api/v1/guardrails/{id}/assignments/members", "/api/v1/byok", "/api/v1/organization/members", "/api/v1/analytics/meta"} {
 		mux.Handle(p, methodNotAllowed("GET, HEAD"))
 	}
+	mux.Handle("/api/v1/guardrails/{id}/assignments/keys", methodNotAllowed("GET, HEAD, POST"))
+	for _, p := range []string{"/api/v1/guardrails/{id}/assignments/keys/remove", "/api/v1/analytics/query"} {
+		mux.Handle(p, methodNotAllowed("POST"))
+	}
+	mux.Handle("/api/v1/byok/{id}", methodNotAllowed("GET, HEAD, PATCH"))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, errorBody(http.StatusNotFound, msgRouteNotFound))
 	})

@@ -25,13 +25,18 @@ import (
 )
 
 // openAPIPath is the repository's copy of OpenRouter's key-management
-// OpenAPI fragment, and adjacentPath its copy of the workspace, credit and
-// activity endpoints; responses are checked against them, not against the
-// sandbox's own idea of the format.
+// OpenAPI fragment, adjacentPath its copy of the workspace, credit and
+// activity endpoints, and controlsPath that of the guardrail, BYOK, member
+// and analytics endpoints; responses are checked against them, not against
+// the sandbox's own idea of the format.
 const (
 	openAPIPath  = "../../testdata/openapi-keys.yaml"
 	adjacentPath = "../../testdata/openapi-adjacent.yaml"
+	controlsPath = "../../testdata/openapi-controls.yaml"
 )
+
+// fragments lists every OpenAPI fragment.
+var fragments = []string{openAPIPath, adjacentPath, controlsPath}
 
 // sampleKeys is how many keys a sandbox starts with unless NoSampleKeys.
 const sampleKeys = 8
@@ -42,7 +47,7 @@ var (
 	labelRE     = regexp.MustCompile(`^sk-or-v1-[0-9a-f]{3}\.\.\.[0-9a-f]{3}$`)
 	timestampRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$`)
 	uuidRE      = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-	userIDRE    = regexp.MustCompile(`^user_2dHFtVWx2n56w6HkM[0-9A-Za-z]+$`)
+	userIDRE    = regexp.MustCompile(`^user_[0-9A-Za-z]{27}$`)
 	// anySecretRE finds something that looks like a key inside a larger
 	// text; error bodies must never contain one.
 	anySecretRE = regexp.MustCompile(`sk-or-v1-[0-9a-f]{8,}`)
@@ -213,12 +218,12 @@ type openAPI struct {
 	schemas map[string]any
 }
 
-// loadOpenAPI merges the schemas of both fragments; their names do not
+// loadOpenAPI merges the schemas of the fragments; their names do not
 // overlap, and a name defined twice fails rather than one shadowing the
 // other.
 var loadOpenAPI = sync.OnceValues(func() (*openAPI, error) {
 	all := map[string]any{}
-	for _, path := range []string{openAPIPath, adjacentPath} {
+	for _, path := range fragments {
 		schemas, err := loadSchemas(path)
 		if err != nil {
 			return nil, err
@@ -422,6 +427,57 @@ var itemChecks = map[string]func(*testing.T, map[string]any){
 	"GetWorkspaceResponse":   checkWorkspace,
 	"CreditsResponse":        func(t *testing.T, c map[string]any) { t.Helper(); checkObjectFields(t, "CreditsResponse.data", c) },
 	"ActivityResponse":       checkActivityItem,
+	"ListGuardrailsResponse": checkGuardrail,
+	"GetGuardrailResponse":   checkGuardrail,
+	"ListKeyAssignmentsResponse": func(t *testing.T, a map[string]any) {
+		t.Helper()
+		checkObjectFields(t, "KeyAssignment", a)
+		checkFormats(t, a, map[string]*regexp.Regexp{"id": uuidRE, "guardrail_id": uuidRE, "key_hash": hashRE, "key_label": labelRE, "created_at": timestampRE})
+	},
+	"ListMemberAssignmentsResponse": func(t *testing.T, a map[string]any) {
+		t.Helper()
+		checkObjectFields(t, "MemberAssignment", a)
+		checkFormats(t, a, map[string]*regexp.Regexp{"id": uuidRE, "guardrail_id": uuidRE, "user_id": userIDRE, "created_at": timestampRE})
+	},
+	"ListBYOKKeysResponse":  checkBYOK,
+	"GetBYOKKeyResponse":    checkBYOK,
+	"UpdateBYOKKeyResponse": checkBYOK,
+	"ListOrganizationMembersResponse": func(t *testing.T, m map[string]any) {
+		t.Helper()
+		checkFormats(t, m, map[string]*regexp.Regexp{"id": userIDRE})
+	},
+	"AnalyticsMetaResponse":  func(*testing.T, map[string]any) {},
+	"AnalyticsQueryResponse": func(*testing.T, map[string]any) {},
+	"BulkAssignKeysResponse": func(*testing.T, map[string]any) {},
+}
+
+func checkGuardrail(t *testing.T, g map[string]any) {
+	t.Helper()
+	checkObjectFields(t, "Guardrail", g)
+	checkFormats(t, g, map[string]*regexp.Regexp{"id": uuidRE, "workspace_id": uuidRE, "created_at": timestampRE})
+}
+
+func checkBYOK(t *testing.T, b map[string]any) {
+	t.Helper()
+	checkObjectFields(t, "BYOKKey", b)
+	checkFormats(t, b, map[string]*regexp.Regexp{"id": uuidRE, "workspace_id": uuidRE, "created_at": timestampRE})
+	if hashes, ok := b["allowed_api_key_hashes"].([]any); ok {
+		for _, h := range hashes {
+			if !hashRE.MatchString(h.(string)) {
+				t.Errorf("allowed_api_key_hashes holds %v, not a hash", h)
+			}
+		}
+	}
+}
+
+// checkFormats checks that each named string field matches its pattern.
+func checkFormats(t *testing.T, obj map[string]any, formats map[string]*regexp.Regexp) {
+	t.Helper()
+	for field, re := range formats {
+		if v, _ := obj[field].(string); !re.MatchString(v) {
+			t.Errorf("%s = %v, want %s", field, obj[field], re)
+		}
+	}
 }
 
 func checkWorkspace(t *testing.T, w map[string]any) {

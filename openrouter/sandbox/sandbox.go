@@ -1,7 +1,10 @@
 // Package sandbox is an in-memory emulator of OpenRouter's API-key
 // management API (GET/POST /keys, GET/PATCH/DELETE /keys/{hash}, GET /key)
 // and the account endpoints next to it that a key manager needs
-// (GET /workspaces, GET /workspaces/{id}, GET /credits, GET /activity).
+// (GET /workspaces, GET /workspaces/{id}, GET /credits, GET /activity), and
+// the controls beside the keys: guardrails with their key and member
+// assignments, BYOK credentials with their allow-lists, organization
+// members and analytics (controls.go).
 //
 // It exists so that the client, the MCP server's --sandbox mode and
 // third-party programs (OpenRouter's official SDKs) can be exercised without
@@ -17,14 +20,27 @@
 //     include_expired=true, and cannot authenticate (401).
 //   - PATCH workspace_id takes a workspace of the same account (400 for any
 //     other, like POST); the key keeps its secret, hash and past activity.
-//   - GET /key lists the key's own limit (scope key_limit, spent = usage) and
+//   - GET /key lists the key's own limit (scope key_limit, spent = usage),
 //     its workspace's budgets (scope workspace, spent = the workspace's keys'
-//     usage in the period); effective_budget is the layer with the least
+//     usage in the period) and the budget of its guardrail (api_key) or of
+//     its workspace's default guardrail (workspace_default_key), spent = the
+//     key's usage in the period; effective_budget is the layer with the least
 //     remaining, since OpenRouter does not document how it picks it.
 //   - Activity is recorded only for the sample keys (the sandbox runs no
 //     models), and their usage figures are derived from it: usage_weekly and
 //     usage_monthly are today's spend plus the period's completed days.
 //   - GET /credits counts the usage of deleted keys too.
+//   - A deleted key leaves its guardrail assignment and every BYOK
+//     allow-list; an allow-list it empties stays an empty list (nobody),
+//     never null (anybody). A workspace's default guardrail cannot be
+//     assigned to keys (400): it binds them all already.
+//   - Assigning refuses the whole request (400) when any hash is not a key
+//     of the account; removing does not count keys that were not assigned.
+//   - Analytics cover completed UTC days, like /activity, over 90 days of
+//     sample history; the api_key_id dimension is answered with the hash.
+//   - The sample data's ids are drawn from a fixed seed, so every sandbox
+//     starts with the same hashes, labels and ids; keys created later are
+//     random.
 //
 // It can also fail on purpose (faults.go): 429s, 5xx, resets, answers cut
 // short, malformed or oversized, added latency, scripted or at random, and
@@ -41,6 +57,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
+	mathrand "math/rand/v2"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -93,6 +111,7 @@ type Sandbox struct {
 // inference keys created under it, with their recorded activity.
 type account struct {
 	userID           string
+	orgID            string
 	managementSecret string
 	managementHash   string
 	managementLabel  string
@@ -109,6 +128,14 @@ type account struct {
 	activity []activity
 	// allowedIPs is the account's IP allowlist; empty allows every address.
 	allowedIPs []netip.Prefix
+	// The controls beside the keys (controls.go): the organization's
+	// members (the owner first), guardrails and their assignments, and
+	// BYOK provider credentials, each list in creation order.
+	members           []*member
+	guardrails        []*guardrail
+	keyAssignments    []*keyAssignment
+	memberAssignments []*memberAssignment
+	byok              []*byokCredential
 }
 
 // apiKey is an inference key as stored. The secret itself is not kept: the
@@ -157,12 +184,24 @@ func New(opts Options) *Sandbox {
 	}
 	s.mux = s.routes()
 	s.SetFaults(opts.Faults)
-	s.first = s.addAccount(opts.ManagementKey)
-	if !opts.NoSampleKeys {
-		s.addSampleKeys(s.first, s.clock())
+	if opts.NoSampleKeys {
+		s.first = s.addAccount(opts.ManagementKey, rand.Reader)
+		return s
 	}
+	// The sample account's ids all come from one fixed-seed stream, drawn in the same order every
+	// time, so every sandbox starts with the same hashes, labels and ids.
+	src := sampleSource()
+	s.first = s.addAccount(opts.ManagementKey, src)
+	s.addSampleKeys(s.first, s.clock(), src)
 	return s
 }
+
+// sampleSeed seeds the identifiers of the sample data. Changing it changes every sample hash, which
+// users copy from one run into the next.
+var sampleSeed = sha256.Sum256([]byte("openrouter-keys-mcp sandbox sample data"))
+
+// sampleSource returns the deterministic stream the sample data's ids are drawn from.
+func sampleSource() io.Reader { return mathrand.NewChaCha8(sampleSeed) }
 
 // ManagementKey returns the first account's management key, so callers that
 // let New generate it can still authenticate.
@@ -180,7 +219,7 @@ func (s *Sandbox) ManagementKey() string {
 func (s *Sandbox) AddAccount(managementKey string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.addAccountLocked(managementKey).managementSecret
+	return s.addAccountLocked(managementKey, rand.Reader).managementSecret
 }
 
 // AddWorkspace adds a workspace named name (its slug made from the name) to the account owning
@@ -207,7 +246,7 @@ func (s *Sandbox) AddWorkspace(managementKey, name string) (string, error) {
 		}
 		return '-'
 	}, name), "-")
-	w := newWorkspace(name, slug, nil, acct.userID, now.Truncate(time.Second))
+	w := newWorkspace(newUUID(rand.Reader), name, slug, nil, acct.userID, now.Truncate(time.Second))
 	acct.workspaces = append(acct.workspaces, w)
 	return w.id, nil
 }
@@ -286,13 +325,14 @@ func (s *Sandbox) clock() time.Time {
 }
 
 // addAccount is AddAccount for New, which runs before anyone else can see s.
-func (s *Sandbox) addAccount(managementKey string) *account {
+func (s *Sandbox) addAccount(managementKey string, ids io.Reader) *account {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.addAccountLocked(managementKey)
+	return s.addAccountLocked(managementKey, ids)
 }
 
-func (s *Sandbox) addAccountLocked(managementKey string) *account {
+// addAccountLocked creates an account whose user, organization and workspace ids are drawn from ids.
+func (s *Sandbox) addAccountLocked(managementKey string, ids io.Reader) *account {
 	if managementKey == "" {
 		managementKey = newSecret()
 	}
@@ -301,7 +341,8 @@ func (s *Sandbox) addAccountLocked(managementKey string) *account {
 		panic("sandbox: AddAccount: management key already in use")
 	}
 	acct := &account{
-		userID:           newUserID(),
+		userID:           newUserID(ids),
+		orgID:            "org_" + base62(ids, 27),
 		managementSecret: managementKey,
 		managementHash:   h,
 		managementLabel:  labelOf(managementKey),
@@ -309,10 +350,11 @@ func (s *Sandbox) addAccountLocked(managementKey string) *account {
 	}
 	created := s.clock().Add(-400 * 24 * time.Hour).Truncate(time.Second)
 	acct.workspaces = []*workspace{
-		newWorkspace("Default Workspace", "default", nil, acct.userID, created),
-		newWorkspace("Staging", "staging", ptrTo("Pre-release agents and experiments"), acct.userID, created.Add(200*24*time.Hour)),
+		newWorkspace(newUUID(ids), "Default Workspace", "default", nil, acct.userID, created),
+		newWorkspace(newUUID(ids), "Staging", "staging", ptrTo("Pre-release agents and experiments"), acct.userID, created.Add(200*24*time.Hour)),
 	}
 	acct.defaultWorkspace = acct.workspaces[0].id
+	acct.members = []*member{{id: acct.userID, email: "owner@example.com", role: "org:admin", joinedAt: created}}
 	s.accountsByHash[h] = acct
 	return acct
 }
@@ -321,13 +363,19 @@ func (s *Sandbox) addAccountLocked(managementKey string) *account {
 // enabled, no usage) and registers it; the caller fills in the rest.
 func (s *Sandbox) newKeyLocked(acct *account, name string, now time.Time) (string, *apiKey) {
 	secret := newSecret()
+	return secret, s.addKeyLocked(acct, hashSecret(secret), labelOf(secret), name, now)
+}
+
+// addKeyLocked registers a key with the given hash and label and default
+// settings.
+func (s *Sandbox) addKeyLocked(acct *account, hash, label, name string, now time.Time) *apiKey {
 	s.seq++
 	creator := acct.userID
 	k := &apiKey{
 		owner:         acct,
 		seq:           s.seq,
-		hash:          hashSecret(secret),
-		label:         labelOf(secret),
+		hash:          hash,
+		label:         label,
 		name:          name,
 		createdAt:     now,
 		creatorUserID: &creator,
@@ -335,15 +383,17 @@ func (s *Sandbox) newKeyLocked(acct *account, name string, now time.Time) (strin
 	}
 	acct.keys[k.hash] = k
 	s.keysByHash[k.hash] = k
-	return secret, k
+	return k
 }
 
 // deleteKeyLocked removes k everywhere, so its hash is unknown and its
-// secret no longer authenticates. What it spent stays spent.
+// secret no longer authenticates: from its guardrail assignment and from
+// every BYOK allow-list too. What it spent stays spent.
 func (s *Sandbox) deleteKeyLocked(k *apiKey) {
 	k.owner.deletedUsage += k.usage.total
 	delete(k.owner.keys, k.hash)
 	delete(s.keysByHash, k.hash)
+	k.owner.forgetKey(k.hash)
 }
 
 // newSecret returns a key in OpenRouter's format: sk-or-v1- + 64 lowercase
@@ -372,10 +422,11 @@ func labelOf(secret string) string {
 	return secret[:12] + "..." + secret[len(secret)-3:]
 }
 
-// newUUID returns a random (version 4) UUID for a workspace id.
-func newUUID() string {
+// newUUID returns a version 4 UUID drawn from src (crypto/rand.Reader, or
+// the sample data's stream).
+func newUUID(src io.Reader) string {
 	var b [16]byte
-	_, _ = rand.Read(b[:])
+	_, _ = io.ReadFull(src, b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b[:])
@@ -383,14 +434,18 @@ func newUUID() string {
 }
 
 // newUserID returns a Clerk-style user id like OpenRouter's
-// (user_ + 27 base62 characters), unique per account.
-func newUserID() string {
+// (user_ + 27 base62 characters), drawn from src.
+func newUserID(src io.Reader) string {
+	return "user_" + base62(src, 27)
+}
+
+// base62 returns n characters of [0-9A-Za-z] drawn from src.
+func base62(src io.Reader, n int) string {
 	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	var b [10]byte
-	_, _ = rand.Read(b[:])
-	suffix := make([]byte, len(b))
+	b := make([]byte, n)
+	_, _ = io.ReadFull(src, b)
 	for i, c := range b {
-		suffix[i] = alphabet[int(c)%len(alphabet)]
+		b[i] = alphabet[int(c)%len(alphabet)]
 	}
-	return "user_2dHFtVWx2n56w6HkM" + string(suffix)
+	return string(b)
 }

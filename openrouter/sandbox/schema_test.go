@@ -186,7 +186,7 @@ func TestEveryOpenAPIOperationIsServed(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
 	_, k := e.createKey(t, map[string]any{"name": "target"})
 	n := 0
-	for _, file := range []string{openAPIPath, adjacentPath} {
+	for _, file := range fragments {
 		raw, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
@@ -215,7 +215,7 @@ func TestEveryOpenAPIOperationIsServed(t *testing.T) {
 			}
 		}
 	}
-	if n != 10 {
-		t.Errorf("%d operations in the fragments, want 10 (6 key operations, 4 account ones)", n)
+	if n != 24 {
+		t.Errorf("%d operations in the fragments, want 24 (6 key operations, 4 account ones, 14 controls)", n)
 	}
 }

@@ -76,8 +76,8 @@ func TestOfficialTypeScriptSDK(t *testing.T) {
 	if runErr != nil || !sum.OK || len(sum.Errors) > 0 {
 		t.Errorf("the official SDK's flow failed (%v):\n%s\nstderr:\n%s", runErr, strings.Join(sum.Errors, "\n"), stderr.String())
 	}
-	if len(sum.Steps) != 10 {
-		t.Errorf("%d steps ran, want 10", len(sum.Steps))
+	if len(sum.Steps) != 16 {
+		t.Errorf("%d steps ran, want 16", len(sum.Steps))
 	}
 }
 

@@ -6,7 +6,10 @@
 //
 // create -> get -> update (rename, limit null, disabled) -> list (without and with includeDisabled) ->
 // current key (with the new key's secret, before disabling) -> delete -> get (a 404 error), then the
-// account endpoints the SDK also has: credits, activity (per workspace), workspaces (list and get).
+// account endpoints the SDK also has: credits, activity (per workspace), workspaces (list and get), and
+// the controls beside the keys (issue #20): guardrails (list, get), key assignments (list, assign,
+// remove), member assignments, BYOK allow-lists (list, get, update, a 400 for an unknown hash, a deleted
+// key leaving the list), organization members and analytics (meta, 90 days of spend by key and day).
 // The SDK parses every answer with its own zod schemas, so a field missing or mistyped fails the flow.
 // It prints ONE JSON summary line on stdout and exits 0 when every step passed, 1 otherwise.
 import { OpenRouter } from '@openrouter/sdk';
@@ -88,6 +91,64 @@ await step('workspaces', async () => {
   check(list.length >= 2 && page.result.totalCount === list.length, 'want every workspace and its count');
   const one = await or.workspaces.get({ id: list[1].slug });
   check(one.data.id === list[1].id, 'get by slug returned another workspace');
+});
+
+let guard, controlsKey;
+await step('guardrails', async () => {
+  const page = await or.guardrails.list();
+  const list = page.result.data;
+  check(list.length === 2 && page.result.totalCount === 2, 'want the two sample guardrails');
+  guard = await or.guardrails.get({ id: list[0].id });
+  check(guard.data.limitUsd > 0 && guard.data.resetInterval === 'monthly', 'the production guardrail has no monthly budget');
+});
+await step('key assignments', async () => {
+  const all = await or.guardrails.listKeyAssignments();
+  check(all.result.data.some((a) => a.keyName === 'Production chatbot' && a.guardrailId === guard.data.id), 'the production key is not assigned');
+  controlsKey = (await or.apiKeys.create({ requestBody: { name: 'sdk controls' } })).data;
+  const assigned = await or.guardrails.bulkAssignKeys({ id: guard.data.id, bulkAssignKeysRequest: { keyHashes: [controlsKey.hash] } });
+  check(assigned.assignedCount === 1, `assignedCount ${assigned.assignedCount}, want 1`);
+  const mine = await or.guardrails.listGuardrailKeyAssignments({ id: guard.data.id });
+  check(mine.result.data.some((a) => a.keyHash === controlsKey.hash), 'the new key is not among the assignments');
+  const removed = await or.guardrails.bulkUnassignKeys({ id: guard.data.id, bulkUnassignKeysRequest: { keyHashes: [controlsKey.hash] } });
+  check(removed.unassignedCount === 1, `unassignedCount ${removed.unassignedCount}, want 1`);
+});
+await step('member assignments', async () => {
+  const all = await or.guardrails.listMemberAssignments();
+  const mine = await or.guardrails.listGuardrailMemberAssignments({ id: guard.data.id });
+  check(all.result.totalCount === 1 && mine.result.data[0]?.userId === all.result.data[0].userId, 'want one member assignment');
+});
+await step('byok allow-lists', async () => {
+  const page = await or.byok.list();
+  const restricted = page.result.data.find((b) => b.allowedApiKeyHashes !== null);
+  check(page.result.data.length === 2 && restricted, 'want two credentials, one restricted');
+  const one = await or.byok.get({ id: restricted.id });
+  check(one.data.allowedApiKeyHashes.length === 1, 'the restricted credential names one key');
+  const hashes = [...one.data.allowedApiKeyHashes, controlsKey.hash];
+  const updated = await or.byok.update({ id: restricted.id, updateBYOKKeyRequest: { allowedApiKeyHashes: hashes } });
+  check(updated.data.allowedApiKeyHashes.length === 2, 'the allow-list was not updated');
+  try {
+    await or.byok.update({ id: restricted.id, updateBYOKKeyRequest: { allowedApiKeyHashes: ['0'.repeat(64)] } });
+    throw new Error('an unknown hash was accepted');
+  } catch (err) {
+    check(err?.statusCode === 400, `unknown hash: status ${err?.statusCode}, want 400`);
+  }
+  await or.apiKeys.delete({ hash: controlsKey.hash });
+  const after = await or.byok.get({ id: restricted.id });
+  check(!after.data.allowedApiKeyHashes.includes(controlsKey.hash), 'a deleted key is still allowed');
+});
+await step('members', async () => {
+  const page = await or.organization.listMembers();
+  check(page.result.totalCount === 3 && page.result.data.some((m) => m.role === 'org:admin'), 'want three members and an admin');
+});
+await step('analytics', async () => {
+  const meta = await or.analytics.getAnalyticsMeta();
+  check(meta.data.metrics.some((m) => m.name === 'total_usage'), 'no total_usage metric');
+  const end = new Date();
+  const start = new Date(end.getTime() - 90 * 24 * 3600 * 1000);
+  const res = await or.analytics.queryAnalytics({
+    requestBody: { metrics: ['total_usage'], dimensions: ['api_key_id'], granularity: 'day', timeRange: { start, end } },
+  });
+  check(res.data.metadata.rowCount === res.data.data.length && res.data.data.length > 60, 'want the days of 90 by key');
 });
 
 const ok = errors.length === 0;
