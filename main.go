@@ -265,6 +265,8 @@ func runHTTP(ctx context.Context, cfg config, stderr io.Writer, logger zerolog.L
 		MaxSessions:              cfg.maxSessions,
 		MaxInFlightPerCredential: cfg.maxInFlightPer,
 		MaxSessionsPerCredential: cfg.maxSessionsPer,
+		RatePerPrincipal:         float64(cfg.ratePer),
+		BurstPerPrincipal:        cfg.burstPer,
 		IsSecret:                 func(s string) bool { return openrouter.LooksLikeSecret(s) || cfg.isAccessToken(s) },
 		Loopback:                 isLoopbackAddr(cfg.addr),
 		Version:                  versionString(),
@@ -318,7 +320,7 @@ func accessToken(want openrouter.Secret) transport.Authenticator {
 		if subtle.ConstantTimeCompare(sum[:], wantSum[:]) != 1 {
 			return nil, errors.New("wrong access token")
 		}
-		return ctx, nil
+		return transport.WithPrincipal(ctx, transport.Principal{Kind: transport.PrincipalSharedToken}), nil
 	}
 }
 

@@ -80,6 +80,7 @@ type Client struct {
 	userAgent string
 	timeout   time.Duration
 	retry     RetryPolicy
+	limited   *breaker // keys OpenRouter is rate limiting
 }
 
 // New returns a Client, or an error when the base URL is not an absolute http(s) URL.
@@ -100,6 +101,7 @@ func New(o Options) (*Client, error) {
 	}
 	c := &Client{base: base, key: o.APIKey, http: o.HTTPClient, userAgent: o.UserAgent, timeout: o.Timeout,
 		retry: o.Retry.withDefaults()}
+	c.limited = newBreaker(c.retry.Now)
 	if c.http == nil {
 		c.http = &http.Client{Transport: newTransport()}
 	}
@@ -398,9 +400,9 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		}
 		payload = b
 	}
-	return c.withRetries(ctx, method, templatePath(path), func(ctx context.Context, timeout time.Duration) (outcome, error) {
+	return c.withRetries(ctx, method, templatePath(path), c.limited.guard(key, method, templatePath(path), func(ctx context.Context, timeout time.Duration) (outcome, error) {
 		return c.attempt(ctx, timeout, method, u.String(), path, key, payload, body != nil, out)
-	})
+	}))
 }
 
 // attempt sends the request once, within timeout, and classifies a failure for the retry policy.

@@ -79,10 +79,18 @@ type HTTPOptions struct {
 	// again: mcp-go sweeps every TTL/2). DefaultSessionIdleTTL when zero.
 	SessionIdleTTL time.Duration
 
-	// MaxInFlightPerCredential caps the calls served at once for one credential (the bearer token,
-	// known by its digest), so that one caller cannot take every call slot; MaxInFlight when zero,
-	// which is right when every caller shares one access token.
+	// MaxInFlightPerCredential caps the calls served at once for one principal (see Principal: the
+	// bearer credential, known by its digest, unless Auth names another), so that one caller cannot
+	// take every call slot; MaxInFlight when zero, which is right when every caller shares one
+	// access token.
 	MaxInFlightPerCredential int
+	// RatePerPrincipal is the requests a second one principal may send to /mcp, on average (a token
+	// bucket, checked on the headers alone): more get 429 with Retry-After before their bodies are
+	// read. Zero or less: no rate limit.
+	RatePerPrincipal float64
+	// BurstPerPrincipal is how many requests one principal may send at once above the rate (the
+	// bucket's size); 1 when zero.
+	BurstPerPrincipal int
 	// MaxSessionsPerCredential caps the live sessions of one credential in stateful mode;
 	// MaxSessions when zero.
 	MaxSessionsPerCredential int
@@ -165,8 +173,9 @@ func NewHTTPHandler(s *server.MCPServer, o HTTPOptions) (http.Handler, func(cont
 		o:       o,
 		calls:   newSlots(o.MaxInFlight, "too many requests in flight"),
 		replies: newSlots(maxReplies, "too many requests in flight"),
-		mine: newShares(o.MaxInFlightPerCredential, "too many requests in flight with this credential: at most "+
+		mine: newShares[Principal](o.MaxInFlightPerCredential, "too many requests in flight from this caller: at most "+
 			strconv.Itoa(o.MaxInFlightPerCredential)+" at once"),
+		rate:     newBuckets(o.RatePerPrincipal, o.BurstPerPrincipal),
 		large:    newSlots(o.MaxLargeBodies, "too many large requests being read"),
 		streams:  newSlots(o.MaxStreams, "too many event streams open"),
 		sessions: sessions,
@@ -280,7 +289,9 @@ func sameOrigin(origin, host string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && strings.EqualFold(u.Host, host)
 }
 
-// authenticate asks for a bearer token when auth is set, and runs the request in the context it returns.
+// authenticate asks for a bearer token when auth is set, and runs the request in the context it
+// returns, with the request's principal: the one auth named, else the token's digest. Without auth
+// every request is the anonymous principal.
 func authenticate(auth Authenticator, hint string, next http.Handler) http.Handler {
 	if auth == nil {
 		return next
@@ -298,6 +309,9 @@ func authenticate(auth Authenticator, hint string, next http.Handler) http.Handl
 			w.Header().Set("WWW-Authenticate", `Bearer realm="openrouter-keys-mcp"`)
 			writeJSON(w, http.StatusUnauthorized, httpError(err.Error()+": "+hint))
 			return
+		}
+		if _, named := ctx.Value(principalKey{}).(Principal); !named {
+			ctx = WithPrincipal(ctx, CredentialPrincipal(token))
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
