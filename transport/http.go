@@ -149,8 +149,9 @@ func RequestInfo(ctx context.Context) (remote, requestID string) {
 }
 
 // NewHTTPHandler serves MCP at /mcp and a health check at /healthz. It returns the handler and a
-// function to call when shutting down: it cuts off request bodies still arriving (new requests with
-// a body get 503), ends event streams and open sessions; calls in flight run on.
+// function to call when shutting down, which drains: /healthz answers 503 (not ready), new requests
+// to /mcp get 503 with Retry-After, request bodies still arriving are cut off, event streams and
+// open sessions end; it returns once the calls in flight have finished, or ctx ends.
 func NewHTTPHandler(s *server.MCPServer, o HTTPOptions) (http.Handler, func(context.Context)) {
 	o.setDefaults()
 	shutdownCtx, shutdown := context.WithCancel(context.Background())
@@ -169,7 +170,7 @@ func NewHTTPHandler(s *server.MCPServer, o HTTPOptions) (http.Handler, func(cont
 		sessions.end = func(id string) { endSession(streamable, id) }
 	}
 
-	var mcpHandler http.Handler = &limiter{
+	lim := &limiter{
 		o:       o,
 		calls:   newSlots(o.MaxInFlight, "too many requests in flight"),
 		replies: newSlots(maxReplies, "too many requests in flight"),
@@ -182,13 +183,18 @@ func NewHTTPHandler(s *server.MCPServer, o HTTPOptions) (http.Handler, func(cont
 		shutdown: shutdownCtx,
 		next:     sendWhole(streamable),
 	}
-	mcpHandler = narrow(o.ToolNames, mcpHandler)
+	mcpHandler := narrow(o.ToolNames, lim)
 	mcpHandler = authenticate(o.Auth, o.AuthHint, mcpHandler)
 	mcpHandler = checkOrigin(o.AllowedOrigins, mcpHandler)
+	mcpHandler = refuseWhileDraining(shutdownCtx, mcpHandler)
 
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", mcpHandler)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if shutdownCtx.Err() != nil { // not ready: a load balancer takes it out of rotation
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining", "version": o.Version})
+			return
+		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": o.Version})
 	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -208,6 +214,7 @@ func NewHTTPHandler(s *server.MCPServer, o HTTPOptions) (http.Handler, func(cont
 	return h, func(ctx context.Context) {
 		shutdown()
 		streamable.CloseSessions(ctx)
+		lim.waitForCalls(ctx)
 	}
 }
 
