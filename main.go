@@ -178,7 +178,7 @@ func (r redactingWriter) Write(p []byte) (int, error) {
 
 // newClient builds the OpenRouter client: on the real API, or on an emulator started on a loopback
 // port of its own when --sandbox asks for it (and only then: never as a fallback).
-func newClient(ctx context.Context, cfg config, logger zerolog.Logger) (*openrouter.Client, *sandbox.Sandbox, error) {
+func newClient(ctx context.Context, cfg config, logger zerolog.Logger, adjust ...func(*openrouter.Options)) (*openrouter.Client, *sandbox.Sandbox, error) {
 	opts := openrouter.Options{BaseURL: cfg.baseURL, APIKey: cfg.key, UserAgent: userAgent()}
 	opts.Retry.OnRetry = func(ctx context.Context, ev openrouter.RetryEvent) {
 		l := zerolog.Ctx(ctx) // the request's logger, with its id, when the transport set one
@@ -198,6 +198,9 @@ func newClient(ctx context.Context, cfg config, logger zerolog.Logger) (*openrou
 		go func() { _ = transport.ServeHTTP(ctx, ln, emu, logger.With().Str("component", "sandbox").Logger(), nil) }()
 		opts.BaseURL = "http://" + ln.Addr().String() + "/api/v1"
 		opts.APIKey = openrouter.Secret(emu.ManagementKey())
+	}
+	for _, f := range adjust {
+		f(&opts)
 	}
 	client, err := openrouter.New(opts)
 	return client, emu, err
@@ -248,12 +251,18 @@ func runStdio(ctx context.Context, cfg config, stdin io.Reader, stdout io.Writer
 }
 
 func runHTTP(ctx context.Context, cfg config, stderr io.Writer, logger zerolog.Logger) error {
-	client, emu, err := newClient(ctx, cfg, logger)
+	m, metricsURL, err := serveMetrics(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	client, emu, err := newClient(ctx, cfg, logger, m.observeClient)
 	if err != nil {
 		return err
 	}
 	warnSandbox(logger, cfg, client)
-	s, err := mcpserver.New(client, serverOptions(cfg, logger))
+	sopts := serverOptions(cfg, logger)
+	sopts.Observe = m.toolMiddleware()
+	s, err := mcpserver.New(client, sopts)
 	if err != nil {
 		return err
 	}
@@ -271,6 +280,7 @@ func runHTTP(ctx context.Context, cfg config, stderr io.Writer, logger zerolog.L
 		Loopback:                 isLoopbackAddr(cfg.addr),
 		Version:                  versionString(),
 		Logger:                   logger,
+		OnRequest:                m.onRequest(),
 	}
 	switch {
 	case cfg.keySource == keySourceCaller:
@@ -293,7 +303,7 @@ func runHTTP(ctx context.Context, cfg config, stderr io.Writer, logger zerolog.L
 	ln = transport.LimitConns(ln, transport.ConnLimits{Max: cfg.maxConns, MaxPerAddr: cfg.maxConnsPerAddr}, logger)
 	logger.Info().Str("version", versionString()).Str("url", "http://"+ln.Addr().String()+"/mcp").
 		Str("key_source", cfg.keySource).Bool("access_token", cfg.authToken != "").Bool("stateful", cfg.stateful).
-		Str("base_url", client.BaseURL()).Msg("serving MCP over HTTP")
+		Str("base_url", client.BaseURL()).Str("metrics_url", metricsURL).Msg("serving MCP over HTTP")
 	return transport.ServeHTTP(ctx, ln, handler, logger, closeSessions)
 }
 

@@ -102,6 +102,9 @@ type HTTPOptions struct {
 	Vouch func(ctx context.Context, token string) bool
 	// ProvisionalSessionTTL is the life of a provisional session; DefaultProvisionalTTL when zero.
 	ProvisionalSessionTTL time.Duration
+	// OnRequest, when set, is told of every request to /mcp once it is answered: the MCP method and
+	// tool the front door read from it ("" when none), its status and how long it took (metrics).
+	OnRequest func(method, tool string, status int, took time.Duration)
 }
 
 func (o *HTTPOptions) setDefaults() {
@@ -210,7 +213,7 @@ func NewHTTPHandler(s *server.MCPServer, o HTTPOptions) (http.Handler, func(cont
 		h = checkLoopbackHost(h)
 	}
 	h = guardBodies(o.BodyTimeout, o.BodyMinRate, shutdownCtx, h)
-	h = logRequests(o.Logger, o.IsSecret, h)
+	h = logRequests(o.Logger, o.IsSecret, o.OnRequest, h)
 	return h, func(ctx context.Context) {
 		shutdown()
 		streamable.CloseSessions(ctx)
@@ -392,7 +395,7 @@ var requestIDShape = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // logRequests logs one line per request (never its headers or body, which carry credentials and
 // secrets) and gives every request an id, taken from X-Request-Id when it is sane.
-func logRequests(logger zerolog.Logger, isSecret func(string) bool, next http.Handler) http.Handler {
+func logRequests(logger zerolog.Logger, isSecret func(string) bool, onRequest func(string, string, int, time.Duration), next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
@@ -408,6 +411,9 @@ func logRequests(logger zerolog.Logger, isSecret func(string) bool, next http.Ha
 		ctx = reqLog.WithContext(ctx)
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r.WithContext(ctx))
+		if onRequest != nil && r.URL.Path == "/mcp" {
+			onRequest(rec.method, rec.tool, sw.status, time.Since(start))
+		}
 		ev := reqLog.Info()
 		if sw.status >= 500 {
 			ev = reqLog.Error()
