@@ -30,7 +30,7 @@ var errReported = errors.New("reported")
 // inProcess builds the MCP server for cfg, connects an in-process client to it and hands the client to
 // use; the client and the server are closed when use returns.
 func inProcess(ctx context.Context, cfg config, logger zerolog.Logger, use func(*mcpclient.Client) error) error {
-	return serve(ctx, cfg, logger, func(s *mcpserver.Server, client *openrouter.Client, _ *sandbox.Sandbox) error {
+	return serve(ctx, cfg, logger, nil, func(s *mcpserver.Server, client *openrouter.Client, _ *sandbox.Sandbox) error {
 		warnSandbox(logger, cfg, client)
 		c, err := mcpserver.Connect(ctx, s, name+"-cli", versionString())
 		if err != nil {

@@ -42,6 +42,9 @@ const (
 	envMaxSessionsPer = "OPENROUTER_KEYS_MCP_MAX_SESSIONS_PER_CALLER"
 	envMaxConns       = "OPENROUTER_KEYS_MCP_MAX_CONNS"
 	envMaxConnsPer    = "OPENROUTER_KEYS_MCP_MAX_CONNS_PER_ADDR"
+	envRatePer        = "OPENROUTER_KEYS_MCP_RATE_PER_CALLER"
+	envBurstPer       = "OPENROUTER_KEYS_MCP_BURST_PER_CALLER"
+	envMetricsAddr    = "OPENROUTER_KEYS_MCP_METRICS_ADDR"
 	envReadOnly       = "OPENROUTER_KEYS_MCP_READ_ONLY"
 	envTools          = "OPENROUTER_KEYS_MCP_TOOLS"
 	envExcludeTools   = "OPENROUTER_KEYS_MCP_EXCLUDE_TOOLS"
@@ -105,6 +108,9 @@ type config struct {
 	maxSessionsPer  int
 	maxConns        int
 	maxConnsPerAddr int
+	ratePer         int // requests a second of one caller; settled by parseRate
+	burstPer        int
+	metricsAddr     string // "" serves no metrics
 
 	in flagInput // what flags and variables said, before their checks turn it into the fields above
 }
@@ -255,6 +261,9 @@ var httpFlags = flagGroup{
 		fs.IntVar(&cfg.maxSessionsPer, "max-sessions-per-caller", e.int(envMaxSessionsPer, 0), "with --stateful, live sessions of one bearer token; 0: a tenth of --max-sessions with --key-source caller, all of them otherwise (env "+envMaxSessionsPer+")")
 		fs.IntVar(&cfg.maxConns, "max-conns", e.int(envMaxConns, transport.DefaultMaxConns), "open connections at most; more are answered 503 unless an idle one can be closed (env "+envMaxConns+")")
 		fs.IntVar(&cfg.maxConnsPerAddr, "max-conns-per-addr", e.int(envMaxConnsPer, transport.DefaultMaxConnsPerAddr), "open connections from one non-loopback address; behind a proxy, raise it to --max-conns (env "+envMaxConnsPer+")")
+		fs.IntVar(&cfg.ratePer, "rate-per-caller", e.int(envRatePer, 0), "requests a second one caller may send to /mcp on average; more get 429 with Retry-After; 0: "+strconv.Itoa(defaultRatePerCaller)+" with --key-source caller, no limit otherwise; -1: no limit (env "+envRatePer+")")
+		fs.IntVar(&cfg.burstPer, "burst-per-caller", e.int(envBurstPer, 0), "requests one caller may send at once above --rate-per-caller; 0: twice the rate (env "+envBurstPer+")")
+		fs.StringVar(&cfg.metricsAddr, "metrics-addr", e.str(envMetricsAddr, ""), "serve Prometheus metrics at http://ADDR/metrics, on a listener of their own; off when empty (env "+envMetricsAddr+")")
 	},
 	check: func(cfg *config, _ *flag.FlagSet, getenv func(string) string) error { return cfg.parseHTTP(getenv) },
 }
@@ -461,7 +470,7 @@ func (cfg *config) parseShares() error {
 			cfg.maxSessionsPer = max(cfg.maxSessions/10, 1)
 		}
 	}
-	return nil
+	return cfg.parseRate()
 }
 
 // readSecret reads a secret given in an environment variable (value) or, winning over it, in a file

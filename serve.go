@@ -24,7 +24,7 @@ import (
 
 // newClient builds the OpenRouter client: on the real API, or on an emulator started on a loopback
 // port of its own when --sandbox asks for it (and only then: never as a fallback).
-func newClient(ctx context.Context, cfg config, logger zerolog.Logger) (*openrouter.Client, *sandbox.Sandbox, error) {
+func newClient(ctx context.Context, cfg config, logger zerolog.Logger, adjust ...func(*openrouter.Options)) (*openrouter.Client, *sandbox.Sandbox, error) {
 	opts := openrouter.Options{BaseURL: cfg.baseURL, APIKey: cfg.key, UserAgent: userAgent()}
 	opts.Retry.OnRetry = func(ctx context.Context, ev openrouter.RetryEvent) {
 		l := zerolog.Ctx(ctx) // the request's logger, with its id, when the transport set one
@@ -94,14 +94,16 @@ func join(msg, note string) string {
 }
 
 // serve builds the MCP server for cfg on its OpenRouter client and hands it to serveOn, closing it
-// (its audit log) once serveOn returns.
-func serve(ctx context.Context, cfg config, logger zerolog.Logger, serveOn func(*mcpserver.Server, *openrouter.Client, *sandbox.Sandbox) error) error {
-	client, emu, err := newClient(ctx, cfg, logger)
+// (its audit log) once serveOn returns. m, when metrics are served, observes the client and the tools.
+func serve(ctx context.Context, cfg config, logger zerolog.Logger, m *serverMetrics, serveOn func(*mcpserver.Server, *openrouter.Client, *sandbox.Sandbox) error) error {
+	client, emu, err := newClient(ctx, cfg, logger, m.observeClient)
 	if err != nil {
 		return err
 	}
 	warnPermissions(logger, cfg)
-	s, err := mcpserver.New(client, serverOptions(cfg, logger))
+	sopts := serverOptions(cfg, logger)
+	sopts.Observe = m.toolMiddleware()
+	s, err := mcpserver.New(client, sopts)
 	if err != nil {
 		return err
 	}
@@ -110,7 +112,7 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger, serveOn func(
 }
 
 func runStdio(ctx context.Context, cfg config, std streams, logger zerolog.Logger) error {
-	return serve(ctx, cfg, logger, func(s *mcpserver.Server, client *openrouter.Client, _ *sandbox.Sandbox) error {
+	return serve(ctx, cfg, logger, nil, func(s *mcpserver.Server, client *openrouter.Client, _ *sandbox.Sandbox) error {
 		ev, msg := startLine(logger, cfg, "serving MCP on stdio", true)
 		ev.Str("version", versionString()).Str("base_url", client.BaseURL()).Msg(msg)
 		return transport.ServeStdio(ctx, s.MCPServer, std.in, std.out, logger)
@@ -118,7 +120,11 @@ func runStdio(ctx context.Context, cfg config, std streams, logger zerolog.Logge
 }
 
 func runHTTP(ctx context.Context, cfg config, std streams, logger zerolog.Logger) error {
-	return serve(ctx, cfg, logger, func(s *mcpserver.Server, client *openrouter.Client, emu *sandbox.Sandbox) error {
+	m, metricsURL, err := serveMetrics(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, logger, m, func(s *mcpserver.Server, client *openrouter.Client, emu *sandbox.Sandbox) error {
 		opts := transport.HTTPOptions{
 			ToolNames:                tools.Names(),
 			Stateful:                 cfg.stateful,
@@ -127,6 +133,9 @@ func runHTTP(ctx context.Context, cfg config, std streams, logger zerolog.Logger
 			MaxSessions:              cfg.maxSessions,
 			MaxInFlightPerCredential: cfg.maxInFlightPer,
 			MaxSessionsPerCredential: cfg.maxSessionsPer,
+			RatePerPrincipal:         float64(cfg.ratePer),
+			BurstPerPrincipal:        cfg.burstPer,
+			OnRequest:                m.onRequest(),
 			IsSecret:                 func(s string) bool { return openrouter.LooksLikeSecret(s) || cfg.isAccessToken(s) },
 			Loopback:                 isLoopbackAddr(cfg.addr),
 			Version:                  versionString(),
@@ -154,7 +163,7 @@ func runHTTP(ctx context.Context, cfg config, std streams, logger zerolog.Logger
 		warnSandbox(logger, cfg, client)
 		logger.Info().Str("version", versionString()).Str("url", "http://"+ln.Addr().String()+"/mcp").
 			Str("key_source", cfg.keySource).Bool("access_token", cfg.authToken != "").Bool("stateful", cfg.stateful).
-			Str("base_url", client.BaseURL()).Msg("serving MCP over HTTP")
+			Str("base_url", client.BaseURL()).Str("metrics_url", metricsURL).Msg("serving MCP over HTTP")
 		return transport.ServeHTTP(ctx, ln, handler, logger, closeSessions)
 	})
 }
@@ -188,7 +197,7 @@ func accessToken(want openrouter.Secret) transport.Authenticator {
 		if subtle.ConstantTimeCompare(sum[:], wantSum[:]) != 1 {
 			return nil, errors.New("wrong access token")
 		}
-		return ctx, nil
+		return transport.WithPrincipal(ctx, transport.Principal{Kind: transport.PrincipalSharedToken}), nil
 	}
 }
 

@@ -31,6 +31,8 @@ type Options struct {
 	Selection tools.Selection // which tools are offered
 	AuditLog  string          // when set, the file every change to keys is recorded in
 	Logger    zerolog.Logger  // where each tool call is logged, when the request carries no logger of its own
+	// Observe, when set, wraps every tool call too (metrics).
+	Observe server.ToolHandlerMiddleware
 }
 
 // fixtures is set only in test builds (go build -tags conformance, fixtures_conformance.go): the extra
@@ -87,6 +89,9 @@ func New(client *openrouter.Client, o Options) (*Server, error) {
 			return tools.Narrow(list, n.ReadOnly, n.Tools)
 		}),
 	}, fixtures.options...)
+	if o.Observe != nil {
+		serverOpts = append(serverOpts, server.WithToolHandlerMiddleware(o.Observe))
+	}
 	version := o.Version
 	if version == "" {
 		version = "dev"

@@ -70,6 +70,9 @@ type Options struct {
 	UserAgent  string        // sent on every request; "openrouter-keys-mcp" when empty
 	Timeout    time.Duration // per attempt; DefaultTimeout when zero (the whole call is bounded by Retry.Budget)
 	Retry      RetryPolicy   // when and how failed calls are tried again; the zero value is the default policy
+	// OnAttempt, when set, is told of every request sent to OpenRouter (each attempt of a call): its
+	// method, endpoint template, status (0 when no answer came) and duration. Must not block.
+	OnAttempt func(method, endpoint string, status int, took time.Duration)
 }
 
 // Client calls OpenRouter's key-management API. It is safe for concurrent use.
@@ -80,6 +83,8 @@ type Client struct {
 	userAgent string
 	timeout   time.Duration
 	retry     RetryPolicy
+	limited   *breaker // keys OpenRouter is rate limiting
+	onAttempt func(method, endpoint string, status int, took time.Duration)
 }
 
 // New returns a Client, or an error when the base URL is not an absolute http(s) URL.
@@ -100,6 +105,8 @@ func New(o Options) (*Client, error) {
 	}
 	c := &Client{base: base, key: o.APIKey, http: o.HTTPClient, userAgent: o.UserAgent, timeout: o.Timeout,
 		retry: o.Retry.withDefaults()}
+	c.limited = newBreaker(c.retry.Now)
+	c.onAttempt = o.OnAttempt
 	if c.http == nil {
 		c.http = &http.Client{Transport: newTransport()}
 	}
@@ -398,9 +405,10 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		}
 		r.payload = b
 	}
-	return c.withRetries(ctx, method, templatePath(path), func(ctx context.Context, timeout time.Duration) (outcome, error) {
+	tpl := templatePath(path)
+	return c.withRetries(ctx, method, tpl, c.limited.guard(key, method, tpl, c.observed(method, tpl, func(ctx context.Context, timeout time.Duration) (outcome, error) {
 		return c.attempt(ctx, timeout, r)
-	})
+	})))
 }
 
 // request is one call to OpenRouter, which each attempt sends anew.

@@ -81,10 +81,18 @@ type HTTPOptions struct {
 	// again: mcp-go sweeps every TTL/2). DefaultSessionIdleTTL when zero.
 	SessionIdleTTL time.Duration
 
-	// MaxInFlightPerCredential caps the calls served at once for one credential (the bearer token,
-	// known by its digest), so that one caller cannot take every call slot; MaxInFlight when zero,
-	// which is right when every caller shares one access token.
+	// MaxInFlightPerCredential caps the calls served at once for one principal (see Principal: the
+	// bearer credential, known by its digest, unless Auth names another), so that one caller cannot
+	// take every call slot; MaxInFlight when zero, which is right when every caller shares one
+	// access token.
 	MaxInFlightPerCredential int
+	// RatePerPrincipal is the requests a second one principal may send to /mcp, on average (a token
+	// bucket, checked on the headers alone): more get 429 with Retry-After before their bodies are
+	// read. Zero or less: no rate limit.
+	RatePerPrincipal float64
+	// BurstPerPrincipal is how many requests one principal may send at once above the rate (the
+	// bucket's size); 1 when zero.
+	BurstPerPrincipal int
 	// MaxSessionsPerCredential caps the live sessions of one credential in stateful mode;
 	// MaxSessions when zero.
 	MaxSessionsPerCredential int
@@ -96,6 +104,9 @@ type HTTPOptions struct {
 	Vouch func(ctx context.Context, token string) bool
 	// ProvisionalSessionTTL is the life of a provisional session; DefaultProvisionalTTL when zero.
 	ProvisionalSessionTTL time.Duration
+	// OnRequest, when set, is told of every request to /mcp once it is answered: the MCP method and
+	// tool the front door read from it ("" when none), its status and how long it took (metrics).
+	OnRequest func(method, tool string, status int, took time.Duration)
 }
 
 func (o *HTTPOptions) setDefaults() {
@@ -143,8 +154,9 @@ func RequestInfo(ctx context.Context) (remote, requestID string) {
 }
 
 // NewHTTPHandler serves MCP at /mcp and a health check at /healthz. It returns the handler and a
-// function to call when shutting down: it cuts off request bodies still arriving (new requests with
-// a body get 503), ends event streams and open sessions; calls in flight run on.
+// function to call when shutting down, which drains: /healthz answers 503 (not ready), new requests
+// to /mcp get 503 with Retry-After, request bodies still arriving are cut off, event streams and
+// open sessions end; it returns once the calls in flight have finished, or ctx ends.
 func NewHTTPHandler(s *server.MCPServer, o HTTPOptions) (http.Handler, func(context.Context)) {
 	o.setDefaults()
 	shutdownCtx, shutdown := context.WithCancel(context.Background())
@@ -163,25 +175,31 @@ func NewHTTPHandler(s *server.MCPServer, o HTTPOptions) (http.Handler, func(cont
 		sessions.end = func(id string) { endSession(streamable, id) }
 	}
 
-	var mcpHandler http.Handler = &limiter{
+	lim := &limiter{
 		o:       o,
 		calls:   newSlots(o.MaxInFlight, "too many requests in flight"),
 		replies: newSlots(maxReplies, "too many requests in flight"),
-		mine: newShares(o.MaxInFlightPerCredential, "too many requests in flight with this credential: at most "+
+		mine: newShares[Principal](o.MaxInFlightPerCredential, "too many requests in flight from this caller: at most "+
 			strconv.Itoa(o.MaxInFlightPerCredential)+" at once"),
+		rate:     newBuckets(o.RatePerPrincipal, o.BurstPerPrincipal),
 		large:    newSlots(o.MaxLargeBodies, "too many large requests being read"),
 		streams:  newSlots(o.MaxStreams, "too many event streams open"),
 		sessions: sessions,
 		shutdown: shutdownCtx,
 		next:     sendWhole(streamable),
 	}
-	mcpHandler = narrow(o.ToolNames, mcpHandler)
+	mcpHandler := narrow(o.ToolNames, lim)
 	mcpHandler = authenticate(o.Auth, o.AuthHint, mcpHandler)
 	mcpHandler = checkOrigin(o.AllowedOrigins, mcpHandler)
+	mcpHandler = refuseWhileDraining(shutdownCtx, mcpHandler)
 
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", mcpHandler)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if shutdownCtx.Err() != nil { // not ready: a load balancer takes it out of rotation
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining", "version": o.Version})
+			return
+		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": o.Version})
 	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -197,10 +215,11 @@ func NewHTTPHandler(s *server.MCPServer, o HTTPOptions) (http.Handler, func(cont
 		h = checkLoopbackHost(h)
 	}
 	h = guardBodies(o.BodyTimeout, o.BodyMinRate, shutdownCtx, h)
-	h = logRequests(o.Logger, o.IsSecret, h)
+	h = logRequests(o.Logger, o.IsSecret, o.OnRequest, h)
 	return h, func(ctx context.Context) {
 		shutdown()
 		streamable.CloseSessions(ctx)
+		lim.waitForCalls(ctx)
 	}
 }
 
@@ -282,7 +301,9 @@ func sameOrigin(origin, host string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && strings.EqualFold(u.Host, host)
 }
 
-// authenticate asks for a bearer token when auth is set, and runs the request in the context it returns.
+// authenticate asks for a bearer token when auth is set, and runs the request in the context it
+// returns, with the request's principal: the one auth named, else the token's digest. Without auth
+// every request is the anonymous principal.
 func authenticate(auth Authenticator, hint string, next http.Handler) http.Handler {
 	if auth == nil {
 		return next
@@ -300,6 +321,9 @@ func authenticate(auth Authenticator, hint string, next http.Handler) http.Handl
 			w.Header().Set("WWW-Authenticate", `Bearer realm="openrouter-keys-mcp"`)
 			writeJSON(w, http.StatusUnauthorized, httpError(err.Error()+": "+hint))
 			return
+		}
+		if _, named := ctx.Value(principalKey{}).(Principal); !named {
+			ctx = WithPrincipal(ctx, CredentialPrincipal(token))
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
@@ -373,7 +397,7 @@ var requestIDShape = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // logRequests logs one line per request (never its headers or body, which carry credentials and
 // secrets) and gives every request an id, taken from X-Request-Id when it is sane.
-func logRequests(logger zerolog.Logger, isSecret func(string) bool, next http.Handler) http.Handler {
+func logRequests(logger zerolog.Logger, isSecret func(string) bool, onRequest func(string, string, int, time.Duration), next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
@@ -389,6 +413,9 @@ func logRequests(logger zerolog.Logger, isSecret func(string) bool, next http.Ha
 		ctx = reqLog.WithContext(ctx)
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r.WithContext(ctx))
+		if onRequest != nil && r.URL.Path == "/mcp" {
+			onRequest(rec.method, rec.tool, sw.status, time.Since(start))
+		}
 		ev := reqLog.Info()
 		if sw.status >= 500 {
 			ev = reqLog.Error()

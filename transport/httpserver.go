@@ -24,8 +24,9 @@ const MaxHeaderBytes = 16 << 10
 const ReadHeaderTimeout = 5 * time.Second
 
 // ServeHTTP serves h on ln until ctx is done, then shuts down gracefully: beforeShutdown (when not nil)
-// ends long-lived streams, new connections are refused and requests in flight get ShutdownGrace to
-// finish. Requests run in a context that the shutdown does not cancel, so a call in flight completes.
+// drains (NewHTTPHandler's ends long-lived streams and answers new requests 503 while the calls in
+// flight finish, the listener still open), then new connections are refused and requests in flight
+// get what is left of ShutdownGrace to finish. Requests run in a context that the shutdown does not cancel, so a call in flight completes.
 // Connections that have not sent a whole request yet are closed at once: a client stalled in its
 // headers must not hold the shutdown up (net/http would wait for it for up to 5 s). Connections are
 // capped by the limits of ln when it came from LimitConns, by the default limits otherwise.
@@ -56,6 +57,7 @@ func ServeHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger zero
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
 	defer cancel()
+	fresh.closeAll() // before a drain that may wait for calls: they have said nothing, and are told nothing
 	if beforeShutdown != nil {
 		beforeShutdown(sctx)
 	}

@@ -56,22 +56,22 @@ func tooMany(w http.ResponseWriter, full string) {
 	writeJSON(w, http.StatusTooManyRequests, httpError(full+"; retry in a second"))
 }
 
-// shares caps how much of something (call slots, sessions) one credential holds at once, by the
-// credential's digest, so that one caller, or one invented key, cannot take it all.
-type shares struct {
+// shares caps how much of something (call slots, sessions) one holder (a credential's digest, a
+// principal) holds at once, so that one caller, or one invented key, cannot take it all.
+type shares[K comparable] struct {
 	max  int
 	full string // what a request refused for want of a share is told
 
 	mu   sync.Mutex
-	held map[credential]int
+	held map[K]int
 }
 
-func newShares(max int, full string) *shares {
-	return &shares{max: max, full: full, held: make(map[credential]int)}
+func newShares[K comparable](max int, full string) *shares[K] {
+	return &shares[K]{max: max, full: full, held: make(map[K]int)}
 }
 
 // take takes one for c, or reports that c holds its share already.
-func (s *shares) take(c credential) bool {
+func (s *shares[K]) take(c K) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.held[c] >= s.max {
@@ -82,7 +82,7 @@ func (s *shares) take(c credential) bool {
 }
 
 // give gives back one that c took.
-func (s *shares) give(c credential) {
+func (s *shares[K]) give(c K) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.held[c]--; s.held[c] <= 0 {
@@ -222,8 +222,9 @@ func guardFrom(ctx context.Context) *bodyGuard {
 type limiter struct {
 	o        HTTPOptions
 	calls    slots
-	replies  slots // extra room to read answers to the server's own requests when calls are full
-	mine     *shares
+	replies  slots              // extra room to read answers to the server's own requests when calls are full
+	mine     *shares[Principal] // call slots of one principal
+	rate     *buckets           // nil: no rate per principal
 	large    slots
 	streams  slots
 	sessions *sessionStore // nil when stateless
@@ -234,6 +235,9 @@ type limiter struct {
 func (l *limiter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	token, _ := bearerToken(r.Header.Get("Authorization"))
 	r = r.WithContext(context.WithValue(r.Context(), credentialKey{}, credential(sha256.Sum256([]byte(token)))))
+	if !l.rate.admit(w, PrincipalFrom(r.Context())) {
+		return // before the body is read: a flood costs its sender, not the server
+	}
 	switch r.Method {
 	case http.MethodPost:
 		l.post(w, r)
@@ -256,18 +260,18 @@ func (l *limiter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // slot is taken.
 const maxReplies = 8
 
-// takeCall takes a call slot, within the request's credential's share, or answers 429. When the
+// takeCall takes a call slot, within the request's principal's share, or answers 429. When the
 // call slots or the share are taken, a client's answer to a question a call is waiting on
 // (elicitation, older protocol versions) still gets one of a few more: refusing it would hold the
 // waiting call, and its slot, until it timed out.
 func (l *limiter) takeCall(w http.ResponseWriter, r *http.Request, reply bool) (release func(), ok bool) {
-	cred := credentialFrom(r.Context())
+	who := PrincipalFrom(r.Context())
 	full := l.mine.full
-	if l.mine.take(cred) {
+	if l.mine.take(who) {
 		if l.calls.tryTake() {
-			return func() { l.calls.give(); l.mine.give(cred) }, true
+			return func() { l.calls.give(); l.mine.give(who) }, true
 		}
-		l.mine.give(cred)
+		l.mine.give(who)
 		full = l.calls.full
 	}
 	if reply && l.replies.tryTake() {

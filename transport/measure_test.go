@@ -195,6 +195,11 @@ func TestMeasureShutdownWithStalledClients(t *testing.T) {
 }
 
 func postList(addr string) (int, error) {
+	return postListAs(&http.Client{Timeout: 20 * time.Second}, addr, goodToken)
+}
+
+// postListAs sends an authorised tools/list with token through client and returns the status.
+func postListAs(client *http.Client, addr, token string) (int, error) {
 	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/mcp", strings.NewReader(listBody))
 	if err != nil {
 		return 0, err
@@ -202,8 +207,8 @@ func postList(addr string) (int, error) {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	req.Header.Set("MCP-Protocol-Version", legacy)
-	req.Header.Set("Authorization", "Bearer "+goodToken)
-	resp, err := (&http.Client{Timeout: 20 * time.Second}).Do(req)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, err
 	}

@@ -36,7 +36,7 @@ var errUnknownSession = errors.New("unknown session")
 // credential not known to be accepted upstream, which end (through end) after provisionalTTL.
 type sessionStore struct {
 	max            int
-	mine           *shares
+	mine           *shares[credential]
 	maxProvisional int
 	provisionalTTL time.Duration
 	end            func(id string) // ends a session in mcp-go too; set before the first session opens
@@ -54,7 +54,7 @@ type session struct {
 }
 
 func newSessionStore(limit, perCredential int, provisionalTTL time.Duration) *sessionStore {
-	return &sessionStore{max: limit, mine: newShares(perCredential, ""), maxProvisional: max(limit/2, 1),
+	return &sessionStore{max: limit, mine: newShares[credential](perCredential, ""), maxProvisional: max(limit/2, 1),
 		provisionalTTL: provisionalTTL, sessions: make(map[string]session)}
 }
 

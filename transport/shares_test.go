@@ -85,7 +85,7 @@ func TestCallSlotsPerCredential(t *testing.T) {
 		<-g.entered
 	}
 	r := fd.do(t, request{auth: "Bearer other-greedy"})
-	if r.status != http.StatusTooManyRequests || !strings.Contains(r.body, "with this credential") {
+	if r.status != http.StatusTooManyRequests || !strings.Contains(r.body, "from this caller") {
 		t.Errorf("a third call of one credential with a share of 2: %d %s", r.status, r.body)
 	}
 	if r := fd.do(t, request{}); r.status != http.StatusOK {
