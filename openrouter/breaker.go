@@ -41,7 +41,7 @@ func (b *breaker) guard(key Secret, method, path string, attempt attemptFunc) at
 	tripped := false
 	return func(ctx context.Context, timeout time.Duration) (outcome, error) {
 		if wait := b.wait(id); wait > 0 && !tripped {
-			return answered, &APIError{Status: http.StatusTooManyRequests, Code: http.StatusTooManyRequests,
+			return held, &APIError{Status: http.StatusTooManyRequests, Code: http.StatusTooManyRequests,
 				Message:    "OpenRouter is rate limiting this key; not sent, to let its limit recover",
 				RetryAfter: wait, Method: method, Path: path}
 		}

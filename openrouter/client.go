@@ -84,6 +84,7 @@ type Client struct {
 	timeout   time.Duration
 	retry     RetryPolicy
 	limited   *breaker // keys OpenRouter is rate limiting
+	lanes     lanes    // the page requests in flight per key, for WalkPages
 	onAttempt func(method, endpoint string, status int, took time.Duration)
 }
 

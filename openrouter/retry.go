@@ -129,6 +129,9 @@ const (
 	lost
 	// answered: OpenRouter (or a proxy before it) answered with an error status; see the *APIError.
 	answered
+	// held: the breaker kept the request back, unsent, while OpenRouter rate limits the key; a 429
+	// *APIError says how long. Waiting it out spends no attempt: nothing was sent.
+	held
 )
 
 // retryableStatus are the statuses worth another attempt of an idempotent request.
@@ -150,6 +153,8 @@ func retryable(method string, kind outcome, err error) bool {
 		return method != http.MethodPost
 	case answered:
 		return method != http.MethodPost && retryableStatus(StatusOf(err))
+	case held:
+		return method != http.MethodPost
 	}
 	return false
 }
@@ -179,6 +184,11 @@ func (c *Client) withRetries(ctx context.Context, method, path string, attempt a
 		kind, err := attempt(ctx, min(c.timeout, max(left(), time.Millisecond)))
 		if err == nil {
 			return nil
+		}
+		if kind == held && n > 1 {
+			// Not sent, so not an attempt: readers of a key held back together would otherwise spend
+			// their attempts on the breaker's refusals, not on OpenRouter. The budget still bounds them.
+			n--
 		}
 		if method == http.MethodDelete && answerLost && StatusOf(err) == http.StatusNotFound {
 			return errGoneAfterLostAnswer

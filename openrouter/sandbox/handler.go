@@ -47,6 +47,10 @@ var digitsPattern = regexp.MustCompile(`^[0-9]+$`)
 // SetFaults, InjectNext) makes the request fail.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
+	n := s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	for peak := s.peakInFlight.Load(); n > peak && !s.peakInFlight.CompareAndSwap(peak, n); peak = s.peakInFlight.Load() {
+	}
 	// ServeMux would answer a path with "..", "." or "//" segments with a
 	// redirect to the cleaned path; OpenRouter's API has no such paths, so
 	// they are simply not found.

@@ -91,6 +91,8 @@ type Sandbox struct {
 	now      func() time.Time
 	mux      *http.ServeMux
 	requests atomic.Int64
+	// inFlight counts the requests being answered now, and peakInFlight the most there were at once.
+	inFlight, peakInFlight atomic.Int64
 
 	faultMu sync.Mutex
 	faults  *injector
@@ -303,6 +305,12 @@ func (acct *account) allows(remoteAddr string) bool {
 // that a refused operation never went upstream.
 func (s *Sandbox) Requests() int64 {
 	return s.requests.Load()
+}
+
+// PeakInFlight returns the most requests the handler was answering at once (delayed ones included),
+// so tests can hold a client to a bound on its concurrency.
+func (s *Sandbox) PeakInFlight() int64 {
+	return s.peakInFlight.Load()
 }
 
 // KeyCount returns how many inference keys the account owning managementKey

@@ -1,0 +1,224 @@
+package openrouter_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
+)
+
+// walkEnv is a sandbox account with keys in three workspaces: one of several pages and a short one,
+// one of whole pages exactly (its last page is empty), and an empty one.
+func walkEnv(t *testing.T, counts ...int) (*sandboxEnv, []string) {
+	t.Helper()
+	e := newSandbox(t, sandbox.Options{NoSampleKeys: true})
+	page, err := e.c.ListWorkspaces(context.Background(), openrouter.ListWorkspacesParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{page.Workspaces[0].ID}
+	for len(ids) < len(counts) {
+		id, err := e.sb.AddWorkspace(e.mgmt, fmt.Sprintf("team %d", len(ids)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	for w, n := range counts {
+		for i := range n {
+			if _, err := e.c.CreateKey(context.Background(), openrouter.CreateKeyRequest{Name: fmt.Sprintf("k%d-%d", w, i), WorkspaceID: ids[w]}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return e, ids
+}
+
+func keyListings(c *openrouter.Client, workspaces []string) []openrouter.Listing[openrouter.Key] {
+	var out []openrouter.Listing[openrouter.Key]
+	for _, ws := range workspaces {
+		out = append(out, func(ctx context.Context, offset int) ([]openrouter.Key, error) {
+			return c.ListKeys(ctx, openrouter.ListKeysParams{Offset: &offset, WorkspaceID: ws, IncludeDisabled: true})
+		})
+	}
+	return out
+}
+
+// sequential reads each listing page after page: what WalkPages must return.
+func sequential(t *testing.T, c *openrouter.Client, workspaces []string) [][]string {
+	t.Helper()
+	var out [][]string
+	for _, read := range keyListings(c, workspaces) {
+		hashes := []string{}
+		for offset := 0; ; {
+			page, err := read(context.Background(), offset)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range page {
+				hashes = append(hashes, k.Hash)
+			}
+			offset += len(page)
+			if len(page) < openrouter.PageSize {
+				break
+			}
+		}
+		out = append(out, hashes)
+	}
+	return out
+}
+
+// walkedHashes is the hashes of each listing's keys.
+func walkedHashes(walked []openrouter.Walked[openrouter.Key]) [][]string {
+	var out [][]string
+	for _, w := range walked {
+		hashes := []string{}
+		for _, k := range w.Items {
+			hashes = append(hashes, k.Hash)
+		}
+		out = append(out, hashes)
+	}
+	return out
+}
+
+// TestWalkPagesMatchesSequential: under random faults (5xx, resets, 429s, delays that reorder the
+// answers), the concurrent walk returns exactly what the page-after-page read does, order included.
+func TestWalkPagesMatchesSequential(t *testing.T) {
+	e, ids := walkEnv(t, 357, 300, 0)
+	want := sequential(t, e.c, ids)
+	if len(want[0]) != 357 || len(want[1]) != 300 || len(want[2]) != 0 {
+		t.Fatalf("sequential read: %d, %d, %d keys", len(want[0]), len(want[1]), len(want[2]))
+	}
+	c := mustNew(t, openrouter.Options{BaseURL: e.srv.URL + "/api/v1", APIKey: openrouter.Secret(e.mgmt),
+		Retry: openrouter.RetryPolicy{MaxAttempts: 10, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}})
+	for seed := range uint64(4) {
+		faults, err := sandbox.ParseFaults(fmt.Sprintf("500:8%%,502:4%%,reset:4%%,429=30ms:4%%,delay=3ms:40%%,seed=%d", seed+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.sb.SetFaults(faults)
+		walked, err := openrouter.WalkPages(context.Background(), c, openrouter.WalkOptions{PageSize: openrouter.PageSize}, keyListings(c, ids)...)
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed+1, err)
+		}
+		if got := walkedHashes(walked); !slices.EqualFunc(got, want, slices.Equal) {
+			t.Errorf("seed %d: the walk differs from the sequential read (%d, %d, %d keys)", seed+1, len(got[0]), len(got[1]), len(got[2]))
+		}
+		for i, w := range walked {
+			if w.More {
+				t.Errorf("seed %d: listing %d says more remain after its end", seed+1, i)
+			}
+		}
+	}
+	if e.sb.InjectedFaults()["500"] == 0 {
+		t.Error("no fault was injected: the test proves nothing")
+	}
+}
+
+// TestWalkPagesInFlight: a walk keeps at most MaxPagesInFlight requests in flight, and so do two
+// walks with the same key together; and it does use them.
+func TestWalkPagesInFlight(t *testing.T) {
+	e, ids := walkEnv(t, 1000, 450)
+	e.sb.SetFaults(sandbox.Faults{Shares: []sandbox.Share{{Fault: sandbox.Fault{Kind: sandbox.FaultDelay, Wait: 20 * time.Millisecond}, Share: 1}}})
+	before := e.sb.Requests()
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			walked, err := openrouter.WalkPages(context.Background(), e.c, openrouter.WalkOptions{PageSize: openrouter.PageSize}, keyListings(e.c, ids)...)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if len(walked[0].Items) != 1000 || len(walked[1].Items) != 450 {
+				t.Errorf("walked %d and %d keys, want 1000 and 450", len(walked[0].Items), len(walked[1].Items))
+			}
+		})
+	}
+	wg.Wait()
+	if peak := e.sb.PeakInFlight(); peak > openrouter.MaxPagesInFlight || peak < openrouter.MaxPagesInFlight/2 {
+		t.Errorf("peak of %d requests in flight, want at most %d and at least %d", peak, openrouter.MaxPagesInFlight, openrouter.MaxPagesInFlight/2)
+	}
+	// 11 + 5 pages a walk; past a listing's end, at most a budget's worth is asked for in vain.
+	if n := e.sb.Requests() - before; n > 2*(16+openrouter.MaxPagesInFlight)+1 {
+		t.Errorf("%d page requests for two walks of 16 pages", n)
+	}
+}
+
+// TestWalkPagesRateLimit: after one reader is answered 429 with Retry-After, no reader sends
+// anything until the wait is over; the walk then completes.
+func TestWalkPagesRateLimit(t *testing.T) {
+	e, ids := walkEnv(t, 2000)
+	const hold = 400 * time.Millisecond
+	var (
+		mu       sync.Mutex
+		arrivals []time.Time
+		limited  time.Time
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now()
+		rec := httptest.NewRecorder()
+		e.sb.ServeHTTP(rec, r)
+		mu.Lock()
+		arrivals = append(arrivals, now)
+		if rec.Code == http.StatusTooManyRequests && limited.IsZero() {
+			limited = time.Now()
+		}
+		mu.Unlock()
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	}))
+	t.Cleanup(srv.Close)
+	c := mustNew(t, openrouter.Options{BaseURL: srv.URL + "/api/v1", APIKey: openrouter.Secret(e.mgmt)})
+	e.sb.SetFaults(sandbox.Faults{Script: []sandbox.Fault{{Kind: sandbox.FaultRateLimit, Wait: hold}},
+		Shares: []sandbox.Share{{Fault: sandbox.Fault{Kind: sandbox.FaultDelay, Wait: 10 * time.Millisecond}, Share: 1}}})
+	walked, err := openrouter.WalkPages(context.Background(), c, openrouter.WalkOptions{PageSize: openrouter.PageSize}, keyListings(c, ids[:1])...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(walked[0].Items) != 2000 {
+		t.Fatalf("walked %d keys, want 2000", len(walked[0].Items))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if limited.IsZero() {
+		t.Fatal("no 429 was answered")
+	}
+	for _, at := range arrivals {
+		if at.After(limited.Add(5*time.Millisecond)) && at.Before(limited.Add(hold-50*time.Millisecond)) {
+			t.Errorf("a request arrived %s after the 429 that asked for %s", at.Sub(limited), hold)
+		}
+	}
+}
+
+// TestWalkPagesBounds: MaxPages stops each listing and says more remain; MaxItems fails the walk.
+func TestWalkPagesBounds(t *testing.T) {
+	e, ids := walkEnv(t, 350, 120)
+	ctx := context.Background()
+	walked, err := openrouter.WalkPages(ctx, e.c, openrouter.WalkOptions{PageSize: openrouter.PageSize, MaxPages: 2}, keyListings(e.c, ids)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(walked[0].Items) != 200 || !walked[0].More || len(walked[1].Items) != 120 || walked[1].More {
+		t.Errorf("MaxPages 2: %d keys (more %v) and %d keys (more %v), want 200 (true) and 120 (false)",
+			len(walked[0].Items), walked[0].More, len(walked[1].Items), walked[1].More)
+	}
+	_, err = openrouter.WalkPages(ctx, e.c, openrouter.WalkOptions{PageSize: openrouter.PageSize, MaxItems: 400}, keyListings(e.c, ids)...)
+	if !errors.Is(err, openrouter.ErrTooManyItems) {
+		t.Errorf("MaxItems 400 over 470 keys: %v, want ErrTooManyItems", err)
+	}
+	walked, err = openrouter.WalkPages(ctx, e.c, openrouter.WalkOptions{PageSize: openrouter.PageSize, MaxItems: 470}, keyListings(e.c, ids)...)
+	if err != nil || len(walked[0].Items)+len(walked[1].Items) != 470 {
+		t.Errorf("MaxItems 470 over 470 keys: %v", err)
+	}
+}
