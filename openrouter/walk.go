@@ -59,7 +59,9 @@ func (l *walkListing[T]) open(i int) bool { return l.end < 0 || i <= l.end }
 // page ends its listing, and the pages asked for beyond it are cancelled and dropped. When
 // OpenRouter answers one reader with 429, every reader with that key waits out its Retry-After once
 // (the breaker holds it) instead of being refused and spending an attempt. The result is, listing
-// by listing, what reading page after page returns.
+// by listing, what reading page after page returns. When a page cannot be read, the error comes with
+// what was read of each listing before its first missing page (More set); when the listings hold
+// more than MaxItems, with nothing.
 func WalkPages[T any](ctx context.Context, c *Client, o WalkOptions, listings ...Listing[T]) ([]Walked[T], error) {
 	if o.PageSize <= 0 {
 		return nil, fmt.Errorf("walk pages: a page size of %d; want 1 or more", o.PageSize)
@@ -94,24 +96,28 @@ func WalkPages[T any](ctx context.Context, c *Client, o WalkOptions, listings ..
 		})
 	}
 	wg.Wait()
-	if err := context.Cause(ctx); err != nil {
-		return nil, err // the caller's deadline, or more items than MaxItems
+	err := context.Cause(ctx) // the caller's deadline, or more items than MaxItems
+	if errors.Is(err, ErrTooManyItems) {
+		return nil, err
 	}
 	out := make([]Walked[T], len(w.ls))
 	for n, l := range w.ls {
-		if l.failed >= 0 && l.open(l.failed) {
-			return nil, l.failure
+		if l.failed >= 0 && l.open(l.failed) && (err == nil || errors.Is(err, ctx.Err())) {
+			err = l.failure // says more than the context's error
 		}
 		last := l.issued - 1
 		if l.end >= 0 {
 			last = l.end
 		}
-		for i := 0; i <= last; i++ {
-			out[n].Items = append(out[n].Items, l.pages[i]...)
+		whole := true
+		for i := 0; i <= last && whole; i++ {
+			page, ok := l.pages[i]
+			out[n].Items = append(out[n].Items, page...)
+			whole = ok
 		}
-		out[n].More = l.end < 0
+		out[n].More = l.end < 0 || !whole
 	}
-	return out, nil
+	return out, err
 }
 
 // walk is the shared state of one WalkPages.

@@ -31,11 +31,11 @@ func TestGetCredits(t *testing.T) {
 // activity calls get_activity and checks that its totals are the sums of its rows.
 func (e *env) activity(t *testing.T, args string) (rows []map[string]any, totals map[string]any, res string) {
 	t.Helper()
-	r := e.call(t, "get_activity", args)
-	sc := e.succeeded(t, "get_activity", r)
+	got := e.all(t, "get_activity", args, "rows")
+	sc := got.last
 	totals = sc["totals"].(map[string]any)
 	sums := map[string]float64{}
-	for _, row := range sc["rows"].([]any) {
+	for _, row := range got.items {
 		rows = append(rows, row.(map[string]any))
 		for _, f := range []string{"usage", "requests", "prompt_tokens", "completion_tokens"} {
 			sums[f] += row.(map[string]any)[f].(float64)
@@ -46,7 +46,7 @@ func (e *env) activity(t *testing.T, args string) (rows []map[string]any, totals
 			t.Errorf("get_activity(%s): totals.%s = %v, the rows sum to %v", args, f, totals[f], sum)
 		}
 	}
-	return rows, totals, text(r)
+	return rows, totals, got.text
 }
 
 func TestGetActivity(t *testing.T) {
@@ -161,13 +161,16 @@ func TestListWorkspacesFollowsThePagesUpToACap(t *testing.T) {
 				t.Fatal(err)
 			}
 			e := newEnvWith(t, sandbox.sb, c, tools.Options{})
-			res := e.call(t, "list_workspaces", `{}`)
-			sc := e.succeeded(t, "list_workspaces", res)
-			if n := len(sc["workspaces"].([]any)); n != tc.want || sc["total_count"] != float64(tc.total) || requests.Load() != tc.requests {
-				t.Errorf("%d workspaces of %v in %d requests, want %d in %d", n, sc["total_count"], requests.Load(), tc.want, tc.requests)
+			first := e.call(t, "list_workspaces", `{}`)
+			if requests.Load() != tc.requests {
+				t.Errorf("%d requests for one result, want %d", requests.Load(), tc.requests)
 			}
-			if capped := tc.total > tc.want; capped != strings.Contains(text(res), "of "+strconv.Itoa(tc.total)) {
-				t.Errorf("the text does not say whether the list was capped: %s", text(res)[:min(200, len(text(res)))])
+			got := e.all(t, "list_workspaces", `{}`, "workspaces")
+			if n := len(got.items); n != tc.want || got.last["total_count"] != float64(tc.total) {
+				t.Errorf("%d workspaces of %v, want %d", n, got.last["total_count"], tc.want)
+			}
+			if capped := tc.total > tc.want; capped != strings.Contains(text(first), "only the first 500") {
+				t.Errorf("the text does not say whether the list was capped: %s", text(first)[:min(200, len(text(first)))])
 			}
 		})
 	}

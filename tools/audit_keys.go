@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -19,12 +18,8 @@ import (
 // The kinds of finding, worst first: the order of the report.
 var findingKinds = []string{"expired", "over_limit", "near_limit", "expiring_soon", "disabled", "unused", "never_used", "no_limit", "no_expiry"}
 
-const (
-	maxAuditKeys     = 5000 // keys one audit reads; beyond, the audit stops and says how to narrow it
-	maxAuditFindings = 500  // findings one result lists (worst first); the summary counts them all
-	auditConcurrency = 4    // workspaces read at once: enough to hide latency, gentle on the rate limit
-	maxKindLines     = 8    // keys the text names per kind
-)
+// maxKindLines is how many keys the text names per kind.
+const maxKindLines = 8
 
 // auditKeysArgs are audit_keys' arguments: which workspaces and kinds, and the thresholds.
 type auditKeysArgs struct {
@@ -33,6 +28,7 @@ type auditKeysArgs struct {
 	UnusedDays   int      `json:"unused_days,omitempty" jsonschema:"unused: no use for this many days (default 30)"`
 	NearLimitPct float64  `json:"near_limit_pct,omitempty" jsonschema:"near_limit: this percentage of the limit used (default 90)"`
 	ExpiringDays int      `json:"expiring_days,omitempty" jsonschema:"expiring_soon: expires within this many days (default 7)"`
+	pageArgs
 }
 
 // finding is one thing wrong with one key.
@@ -46,8 +42,8 @@ type finding struct {
 
 // auditKeysResult is audit_keys' structuredContent.
 type auditKeysResult struct {
-	Findings          []finding      `json:"findings" jsonschema:"the findings, worst kind first; a key may have several"`
-	FindingsOmitted   int            `json:"findings_omitted,omitempty" jsonschema:"findings left out of the list past the first 500 (summary counts them all)"`
+	Findings          []finding      `json:"findings" jsonschema:"the findings, worst kind first; a key may have several; as many as fit in about 24 KB (or page_size), from cursor on"`
+	NextCursor        *string        `json:"next_cursor" jsonschema:"pass as cursor, with the same other arguments, for the next findings; null when this result lists the last"`
 	KeysChecked       int            `json:"keys_checked" jsonschema:"keys examined, disabled and expired ones included"`
 	WorkspacesChecked int            `json:"workspaces_checked" jsonschema:"workspaces whose keys were examined"`
 	Summary           map[string]int `json:"summary" jsonschema:"how many findings of each kind"`
@@ -57,7 +53,7 @@ var auditKeys = spec[auditKeysArgs, auditKeysResult]{
 	name:  "audit_keys",
 	title: "Audit all API keys",
 	description: "Check every key of every workspace (disabled and expired ones included) in one call and report " +
-		"what needs attention, worst first (the kinds are those of the kinds argument). Use it for \"which keys are " +
+		"what needs attention, worst first (the kinds argument names the kinds). Use it for \"which keys are " +
 		"stale, expired or near their limit?\", then act on a key by its hash. Needs a management key.",
 	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
 	constrainInput: func(s *jsonschema.Schema) {
@@ -73,6 +69,7 @@ var auditKeys = spec[auditKeysArgs, auditKeysResult]{
 		pct := property(s, "near_limit_pct")
 		pct.Minimum, pct.Maximum = jsonschema.Ptr(1.0), jsonschema.Ptr(100.0)
 		property(s, "expiring_days").Minimum = jsonschema.Ptr(1.0)
+		constrainPaging(s)
 	},
 	call: func(ctx context.Context, d *deps, in auditKeysArgs) (auditKeysResult, error) {
 		workspaces := slices.Compact(slices.Sorted(slices.Values(in.WorkspaceIDs))) // each once
@@ -107,10 +104,6 @@ var auditKeys = spec[auditKeysArgs, auditKeysResult]{
 			return cmp.Or(cmp.Compare(slices.Index(findingKinds, a.Kind), slices.Index(findingKinds, b.Kind)),
 				cmp.Compare(a.Name, b.Name), cmp.Compare(a.Hash, b.Hash))
 		})
-		if len(out.Findings) > maxAuditFindings {
-			out.FindingsOmitted = len(out.Findings) - maxAuditFindings
-			out.Findings = out.Findings[:maxAuditFindings]
-		}
 		if out.Findings == nil {
 			out.Findings = []finding{}
 		}
@@ -137,15 +130,24 @@ var auditKeys = spec[auditKeysArgs, auditKeysResult]{
 			}
 			if shown[f.Kind] <= maxKindLines {
 				fmt.Fprintf(&b, "\n- %q %s: %s", f.Name, f.Hash, f.Detail)
-			} else if shown[f.Kind] == maxKindLines+1 {
-				fmt.Fprintf(&b, "\n- and %d more (in the structured content)", out.Summary[f.Kind]-maxKindLines)
 			}
 		}
-		if out.FindingsOmitted > 0 {
-			fmt.Fprintf(&b, "\n%d findings past the first %d are not listed; narrow the audit with kinds or workspace_ids.",
-				out.FindingsOmitted, maxAuditFindings)
+		for _, kind := range findingKinds {
+			if n := shown[kind]; n > maxKindLines {
+				fmt.Fprintf(&b, "\n%d more %s in the structured content.", n-maxKindLines, kind)
+			}
 		}
+		total := 0
+		for _, n := range out.Summary {
+			total += n
+		}
+		b.WriteString(moreText(len(out.Findings), total, out.NextCursor, "kinds or workspace_ids"))
 		return b.String()
+	},
+	items: func(out auditKeysResult) int { return len(out.Findings) },
+	window: func(_ auditKeysArgs, out auditKeysResult, from, to int, next *string) auditKeysResult {
+		out.Findings, out.NextCursor = out.Findings[from:to], next
+		return out
 	},
 }
 
@@ -208,57 +210,9 @@ func (r auditRules) check(k openrouter.Key) []finding {
 	return out
 }
 
-// errTooManyKeys stops an audit that would read more than maxAuditKeys.
+// errTooManyKeys stops an audit that would read more than maxWalkKeys.
 var errTooManyKeys = toolError(fmt.Sprintf("The account has more than %d keys in the workspaces asked for, more than "+
-	"one audit reads. Audit fewer workspaces at a time with workspace_ids (list_workspaces names them).", maxAuditKeys))
-
-// keysOf reads every key of the workspaces, disabled and expired ones included, a few workspaces at a
-// time, reporting progress as pages arrive.
-func keysOf(ctx context.Context, c *openrouter.Client, workspaces []string) ([]openrouter.Key, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var (
-		mu   sync.Mutex
-		keys []openrouter.Key
-		wg   sync.WaitGroup
-		sem  = make(chan struct{}, auditConcurrency)
-	)
-	for _, ws := range workspaces {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			for offset := 0; ctx.Err() == nil; {
-				p := openrouter.ListKeysParams{Offset: &offset, IncludeDisabled: true, IncludeExpired: true, WorkspaceID: ws}
-				page, err := c.ListKeys(ctx, p)
-				if err != nil {
-					cancel(fmt.Errorf("list the keys of workspace %s: %w", ws, err))
-					return
-				}
-				offset += len(page)
-				mu.Lock()
-				keys = append(keys, page...)
-				n := len(keys)
-				if n <= maxAuditKeys {
-					// Under the lock, so that the counts reach the client in increasing order.
-					progress(ctx, n, fmt.Sprintf("read %d keys", n))
-				}
-				mu.Unlock()
-				if n > maxAuditKeys {
-					cancel(errTooManyKeys)
-					return
-				}
-				if len(page) < openrouter.PageSize {
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if err := context.Cause(ctx); err != nil {
-		return nil, err
-	}
-	return keys, nil
-}
+	"one audit reads. Audit fewer workspaces at a time with workspace_ids (list_workspaces names them).", maxWalkKeys))
 
 // day is a time's UTC date.
 func day(t time.Time) string { return t.UTC().Format(time.DateOnly) }

@@ -20,6 +20,7 @@ type activityArgs struct {
 	Hash        string `json:"hash,omitempty" jsonschema:"only this key (its hash, from list_keys)"`
 	Date        string `json:"date,omitempty" jsonschema:"only this UTC day, YYYY-MM-DD"`
 	WorkspaceID string `json:"workspace_id,omitempty" jsonschema:"only this workspace (a UUID)"`
+	pageArgs
 }
 
 // activityTotals adds up the rows.
@@ -40,8 +41,11 @@ func (t *activityTotals) add(r openrouter.ActivityRow) {
 
 // activityResult is get_activity's structuredContent.
 type activityResult struct {
-	Rows   []openrouter.ActivityRow `json:"rows" jsonschema:"one row per UTC day, model and provider endpoint"`
-	Totals activityTotals           `json:"totals" jsonschema:"the sums of the rows"`
+	Rows       []openrouter.ActivityRow `json:"rows" jsonschema:"one row per UTC day, model and provider endpoint; as many as fit in about 24 KB (or page_size), from cursor on"`
+	Totals     activityTotals           `json:"totals" jsonschema:"the sums of all the rows, those of other results included"`
+	NextCursor *string                  `json:"next_cursor" jsonschema:"pass as cursor, with the same other arguments, for the next rows; null when this result lists the last"`
+	// all is every row, which the text sums up whichever rows the result lists.
+	all []openrouter.ActivityRow
 }
 
 var getActivity = spec[activityArgs, activityResult]{
@@ -54,6 +58,7 @@ var getActivity = spec[activityArgs, activityResult]{
 		requireHash(s)
 		property(s, "date").Pattern = datePattern
 		property(s, "workspace_id").Pattern = uuidPattern
+		constrainPaging(s)
 	},
 	constrainOutput: func(s *jsonschema.Schema) {
 		rows := property(s, "rows")
@@ -74,14 +79,19 @@ var getActivity = spec[activityArgs, activityResult]{
 		if err != nil {
 			return activityResult{}, err
 		}
-		res := activityResult{Rows: rows}
+		res := activityResult{Rows: rows, all: rows}
 		for _, r := range rows {
 			res.Totals.add(r)
 		}
 		res.Totals.Usage = roundUSD(res.Totals.Usage)
 		return res, nil
 	},
-	text: activityText,
+	text:  activityText,
+	items: func(out activityResult) int { return len(out.Rows) },
+	window: func(_ activityArgs, out activityResult, from, to int, next *string) activityResult {
+		out.Rows, out.NextCursor = out.Rows[from:to], next
+		return out
+	},
 }
 
 // activityText sums the rows up by model (the top five by spend) and by day: what an agent asks of
@@ -101,12 +111,12 @@ func activityText(in activityArgs, out activityResult) string {
 	t := out.Totals
 	b.WriteString(": $" + usd(t.Usage) + ", " + strconv.FormatInt(t.Requests, 10) + " requests, " +
 		strconv.FormatInt(t.PromptTokens, 10) + " prompt and " + strconv.FormatInt(t.CompletionTokens, 10) +
-		" completion tokens, in " + strconv.Itoa(len(out.Rows)) + " rows.")
-	if len(out.Rows) == 0 {
+		" completion tokens, in " + strconv.Itoa(len(out.all)) + " rows.")
+	if len(out.all) == 0 {
 		return b.String()
 	}
 
-	models := groupRows(out.Rows, func(r openrouter.ActivityRow) string { return r.Model })
+	models := groupRows(out.all, func(r openrouter.ActivityRow) string { return r.Model })
 	slices.SortStableFunc(models, func(x, y rowGroup) int { return cmp.Compare(y.Usage, x.Usage) })
 	b.WriteString("\nTop models, USD (requests): ")
 	for i, m := range models[:min(5, len(models))] {
@@ -119,7 +129,7 @@ func activityText(in activityArgs, out activityResult) string {
 		b.WriteString("; " + strconv.Itoa(rest) + " more")
 	}
 
-	days := groupRows(out.Rows, func(r openrouter.ActivityRow) string { return r.Date })
+	days := groupRows(out.all, func(r openrouter.ActivityRow) string { return r.Date })
 	slices.SortFunc(days, func(x, y rowGroup) int { return strings.Compare(x.name, y.name) })
 	b.WriteString("\nBy day, USD (requests): ")
 	for i, d := range days {
@@ -128,7 +138,8 @@ func activityText(in activityArgs, out activityResult) string {
 		}
 		b.WriteString(d.name + " " + usd(d.Usage) + " (" + strconv.FormatInt(d.Requests, 10) + ")")
 	}
-	b.WriteString("\nEvery row is in the structured content.")
+	b.WriteString("\nThe rows are in the structured content.")
+	b.WriteString(moreText(len(out.Rows), len(out.all), out.NextCursor, "date, hash or workspace_id"))
 	return b.String()
 }
 

@@ -13,95 +13,102 @@ import (
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
 )
 
-// maxAllKeys caps how many keys all: true gathers, so one call cannot flood the model's context.
-const maxAllKeys = 1000
-
 // listKeysArgs are GET /keys's query parameters plus two conveniences for agents, done here because
-// OpenRouter offers neither: a name filter and following the pages.
+// OpenRouter offers neither: a name filter and following the pages; and the paging of the result.
 type listKeysArgs struct {
 	openrouter.ListKeysParams
-	Name string `json:"name,omitempty" jsonschema:"only keys whose name contains this text, ignoring case; it filters the keys fetched, so use all: true to search every key"`
-	All  bool   `json:"all,omitempty" jsonschema:"follow the pages from offset on and return every key, up to 1000 (more gives next_offset); progress is reported when the client asks for it"`
+	Name string `json:"name,omitempty" jsonschema:"only keys whose name contains this text, ignoring case; with all: true, of every key"`
+	All  bool   `json:"all,omitempty" jsonschema:"follow the pages from offset on, up to 5000 keys"`
+	pageArgs
 }
 
 // listKeysResult is list_keys' structuredContent.
 type listKeysResult struct {
-	Keys       []openrouter.Key `json:"keys" jsonschema:"the keys, newest first"`
-	NextOffset *int             `json:"next_offset" jsonschema:"pass as offset to continue where this result stopped; null when there are no more keys"`
+	Keys       []openrouter.Key `json:"keys" jsonschema:"the keys, newest first; as many as fit in about 24 KB (or page_size), from cursor on"`
+	NextCursor *string          `json:"next_cursor" jsonschema:"pass as cursor, with the same other arguments, for the next keys of this listing; null when this result shows its last"`
+	NextOffset *int             `json:"next_offset" jsonschema:"pass as offset (without cursor) to go on where OpenRouter's listing stopped; null when there are no more keys, or while next_cursor goes on"`
 	Note       string           `json:"note,omitempty" jsonschema:"why the result stopped early, when it did"`
+	// offset is where the listing started, for the window's next_offset.
+	offset int
 }
 
 var listKeys = spec[listKeysArgs, listKeysResult]{
 	name:  "list_keys",
 	title: "List API keys",
-	description: "List the OpenRouter API keys of the account, newest first, 100 per page (all: true follows the " +
-		"pages, up to 1000 keys; name filters by name). Use it to find a key's hash (needed by get_key, " +
-		"update_key and delete_key), or to review names, spending limits, usage and last use. Disabled and expired " +
-		"keys are left out unless include_disabled or include_expired is true. When next_offset is not null, call again with offset set to it. Money " +
+	description: "List the OpenRouter API keys of the account, newest first, a page of 100 at a time. Use it to find " +
+		"a key's hash (needed by get_key, update_key and delete_key), or to review names, spending limits, usage and " +
+		"last use. For more, pass next_cursor as cursor, else next_offset as offset. Money " +
 		"is in USD; limits reset at midnight UTC. Results never contain secret keys, only masked labels. Needs a " +
 		"management key.",
 	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
 	constrainInput: func(s *jsonschema.Schema) {
 		property(s, "offset").Minimum = jsonschema.Ptr(0.0)
 		property(s, "workspace_id").Pattern = uuidPattern
+		constrainPaging(s)
 	},
 	constrainOutput: func(s *jsonschema.Schema) {
 		keys := property(s, "keys")
 		keys.Types, keys.Type = nil, "array" // never null: an empty page is []
 	},
 	call: func(ctx context.Context, d *deps, in listKeysArgs) (listKeysResult, error) {
-		offset := 0
-		if in.Offset != nil {
-			offset = *in.Offset
-		}
 		var res listKeysResult
-		for fetched := 0; ; {
-			p := in.ListKeysParams
-			p.Offset = &offset
-			page, err := d.client.ListKeys(ctx, p)
-			if err != nil && fetched > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				// The pages already read are worth having: say where to go on from.
-				res.NextOffset = &offset
-				res.Note = fmt.Sprintf("stopped after %d keys: the call ran out of time; call again with offset %d for the rest", fetched, offset)
-				return res, nil
-			}
-			if err != nil {
-				return listKeysResult{}, err
-			}
-			fetched += len(page)
-			offset += len(page)
-			if res.Keys == nil {
-				res.Keys = matching(page, in.Name) // the page itself when not filtered: no copy
-			} else {
-				res.Keys = append(res.Keys, matching(page, in.Name)...)
-			}
-			full := len(page) == openrouter.PageSize
-			if full && (!in.All || fetched >= maxAllKeys) {
-				res.NextOffset = &offset
-			}
-			if !in.All || !full || fetched >= maxAllKeys {
-				if res.Keys == nil {
-					res.Keys = []openrouter.Key{} // an empty page is [], never null
-				}
-				return res, nil
-			}
-			progress(ctx, fetched, fmt.Sprintf("listed %d keys", fetched))
+		if in.Offset != nil {
+			res.offset = *in.Offset
 		}
+		pages := 1
+		if in.All {
+			pages = maxWalkKeys / openrouter.PageSize
+		}
+		walked, err := walkKeys(ctx, d.client, openrouter.WalkOptions{MaxPages: pages}, in.ListKeysParams)
+		if err != nil && (len(walked) == 0 || len(walked[0].Items) == 0 || !errors.Is(ctx.Err(), context.DeadlineExceeded)) {
+			return listKeysResult{}, err
+		}
+		read := walked[0].Items
+		if walked[0].More {
+			next := res.offset + len(read)
+			res.NextOffset = &next
+		}
+		if err != nil {
+			// The pages already read are worth having: say where to go on from.
+			res.Note = fmt.Sprintf("stopped after %d keys: the call ran out of time; call again with offset %d for the rest", len(read), *res.NextOffset)
+		}
+		res.Keys = matching(read, in.Name)
+		if res.Keys == nil {
+			res.Keys = []openrouter.Key{} // an empty page is [], never null
+		}
+		return res, nil
+	},
+	items: func(out listKeysResult) int { return len(out.Keys) },
+	window: func(in listKeysArgs, out listKeysResult, from, to int, next *string) listKeysResult {
+		cut := to < len(out.Keys)
+		out.Keys, out.NextCursor = out.Keys[from:to], next
+		if cut {
+			// The listing goes on inside this result: by offset too when the keys are the listing's own.
+			out.NextOffset = nil
+			if in.Name == "" {
+				at := out.offset + to
+				out.NextOffset = &at
+			}
+		}
+		return out
 	},
 	text: func(in listKeysArgs, out listKeysResult) string {
 		var b strings.Builder           // its String does not copy the table
 		b.Grow(256 + 208*len(out.Keys)) // a row is 160 to 230 bytes
 		b.WriteString(strconv.Itoa(len(out.Keys)))
-		if out.NextOffset != nil {
+		switch {
+		case out.NextCursor != nil:
+			b.WriteString(" keys; more remain: call again with the same arguments and cursor " + strconv.Quote(*out.NextCursor) + ".")
+		case out.NextOffset != nil:
 			b.WriteString(" keys; more remain (next_offset " + strconv.Itoa(*out.NextOffset) + ").")
-		} else {
+		default:
 			b.WriteString(" keys; no more.")
-		}
-		if in.Name != "" {
-			b.WriteString(" Filtered by name " + strconv.Quote(in.Name) + ".")
 		}
 		if out.Note != "" {
 			b.WriteString(" Note: " + out.Note + ".")
+		}
+		if in.Name != "" {
+			b.WriteString(" Filtered by name " + strconv.Quote(in.Name) + ".")
 		}
 		b.WriteString(" Columns: name | hash | label | state | limit USD (remaining, reset) | usage USD month/total | expires | last used\n")
 		row := make([]byte, 0, 256)

@@ -11,34 +11,45 @@ import (
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
 )
 
+// listWorkspacesArgs page the result.
+type listWorkspacesArgs struct {
+	pageArgs
+}
+
 // listWorkspacesResult is list_workspaces' structuredContent. Each workspace is whole, as OpenRouter
 // returns it (DESIGN §3); the text block is the compact view.
 type listWorkspacesResult struct {
 	Workspaces []openrouter.Workspace `json:"workspaces"`
 	// TotalCount is OpenRouter's own figure: more than len(Workspaces) only past the cap.
-	TotalCount int `json:"total_count" jsonschema:"how many workspaces the account has; more than listed only past 500"`
+	TotalCount int `json:"total_count" jsonschema:"how many workspaces the account has"`
+	// NextCursor goes on past the workspaces that fit in one result.
+	NextCursor *string `json:"next_cursor" jsonschema:"pass as cursor for the next workspaces; null when this result lists the last"`
 }
 
-var listWorkspaces = spec[noArgs, listWorkspacesResult]{
+var listWorkspaces = spec[listWorkspacesArgs, listWorkspacesResult]{
 	name:  "list_workspaces",
 	title: "List workspaces",
 	description: "List the OpenRouter account's workspaces (up to 500): id, name, slug, description and settings. " +
 		"Keys live in workspaces; pass a workspace's id as workspace_id to list_keys, create_key or get_activity. " +
 		"Needs a management key.",
-	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
+	hints:          mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
+	constrainInput: constrainPaging,
 	constrainOutput: func(s *jsonschema.Schema) {
 		ws := property(s, "workspaces")
 		ws.Types, ws.Type = nil, "array" // never null: no workspaces is []
 	},
-	call: func(ctx context.Context, d *deps, _ noArgs) (listWorkspacesResult, error) {
+	call: func(ctx context.Context, d *deps, _ listWorkspacesArgs) (listWorkspacesResult, error) {
 		ws, total, err := readWorkspaces(ctx, d.client)
 		return listWorkspacesResult{Workspaces: ws, TotalCount: total}, err
 	},
-	text: func(_ noArgs, out listWorkspacesResult) string {
+	text: func(_ listWorkspacesArgs, out listWorkspacesResult) string {
 		var b strings.Builder
 		b.WriteString(strconv.Itoa(len(out.Workspaces)) + " workspaces")
 		if out.TotalCount > len(out.Workspaces) {
-			b.WriteString(" of " + strconv.Itoa(out.TotalCount) + " (the first 500)")
+			b.WriteString(" of " + strconv.Itoa(out.TotalCount))
+		}
+		if out.TotalCount > maxWorkspaces {
+			b.WriteString(" (only the first 500 can be listed)")
 		}
 		b.WriteString(". Columns: name | slug | id | description\n")
 		for _, w := range out.Workspaces {
@@ -50,7 +61,13 @@ var listWorkspaces = spec[noArgs, listWorkspacesResult]{
 			b.WriteString(strconv.Quote(w.Name) + " | " + w.Slug + " | " + w.ID + " | " + description + "\n")
 		}
 		b.WriteString("Every field of every workspace is in the structured content.")
+		b.WriteString(moreText(len(out.Workspaces), out.TotalCount, out.NextCursor, ""))
 		return b.String()
+	},
+	items: func(out listWorkspacesResult) int { return len(out.Workspaces) },
+	window: func(_ listWorkspacesArgs, out listWorkspacesResult, from, to int, next *string) listWorkspacesResult {
+		out.Workspaces, out.NextCursor = out.Workspaces[from:to], next
+		return out
 	},
 }
 

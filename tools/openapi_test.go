@@ -35,7 +35,8 @@ var openAPISource = map[string]struct {
 	clearedBy map[string]string
 }{
 	// name and all are done by the server: OpenRouter can neither filter by name nor return every page.
-	"list_keys": {query: "get /keys", extraArgs: []string{"name", "all"}},
+	// cursor and page_size, here and below, page the result for the model's context (sizing.go).
+	"list_keys": {query: "get /keys", extraArgs: []string{"name", "all", "cursor", "page_size"}},
 	// creator_user_id only matters for organisation members creating keys on another's behalf, and
 	// external is partner attribution with a second secret (api_key): neither is for agents.
 	"create_key": {body: "CreateKeyRequest", leftOut: []string{"creator_user_id", "external"}},
@@ -45,14 +46,14 @@ var openAPISource = map[string]struct {
 	"delete_key":  {pathHash: true},
 	"current_key": {},
 	// offset and limit are left out: the tool follows the pages itself, up to 500 workspaces.
-	"list_workspaces": {query: "get /workspaces", leftOut: []string{"offset", "limit"}},
+	"list_workspaces": {query: "get /workspaces", leftOut: []string{"offset", "limit"}, extraArgs: []string{"cursor", "page_size"}},
 	"get_credits":     {query: "get /credits"},
 	// user_id filters by organisation member, which no tool can name; group_by=workspace splits every
 	// row per workspace, where workspace_id already narrows the activity to one.
-	"get_activity": {query: "get /activity", leftOut: []string{"user_id", "group_by"},
+	"get_activity": {query: "get /activity", leftOut: []string{"user_id", "group_by"}, extraArgs: []string{"cursor", "page_size"},
 		renamed: map[string]string{"api_key_hash": "hash"}},
 	// audit_keys reads GET /workspaces and GET /keys itself: its arguments are the audit's own.
-	"audit_keys": {extraArgs: []string{"workspace_ids", "kinds", "unused_days", "near_limit_pct", "expiring_days"}},
+	"audit_keys": {extraArgs: []string{"workspace_ids", "kinds", "unused_days", "near_limit_pct", "expiring_days", "cursor", "page_size"}},
 	// rotate_key is GET /keys/{hash}, POST /keys and PATCH or DELETE /keys/{hash}: the successor takes the
 	// old key's settings, so only its name and how to retire the old key are arguments.
 	"rotate_key": {pathHash: true, extraArgs: []string{"name", "retire"}},

@@ -18,9 +18,13 @@ var pregenerated = map[string]encodedPair{
 			"\"include_expired\":{\"type\":\"boolean\"," +
 			"\"description\":\"also list expired keys (default false)\"}," +
 			"\"name\":{\"type\":\"string\"," +
-			"\"description\":\"only keys whose name contains this text, ignoring case; it filters the keys fetched, so use all: true to search every key\"}," +
+			"\"description\":\"only keys whose name contains this text, ignoring case; with all: true, of every key\"}," +
 			"\"all\":{\"type\":\"boolean\"," +
-			"\"description\":\"follow the pages from offset on and return every key, up to 1000 (more gives next_offset); progress is reported when the client asks for it\"}}," +
+			"\"description\":\"follow the pages from offset on, up to 5000 keys\"}," +
+			"\"cursor\":{\"type\":\"string\"}," +
+			"\"page_size\":{\"type\":\"integer\"," +
+			"\"minimum\":1," +
+			"\"maximum\":1000}}," +
 			"\"additionalProperties\":false}",
 		out: "{\"type\":\"object\"," +
 			"\"properties\":{\"keys\":{\"type\":\"array\"," +
@@ -103,13 +107,17 @@ var pregenerated = map[string]encodedPair{
 			"\"external_user\"," +
 			"\"last_used_at\"]," +
 			"\"additionalProperties\":false}," +
-			"\"description\":\"the keys, newest first\"}," +
+			"\"description\":\"the keys, newest first; as many as fit in about 24 KB (or page_size), from cursor on\"}," +
+			"\"next_cursor\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"pass as cursor, with the same other arguments, for the next keys of this listing; null when this result shows its last\"}," +
 			"\"next_offset\":{\"type\":[\"null\"," +
 			"\"integer\"]," +
-			"\"description\":\"pass as offset to continue where this result stopped; null when there are no more keys\"}," +
+			"\"description\":\"pass as offset (without cursor) to go on where OpenRouter's listing stopped; null when there are no more keys, or while next_cursor goes on\"}," +
 			"\"note\":{\"type\":\"string\"," +
 			"\"description\":\"why the result stopped early, when it did\"}}," +
 			"\"required\":[\"keys\"," +
+			"\"next_cursor\"," +
 			"\"next_offset\"]," +
 			"\"additionalProperties\":false}",
 	},
@@ -614,6 +622,10 @@ var pregenerated = map[string]encodedPair{
 	},
 	"list_workspaces": {
 		in: "{\"type\":\"object\"," +
+			"\"properties\":{\"cursor\":{\"type\":\"string\"}," +
+			"\"page_size\":{\"type\":\"integer\"," +
+			"\"minimum\":1," +
+			"\"maximum\":1000}}," +
 			"\"additionalProperties\":false}",
 		out: "{\"type\":\"object\"," +
 			"\"properties\":{\"workspaces\":{\"type\":\"array\"," +
@@ -679,9 +691,13 @@ var pregenerated = map[string]encodedPair{
 			"\"created_by\"]," +
 			"\"additionalProperties\":false}}," +
 			"\"total_count\":{\"type\":\"integer\"," +
-			"\"description\":\"how many workspaces the account has; more than listed only past 500\"}}," +
+			"\"description\":\"how many workspaces the account has\"}," +
+			"\"next_cursor\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"pass as cursor for the next workspaces; null when this result lists the last\"}}," +
 			"\"required\":[\"workspaces\"," +
-			"\"total_count\"]," +
+			"\"total_count\"," +
+			"\"next_cursor\"]," +
 			"\"additionalProperties\":false}",
 	},
 	"get_credits": {
@@ -709,7 +725,11 @@ var pregenerated = map[string]encodedPair{
 			"\"pattern\":\"^[0-9]{4}-[0-9]{2}-[0-9]{2}$\"}," +
 			"\"workspace_id\":{\"type\":\"string\"," +
 			"\"description\":\"only this workspace (a UUID)\"," +
-			"\"pattern\":\"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$\"}}," +
+			"\"pattern\":\"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$\"}," +
+			"\"cursor\":{\"type\":\"string\"}," +
+			"\"page_size\":{\"type\":\"integer\"," +
+			"\"minimum\":1," +
+			"\"maximum\":1000}}," +
 			"\"additionalProperties\":false}",
 		out: "{\"type\":\"object\"," +
 			"\"properties\":{\"rows\":{\"type\":\"array\"," +
@@ -750,21 +770,25 @@ var pregenerated = map[string]encodedPair{
 			"\"completion_tokens\"," +
 			"\"reasoning_tokens\"]," +
 			"\"additionalProperties\":false}," +
-			"\"description\":\"one row per UTC day, model and provider endpoint\"}," +
+			"\"description\":\"one row per UTC day, model and provider endpoint; as many as fit in about 24 KB (or page_size), from cursor on\"}," +
 			"\"totals\":{\"type\":\"object\"," +
 			"\"properties\":{\"usage\":{\"type\":\"number\"," +
 			"\"description\":\"USD spent\"}," +
 			"\"requests\":{\"type\":\"integer\"}," +
 			"\"prompt_tokens\":{\"type\":\"integer\"}," +
 			"\"completion_tokens\":{\"type\":\"integer\"}}," +
-			"\"description\":\"the sums of the rows\"," +
+			"\"description\":\"the sums of all the rows, those of other results included\"," +
 			"\"required\":[\"usage\"," +
 			"\"requests\"," +
 			"\"prompt_tokens\"," +
 			"\"completion_tokens\"]," +
-			"\"additionalProperties\":false}}," +
+			"\"additionalProperties\":false}," +
+			"\"next_cursor\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"pass as cursor, with the same other arguments, for the next rows; null when this result lists the last\"}}," +
 			"\"required\":[\"rows\"," +
-			"\"totals\"]," +
+			"\"totals\"," +
+			"\"next_cursor\"]," +
 			"\"additionalProperties\":false}",
 	},
 	"audit_keys": {
@@ -795,7 +819,11 @@ var pregenerated = map[string]encodedPair{
 			"\"maximum\":100}," +
 			"\"expiring_days\":{\"type\":\"integer\"," +
 			"\"description\":\"expiring_soon: expires within this many days (default 7)\"," +
-			"\"minimum\":1}}," +
+			"\"minimum\":1}," +
+			"\"cursor\":{\"type\":\"string\"}," +
+			"\"page_size\":{\"type\":\"integer\"," +
+			"\"minimum\":1," +
+			"\"maximum\":1000}}," +
 			"\"additionalProperties\":false}",
 		out: "{\"type\":\"object\"," +
 			"\"properties\":{\"findings\":{\"type\":[\"null\"," +
@@ -817,9 +845,10 @@ var pregenerated = map[string]encodedPair{
 			"\"kind\"," +
 			"\"detail\"]," +
 			"\"additionalProperties\":false}," +
-			"\"description\":\"the findings, worst kind first; a key may have several\"}," +
-			"\"findings_omitted\":{\"type\":\"integer\"," +
-			"\"description\":\"findings left out of the list past the first 500 (summary counts them all)\"}," +
+			"\"description\":\"the findings, worst kind first; a key may have several; as many as fit in about 24 KB (or page_size), from cursor on\"}," +
+			"\"next_cursor\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"pass as cursor, with the same other arguments, for the next findings; null when this result lists the last\"}," +
 			"\"keys_checked\":{\"type\":\"integer\"," +
 			"\"description\":\"keys examined, disabled and expired ones included\"}," +
 			"\"workspaces_checked\":{\"type\":\"integer\"," +
@@ -828,6 +857,7 @@ var pregenerated = map[string]encodedPair{
 			"\"description\":\"how many findings of each kind\"," +
 			"\"additionalProperties\":{\"type\":\"integer\"}}}," +
 			"\"required\":[\"findings\"," +
+			"\"next_cursor\"," +
 			"\"keys_checked\"," +
 			"\"workspaces_checked\"," +
 			"\"summary\"]," +

@@ -104,6 +104,11 @@ type spec[In, Out any] struct {
 	subject func(in In) (hash, name string)
 	// confirm, when set, is asked before the call: the user must agree when it says so.
 	confirm *confirmation[In, Out]
+	// items and window, set for a tool whose result holds a big collection (In then embeds pageArgs),
+	// let the pipeline page it (sizing.go): items is the collection's length; window is the result
+	// with only items [from, to) of it, and next as its next_cursor.
+	items  func(out Out) int
+	window func(in In, out Out, from, to int, next *string) Out
 }
 
 // hint returns a pointer for an annotation hint.
@@ -191,7 +196,14 @@ func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValida
 		return mcp.NewToolResultError("Invalid arguments, nothing was sent to OpenRouter: they do not fit the tool's input type."), nil
 	}
 
-	// 2. Refuse what the schema cannot express.
+	// 2. Refuse what the schema cannot express: a cursor of other arguments, and the tool's own checks.
+	var page window
+	if s.window != nil {
+		var err error
+		if page, _, err = windowOf(s.name, input, args); err != nil {
+			return s.failure(input, err), nil
+		}
+	}
 	if s.refuse != nil {
 		if err := s.refuse(input); err != nil {
 			return s.failure(input, err), nil
@@ -294,9 +306,13 @@ func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValida
 		d.opts.Audit.outcome(ctx, record, outcome)
 	}
 
-	// 9. The result: structuredContent and a text block, or an error result that says what to do.
+	// 9. The result: structuredContent and a text block, sized for a model's context, or an error
+	// result that says what to do.
 	if err != nil {
 		return s.failure(input, err), nil
+	}
+	if s.window != nil {
+		return s.fit(input, output, page)
 	}
 	return s.result(input, output)
 }

@@ -98,6 +98,24 @@ func (e *env) call(t *testing.T, name, args string) *mcp.CallToolResult {
 	return res
 }
 
+// callEvery calls every tool, in the order registered, with its arguments in calls, and hands each
+// success to check. A tool calls has no arguments for fails the test: a new tool is not left out.
+func (e *env) callEvery(t *testing.T, calls map[string]string, check func(name, args string, res *mcp.CallToolResult)) {
+	t.Helper()
+	for _, name := range e.order {
+		args, ok := calls[name]
+		if !ok {
+			t.Errorf("no call of %s in this test: add one", name)
+			continue
+		}
+		if res := e.call(t, name, args); res.IsError {
+			t.Errorf("%s: %s", name, text(res))
+		} else {
+			check(name, args, res)
+		}
+	}
+}
+
 func text(res *mcp.CallToolResult) string {
 	var b strings.Builder
 	for _, c := range res.Content {
@@ -248,7 +266,9 @@ func TestBadArgumentsAreRefusedWithoutCallingOpenRouter(t *testing.T) {
 		{"update_key", `{"hash":"` + hash + `","` + secret + `":1}`, "an argument whose name looks like a secret", false},
 		{"current_key", `{"verbose":true}`, "This tool takes no arguments", false},
 		{"get_credits", `{"hash":"` + hash + `"}`, "This tool takes no arguments", false},
-		{"list_workspaces", `{"limit":10}`, "This tool takes no arguments", false},
+		{"list_workspaces", `{"limit":10}`, "`limit` is not an argument of this tool", false},
+		{"list_workspaces", `{"page_size":0}`, "`page_size`", false},
+		{"audit_keys", `{"cursor":"bm90IGEgY3Vyc29y"}`, "`cursor` is not a next_cursor of this tool", true},
 		{"get_activity", `{"hash":"` + hash[:63] + `"}`, "`hash` has the wrong format", false},
 		{"get_activity", `{"hash":"` + secret + `"}`, "looks like an OpenRouter secret key", false},
 		{"get_activity", `{"api_key_hash":"` + hash + `"}`, "`api_key_hash` is not an argument", false},
@@ -355,9 +375,14 @@ func TestListKeysPages(t *testing.T) {
 			t.Fatal(text(res))
 		}
 	}
-	first := structured(t, e.call(t, "list_keys", `{}`))
-	if n := len(first["keys"].([]any)); n != openrouter.PageSize || first["next_offset"] != 100.0 {
-		t.Fatalf("first page: %d keys, next_offset %v", n, first["next_offset"])
+	first := e.all(t, "list_keys", `{}`, "keys")
+	if n := len(first.items); n != openrouter.PageSize || first.last["next_offset"] != 100.0 || first.results < 2 {
+		t.Fatalf("first page: %d keys in %d results, next_offset %v", n, first.results, first.last["next_offset"])
+	}
+	// A result cut short says where OpenRouter's listing goes on, too.
+	cut := structured(t, e.call(t, "list_keys", `{"page_size":30}`))
+	if len(cut["keys"].([]any)) != 30 || cut["next_offset"] != 30.0 || cut["next_cursor"] == nil {
+		t.Errorf("page_size 30: %d keys, next_offset %v, next_cursor %v", len(cut["keys"].([]any)), cut["next_offset"], cut["next_cursor"])
 	}
 	second := structured(t, e.call(t, "list_keys", `{"offset":100}`))
 	if second["next_offset"] != nil || len(second["keys"].([]any)) < 20 {

@@ -117,18 +117,7 @@ func TestTextFromOpenRouterIsShownNotHidden(t *testing.T) {
 		"audit_keys":      `{}`,
 		"rotate_key":      `{"hash":"` + hashes["rotate"] + `","retire":"keep"}`,
 	}
-	for _, name := range e.order {
-		args, ok := calls[name]
-		if !ok {
-			t.Errorf("no call of %s in this test: add one", name)
-			continue
-		}
-		res := e.call(t, name, args)
-		if res.IsError {
-			t.Errorf("%s: %s", name, text(res))
-		}
-		checkShown(t, name, res)
-	}
+	e.callEvery(t, calls, func(name, _ string, res *mcp.CallToolResult) { checkShown(t, name, res) })
 	listed := text(e.call(t, "list_keys", `{"workspace_id":"`+ws+`"}`))
 	if !strings.Contains(listed, `"get-prod[U+0007][U+000A][U+001B][31m`) || !strings.Contains(listed, "[U+202E]") || !strings.Contains(listed, "[U+E0041]") {
 		t.Errorf("list_keys does not show the hidden characters escaped in a quoted name:\n%s", listed)

@@ -1,0 +1,187 @@
+package tools
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"strconv"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// Sizing results for a model's context. Several hosts hand structuredContent to the model as well
+// as the text, so a result's cost is both together. A tool whose result holds a big collection (keys,
+// findings, workspaces, activity rows) declares it (spec.items and spec.window) and embeds pageArgs;
+// the pipeline then returns as many items as fit in resultBudget, or page_size items when the call
+// asks, with a next_cursor to follow. Counts over the whole collection (summary, keys_checked,
+// totals) are the tool's to compute before the cut, so they stay complete.
+
+const (
+	// resultBudget is what one result, text and structuredContent together, may take by default:
+	// about 6,000 tokens. Results are fitted to a little less, resultBudget-encodingMargin, since the
+	// reply's encoding may escape what was measured unescaped (<, > and & take six bytes).
+	resultBudget   = 24 << 10
+	encodingMargin = 512
+	// maxPageSize is the most items a call may ask for with page_size.
+	maxPageSize = 1000
+)
+
+// pageArgs are the arguments of a paged tool, embedded in its argument type. Their names say what
+// they are (a result's text says how to go on), so they carry no description: tools/list is read by
+// the model on every turn, and four tools take them.
+type pageArgs struct {
+	Cursor   string `json:"cursor,omitempty"`    // a result's next_cursor
+	PageSize int    `json:"page_size,omitempty"` // items per result; default: what fits resultBudget
+}
+
+func (p pageArgs) paging() pageArgs { return p }
+
+// constrainPaging bounds the paging arguments in a paged tool's input schema.
+func constrainPaging(s *jsonschema.Schema) {
+	size := property(s, "page_size")
+	size.Minimum, size.Maximum = jsonschema.Ptr(1.0), jsonschema.Ptr(float64(maxPageSize))
+}
+
+// pager is an argument type that embeds pageArgs.
+type pager interface{ paging() pageArgs }
+
+// cursor is what next_cursor carries: where the next result starts in the collection, and a digest
+// of the arguments that made the collection, so that a cursor is not followed with other ones.
+type cursor struct {
+	Pos   int    `json:"p"`
+	Query string `json:"q"`
+}
+
+var errCursor = invalidArgs("`cursor` is not a next_cursor of this tool for these arguments: pass it with the same " +
+	"arguments as the call that returned it, or leave it out to start from the beginning")
+
+// window is where one result of a paged tool starts, and how many items it may hold (0: as many as
+// fit in resultBudget).
+type window struct {
+	from, size int
+	query      string
+}
+
+// windowOf reads the paging arguments of a call with arguments args; ok is false for a tool that
+// does not page.
+func windowOf(tool string, input any, args map[string]any) (w window, ok bool, err error) {
+	p, ok := input.(pager)
+	if !ok {
+		return window{}, false, nil
+	}
+	rest := maps.Clone(args)
+	delete(rest, "cursor")
+	delete(rest, "page_size")
+	b, err := json.Marshal(rest) // a map's keys are sorted: one spelling
+	if err != nil {
+		return window{}, true, fmt.Errorf("encode arguments: %w", err)
+	}
+	sum := sha256.Sum256(append([]byte(tool+"\x00"), b...))
+	w = window{size: p.paging().PageSize, query: hex.EncodeToString(sum[:8])}
+	if raw := p.paging().Cursor; raw != "" {
+		var c cursor
+		b, err := base64.RawURLEncoding.DecodeString(raw)
+		if err != nil || json.Unmarshal(b, &c) != nil || c.Pos < 0 || c.Query != w.query {
+			return window{}, true, errCursor
+		}
+		w.from = c.Pos
+	}
+	return w, true, nil
+}
+
+// next is the cursor of the result after one that ends before item to.
+func (w window) next(to int) *string {
+	b, _ := json.Marshal(cursor{Pos: to, Query: w.query}) // cannot fail: an int and a string
+	s := base64.RawURLEncoding.EncodeToString(b)
+	return &s
+}
+
+// fit returns the result of the call for the window: page_size items from its start, or else as
+// many as fit in resultBudget (one at least, so that a cursor always moves on).
+func (s spec[In, Out]) fit(input In, output Out, w window) (*mcp.CallToolResult, error) {
+	total := s.items(output)
+	from := min(w.from, total)
+	build := func(n int) (*mcp.CallToolResult, int, error) {
+		var next *string
+		if from+n < total {
+			next = w.next(from + n)
+		}
+		res, err := s.result(input, s.window(input, output, from, from+n, next))
+		if err != nil {
+			return nil, 0, err
+		}
+		size, err := resultSize(res)
+		return res, size, err
+	}
+	if w.size > 0 {
+		res, _, err := build(min(w.size, total-from))
+		return res, err
+	}
+	// Grow the window by doubling until it no longer fits, then halve the difference: a dozen
+	// encodings of results near the budget, never one of the whole collection.
+	lo, hi := 0, 1
+	for hi <= total-from {
+		_, size, err := build(hi)
+		if err != nil {
+			return nil, err
+		}
+		if size > resultBudget-encodingMargin {
+			break
+		}
+		lo, hi = hi, 2*hi
+	}
+	hi = min(hi, total-from+1)
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		_, size, err := build(mid)
+		if err != nil {
+			return nil, err
+		}
+		if size > resultBudget-encodingMargin {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	if total > from {
+		lo = max(lo, 1)
+	}
+	res, _, err := build(lo)
+	return res, err
+}
+
+// resultSize is what a result costs a model's context: its text and its structuredContent.
+func resultSize(res *mcp.CallToolResult) (int, error) {
+	n := 0
+	for _, c := range res.Content {
+		if t, ok := c.(mcp.TextContent); ok {
+			n += len(t.Text)
+		}
+	}
+	if raw, ok := res.StructuredContent.(json.RawMessage); ok {
+		return n + len(raw), nil
+	}
+	b, err := json.Marshal(res.StructuredContent)
+	if err != nil {
+		return 0, fmt.Errorf("encode result: %w", err)
+	}
+	return n + len(b), nil
+}
+
+// moreText is the sentence a paged result's text ends with when items remain (next is not nil):
+// how to go on, and what else narrows the collection (narrow: "kinds or workspace_ids"; "" for nothing).
+func moreText(shown, total int, next *string, narrow string) string {
+	if next == nil {
+		return ""
+	}
+	s := "\nThis result lists " + strconv.Itoa(shown) + " of " + strconv.Itoa(total) +
+		" (the cap is about 24 KB, or page_size items). For the next ones, call again with the same arguments and cursor " + strconv.Quote(*next)
+	if narrow != "" {
+		s += ", or narrow with " + narrow
+	}
+	return s + "."
+}
