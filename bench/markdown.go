@@ -75,6 +75,7 @@ func (rep *Report) Targets() []Target {
 		ts = append(ts, Target{What: "peak RSS under the 64-client run, release", Figure: mb(l.End.Peak), Goal: "≤ 40 MB", Met: l.End.Peak <= 40<<20})
 	}
 	ts = append(ts, rep.Toolbox.targets()...)
+	ts = append(ts, rep.Scale.targets()...)
 	if m, ok := rep.Memory[Release+" stdio"]; ok {
 		ts = append(ts, Target{What: "RSS after start, stdio, release (after the first tools/list)", Figure: mb(m.RSS), Goal: "≤ 15 MB", Met: m.RSS <= 15<<20})
 	}

@@ -34,21 +34,25 @@ type Config struct {
 	Allocs      bool          // run the in-process allocation benchmarks
 	AuditKeys   int           // keys audit_keys reads in the toolbox measurements; none when zero
 	AuditRuns   int           // timed audits
+	ScaleKeys   int           // keys of the big account whose reads and results are measured (#26); none when zero
+	ScaleDelay  time.Duration // what the sandbox adds to every GET for those reads
 	Profile     bool          // also profile the HTTP server under load (a -tags benchprofile build)
-	Skip        []string      // parts not to run: "cold", "latency", "load", "toolbox"
+	Skip        []string      // parts not to run: "cold", "latency", "load", "toolbox", "scale"
 	Logf        func(format string, args ...any)
 }
 
 // Full is the configuration of the figures in BENCHMARKS.md (about two minutes).
 func Full() Config {
 	return Config{Keys: 20, ColdStarts: 40, Rounds: 10, CallsPerRun: 300, Warmup: 200,
-		LoadWarmup: time.Second, LoadTime: 6 * time.Second, LoadRounds: 3, Clients: []int{16, 64}, Allocs: true, AuditKeys: 1000, AuditRuns: 5}
+		LoadWarmup: time.Second, LoadTime: 6 * time.Second, LoadRounds: 3, Clients: []int{16, 64}, Allocs: true, AuditKeys: 1000, AuditRuns: 5,
+		ScaleKeys: 5000, ScaleDelay: 300 * time.Millisecond}
 }
 
 // Short checks that every measurement works, in a few seconds; its figures mean little.
 func Short() Config {
 	return Config{Keys: 20, ColdStarts: 2, Rounds: 2, CallsPerRun: 10, Warmup: 5,
-		LoadWarmup: 100 * time.Millisecond, LoadTime: 300 * time.Millisecond, LoadRounds: 1, Clients: []int{16, 64}, AuditKeys: 50, AuditRuns: 1}
+		LoadWarmup: 100 * time.Millisecond, LoadTime: 300 * time.Millisecond, LoadRounds: 1, Clients: []int{16, 64}, AuditKeys: 50, AuditRuns: 1,
+		ScaleKeys: 300, ScaleDelay: 50 * time.Millisecond}
 }
 
 // Report holds the figures of one run.
@@ -71,6 +75,7 @@ type Report struct {
 	Memory   map[string]Memory
 	Allocs   []AllocRow
 	Toolbox  Toolbox
+	Scale    Scale
 	Profiles []string // files written
 }
 
@@ -263,6 +268,12 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		if err := rep.toolbox(ctx, cfg, bins, up); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.ScaleKeys > 0 && !slices.Contains(cfg.Skip, "scale") {
+		if rep.Scale, err = measureScale(ctx, cfg.ScaleKeys, cfg.ScaleDelay); err != nil {
+			return nil, fmt.Errorf("scale: %w", err)
+		}
+		cfg.logf("scale: %+v", rep.Scale.Reads)
 	}
 	if cfg.Profile {
 		if err := rep.profile(ctx, cfg, bins, up); err != nil {

@@ -135,14 +135,7 @@ func toolsListCost(ctx context.Context, s *mcpserver.Server) (tools, perTool int
 
 // callText makes one tools/call in process and returns its text block; an error result is an error.
 func callText(ctx context.Context, s *mcpserver.Server, call Call) (string, error) {
-	reply, err := json.Marshal(s.HandleMessage(ctx, request(1, "tools/call", call.params)))
-	if err != nil {
-		return "", err
-	}
-	res, err := toolResult(reply)
-	if err != nil {
-		return "", err
-	}
+	res, err := callResult(ctx, s, call)
 	var text string
 	for _, c := range res.Content {
 		text += c.Text
@@ -150,7 +143,7 @@ func callText(ctx context.Context, s *mcpserver.Server, call Call) (string, erro
 	if res.IsError {
 		return "", fmt.Errorf("%s: %s", call.Tool, text)
 	}
-	return text, nil
+	return text, err
 }
 
 // targets are #12's budgets, as rows of the report's table.

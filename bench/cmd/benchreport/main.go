@@ -27,7 +27,7 @@ func main() {
 	profile := flag.Bool("profile", false, "also profile the HTTP server under load (needs -dir to keep the profiles)")
 	loadTime := flag.Duration("load", 0, "measured time of each throughput run (default 5s, short 300ms)")
 	quiet := flag.Bool("q", false, "no progress on stderr")
-	skip := flag.String("skip", "", "comma-separated parts not to run: cold, latency, load, allocs, toolbox")
+	skip := flag.String("skip", "", "comma-separated parts not to run: cold, latency, load, allocs, toolbox, scale")
 	coldStarts := flag.Int("cold", 0, "cold starts of each server (default 40, short 2)")
 	flag.Parse()
 
