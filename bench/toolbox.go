@@ -60,7 +60,7 @@ func measureToolbox(ctx context.Context, keys, workspaces, runs int) (Toolbox, e
 			return tb, fmt.Errorf("create key %d: %w", i, err)
 		}
 	}
-	text, err := callText(ctx, s, NewCall("list_keys", map[string]any{"workspace_id": ids[0]}))
+	text, err := callText(ctx, s, NewCall("list_keys", map[string]any{"workspace_id": ids[0], "page_size": 100}))
 	if err != nil {
 		return tb, err
 	}
