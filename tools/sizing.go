@@ -105,53 +105,82 @@ func (w window) next(to int) *string {
 func (s spec[In, Out]) fit(input In, output Out, w window) (*mcp.CallToolResult, error) {
 	total := s.items(output)
 	from := min(w.from, total)
-	build := func(n int) (*mcp.CallToolResult, int, error) {
+	rest := total - from
+	built := map[int]*mcp.CallToolResult{}
+	// size builds the result of the next n items and measures it.
+	size := func(n int) (int, error) {
 		var next *string
-		if from+n < total {
+		if n < rest {
 			next = w.next(from + n)
 		}
 		res, err := s.result(input, s.window(input, output, from, from+n, next))
 		if err != nil {
-			return nil, 0, err
+			return 0, err
 		}
-		size, err := resultSize(res)
-		return res, size, err
+		built[n] = res
+		return resultSize(res)
 	}
 	if w.size > 0 {
-		res, _, err := build(min(w.size, total-from))
-		return res, err
+		n := min(w.size, rest)
+		_, err := size(n)
+		return built[n], err
 	}
-	// Grow the window by doubling until it no longer fits, then halve the difference: a dozen
-	// encodings of results near the budget, never one of the whole collection.
-	lo, hi := 0, 1
-	for hi <= total-from {
-		_, size, err := build(hi)
-		if err != nil {
-			return nil, err
+	limit := resultBudget - encodingMargin
+	whole, err := size(rest)
+	if err != nil || whole <= limit {
+		return built[rest], err // most results: one encoding
+	}
+	// Too big: guess from the average item, search outwards from the guess for a bracket, then
+	// halve it. Typically three or four encodings, each near the budget.
+	fits := func(n int) (bool, error) {
+		got, err := size(n)
+		return got <= limit, err
+	}
+	lo, hi := 0, rest // n items fit at lo, not at hi
+	guess := max(1, min(rest-1, rest*limit/whole))
+	up, err := fits(guess)
+	if up {
+		lo = guess
+	} else {
+		hi = guess
+	}
+	for step := 1; err == nil; step *= 2 {
+		probe := hi - step
+		if up {
+			probe = lo + step
 		}
-		if size > resultBudget-encodingMargin {
+		if probe <= lo || probe >= hi {
 			break
 		}
-		lo, hi = hi, 2*hi
+		var ok bool
+		if ok, err = fits(probe); ok {
+			lo = probe
+		} else {
+			hi = probe
+		}
+		if ok != up {
+			break // the bracket is closed
+		}
 	}
-	hi = min(hi, total-from+1)
-	for hi-lo > 1 {
+	for err == nil && hi-lo > 1 {
 		mid := (lo + hi) / 2
-		_, size, err := build(mid)
-		if err != nil {
+		var ok bool
+		if ok, err = fits(mid); ok {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	n := max(lo, 1)
+	if built[n] == nil {
+		if _, err := size(n); err != nil {
 			return nil, err
 		}
-		if size > resultBudget-encodingMargin {
-			hi = mid
-		} else {
-			lo = mid
-		}
 	}
-	if total > from {
-		lo = max(lo, 1)
-	}
-	res, _, err := build(lo)
-	return res, err
+	return built[n], nil
 }
 
 // resultSize is what a result costs a model's context: its text and its structuredContent.
