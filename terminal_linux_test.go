@@ -65,7 +65,9 @@ func TestStdioOnATerminalSaysWhatItWaitsFor(t *testing.T) {
 	defer cancel()
 	var stderr lockedBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"--sandbox"}, input, io.Discard, &stderr, func(string) string { return "" }) }()
+	go func() {
+		done <- run(ctx, []string{"--sandbox"}, input, io.Discard, &stderr, func(string) string { return "" })
+	}()
 	for !strings.Contains(stderr.String(), "Ctrl-C stops it.") {
 		select {
 		case code := <-done:
