@@ -394,3 +394,15 @@ func TestDoctorCountsItsProblems(t *testing.T) {
 		t.Errorf("exit %d:\n%s", code, stdout)
 	}
 }
+
+// A build from a clone (go build, go run, go test) names the version it leads to, not v0.0.0-… or dev.
+func TestUnstampedBuildSaysVersionPlusDev(t *testing.T) {
+	b, err := os.ReadFile("VERSION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := name + " " + strings.TrimSpace(string(b)) + "+dev (commit "
+	if code, stdout, _ := runMain(t, nil, "version"); code != 0 || !strings.HasPrefix(stdout, want) {
+		t.Errorf("version: exit %d, %q; want it to start with %q", code, stdout, want)
+	}
+}
