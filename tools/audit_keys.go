@@ -118,7 +118,7 @@ var auditKeys = spec[auditKeysArgs, auditKeysResult]{
 	},
 	text: func(_ auditKeysArgs, out auditKeysResult) string {
 		var b strings.Builder
-		fmt.Fprintf(&b, "Audited %d keys in %d workspaces: ", out.KeysChecked, out.WorkspacesChecked)
+		fmt.Fprintf(&b, "Audited %s in %s: ", count(out.KeysChecked, "key"), count(out.WorkspacesChecked, "workspace"))
 		if len(out.Summary) == 0 {
 			b.WriteString("nothing to report.")
 			return b.String()

@@ -166,22 +166,23 @@ func (p Policy) checkTarget(k *openrouter.Key) error {
 }
 
 // ParseExpiry reads --max-expiry: a Go duration (720h) or a number of days (30d), at least a minute.
+// Its errors say what is wanted, not the value: the caller names the value and where it came from.
 func ParseExpiry(s string) (time.Duration, error) {
 	var d time.Duration
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.ParseFloat(days, 64)
 		if err != nil || math.IsNaN(n) || n > 3650 {
-			return 0, fmt.Errorf("invalid duration %q: want a number of days up to 3650 (30d) or a Go duration (12h, 90m)", s)
+			return 0, errors.New("want a number of days up to 3650 (30d) or a Go duration (12h, 90m)")
 		}
 		d = time.Duration(n * float64(24*time.Hour))
 	} else {
 		var err error
 		if d, err = time.ParseDuration(s); err != nil {
-			return 0, fmt.Errorf("invalid duration %q: want a number of days (30d) or a Go duration (12h, 90m)", s)
+			return 0, errors.New("want a number of days (30d) or a Go duration (12h, 90m)")
 		}
 	}
 	if d < time.Minute {
-		return 0, errors.New("the maximum expiry must be at least 1m")
+		return 0, errors.New("want at least a minute, e.g. 30d or 12h")
 	}
 	return d, nil
 }

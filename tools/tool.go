@@ -354,7 +354,7 @@ func (s spec[In, Out]) result(input In, output Out) (*mcp.CallToolResult, error)
 		return nil, fmt.Errorf("encode result: %w", err)
 	}
 	return &mcp.CallToolResult{
-		Content:           []mcp.Content{mcp.NewTextContent(s.summary(input, output) + "\n" + string(b))},
+		Content:           []mcp.Content{mcp.NewTextContent(s.summary(input, output) + "\n" + string(tidyNumbers(b)))},
 		StructuredContent: json.RawMessage(b),
 	}, nil
 }
