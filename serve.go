@@ -49,6 +49,9 @@ func newClient(ctx context.Context, cfg config, logger zerolog.Logger, adjust ..
 		opts.BaseURL = "http://" + ln.Addr().String() + "/api/v1"
 		opts.APIKey = openrouter.Secret(emu.ManagementKey())
 	}
+	for _, f := range adjust {
+		f(&opts)
+	}
 	client, err := openrouter.New(opts)
 	return client, emu, err
 }
