@@ -170,7 +170,7 @@ func prepare(ctx context.Context, d *deps, p *plan) (*preparedPlan, error) {
 		case prep.status[i] == done:
 		case k != nil && keyState(k) == a.State:
 			if err := a.admit(d.opts.Policy, k); err != nil {
-				refused = append(refused, fmt.Sprintf("%s %q: %s", a.Action, k.Name, explain(err)))
+				refused = append(refused, fmt.Sprintf("%s %q: %s", a.Action, k.Name, skipReason(err)))
 			}
 		case prep.status[i] == attempted && cleanupActions[a.Action].reached(k, a):
 			prep.status[i] = done
@@ -185,7 +185,8 @@ func prepare(ctx context.Context, d *deps, p *plan) (*preparedPlan, error) {
 			"Call plan_cleanup again to plan on the keys as they are now.", len(changed), strings.Join(changed, ", ")))
 	}
 	if len(refused) > 0 {
-		return nil, toolError("Nothing was applied: the server's policy no longer allows the plan. " + strings.Join(refused, " "))
+		return nil, toolError(fmt.Sprintf("Nothing was applied: the server's policy does not allow %d of the plan's actions: %s. "+
+			"Call plan_cleanup again: it leaves out what the policy does not allow.", len(refused), strings.Join(refused, "; ")))
 	}
 	return prep, nil
 }

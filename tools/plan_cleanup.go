@@ -3,7 +3,6 @@ package tools
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -213,7 +212,7 @@ func selectCleanup(in planCleanupArgs, keys []openrouter.Key, p Policy, now time
 			} else {
 				for _, f := range rules.check(*k) {
 					if slices.Contains(items, f.Kind) {
-						why = f.Kind + ": " + f.Detail
+						why = f.Detail
 						break
 					}
 				}
@@ -228,12 +227,7 @@ func selectCleanup(in planCleanupArgs, keys []openrouter.Key, p Policy, now time
 				continue
 			}
 			if err := a.admit(p, k); err != nil {
-				reason := err.Error()
-				var r policyRefusal
-				if errors.As(err, &r) {
-					reason = r.short()
-				}
-				out.Skipped = append(out.Skipped, skippedKey{Hash: k.Hash, Reason: reason})
+				out.Skipped = append(out.Skipped, skippedKey{Hash: k.Hash, Reason: skipReason(err)})
 				continue
 			}
 			if len(out.Actions) == p.batch() {

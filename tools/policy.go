@@ -84,9 +84,13 @@ func (r policyRefusal) Error() string {
 		"Change the request to fit the policy; only the server's operator can change the policy itself.", r.rule, r.value, r.what)
 }
 
-// short is the refusal as a reason a plan skips a key.
-func (r policyRefusal) short() string {
-	return fmt.Sprintf("policy %s %s: %s", r.rule, r.value, r.what)
+// skipReason says briefly why the policy leaves a key out of a plan.
+func skipReason(err error) string {
+	var r policyRefusal
+	if errors.As(err, &r) {
+		return fmt.Sprintf("policy %s %s: %s", r.rule, r.value, r.what)
+	}
+	return explain(err)
 }
 
 // checkLimit holds a key's limit to MaxLimit: limit is the limit it will have (nil: none).
