@@ -9,7 +9,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
 	"github.com/orkeys/openrouter-keys-mcp/tools"
 )
 
@@ -156,16 +159,29 @@ func TestAKeyChangedSinceThePlanStopsTheWholePlan(t *testing.T) {
 }
 
 // TestAPartialFailureIsReportedAndTheRestAppliedOnce: a 5xx on the 7th of 20 actions stops the
-// apply; the result says which were done, and applying the same token again does only the rest,
-// never an action twice (the sandbox's changes are counted per key). Actions run a few at a time and
-// the client retries the 5xx for a while, so those started meanwhile are done too: the result says so.
+// apply: 6 done and reported (and those of the next 3 already under way, with actions run 4 at a
+// time), none started after it, and applying the same token again does only the rest, never an action
+// twice (the sandbox's changes are counted per key). The client does not retry, and every other change
+// takes a little while, so the failure is known before a slot frees for another action.
 func TestAPartialFailureIsReportedAndTheRestAppliedOnce(t *testing.T) {
 	var failing atomic.Value
 	failing.Store("")
 	e, changes := mutationsEnv(t, tools.Options{}, func(r *http.Request) bool {
-		h := failing.Load().(string)
-		return h != "" && r.Method == http.MethodPatch && strings.HasSuffix(r.URL.Path, "/"+h)
+		if r.Method != http.MethodPatch {
+			return false
+		}
+		if h := failing.Load().(string); h != "" && strings.HasSuffix(r.URL.Path, "/"+h) {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+		return false
 	})
+	once, err := openrouter.New(openrouter.Options{BaseURL: e.url, APIKey: openrouter.Secret(e.sb.ManagementKey()),
+		Retry: openrouter.RetryPolicy{MaxAttempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e = newEnvWith(t, e.sb, once, tools.Options{})
 	hashes := e.keysToDisable(t, "partial", 20)
 	token := e.planOf(t, "disable", hashes)
 
@@ -177,19 +193,20 @@ func TestAPartialFailureIsReportedAndTheRestAppliedOnce(t *testing.T) {
 	var done []string
 	for i, a := range out["actions"].([]any) {
 		m := a.(map[string]any)
+		want := map[bool]string{true: "done", false: "not_attempted"}[i < 6]
 		switch {
-		case i < 6 && m["outcome"] != "done":
-			t.Errorf("action %d before the failure: %v", i+1, m)
-		case i == 6 && (m["outcome"] != "failed" || m["error"] == nil):
-			t.Errorf("the 7th action: %v", m)
-		case i > 6 && m["outcome"] != "done" && m["outcome"] != "not_attempted":
-			t.Errorf("action %d after the failure: %v", i+1, m)
+		case i == 6:
+			want = "failed"
+		case i > 6 && i < 6+4 && m["outcome"] == "done":
+			want = "done" // started, a few at a time, before the 7th failed
+		}
+		if m["outcome"] != want {
+			t.Errorf("action %d: %v, want %s", i+1, m, want)
 		}
 		if m["outcome"] == "done" {
 			done = append(done, m["hash"].(string))
 		}
 	}
-
 	failing.Store("")
 	out, txt, ok = e.apply(t, token)
 	if !ok || out["complete"] != true {
@@ -204,6 +221,34 @@ func TestAPartialFailureIsReportedAndTheRestAppliedOnce(t *testing.T) {
 		}
 		if !e.disabled(t, h) {
 			t.Errorf("key %d is not disabled", i+1)
+		}
+	}
+}
+
+// TestAChangeWhoseAnswerWasLostIsNotMadeAgain: the change reached OpenRouter but its answer did not
+// (a 500 after the fact); applying again finds the key as the action leaves it and counts the action
+// done, without sending it again.
+func TestAChangeWhoseAnswerWasLostIsNotMadeAgain(t *testing.T) {
+	e, changes := mutationsEnv(t, tools.Options{}, nil)
+	once, err := openrouter.New(openrouter.Options{BaseURL: e.url, APIKey: openrouter.Secret(e.sb.ManagementKey()),
+		Retry: openrouter.RetryPolicy{MaxAttempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e = newEnvWith(t, e.sb, once, tools.Options{})
+	hashes := e.keysToDisable(t, "lost", 3)
+	token := e.planOf(t, "disable", hashes)
+	e.sb.InjectNext(sandbox.Fault{Kind: sandbox.FaultInternal, After: true, Method: http.MethodPatch})
+	if out, txt, ok := e.apply(t, token); !ok || out["complete"] != false || !e.disabled(t, hashes[0]) {
+		t.Fatalf("want the first action failed, and made: %s", txt)
+	}
+	out, txt, ok := e.apply(t, token)
+	if n := outcomes(out); !ok || out["complete"] != true || n["done_before"]+n["done"] != 3 || out["actions"].([]any)[0].(map[string]any)["outcome"] != "done_before" {
+		t.Fatalf("re-apply: %s", txt)
+	}
+	for i, h := range hashes {
+		if got := changes.of(h); got != 1 {
+			t.Errorf("key %d was changed %d times, want once", i+1, got)
 		}
 	}
 }
