@@ -53,6 +53,7 @@ const (
 	envMaxExpiry      = "OPENROUTER_KEYS_MCP_MAX_EXPIRY"
 	envMaxLimitReset  = "OPENROUTER_KEYS_MCP_MAX_LIMIT_RESET"
 	envManagedPrefix  = "OPENROUTER_KEYS_MCP_MANAGED_PREFIX"
+	envMaxBatch       = "OPENROUTER_KEYS_MCP_MAX_BATCH"
 )
 
 // keyVars are the variables the upstream key is read from, in order of preference.
@@ -111,7 +112,7 @@ type config struct {
 
 // flagInput holds flag values as given, for the checks that read them.
 type flagInput struct {
-	tokenFile, confirmFile, origins, keySource, include, exclude, confirm, faults, maxLimit, maxLimitReset, maxExpiry string
+	tokenFile, confirmFile, origins, keySource, include, exclude, confirm, faults, maxLimit, maxLimitReset, maxExpiry, maxBatch string
 }
 
 // A flagGroup is flags that go together, each defined with its environment twin, and the check of what
@@ -212,7 +213,7 @@ var toolFlags = flagGroup{
 		in := &cfg.in
 		fs.StringVar(&cfg.baseURL, "base-url", e.str(envBaseURL, openrouter.DefaultBaseURL), "OpenRouter API base URL (env "+envBaseURL+")")
 		fs.BoolVar(&cfg.sandbox, "sandbox", e.bool(envSandbox), "use the built-in OpenRouter emulator instead of OpenRouter; no key needed (env "+envSandbox+")")
-		fs.BoolVar(&cfg.selection.ReadOnly, "read-only", e.bool(envReadOnly), "offer only the tools that change nothing: list_keys, get_key, current_key, list_workspaces, get_credits, get_activity, audit_keys (env "+envReadOnly+")")
+		fs.BoolVar(&cfg.selection.ReadOnly, "read-only", e.bool(envReadOnly), "offer only the tools that change nothing: list_keys, get_key, current_key, list_workspaces, get_credits, get_activity, audit_keys, plan_cleanup (env "+envReadOnly+")")
 		fs.StringVar(&in.include, "tools", e.str(envTools, ""), "comma-separated tools to offer; default all (env "+envTools+")")
 		fs.StringVar(&in.exclude, "exclude-tools", e.str(envExcludeTools, ""), "comma-separated tools not to offer (env "+envExcludeTools+")")
 		fs.StringVar(&in.confirm, "confirm", e.str(envConfirm, "auto"), "ask the user before a key is deleted, disabled, stopped by its limit or moved: auto (when the client can ask) or never (env "+envConfirm+")")
@@ -222,6 +223,7 @@ var toolFlags = flagGroup{
 		fs.StringVar(&in.maxLimit, "max-limit", e.str(envMaxLimit, ""), "policy: refuse keys without a spending limit or with one above this many USD (env "+envMaxLimit+")")
 		fs.StringVar(&in.maxLimitReset, "max-limit-reset", e.str(envMaxLimitReset, ""), "policy: the resets a limit may have under --max-limit, comma-separated (daily, weekly, monthly); by default never, so --max-limit is the most a key ever spends (env "+envMaxLimitReset+")")
 		fs.StringVar(&in.maxExpiry, "max-expiry", e.str(envMaxExpiry, ""), "policy: new keys expire within this duration (30d, 12h); a key created without expires_at gets it (env "+envMaxExpiry+")")
+		fs.StringVar(&in.maxBatch, "max-batch", e.str(envMaxBatch, ""), fmt.Sprintf("policy: the most actions one plan_cleanup plan holds (default %d) (env %s)", tools.DefaultMaxBatch, envMaxBatch))
 		fs.StringVar(&cfg.policy.ManagedPrefix, "managed-prefix", e.str(envManagedPrefix, ""), "policy: only keys whose name starts with this may be created, changed or deleted (env "+envManagedPrefix+")")
 	},
 	check: func(cfg *config, fs *flag.FlagSet, getenv func(string) string) error {
@@ -362,6 +364,13 @@ func (cfg *config) parsePolicy() error {
 			return fmt.Errorf("invalid --max-limit-reset: %w", err)
 		}
 		cfg.policy.LimitResets = resets
+	}
+	if b := cfg.in.maxBatch; b != "" {
+		n, err := strconv.Atoi(b)
+		if err != nil || n < 1 || n > 1000 {
+			return fmt.Errorf("invalid --max-batch %q: want a whole number of actions from 1 to 1000", b)
+		}
+		cfg.policy.MaxBatch = n
 	}
 	if maxExpiry != "" {
 		d, err := tools.ParseExpiry(maxExpiry)
