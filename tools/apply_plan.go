@@ -33,7 +33,8 @@ type applyPlanArgs struct {
 type preparedPlan struct {
 	plan   *plan
 	keys   []*openrouter.Key // per action, as read now; nil for one done earlier
-	status []actionStatus    // per action, how far this process got before this call
+	status []actionStatus    // per action, how far this process got before this call, as found on reading
+	seen   []actionStatus    // per action, how far this process got, as remembered when the reading began
 	// renames are this server's recent renames, told in the question
 	renames *renames
 }
@@ -98,7 +99,7 @@ var applyPlan = spec[applyPlanArgs, applyPlanResult]{
 		},
 	},
 	call: func(ctx context.Context, d *deps, in applyPlanArgs) (applyPlanResult, error) {
-		run, err := d.plans.claim(in.prepared.plan, time.Now())
+		run, err := d.plans.claim(in.prepared.plan, time.Now(), in.prepared.seen)
 		if err != nil {
 			return applyPlanResult{}, err
 		}
@@ -137,7 +138,8 @@ var applyPlan = spec[applyPlanArgs, applyPlanResult]{
 // whose change was sent without an answer (an earlier apply that failed on it) and which is now as
 // the action leaves it was changed by that apply: its action counts as done.
 func prepare(ctx context.Context, d *deps, p *plan) (*preparedPlan, error) {
-	prep := &preparedPlan{plan: p, keys: make([]*openrouter.Key, len(p.Actions)), status: d.plans.statuses(p), renames: d.renames}
+	seen := d.plans.statuses(p)
+	prep := &preparedPlan{plan: p, keys: make([]*openrouter.Key, len(p.Actions)), status: slices.Clone(seen), seen: seen, renames: d.renames}
 	if !slices.Contains(prep.status, pending) && !slices.Contains(prep.status, attempted) {
 		return nil, errPlanApplied
 	}

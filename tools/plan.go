@@ -188,6 +188,8 @@ var (
 		"plan_cleanup gave it); nothing was applied. Call plan_cleanup again for a new plan.")
 	errPlanApplied = toolError("This plan was already applied in full, and a plan is applied once; nothing was " +
 		"changed. Call plan_cleanup again to plan what remains.")
+	errPlanMoved = toolError("Another call applied part of this plan while this one was reading its keys; nothing " +
+		"was done by this one. Apply the same plan_token again to do what is left.")
 	errPlanBusy = toolError("This plan is being applied by another call right now; nothing was done by this one. " +
 		"Wait for that call's result, then apply the plan again only if it reports actions left to do.")
 )
@@ -253,8 +255,9 @@ func (r *planRuns) statuses(p *plan) []actionStatus {
 	return make([]actionStatus, len(p.Actions))
 }
 
-// claim starts an apply of p: refused while another is under way, or once every action is done.
-func (r *planRuns) claim(p *plan, now time.Time) (*planRun, error) {
+// claim starts an apply of p: refused while another is under way, once every action is done, or when
+// another apply got further since seen (what the caller read before it checked the keys).
+func (r *planRuns) claim(p *plan, now time.Time, seen []actionStatus) (*planRun, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for id, run := range r.runs {
@@ -272,6 +275,8 @@ func (r *planRuns) claim(p *plan, now time.Time) (*planRun, error) {
 		return nil, errPlanBusy
 	case !slices.Contains(run.status, pending) && !slices.Contains(run.status, attempted):
 		return nil, errPlanApplied
+	case !slices.Equal(run.status, seen):
+		return nil, errPlanMoved
 	}
 	run.busy = true
 	return run, nil
