@@ -70,7 +70,8 @@ type planCleanupResult struct {
 	PlanID    string       `json:"plan_id,omitempty" jsonschema:"names the plan in apply_plan's result and the audit log; absent when there is nothing to do"`
 	Actions   []planAction `json:"actions" jsonschema:"what apply_plan would do, in order"`
 	Skipped   []skippedKey `json:"skipped" jsonschema:"keys chosen but left alone, and why"`
-	More      int          `json:"more,omitempty" jsonschema:"actions past the batch limit, not in this plan: apply it, then plan again"`
+	More      bool         `json:"more,omitempty" jsonschema:"true when more keys need an action than the plan holds: apply it, then plan again"`
+	MoreCount int          `json:"more_count,omitempty" jsonschema:"how many actions did not fit"`
 	ExpiresAt string       `json:"expires_at,omitempty" jsonschema:"when plan_token stops being accepted"`
 	PlanToken string       `json:"plan_token,omitempty" jsonschema:"pass it unchanged to apply_plan, once"`
 }
@@ -180,9 +181,9 @@ var planCleanup = spec[planCleanupArgs, planCleanupResult]{
 				fmt.Fprintf(&b, "\n- and %d more (in the structured content)", n-maxTextSkipped)
 			}
 		}
-		if out.More > 0 {
+		if out.More {
 			fmt.Fprintf(&b, "\n%d more actions did not fit in this plan (--max-batch): apply it, then plan again with "+
-				"the same arguments for the next.", out.More)
+				"the same arguments for the next.", out.MoreCount)
 		}
 		if out.PlanToken != "" {
 			fmt.Fprintf(&b, "\nShow this to the user; once they agree, call apply_plan with this plan_token (until %s, once):\n%s",
@@ -231,7 +232,7 @@ func selectCleanup(in planCleanupArgs, keys []openrouter.Key, p Policy, now time
 				continue
 			}
 			if len(out.Actions) == p.batch() {
-				out.More++
+				out.More, out.MoreCount = true, out.MoreCount+1
 				continue
 			}
 			if d := a.detail(); d != "" {

@@ -1036,8 +1036,10 @@ var pregenerated = map[string]encodedPair{
 			"\"reason\"]," +
 			"\"additionalProperties\":false}," +
 			"\"description\":\"keys chosen but left alone, and why\"}," +
-			"\"more\":{\"type\":\"integer\"," +
-			"\"description\":\"actions past the batch limit, not in this plan: apply it, then plan again\"}," +
+			"\"more\":{\"type\":\"boolean\"," +
+			"\"description\":\"true when more keys need an action than the plan holds: apply it, then plan again\"}," +
+			"\"more_count\":{\"type\":\"integer\"," +
+			"\"description\":\"how many actions did not fit\"}," +
 			"\"expires_at\":{\"type\":\"string\"," +
 			"\"description\":\"when plan_token stops being accepted\"}," +
 			"\"plan_token\":{\"type\":\"string\"," +
