@@ -56,6 +56,7 @@ const (
 	envMaxExpiry      = "OPENROUTER_KEYS_MCP_MAX_EXPIRY"
 	envMaxLimitReset  = "OPENROUTER_KEYS_MCP_MAX_LIMIT_RESET"
 	envManagedPrefix  = "OPENROUTER_KEYS_MCP_MANAGED_PREFIX"
+	envMaxBatch       = "OPENROUTER_KEYS_MCP_MAX_BATCH"
 )
 
 // keyVars are the variables the upstream key is read from, in order of preference.
@@ -117,7 +118,7 @@ type config struct {
 
 // flagInput holds flag values as given, for the checks that read them.
 type flagInput struct {
-	tokenFile, confirmFile, origins, keySource, include, exclude, confirm, faults, maxLimit, maxLimitReset, maxExpiry string
+	tokenFile, confirmFile, origins, keySource, include, exclude, confirm, faults, maxLimit, maxLimitReset, maxExpiry, maxBatch string
 }
 
 // A flagGroup is flags that go together, each defined with its environment twin, and the check of what
@@ -229,7 +230,7 @@ var toolFlags = flagGroup{
 		in := &cfg.in
 		e.stringVar(fs, &cfg.baseURL, "base-url", envBaseURL, openrouter.DefaultBaseURL, "OpenRouter API base URL")
 		e.boolVar(fs, &cfg.sandbox, "sandbox", envSandbox, "use the built-in OpenRouter emulator instead of OpenRouter; no key needed")
-		e.boolVar(fs, &cfg.selection.ReadOnly, "read-only", envReadOnly, "offer only the tools that change nothing: list_keys, get_key, current_key, list_workspaces, get_credits, get_activity, audit_keys")
+		e.boolVar(fs, &cfg.selection.ReadOnly, "read-only", envReadOnly, "offer only the tools that change nothing: list_keys, get_key, current_key, list_workspaces, get_credits, get_activity, audit_keys, plan_cleanup")
 		e.stringVar(fs, &in.include, "tools", envTools, "", "comma-separated tools to offer; default all")
 		e.stringVar(fs, &in.exclude, "exclude-tools", envExcludeTools, "", "comma-separated tools not to offer")
 		e.stringVar(fs, &in.confirm, "confirm", envConfirm, "auto", "ask the user before a key is deleted, disabled, stopped by its limit or moved: auto (when the client can ask) or never")
@@ -240,6 +241,7 @@ var toolFlags = flagGroup{
 		e.stringVar(fs, &in.maxLimit, "max-limit", envMaxLimit, "", "policy: refuse keys without a spending limit or with one above this many USD")
 		e.stringVar(fs, &in.maxLimitReset, "max-limit-reset", envMaxLimitReset, "", "policy: the resets a limit may have under --max-limit, comma-separated (daily, weekly, monthly); by default never, so --max-limit is the most a key ever spends")
 		e.stringVar(fs, &in.maxExpiry, "max-expiry", envMaxExpiry, "", "policy: new keys expire within this duration (30d, 12h); a key created without expires_at gets it")
+		e.stringVar(fs, &in.maxBatch, "max-batch", envMaxBatch, "", fmt.Sprintf("policy: the most actions one plan_cleanup plan holds (default %d)", tools.DefaultMaxBatch))
 		e.stringVar(fs, &cfg.policy.ManagedPrefix, "managed-prefix", envManagedPrefix, "", "policy: only keys whose name starts with this may be created, changed or deleted")
 	},
 	check: func(cfg *config, fs *flag.FlagSet, getenv func(string) string) error {
@@ -384,6 +386,13 @@ func (cfg *config) parsePolicy() error {
 			return &invalidValue{"max-limit-reset", maxLimitReset, err.Error()}
 		}
 		cfg.policy.LimitResets = resets
+	}
+	if b := cfg.in.maxBatch; b != "" {
+		n, err := strconv.Atoi(b)
+		if err != nil || n < 1 || n > 1000 {
+			return fmt.Errorf("invalid --max-batch %q: want a whole number of actions from 1 to 1000", b)
+		}
+		cfg.policy.MaxBatch = n
 	}
 	if maxExpiry != "" {
 		d, err := tools.ParseExpiry(maxExpiry)

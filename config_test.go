@@ -101,6 +101,27 @@ func TestTheResetsAllowedUnderTheCap(t *testing.T) {
 	}
 }
 
+// TestTheBatchGuard: --max-batch, and its environment twin, on every command that serves or calls the
+// tools, bound a cleanup plan; a bad value stops the command.
+func TestTheBatchGuard(t *testing.T) {
+	env := map[string]string{"OPENROUTER_KEYS_MCP_MAX_BATCH": "10"}
+	for _, command := range []string{"stdio", "http", "tools", "doctor"} {
+		cfg, err := parseConfig([]string{command}, func(k string) string { return env[k] }, io.Discard)
+		if err != nil || cfg.policy.MaxBatch != 10 {
+			t.Errorf("%s, from the environment: %d %v", command, cfg.policy.MaxBatch, err)
+		}
+		cfg, err = parseConfig([]string{command, "--max-batch", "3"}, func(k string) string { return env[k] }, io.Discard)
+		if err != nil || cfg.policy.MaxBatch != 3 {
+			t.Errorf("%s, the flag: %d %v", command, cfg.policy.MaxBatch, err)
+		}
+	}
+	for _, bad := range []string{"0", "many", "-2"} {
+		if _, err := parseConfig([]string{"stdio", "--max-batch", bad}, func(string) string { return "" }, io.Discard); err == nil || !strings.Contains(err.Error(), "invalid --max-batch") {
+			t.Errorf("--max-batch %s: %v", bad, err)
+		}
+	}
+}
+
 func TestFlagsWinOverTheirEnvironmentVariables(t *testing.T) {
 	var stderr bytes.Buffer
 	env := map[string]string{
