@@ -56,6 +56,15 @@ var openAPISource = map[string]struct {
 	// rotate_key is GET /keys/{hash}, POST /keys and PATCH or DELETE /keys/{hash}: the successor takes the
 	// old key's settings, so only its name and how to retire the old key are arguments.
 	"rotate_key": {pathHash: true, extraArgs: []string{"name", "retire"}},
+	// The controls' tools read several endpoints each and follow their pages (openapi-controls.yaml):
+	// their arguments are the tools' own. list_guardrails is GET /guardrails (workspace_id) or
+	// GET /guardrails/{id}; assign_guardrail posts {key_hashes} to /guardrails/{id}/assignments/keys
+	// (or …/remove), named hashes as elsewhere; query_spend builds POST /analytics/query's body from
+	// days, group_by and a key's hash.
+	"list_guardrails":  {extraArgs: []string{"guardrail_id", "workspace_id"}},
+	"assign_guardrail": {extraArgs: []string{"guardrail_id", "hashes", "remove"}},
+	"list_members":     {extraArgs: []string{"member"}},
+	"query_spend":      {extraArgs: []string{"start", "end", "days", "group_by", "hash"}},
 }
 
 // apiProp is what the test compares of one property on either side.
@@ -268,7 +277,9 @@ func TestInputSchemasMatchTheOpenAPIFragment(t *testing.T) {
 			}
 			var gotRequired []string
 			for _, r := range asSlice(schema["required"]) {
-				gotRequired = append(gotRequired, r.(string))
+				if !slices.Contains(openAPISource[name].extraArgs, r.(string)) { // the server's own: OpenAPI cannot require them
+					gotRequired = append(gotRequired, r.(string))
+				}
 			}
 			sort.Strings(gotRequired)
 			if !slices.Equal(gotRequired, wantRequired) {

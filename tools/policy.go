@@ -32,6 +32,10 @@ type Policy struct {
 	// ManagedPrefix, when set, is the prefix of the names of the keys the agent may create, change,
 	// rotate or delete; a key cannot be renamed out of it.
 	ManagedPrefix string
+	// Guardrail, when set, is the id of a guardrail every key this server makes (create_key, rotate_key's
+	// successor) is assigned; a key whose assignment fails is deleted again. assign_guardrail may not
+	// remove it from keys or replace it.
+	Guardrail string
 }
 
 // String says what the policy allows, in one sentence for the model, the MCP instructions and doctor;
@@ -48,6 +52,9 @@ func (p Policy) String() string {
 	}
 	if p.ManagedPrefix != "" {
 		rules = append(rules, fmt.Sprintf("only keys whose name starts with %q may be created, changed or deleted, and a key cannot be renamed out of that prefix (--managed-prefix)", p.ManagedPrefix))
+	}
+	if p.Guardrail != "" {
+		rules = append(rules, fmt.Sprintf("every new key is assigned guardrail %s, which may not be removed or replaced (--guardrail)", p.Guardrail))
 	}
 	if len(rules) == 0 {
 		return ""

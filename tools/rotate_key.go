@@ -68,10 +68,10 @@ func (r rotateKeyResult) auditSuccessor() string {
 var rotateKey = spec[rotateKeyArgs, rotateKeyResult]{
 	name:  "rotate_key",
 	title: "Rotate an API key",
-	description: "Replace a key with a new one with the same settings (name unless given, limit and reset, BYOK, " +
-		"workspace, expiry), then retire the old one: disable (default), delete or keep. Returns both hashes and the " +
-		"new secret, shown once. If the new key cannot be made nothing changes; if retiring fails the result says " +
-		"the old key still works. The user may be asked to confirm. Needs a management key.",
+	description: "Replace a key with a new one with the same settings (limit and reset, BYOK, workspace, expiry), " +
+		"guardrail and BYOK access, then retire the old one: disable (default), delete or keep. Returns the new " +
+		"secret, shown once. Nothing is retired unless the successor has every control; the result says which it " +
+		"has. The user may be asked to confirm. Needs a management key.",
 	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(false), DestructiveHint: hint(true), IdempotentHint: hint(false), OpenWorldHint: hint(false)},
 	constrainInput: func(s *jsonschema.Schema) {
 		requireHash(s)
