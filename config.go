@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -53,6 +54,7 @@ const (
 	envMaxExpiry      = "OPENROUTER_KEYS_MCP_MAX_EXPIRY"
 	envMaxLimitReset  = "OPENROUTER_KEYS_MCP_MAX_LIMIT_RESET"
 	envManagedPrefix  = "OPENROUTER_KEYS_MCP_MANAGED_PREFIX"
+	envGuardrail      = "OPENROUTER_KEYS_MCP_GUARDRAIL"
 )
 
 // keyVars are the variables the upstream key is read from, in order of preference.
@@ -212,7 +214,7 @@ var toolFlags = flagGroup{
 		in := &cfg.in
 		fs.StringVar(&cfg.baseURL, "base-url", e.str(envBaseURL, openrouter.DefaultBaseURL), "OpenRouter API base URL (env "+envBaseURL+")")
 		fs.BoolVar(&cfg.sandbox, "sandbox", e.bool(envSandbox), "use the built-in OpenRouter emulator instead of OpenRouter; no key needed (env "+envSandbox+")")
-		fs.BoolVar(&cfg.selection.ReadOnly, "read-only", e.bool(envReadOnly), "offer only the tools that change nothing: list_keys, get_key, current_key, list_workspaces, get_credits, get_activity, audit_keys (env "+envReadOnly+")")
+		fs.BoolVar(&cfg.selection.ReadOnly, "read-only", e.bool(envReadOnly), "offer only the tools that change nothing: list_keys, get_key, current_key, list_workspaces, get_credits, get_activity, audit_keys, list_guardrails, list_members, query_spend (env "+envReadOnly+")")
 		fs.StringVar(&in.include, "tools", e.str(envTools, ""), "comma-separated tools to offer; default all (env "+envTools+")")
 		fs.StringVar(&in.exclude, "exclude-tools", e.str(envExcludeTools, ""), "comma-separated tools not to offer (env "+envExcludeTools+")")
 		fs.StringVar(&in.confirm, "confirm", e.str(envConfirm, "auto"), "ask the user before a key is deleted, disabled, stopped by its limit or moved: auto (when the client can ask) or never (env "+envConfirm+")")
@@ -223,6 +225,7 @@ var toolFlags = flagGroup{
 		fs.StringVar(&in.maxLimitReset, "max-limit-reset", e.str(envMaxLimitReset, ""), "policy: the resets a limit may have under --max-limit, comma-separated (daily, weekly, monthly); by default never, so --max-limit is the most a key ever spends (env "+envMaxLimitReset+")")
 		fs.StringVar(&in.maxExpiry, "max-expiry", e.str(envMaxExpiry, ""), "policy: new keys expire within this duration (30d, 12h); a key created without expires_at gets it (env "+envMaxExpiry+")")
 		fs.StringVar(&cfg.policy.ManagedPrefix, "managed-prefix", e.str(envManagedPrefix, ""), "policy: only keys whose name starts with this may be created, changed or deleted (env "+envManagedPrefix+")")
+		fs.StringVar(&cfg.policy.Guardrail, "guardrail", e.str(envGuardrail, ""), "policy: assign this guardrail (its id) to every key the server creates, deleting a key it cannot be assigned to; assign_guardrail may not remove or replace it (env "+envGuardrail+")")
 	},
 	check: func(cfg *config, fs *flag.FlagSet, getenv func(string) string) error {
 		if cfg.sandbox && (getenv(envBaseURL) != "" || flagSet(fs, "base-url")) {
@@ -370,8 +373,14 @@ func (cfg *config) parsePolicy() error {
 		}
 		cfg.policy.MaxExpiry = d
 	}
+	if g := cfg.policy.Guardrail; g != "" && !guardrailID.MatchString(g) {
+		return fmt.Errorf("invalid --guardrail %q: want a guardrail's id, a UUID (list_guardrails shows them)", g)
+	}
 	return nil
 }
+
+// guardrailID is the shape of a guardrail's id.
+var guardrailID = regexp.MustCompile(`^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$`)
 
 // splitList reads a comma-separated list, ignoring blanks.
 func splitList(s string) []string {

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
 	"github.com/orkeys/openrouter-keys-mcp/tools"
 )
 
@@ -133,6 +135,36 @@ func TestDoctorShowsThePolicy(t *testing.T) {
 		if code, _, stderr := runMain(t, nil, append([]string{"doctor", "--sandbox"}, bad...)...); code != 2 || !strings.Contains(stderr, "invalid "+bad[len(bad)-2]) {
 			t.Errorf("%v: exit %d, %s", bad, code, stderr)
 		}
+	}
+}
+
+// TestDoctorChecksTheGuardrail: --guardrail names a guardrail that must exist, or every key created
+// would be deleted again. Every sandbox starts with the same sample ids.
+func TestDoctorChecksTheGuardrail(t *testing.T) {
+	sb := sandbox.New(sandbox.Options{})
+	srv := httptest.NewServer(sb)
+	defer srv.Close()
+	c, err := openrouter.New(openrouter.Options{BaseURL: srv.URL + "/api/v1", APIKey: openrouter.Secret(sb.ManagementKey())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := c.ListGuardrails(context.Background(), openrouter.ListGuardrailsParams{})
+	if err != nil || len(page.Items) == 0 {
+		t.Fatalf("guardrails: %v", err)
+	}
+	code, stdout, stderr := runMain(t, nil, "doctor", "--sandbox", "--guardrail", page.Items[0].ID)
+	if code != 0 || !strings.Contains(stdout, `is the guardrail "Production policy"`) || !strings.Contains(stdout, "(--guardrail)") {
+		t.Errorf("doctor with the sample guardrail: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, stdout, _ = runMain(t, nil, "doctor", "--sandbox", "--guardrail", "00000000-0000-4000-8000-000000000000")
+	if code == 0 || !strings.Contains(stdout, "PROBLEM  --guardrail 00000000-0000-4000-8000-000000000000: OpenRouter has no guardrail") {
+		t.Errorf("doctor with an unknown guardrail: exit %d\n%s", code, stdout)
+	}
+	if code, _, stderr := runMain(t, nil, "doctor", "--sandbox", "--guardrail", "prod"); code != 2 || !strings.Contains(stderr, "invalid --guardrail") {
+		t.Errorf("--guardrail prod: exit %d, %s", code, stderr)
+	}
+	if code, _, stderr := runMain(t, []string{envGuardrail + "=prod"}, "doctor", "--sandbox"); code != 2 || !strings.Contains(stderr, "invalid --guardrail") {
+		t.Errorf("%s=prod: exit %d, %s", envGuardrail, code, stderr)
 	}
 }
 

@@ -53,6 +53,9 @@ var createKey = spec[createKeyArgs, createKeyResult]{
 		if err != nil {
 			return createKeyResult{}, keepUnverifiedSecret(d, in.Name, err)
 		}
+		if err := guardNewKey(ctx, d, created.Key.Hash); err != nil {
+			return createKeyResult{}, err
+		}
 		out := createKeyResult{Key: created.Key, Note: in.policyNote}
 		out.Secret, out.SecretFile, err = keepSecret(ctx, d, created)
 		return out, err

@@ -1026,6 +1026,44 @@ var pregenerated = map[string]encodedPair{
 			"\"description\":\"the successor's secret (sk-or-v1-...): shown this once only\"}," +
 			"\"secret_file\":{\"type\":\"string\"," +
 			"\"description\":\"the file (mode 0600) the secret was written to instead, when the server keeps secrets out of the conversation\"}," +
+			"\"controls\":{\"type\":[\"null\"," +
+			"\"object\"]," +
+			"\"properties\":{\"has\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"object\"," +
+			"\"properties\":{\"kind\":{\"type\":\"string\"," +
+			"\"description\":\"guardrail, or byok (a BYOK credential whose allow-list named the old key)\"}," +
+			"\"id\":{\"type\":\"string\"," +
+			"\"description\":\"the guardrail's or the credential's id\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"its name\"}," +
+			"\"error\":{\"type\":\"string\"," +
+			"\"description\":\"why the successor lacks it\"}}," +
+			"\"required\":[\"kind\"," +
+			"\"id\"," +
+			"\"name\"]," +
+			"\"additionalProperties\":false}," +
+			"\"description\":\"controls the successor has, as the old key had them\"}," +
+			"\"lacks\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"object\"," +
+			"\"properties\":{\"kind\":{\"type\":\"string\"," +
+			"\"description\":\"guardrail, or byok (a BYOK credential whose allow-list named the old key)\"}," +
+			"\"id\":{\"type\":\"string\"," +
+			"\"description\":\"the guardrail's or the credential's id\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"its name\"}," +
+			"\"error\":{\"type\":\"string\"," +
+			"\"description\":\"why the successor lacks it\"}}," +
+			"\"required\":[\"kind\"," +
+			"\"id\"," +
+			"\"name\"]," +
+			"\"additionalProperties\":false}," +
+			"\"description\":\"controls the successor lacks; while any does, the old key is not retired\"}}," +
+			"\"description\":\"which of the old key's guardrail and BYOK allow-lists the successor has and lacks\"," +
+			"\"required\":[\"has\"," +
+			"\"lacks\"]," +
+			"\"additionalProperties\":false}," +
 			"\"note\":{\"type\":\"string\"," +
 			"\"description\":\"what the server's policy set that the old key did not have\"}," +
 			"\"declined\":{\"type\":\"boolean\"," +
