@@ -92,11 +92,14 @@ var listMembers = spec[listMembersArgs, listMembersResult]{
 		if in.Member == "" {
 			fmt.Fprintf(&b, "%d members and former creators. Columns: name | email | id | role | keys created", len(out.Members))
 			for _, m := range out.Members {
-				role := m.Role
+				name, role := "-", m.Role
+				if m.Name != "" {
+					name = strconv.Quote(m.Name)
+				}
 				if m.Left {
 					role = "left the organization"
 				}
-				fmt.Fprintf(&b, "\n%s | %s | %s | %s | %d", strconv.Quote(m.Name), m.Email, m.ID, role, m.Keys)
+				fmt.Fprintf(&b, "\n%s | %s | %s | %s | %d", name, cmp.Or(m.Email, "-"), m.ID, role, m.Keys)
 			}
 			return b.String()
 		}
@@ -105,7 +108,11 @@ var listMembers = spec[listMembersArgs, listMembersResult]{
 		if m.Left {
 			who = m.ID + ", who left the organization"
 		}
-		fmt.Fprintf(&b, "%d keys created by %s (%s). Columns: %s", len(out.Keys), strconv.Quote(m.Name), who, keyColumns)
+		name := "a former member"
+		if m.Name != "" {
+			name = strconv.Quote(m.Name)
+		}
+		fmt.Fprintf(&b, "%d keys created by %s (%s). Columns: %s", len(out.Keys), name, who, keyColumns)
 		for _, k := range out.Keys {
 			b.WriteByte('\n')
 			b.Write(appendViewRow(nil, k))
