@@ -54,8 +54,9 @@ type CurrentKey struct {
 	OrganizationID         *string                 `json:"organization_id" jsonschema:"the owning organization; null for an individual account"`
 	WorkspaceID            *string                 `json:"workspace_id" jsonschema:"the workspace this key spends in"`
 	// Budgets and EffectiveBudget are newer than the other fields: older answers lack them, and then
-	// they stay empty and are left out of the JSON, so nobody reads "no budgets" into an old answer.
-	Budgets         []KeyBudget `json:"budgets,omitempty" jsonschema:"every budget layer that applies to requests made with this key (the key's own limit, its workspace's budgets, guardrails); absent when OpenRouter did not report them"`
+	// they stay nil and are left out of the JSON, so nobody reads "no budgets" into an old answer. An
+	// answer's [] (no layer applies) stays [] (omitzero keeps an empty, non-nil list).
+	Budgets         []KeyBudget `json:"budgets,omitzero" jsonschema:"every budget layer that applies to requests made with this key (the key's own limit, its workspace's budgets, guardrails); absent when OpenRouter did not report them"`
 	EffectiveBudget *KeyBudget  `json:"effective_budget,omitempty" jsonschema:"the budget layer OpenRouter reports as the one in force; absent or null when it reports none"`
 }
 

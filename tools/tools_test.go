@@ -415,7 +415,10 @@ func TestFailuresTellTheModelWhatToDo(t *testing.T) {
 		{"create after 502 may exist", newEnvWith(t, mgmt.sb, stubClient(t, 502, ``, nil), tools.Options{}), "create_key", `{"name":"x"}`, []string{"may have been created", "list_keys", `"x"`}},
 		{"unreachable", newEnvWith(t, mgmt.sb, unreachable, tools.Options{}), "current_key", `{}`, []string{"cannot reach OpenRouter", "try again"}},
 		{"IP allowlist", stub(403, `{"error":{"code":403,"message":"Your IP address is not allowed by this account's IP allowlist"}}`, nil), "list_keys", `{}`, []string{"IP allowlist", "Another key will not help"}},
-		{"budget used up", stub(403, `{"error":{"code":403,"message":"Workspace budget exceeded"}}`, nil), "list_keys", `{}`, []string{"budget or limit", "until it resets"}},
+		{"budget used up", stub(403, `{"error":{"code":403,"message":"Workspace budget exceeded"}}`, nil), "list_keys", `{}`, []string{"budget or limit", "until it resets", "own credit limit answers 402", "current_key"}},
+		{"guardrail", stub(403, `{"error":{"code":403,"message":"Request blocked by guardrail"}}`, nil), "list_keys", `{}`, []string{"guardrail that binds this key", "answers 402, not 403", "current_key", "list_guardrails"}},
+		{"key's credit limit", stub(402, `{"error":{"code":402,"message":"Key limit exceeded"}}`, nil), "list_keys", `{}`, []string{"own credit limit is used up", "not a guardrail or budget", "current_key", "update_key"}},
+		{"bare 403", stub(403, `{"error":{"code":403,"message":"Forbidden"}}`, nil), "list_keys", `{}`, []string{"not a management key", "IP allow-list", "guardrail or budget", "current_key tells them apart"}},
 		{"a CDN's 404 on create", stub(404, `<html>Not Found</html>`, http.Header{"Content-Type": {"text/html"}}), "create_key", `{"name":"x"}`, []string{"base URL"}},
 		{"wait one second", stub(429, `{"error":{"code":429,"message":"slow down"}}`, http.Header{"Retry-After": {"1"}}), "list_keys", `{}`, []string{"Wait 1 second,"}},
 	}
