@@ -38,8 +38,6 @@ type assignGuardrailResult struct {
 	Replaced    []replacedGuardrail `json:"replaced" jsonschema:"keys that had another guardrail, which this one replaced"`
 }
 
-func (r assignGuardrailResult) auditKey() (string, string) { return "", "guardrail " + r.GuardrailID }
-
 var assignGuardrail = spec[assignGuardrailArgs, assignGuardrailResult]{
 	name:  "assign_guardrail",
 	title: "Assign a guardrail to keys",

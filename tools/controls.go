@@ -98,8 +98,11 @@ func readControls(ctx context.Context, c *openrouter.Client, workspaces []string
 		members    []openrouter.Member
 		spaces     []openrouter.Workspace
 	)
+	sem := make(chan struct{}, auditConcurrency) // gentle on the rate limit, however many workspaces
 	run := func(what string, f func() error) {
 		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
 			if err := f(); err != nil {
 				mu.Lock()
 				errs = append(errs, fmt.Errorf("%s: %w", what, err))

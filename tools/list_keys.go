@@ -62,7 +62,7 @@ var listKeys = spec[listKeysArgs, listKeysResult]{
 	},
 	text: func(in listKeysArgs, out listKeysResult) string {
 		var b strings.Builder           // its String does not copy the table
-		b.Grow(256 + 208*len(out.Keys)) // a row is 160 to 230 bytes
+		b.Grow(256 + 256*len(out.Keys)) // a row is 190 to 290 bytes, with the guardrail and creator
 		b.WriteString(strconv.Itoa(len(out.Keys)))
 		if out.NextOffset != nil {
 			b.WriteString(" keys; more remain (next_offset " + strconv.Itoa(*out.NextOffset) + ").")
