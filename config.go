@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -57,6 +58,7 @@ const (
 	envMaxLimitReset  = "OPENROUTER_KEYS_MCP_MAX_LIMIT_RESET"
 	envManagedPrefix  = "OPENROUTER_KEYS_MCP_MANAGED_PREFIX"
 	envMaxBatch       = "OPENROUTER_KEYS_MCP_MAX_BATCH"
+	envGuardrail      = "OPENROUTER_KEYS_MCP_GUARDRAIL"
 )
 
 // keyVars are the variables the upstream key is read from, in order of preference.
@@ -230,7 +232,7 @@ var toolFlags = flagGroup{
 		in := &cfg.in
 		e.stringVar(fs, &cfg.baseURL, "base-url", envBaseURL, openrouter.DefaultBaseURL, "OpenRouter API base URL")
 		e.boolVar(fs, &cfg.sandbox, "sandbox", envSandbox, "use the built-in OpenRouter emulator instead of OpenRouter; no key needed")
-		e.boolVar(fs, &cfg.selection.ReadOnly, "read-only", envReadOnly, "offer only the tools that change nothing: list_keys, get_key, current_key, list_workspaces, get_credits, get_activity, audit_keys, plan_cleanup")
+		e.boolVar(fs, &cfg.selection.ReadOnly, "read-only", envReadOnly, "offer only the tools that change nothing: list_keys, get_key, current_key, list_workspaces, get_credits, get_activity, audit_keys, list_guardrails, list_members, query_spend, plan_cleanup")
 		e.stringVar(fs, &in.include, "tools", envTools, "", "comma-separated tools to offer; default all")
 		e.stringVar(fs, &in.exclude, "exclude-tools", envExcludeTools, "", "comma-separated tools not to offer")
 		e.stringVar(fs, &in.confirm, "confirm", envConfirm, "auto", "ask the user before a key is deleted, disabled, stopped by its limit or moved: auto (when the client can ask) or never")
@@ -243,6 +245,7 @@ var toolFlags = flagGroup{
 		e.stringVar(fs, &in.maxExpiry, "max-expiry", envMaxExpiry, "", "policy: new keys expire within this duration (30d, 12h); a key created without expires_at gets it")
 		e.stringVar(fs, &in.maxBatch, "max-batch", envMaxBatch, "", fmt.Sprintf("policy: the most actions one plan_cleanup plan holds (default %d)", tools.DefaultMaxBatch))
 		e.stringVar(fs, &cfg.policy.ManagedPrefix, "managed-prefix", envManagedPrefix, "", "policy: only keys whose name starts with this may be created, changed or deleted")
+		e.stringVar(fs, &cfg.policy.Guardrail, "guardrail", envGuardrail, "", "policy: assign this guardrail (its id) to every key the server creates, deleting a key it cannot be assigned to; assign_guardrail may not remove or replace it")
 	},
 	check: func(cfg *config, fs *flag.FlagSet, getenv func(string) string) error {
 		if cfg.sandbox && (getenv(envBaseURL) != "" || flagSet(fs, "base-url")) {
@@ -401,8 +404,14 @@ func (cfg *config) parsePolicy() error {
 		}
 		cfg.policy.MaxExpiry = d
 	}
+	if g := cfg.policy.Guardrail; g != "" && !guardrailID.MatchString(g) {
+		return fmt.Errorf("invalid --guardrail %q: want a guardrail's id, a UUID (list_guardrails shows them)", g)
+	}
 	return nil
 }
+
+// guardrailID is the shape of a guardrail's id.
+var guardrailID = regexp.MustCompile(`^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$`)
 
 // splitList reads a comma-separated list, ignoring blanks.
 func splitList(s string) []string {

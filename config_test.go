@@ -163,6 +163,36 @@ func TestDoctorShowsThePolicy(t *testing.T) {
 	}
 }
 
+// TestDoctorChecksTheGuardrail: --guardrail names a guardrail that must exist, or every key created
+// would be deleted again. Every sandbox starts with the same sample ids.
+func TestDoctorChecksTheGuardrail(t *testing.T) {
+	sb := sandbox.New(sandbox.Options{})
+	srv := httptest.NewServer(sb)
+	defer srv.Close()
+	c, err := openrouter.New(openrouter.Options{BaseURL: srv.URL + "/api/v1", APIKey: openrouter.Secret(sb.ManagementKey())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := c.ListGuardrails(context.Background(), openrouter.ListGuardrailsParams{})
+	if err != nil || len(page.Items) == 0 {
+		t.Fatalf("guardrails: %v", err)
+	}
+	code, stdout, stderr := runMain(t, nil, "doctor", "--sandbox", "--guardrail", page.Items[0].ID)
+	if code != 0 || !strings.Contains(stdout, `is the guardrail "Production policy"`) || !strings.Contains(stdout, "(--guardrail)") {
+		t.Errorf("doctor with the sample guardrail: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, stdout, _ = runMain(t, nil, "doctor", "--sandbox", "--guardrail", "00000000-0000-4000-8000-000000000000")
+	if code == 0 || !strings.Contains(stdout, "PROBLEM  --guardrail 00000000-0000-4000-8000-000000000000: OpenRouter has no guardrail") {
+		t.Errorf("doctor with an unknown guardrail: exit %d\n%s", code, stdout)
+	}
+	if code, _, stderr := runMain(t, nil, "doctor", "--sandbox", "--guardrail", "prod"); code != 2 || !strings.Contains(stderr, "invalid --guardrail") {
+		t.Errorf("--guardrail prod: exit %d, %s", code, stderr)
+	}
+	if code, _, stderr := runMain(t, []string{envGuardrail + "=prod"}, "doctor", "--sandbox"); code != 2 || !strings.Contains(stderr, "invalid --guardrail") {
+		t.Errorf("%s=prod: exit %d, %s", envGuardrail, code, stderr)
+	}
+}
+
 // A mistake on the command line is one line naming it; the usage is for --help.
 func TestFlagMistakesTakeOneLine(t *testing.T) {
 	for _, args := range [][]string{{"--readonly"}, {"call", "list_keys", "--jsn"}, {"http", "--max-in-flight", "many"}} {

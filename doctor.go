@@ -90,6 +90,18 @@ func runDoctor(ctx context.Context, cfg config, std streams, logger zerolog.Logg
 	if p := cfg.policy.String(); p != "" {
 		good("%s", p)
 	}
+	if id := cfg.policy.Guardrail; id != "" {
+		// A guardrail that does not exist would make every create_key fail and delete its key again.
+		switch g, err := client.GetGuardrail(ctx, id); {
+		case err == nil:
+			good("--guardrail %s is the guardrail %q: every new key is assigned it", id, g.Name)
+		case openrouter.StatusOf(err) == 404:
+			bad("--guardrail %s: OpenRouter has no guardrail with that id; every key created would be deleted again. "+
+				"list_guardrails shows the guardrails' ids", id)
+		default:
+			bad("--guardrail %s could not be checked: %v", id, err)
+		}
+	}
 	if cfg.confirm == tools.ConfirmNever {
 		note("--confirm=never: deleting or disabling a key is never confirmed by a person")
 	}

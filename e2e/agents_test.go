@@ -37,7 +37,7 @@ func TestStrictModeHost(t *testing.T) {
 			strict = append(strict, tool.Name)
 		}
 	}
-	if want := []string{"apply_plan", "audit_keys", "create_key", "current_key", "delete_key", "get_activity", "get_credits", "get_key", "list_keys", "list_workspaces", "plan_cleanup", "rotate_key", "update_key"}; !slices.Equal(strict, want) {
+	if want := []string{"apply_plan", "assign_guardrail", "audit_keys", "create_key", "current_key", "delete_key", "get_activity", "get_credits", "get_key", "list_guardrails", "list_keys", "list_members", "list_workspaces", "plan_cleanup", "query_spend", "rotate_key", "update_key"}; !slices.Equal(strict, want) {
 		t.Errorf("strict function tools %v, want %v", strict, want)
 	}
 	var steps []string

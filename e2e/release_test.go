@@ -50,7 +50,8 @@ var releasePlatforms = []string{"darwin_amd64", "darwin_arm64", "linux_amd64", "
 
 // releaseTools are the tools the bundle's manifest declares.
 var releaseTools = []string{"list_keys", "get_key", "create_key", "update_key", "delete_key", "current_key",
-	"audit_keys", "get_credits", "get_activity", "list_workspaces", "rotate_key", "plan_cleanup", "apply_plan"}
+	"audit_keys", "get_credits", "get_activity", "list_workspaces", "rotate_key", "list_guardrails", "assign_guardrail",
+	"list_members", "query_spend", "plan_cleanup", "apply_plan"}
 
 var releaseSemver = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?$`)
 

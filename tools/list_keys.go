@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -20,26 +21,25 @@ const maxAllKeys = 1000
 // OpenRouter offers neither: a name filter and following the pages.
 type listKeysArgs struct {
 	openrouter.ListKeysParams
-	Name string `json:"name,omitempty" jsonschema:"only keys whose name contains this text, ignoring case; it filters the keys fetched, so use all: true to search every key"`
-	All  bool   `json:"all,omitempty" jsonschema:"follow the pages from offset on and return every key, up to 1000 (more gives next_offset); progress is reported when the client asks for it"`
+	Name string `json:"name,omitempty" jsonschema:"only names containing this (any case), among the keys fetched: all: true searches every key"`
+	All  bool   `json:"all,omitempty" jsonschema:"every key from offset on, up to 1000 (more gives next_offset)"`
 }
 
 // listKeysResult is list_keys' structuredContent.
 type listKeysResult struct {
-	Keys       []openrouter.Key `json:"keys" jsonschema:"the keys, newest first"`
-	NextOffset *int             `json:"next_offset" jsonschema:"pass as offset to continue where this result stopped; null when there are no more keys"`
-	Note       string           `json:"note,omitempty" jsonschema:"why the result stopped early, when it did"`
+	Keys       []keyView `json:"keys" jsonschema:"the keys, newest first"`
+	NextOffset *int      `json:"next_offset" jsonschema:"pass as offset to continue where this result stopped; null when there are no more keys"`
+	Note       string    `json:"note,omitempty" jsonschema:"why the result stopped early, or lacks guardrails and creators, when it does"`
 }
 
 var listKeys = spec[listKeysArgs, listKeysResult]{
 	name:  "list_keys",
 	title: "List API keys",
-	description: "List the OpenRouter API keys of the account, newest first, 100 per page (all: true follows the " +
-		"pages, up to 1000 keys; name filters by name). Use it to find a key's hash (needed by get_key, " +
-		"update_key and delete_key), or to review names, spending limits, usage and last use. Disabled and expired " +
-		"keys are left out unless include_disabled or include_expired is true. When next_offset is not null, call again with offset set to it. Money " +
-		"is in USD; limits reset at midnight UTC. Results never contain secret keys, only masked labels. Needs a " +
-		"management key.",
+	description: "List the account's keys, newest first, 100 a page (all: true follows the pages, up to 1000; " +
+		"name filters). Use it to find a key's hash for the other tools, or to review limits, usage, last use, " +
+		"guardrail and creator. Disabled and expired keys are left out unless include_disabled or include_expired. " +
+		"When next_offset is not null, call again with offset set to it. Money is in USD; limits reset at midnight " +
+		"UTC. Never shows secrets, only masked labels. Needs a management key.",
 	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
 	constrainInput: func(s *jsonschema.Schema) {
 		property(s, "offset").Minimum = jsonschema.Ptr(0.0)
@@ -50,47 +50,18 @@ var listKeys = spec[listKeysArgs, listKeysResult]{
 		keys.Types, keys.Type = nil, "array" // never null: an empty page is []
 	},
 	call: func(ctx context.Context, d *deps, in listKeysArgs) (listKeysResult, error) {
-		offset := 0
-		if in.Offset != nil {
-			offset = *in.Offset
+		keys, res, err := listPages(ctx, d, in)
+		if err != nil {
+			return listKeysResult{}, err
 		}
-		var res listKeysResult
-		for fetched := 0; ; {
-			p := in.ListKeysParams
-			p.Offset = &offset
-			page, err := d.client.ListKeys(ctx, p)
-			if err != nil && fetched > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				// The pages already read are worth having: say where to go on from.
-				res.NextOffset = &offset
-				res.Note = fmt.Sprintf("stopped after %d keys: the call ran out of time; call again with offset %d for the rest", fetched, offset)
-				return res, nil
-			}
-			if err != nil {
-				return listKeysResult{}, err
-			}
-			fetched += len(page)
-			offset += len(page)
-			if res.Keys == nil {
-				res.Keys = matching(page, in.Name) // the page itself when not filtered: no copy
-			} else {
-				res.Keys = append(res.Keys, matching(page, in.Name)...)
-			}
-			full := len(page) == openrouter.PageSize
-			if full && (!in.All || fetched >= maxAllKeys) {
-				res.NextOffset = &offset
-			}
-			if !in.All || !full || fetched >= maxAllKeys {
-				if res.Keys == nil {
-					res.Keys = []openrouter.Key{} // an empty page is [], never null
-				}
-				return res, nil
-			}
-			progress(ctx, fetched, fmt.Sprintf("listed %d keys", fetched))
-		}
+		var note string
+		res.Keys, note = viewsOf(ctx, d.client, keys)
+		res.Note = strings.Join(slices.DeleteFunc([]string{res.Note, note}, func(s string) bool { return s == "" }), "; ")
+		return res, nil
 	},
 	text: func(in listKeysArgs, out listKeysResult) string {
 		var b strings.Builder           // its String does not copy the table
-		b.Grow(256 + 208*len(out.Keys)) // a row is 160 to 230 bytes
+		b.Grow(256 + 256*len(out.Keys)) // a row is 190 to 290 bytes, with the guardrail and creator
 		b.WriteString(count(len(out.Keys), "key"))
 		if out.NextOffset != nil {
 			b.WriteString("; more remain (next_offset " + strconv.Itoa(*out.NextOffset) + ").")
@@ -112,15 +83,55 @@ var listKeys = spec[listKeysArgs, listKeysResult]{
 		if out.Note != "" {
 			b.WriteString(" Note: " + out.Note + ".")
 		}
-		b.WriteString(" Columns: name | hash | label | state | limit USD (remaining, reset) | usage USD month/total | expires | last used (UTC days)\n")
+		b.WriteString(" Columns: " + keyColumns + "\n")
 		row := make([]byte, 0, 256)
 		for _, k := range out.Keys {
-			row = append(appendKeyRow(row[:0], k), '\n')
+			row = append(appendViewRow(row[:0], k), '\n')
 			b.Write(row)
 		}
 		b.WriteString("Every field of every key is in the structured content.")
 		return b.String()
 	},
+}
+
+// listPages reads the page asked for, or every page from offset on, and the keys matching the name;
+// the result holds where to go on and why it stopped early.
+func listPages(ctx context.Context, d *deps, in listKeysArgs) ([]openrouter.Key, listKeysResult, error) {
+	offset := 0
+	if in.Offset != nil {
+		offset = *in.Offset
+	}
+	var res listKeysResult
+	var keys []openrouter.Key
+	for fetched := 0; ; {
+		p := in.ListKeysParams
+		p.Offset = &offset
+		page, err := d.client.ListKeys(ctx, p)
+		if err != nil && fetched > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// The pages already read are worth having: say where to go on from.
+			res.NextOffset = &offset
+			res.Note = fmt.Sprintf("stopped after %d keys: the call ran out of time; call again with offset %d for the rest", fetched, offset)
+			return keys, res, nil
+		}
+		if err != nil {
+			return nil, listKeysResult{}, err
+		}
+		fetched += len(page)
+		offset += len(page)
+		if keys == nil {
+			keys = matching(page, in.Name) // the page itself when not filtered: no copy
+		} else {
+			keys = append(keys, matching(page, in.Name)...)
+		}
+		full := len(page) == openrouter.PageSize
+		if full && (!in.All || fetched >= maxAllKeys) {
+			res.NextOffset = &offset
+		}
+		if !in.All || !full || fetched >= maxAllKeys {
+			return keys, res, nil
+		}
+		progress(ctx, fetched, fmt.Sprintf("listed %d keys", fetched))
+	}
 }
 
 // dateOf is the date of an ISO 8601 time, or the time as it is when it has no date to cut.
@@ -144,6 +155,15 @@ func matching(keys []openrouter.Key, sub string) []openrouter.Key {
 		}
 	}
 	return out
+}
+
+// keyColumns names the columns of appendViewRow.
+const keyColumns = "name | hash | label | state | limit USD (remaining, reset) | usage USD month/total | expires | last used (UTC days) | guardrail | created by"
+
+// appendViewRow appends one compact line of the text table, with the key's guardrail and creator.
+func appendViewRow(b []byte, k keyView) []byte {
+	b = append(appendKeyRow(b, k.Key), " | "...)
+	return append(append(append(b, guardrailText(k.Guardrail)...), " | "...), creatorText(k.Creator)...)
 }
 
 // appendKeyRow appends one compact line of the text table: what an agent needs to pick a key, cheaply.

@@ -86,8 +86,8 @@ var planCleanup = spec[planCleanupArgs, planCleanupResult]{
 	name:  "plan_cleanup",
 	title: "Plan a clean-up of API keys",
 	description: "Plan a clean-up of many keys; changes nothing. delete, disable and set_limit take audit_keys kinds " +
-		"(expired, never_used, ...) and/or hashes; a key chosen twice gets the first. Returns the actions, skipped keys " +
-		"and why, and a plan_token for apply_plan (10 minutes). Show the plan to the user first.",
+		"and/or hashes; a key chosen twice gets the first. Returns the actions, skipped keys and why, and a " +
+		"plan_token for apply_plan (10 minutes). Show the plan to the user first.",
 	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
 	constrainInput: func(s *jsonschema.Schema) {
 		constrainAudited(s)

@@ -35,6 +35,10 @@ type Policy struct {
 	// MaxBatch is the most actions one cleanup plan may hold (--max-batch); 0 is DefaultMaxBatch, so
 	// that no plan is ever unbounded.
 	MaxBatch int
+	// Guardrail, when set, is the id of a guardrail every key this server makes (create_key, rotate_key's
+	// successor) is assigned; a key whose assignment fails is deleted again. assign_guardrail may not
+	// remove it from keys or replace it.
+	Guardrail string
 }
 
 // DefaultMaxBatch is the most actions a cleanup plan holds unless the operator says otherwise: enough
@@ -66,6 +70,9 @@ func (p Policy) String() string {
 	}
 	if p.MaxBatch != 0 {
 		rules = append(rules, fmt.Sprintf("a cleanup plan holds at most %d actions (--max-batch)", p.MaxBatch))
+	}
+	if p.Guardrail != "" {
+		rules = append(rules, fmt.Sprintf("every new key is assigned guardrail %s, which may not be removed or replaced (--guardrail)", p.Guardrail))
 	}
 	if len(rules) == 0 {
 		return ""

