@@ -76,6 +76,7 @@ func New(client *openrouter.Client, o Options) (*Server, error) {
 		return nil, err
 	}
 	title, instructions := describe(o.Sandbox, o.Tools.Policy)
+	ui := newApps()
 	serverOpts := append([]server.ServerOption{
 		server.WithTitle(title),
 		server.WithInstructions(instructions),
@@ -88,6 +89,8 @@ func New(client *openrouter.Client, o Options) (*Server, error) {
 			n := transport.NarrowingFrom(ctx)
 			return tools.Narrow(list, n.ReadOnly, n.Tools)
 		}),
+		server.WithToolFilter(ui.link),
+		server.WithHooks(ui.hooks()),
 	}, fixtures.options...)
 	if o.Observe != nil {
 		serverOpts = append(serverOpts, server.WithToolHandlerMiddleware(o.Observe))
@@ -101,6 +104,7 @@ func New(client *openrouter.Client, o Options) (*Server, error) {
 	if fixtures.register != nil {
 		fixtures.register(s)
 	}
+	ui.register(s)
 	return &Server{MCPServer: s, audit: toolOpts.Audit}, nil
 }
 
