@@ -56,6 +56,11 @@ const (
 	envMaxExpiry      = "OPENROUTER_KEYS_MCP_MAX_EXPIRY"
 	envMaxLimitReset  = "OPENROUTER_KEYS_MCP_MAX_LIMIT_RESET"
 	envManagedPrefix  = "OPENROUTER_KEYS_MCP_MANAGED_PREFIX"
+	envAuth           = "OPENROUTER_KEYS_MCP_AUTH"
+	envOIDCIssuer     = "OPENROUTER_KEYS_MCP_OIDC_ISSUER"
+	envOIDCAudience   = "OPENROUTER_KEYS_MCP_OIDC_AUDIENCE"
+	envOIDCScopes     = "OPENROUTER_KEYS_MCP_OIDC_SCOPES"
+	envResourceURL    = "OPENROUTER_KEYS_MCP_RESOURCE_URL"
 )
 
 // keyVars are the variables the upstream key is read from, in order of preference.
@@ -111,6 +116,7 @@ type config struct {
 	ratePer         int // requests a second of one caller; settled by parseRate
 	burstPer        int
 	metricsAddr     string // "" serves no metrics
+	oidc            oidcConfig
 
 	in flagInput // what flags and variables said, before their checks turn it into the fields above
 }
@@ -118,6 +124,7 @@ type config struct {
 // flagInput holds flag values as given, for the checks that read them.
 type flagInput struct {
 	tokenFile, confirmFile, origins, keySource, include, exclude, confirm, faults, maxLimit, maxLimitReset, maxExpiry string
+	auth, oidcIssuer, oidcAudience, oidcScopes, resourceURL                                                       string
 }
 
 // A flagGroup is flags that go together, each defined with its environment twin, and the check of what
@@ -264,6 +271,11 @@ var httpFlags = flagGroup{
 		fs.IntVar(&cfg.ratePer, "rate-per-caller", e.int(envRatePer, 0), "requests a second one caller may send to /mcp on average; more get 429 with Retry-After; 0: "+strconv.Itoa(defaultRatePerCaller)+" with --key-source caller, no limit otherwise; -1: no limit (env "+envRatePer+")")
 		fs.IntVar(&cfg.burstPer, "burst-per-caller", e.int(envBurstPer, 0), "requests one caller may send at once above --rate-per-caller; 0: twice the rate (env "+envBurstPer+")")
 		fs.StringVar(&cfg.metricsAddr, "metrics-addr", e.str(envMetricsAddr, ""), "serve Prometheus metrics at http://ADDR/metrics, on a listener of their own; off when empty (env "+envMetricsAddr+")")
+		fs.StringVar(&in.auth, "auth", e.str(envAuth, ""), "how callers of the server's key sign in: oidc (each person's access token from --oidc-issuer); default the access token of --auth-token-file (env "+envAuth+")")
+		fs.StringVar(&in.oidcIssuer, "oidc-issuer", e.str(envOIDCIssuer, ""), "with --auth oidc, the identity provider's issuer URL, as its tokens' iss says (env "+envOIDCIssuer+")")
+		fs.StringVar(&in.resourceURL, "resource-url", e.str(envResourceURL, ""), "with --auth oidc, the public URL of this server's /mcp, e.g. https://keys.example.com/mcp (env "+envResourceURL+")")
+		fs.StringVar(&in.oidcAudience, "oidc-audience", e.str(envOIDCAudience, ""), "with --auth oidc, the aud access tokens must carry; default --resource-url (env "+envOIDCAudience+")")
+		fs.StringVar(&in.oidcScopes, "oidc-scopes", e.str(envOIDCScopes, defaultScopes), "with --auth oidc, the scopes that permit the read, write and admin tools, comma-separated in that order (env "+envOIDCScopes+")")
 	},
 	check: func(cfg *config, _ *flag.FlagSet, getenv func(string) string) error { return cfg.parseHTTP(getenv) },
 }
@@ -414,15 +426,19 @@ func (cfg *config) parseHTTP(getenv func(string) string) error {
 		return err
 	}
 	cfg.authToken = token
+	if err := cfg.parseOIDC(); err != nil {
+		return err
+	}
 	switch cfg.keySource {
 	case keySourceServer:
 		if !hasKey {
 			return fmt.Errorf("--key-source=server needs the server's key: set %s (or use --sandbox)", keyVars[0])
 		}
-		if token == "" && !isLoopbackAddr(cfg.addr) {
+		if token == "" && !cfg.oidc.on && !isLoopbackAddr(cfg.addr) {
 			return fmt.Errorf("refusing to serve the server's OpenRouter key on %s without an access token: anyone who "+
 				"can reach that address could manage the account's keys. Set --auth-token-file (or %s), listen on "+
-				"127.0.0.1, or use --key-source=caller so each caller brings their own key", cfg.addr, envAuthToken)
+				"127.0.0.1, use --auth oidc so each person signs in, or use --key-source=caller so each caller brings their "+
+				"own key", cfg.addr, envAuthToken)
 		}
 	case keySourceCaller:
 		if token != "" {

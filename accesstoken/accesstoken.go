@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -158,3 +159,11 @@ func scopes(scope string, scp any) []string {
 	slices.Sort(out)
 	return slices.Compact(out)
 }
+
+// jwtShape is a compact JWS whose header and payload are JSON objects (base64url of `{"`): what an
+// access token looks like wherever it was pasted.
+var jwtShape = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.`)
+
+// LooksLikeJWT reports whether s holds something shaped like a signed JWT, so that an access token is
+// refused where no credential belongs (a query string, a tool's arguments) and kept out of logs.
+func LooksLikeJWT(s string) bool { return jwtShape.MatchString(s) }
