@@ -124,7 +124,7 @@ type config struct {
 // flagInput holds flag values as given, for the checks that read them.
 type flagInput struct {
 	tokenFile, confirmFile, origins, keySource, include, exclude, confirm, faults, maxLimit, maxLimitReset, maxExpiry string
-	auth, oidcIssuer, oidcAudience, oidcScopes, resourceURL                                                       string
+	auth, oidcIssuer, oidcAudience, oidcScopes, resourceURL                                                           string
 }
 
 // A flagGroup is flags that go together, each defined with its environment twin, and the check of what
