@@ -103,6 +103,12 @@ func (k *keySet) refresh(ctx context.Context, force bool) ([]jose.JSONWebKey, er
 	return keys, nil
 }
 
+// Keys fetches the key set at url and counts its public signing keys, to check a configuration.
+func Keys(ctx context.Context, client *http.Client, url string) (int, error) {
+	keys, err := fetchKeys(ctx, client, url)
+	return len(keys), err
+}
+
 // fetchKeys reads a JWK Set, keeping the public signing keys.
 func fetchKeys(ctx context.Context, client *http.Client, url string) ([]jose.JSONWebKey, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
