@@ -175,3 +175,44 @@ func TestOIDCScopesDecideTheTools(t *testing.T) {
 		t.Errorf("%d request log lines name person:rita, want at least 4", logged)
 	}
 }
+
+// TestOIDCDiscoveryWithTheTypeScriptSDK: the official TypeScript SDK's own functions read the 401
+// challenge and the metadata (validating it against its RFC 9728 schema), its client works with a
+// person's token, and it reads the 403 challenge of a call beyond the token's scopes.
+func TestOIDCDiscoveryWithTheTypeScriptSDK(t *testing.T) {
+	t.Parallel()
+	node := lookTool(t, "node", installNode)
+	if nodeMajor(t, node) < 20 {
+		missingTool(t, "Node.js >= 20", installNode)
+	}
+	script := npmScript(t, "ts-client", "discover.mjs")
+	s := startOIDC(t)
+	var sum struct {
+		ResourceMetadataURL string `json:"resourceMetadataUrl"`
+		Metadata            struct {
+			Resource             string   `json:"resource"`
+			AuthorizationServers []string `json:"authorization_servers"`
+			ScopesSupported      []string `json:"scopes_supported"`
+		} `json:"metadata"`
+		Tools        []string `json:"tools"`
+		Insufficient struct {
+			Status int    `json:"status"`
+			Error  string `json:"error"`
+			Scope  string `json:"scope"`
+		} `json:"insufficient"`
+	}
+	runScript(t, node, &sum, script, s.url, s.token("rita", "keys:read"))
+	if want := strings.TrimSuffix(s.resource, "/mcp") + "/.well-known/oauth-protected-resource/mcp"; sum.ResourceMetadataURL != want {
+		t.Errorf("the SDK read resource_metadata %q, want %q", sum.ResourceMetadataURL, want)
+	}
+	if sum.Metadata.Resource != s.resource || !slices.Equal(sum.Metadata.AuthorizationServers, []string{s.iss.URL}) ||
+		!slices.Equal(sum.Metadata.ScopesSupported, []string{"keys:read", "keys:write", "keys:admin"}) {
+		t.Errorf("the SDK read the metadata %+v", sum.Metadata)
+	}
+	if len(sum.Tools) != 7 || slices.Contains(sum.Tools, "create_key") {
+		t.Errorf("the SDK's client with a keys:read token lists %v, want the 7 read tools", sum.Tools)
+	}
+	if sum.Insufficient.Status != 403 || sum.Insufficient.Error != "insufficient_scope" || sum.Insufficient.Scope != "keys:write" {
+		t.Errorf("the SDK read the 403 challenge as %+v", sum.Insufficient)
+	}
+}
