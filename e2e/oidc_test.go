@@ -216,3 +216,46 @@ func TestOIDCDiscoveryWithTheTypeScriptSDK(t *testing.T) {
 		t.Errorf("the SDK read the 403 challenge as %+v", sum.Insufficient)
 	}
 }
+
+// TestOIDCTwoReplicasBehindNginx: two replicas configured alike, behind nginx round-robin, accept the
+// same person's tokens (each verifies them against the issuer's keys on its own), serve the whole
+// tool flow between them, and both log the person.
+func TestOIDCTwoReplicasBehindNginx(t *testing.T) {
+	t.Parallel()
+	nginx := findNginx(t)
+	iss := testissuer.Start()
+	t.Cleanup(iss.Close)
+	const resource = "https://keys.example.test/mcp" // the public URL; nginx stands in for the TLS proxy
+
+	key := "sk-or-v1-" + randomHex(t, 32)
+	_, base := startLogged(t, binary, cleanEnv("OPENROUTER_MANAGEMENT_KEY="+key), "serving the OpenRouter emulator", "base_url",
+		"sandbox", "--addr", "127.0.0.1:0")
+	env := cleanEnv("OPENROUTER_MANAGEMENT_KEY="+key, "OPENROUTER_KEYS_MCP_AUTH=oidc", "OPENROUTER_KEYS_MCP_OIDC_ISSUER="+iss.URL,
+		"OPENROUTER_KEYS_MCP_RESOURCE_URL="+resource, "OPENROUTER_KEYS_MCP_CONFIRM=never")
+	replicas := []*httpServer{startHTTP(t, env, "--base-url", base), startHTTP(t, env, "--base-url", base)}
+	var upstreams []string
+	for _, r := range replicas {
+		upstreams = append(upstreams, strings.TrimSuffix(strings.TrimPrefix(r.url, "http://"), "/mcp"))
+	}
+	proxy := startNginx(t, nginx, upstreams)
+	url := "http://" + proxy.addr + "/mcp"
+
+	c := iss.Claims("alice", resource, "keys:read keys:write keys:admin")
+	token := iss.Token(c)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	runFlow(t, ctx, mcpGoHTTP(t, ctx, url, "", map[string]string{"Authorization": "Bearer " + token}))
+	if resp := post(t, url, "", nil, listTools); resp.StatusCode != 401 ||
+		!strings.Contains(resp.Header.Get("WWW-Authenticate"), `resource_metadata="https://keys.example.test/.well-known/oauth-protected-resource/mcp"`) {
+		t.Errorf("no token through nginx: %d %s", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+	for i, r := range replicas {
+		logs := r.stderr.String()
+		if !strings.Contains(logs, `"principal":"person:alice"`) {
+			t.Errorf("replica %d served no request of alice's; nginx:\n%s", i+1, proxy.log(t))
+		}
+		if strings.Contains(logs, token) {
+			t.Errorf("replica %d logged the token", i+1)
+		}
+	}
+}
