@@ -69,6 +69,12 @@ func TestOIDCChallengesAndMetadata(t *testing.T) {
 		}
 	}
 
+	// A person's token is a credential: refused in a query string, even a valid one, even beside a header.
+	token := s.token("alice", "keys:read")
+	if resp := post(t, s.url+"?q="+token, "Bearer "+token, nil, listTools); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a token in the query string: %d, want 400", resp.StatusCode)
+	}
+
 	claims := func(k string, v any) map[string]any {
 		c := s.iss.Claims("alice", s.resource, "keys:read")
 		c[k] = v
@@ -142,6 +148,11 @@ func TestOIDCScopesDecideTheTools(t *testing.T) {
 	admin := mcpGoHTTP(t, ctx, s.url, "", map[string]string{"Authorization": "Bearer " + s.token("alice", "keys:read keys:write keys:admin")})
 	if n := len(toolNames(t, ctx, admin)); n != 11 {
 		t.Errorf("a token with every scope sees %d tools, want 11", n)
+	}
+	// A token pasted where a name belongs is refused without being repeated, sent or recorded.
+	pasted := s.token("alice", "keys:write")
+	if _, text, isErr, err := admin.call(ctx, "create_key", map[string]any{"name": pasted}); err != nil || !isErr || strings.Contains(text, pasted) {
+		t.Errorf("create_key named with an access token: isError %v, err %v, %.200s", isErr, err, text)
 	}
 	hash := newKey(t, ctx, admin, "by-alice")
 	if _, text, isErr, err := admin.call(ctx, "delete_key", map[string]any{"hash": hash}); err != nil || isErr {
