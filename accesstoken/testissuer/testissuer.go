@@ -74,8 +74,9 @@ func Start() *Issuer {
 		}
 		writeJSON(w, set)
 	})
-	i.srv = httptest.NewServer(mux)
-	i.URL = i.srv.URL
+	i.srv = httptest.NewUnstartedServer(mux)
+	i.URL = "http://" + i.srv.Listener.Addr().String() // before it serves: the handlers read it
+	i.srv.Start()
 	return i
 }
 
