@@ -21,11 +21,20 @@ import (
 // unless all is well.
 func runDoctor(ctx context.Context, cfg config, std streams, logger zerolog.Logger) error {
 	stdout := std.out
-	ok := true
+	problems := 0
 	good := func(format string, a ...any) { fmt.Fprintf(stdout, "ok       "+format+"\n", a...) }
 	bad := func(format string, a ...any) {
-		ok = false
+		problems++
 		fmt.Fprintf(stdout, "PROBLEM  "+format+"\n", a...)
+	}
+	// failed ends a run that found problems with their count, so that the last line says how it went.
+	failed := func() error {
+		them := "them"
+		if problems == 1 {
+			them = "it"
+		}
+		fmt.Fprintf(stdout, "%s found: fix %s, then run doctor again.\n", plural(problems, "problem"), them)
+		return errReported
 	}
 	note := func(format string, a ...any) { fmt.Fprintf(stdout, "note     "+format+"\n", a...) }
 	for _, p := range loosePermissions(cfg) {
@@ -36,7 +45,8 @@ func runDoctor(ctx context.Context, cfg config, std streams, logger zerolog.Logg
 	case cfg.sandbox:
 		note("--sandbox: checking the built-in emulator, not a real OpenRouter account")
 	case cfg.key == "":
-		bad("no key: set %s to an OpenRouter management key (%s)", keyVars[0], "https://openrouter.ai/docs/guides/overview/auth/management-api-keys")
+		bad("no key: set %s to an OpenRouter management key (%s), or try everything without an account: %s doctor --sandbox",
+			keyVars[0], "https://openrouter.ai/docs/guides/overview/auth/management-api-keys", name)
 	default:
 		good("key from %s", cfg.keyVar)
 		if cfg.keyVar != keyVars[0] {
@@ -51,7 +61,7 @@ func runDoctor(ctx context.Context, cfg config, std streams, logger zerolog.Logg
 	client, _, err := newClient(ctx, cfg, logger)
 	if err != nil {
 		bad("%v", err)
-		return errReported
+		return failed()
 	}
 	if cfg.sandbox || openrouter.IsKey(cfg.key.Reveal()) {
 		k, err := client.CurrentKey(ctx)
@@ -93,8 +103,8 @@ func runDoctor(ctx context.Context, cfg config, std streams, logger zerolog.Logg
 		// Checked with the other flags (tools.CheckSecretDir): doctor runs only when it passed.
 		good("new secrets go to files in %s, not to the model", cfg.secretDir)
 	}
-	if !ok {
-		return errReported
+	if problems > 0 {
+		return failed()
 	}
 	fmt.Fprintln(stdout, "All is well.")
 	return nil
@@ -152,6 +162,14 @@ func checkOIDC(ctx context.Context, o oidcConfig, good, bad, note func(string, .
 	if !strings.HasSuffix(o.resourceURL, "/mcp") {
 		note("--resource-url %s does not end in /mcp, where this server serves MCP: a proxy must map it", o.resourceURL)
 	}
+}
+
+// plural says n things: "1 problem", "2 problems".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 func describeLimits(good func(string, ...any), k *openrouter.CurrentKey) {

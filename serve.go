@@ -8,8 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"strconv"
 	"strings"
+	"syscall"
 
+	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
 	"github.com/orkeys/openrouter-keys-mcp/accesstoken"
@@ -45,6 +49,9 @@ func newClient(ctx context.Context, cfg config, logger zerolog.Logger, adjust ..
 		go func() { _ = transport.ServeHTTP(ctx, ln, emu, logger.With().Str("component", "sandbox").Logger(), nil) }()
 		opts.BaseURL = "http://" + ln.Addr().String() + "/api/v1"
 		opts.APIKey = openrouter.Secret(emu.ManagementKey())
+	}
+	for _, f := range adjust {
+		f(&opts)
 	}
 	client, err := openrouter.New(opts)
 	return client, emu, err
@@ -116,8 +123,44 @@ func runStdio(ctx context.Context, cfg config, std streams, logger zerolog.Logge
 	return serve(ctx, cfg, logger, nil, func(s *mcpserver.Server, client *openrouter.Client, _ *sandbox.Sandbox) error {
 		ev, msg := startLine(logger, cfg, "serving MCP on stdio", true)
 		ev.Str("version", versionString()).Str("base_url", client.BaseURL()).Msg(msg)
+		if f, ok := std.in.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+			// A person started it by hand: without a word it would wait in silence for MCP messages, and
+			// answer what they type with JSON parse errors. An MCP host never gives it a terminal.
+			fmt.Fprint(std.err, terminalHint)
+		}
 		return transport.ServeStdio(ctx, s.MCPServer, std.in, std.out, logger)
 	})
+}
+
+// terminalHint is said on stderr when the stdio server's input is a terminal.
+const terminalHint = name + ` is waiting for an MCP client on stdin/stdout; what you type here is not MCP.
+  To see it work, run instead:  ` + name + ` call list_keys --sandbox   (or: go run . call list_keys --sandbox)
+  The commands and examples:    ` + name + ` --help
+  To connect an MCP client, set this binary's absolute path as the client's command. Ctrl-C stops it.
+`
+
+// listen listens on cfg.addr. An address in use, or not an address, is the user's to change: it is
+// said in one line that names --addr, not logged as a failure of the server.
+func listen(cfg config) (net.Listener, error) {
+	ln, err := net.Listen("tcp", cfg.addr)
+	var addrErr *net.AddrError
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		suggestion := "127.0.0.1:8090"
+		if host, port, err := net.SplitHostPort(cfg.addr); err == nil {
+			if n, err := strconv.Atoi(port); err == nil && n > 0 && n < 65535 {
+				suggestion = net.JoinHostPort(host, strconv.Itoa(n+1))
+			}
+		}
+		return nil, usageError{fmt.Errorf("%s is in use by another program (another copy of this server?): stop it, or "+
+			"listen elsewhere with --addr (or %s), e.g. --addr %s", cfg.addr, envAddr, suggestion)}
+	case errors.As(err, &addrErr):
+		return nil, usageError{fmt.Errorf("cannot listen on %q: %v; want host:port in --addr (or %s), e.g. --addr 127.0.0.1:8080",
+			cfg.addr, addrErr.Err, envAddr)}
+	case err != nil:
+		return nil, fmt.Errorf("listen on %s: %w", cfg.addr, err)
+	}
+	return ln, nil
 }
 
 func runHTTP(ctx context.Context, cfg config, std streams, logger zerolog.Logger) error {
@@ -166,9 +209,9 @@ func runHTTP(ctx context.Context, cfg config, std streams, logger zerolog.Logger
 			opts.AuthHint = "send the server's access token as Authorization: Bearer <token>"
 		}
 		handler, closeSessions := transport.NewHTTPHandler(s.MCPServer, opts)
-		ln, err := net.Listen("tcp", cfg.addr)
+		ln, err := listen(cfg)
 		if err != nil {
-			return fmt.Errorf("http: %w", err)
+			return err
 		}
 		ln = transport.LimitConns(ln, transport.ConnLimits{Max: cfg.maxConns, MaxPerAddr: cfg.maxConnsPerAddr}, logger)
 		warnSandbox(logger, cfg, client)
@@ -229,9 +272,9 @@ func serverOptions(cfg config, logger zerolog.Logger) mcpserver.Options {
 
 func runSandbox(ctx context.Context, cfg config, std streams, logger zerolog.Logger) error {
 	emu := sandbox.New(sandbox.Options{ManagementKey: string(cfg.key), Faults: cfg.faults})
-	ln, err := net.Listen("tcp", cfg.addr)
+	ln, err := listen(cfg)
 	if err != nil {
-		return fmt.Errorf("sandbox: %w", err)
+		return err
 	}
 	if cfg.key == "" {
 		printSandboxKey(std.err, emu)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http/httptest"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/orkeys/openrouter-keys-mcp/mcpserver"
@@ -27,6 +28,9 @@ type Toolbox struct {
 	AuditAllocMB       float64 // bytes allocated by one audit, in MB, the sandbox's included
 	StdioAuditKeys     int     // keys a stdio server process audited, for its peak RSS
 	StdioAuditPeakRSS  int64   // that process's peak resident set, bytes
+	PlanTime           Stats   // one plan_cleanup call over the same keys (issue 21), over AuditRuns runs
+	ApplyActions       int     // actions in each plan applied
+	ApplyTime          Stats   // one apply_plan call of such a plan, over AuditRuns runs
 }
 
 // measureToolbox measures the context cost of the tools and one audit of keys keys in workspaces
@@ -83,7 +87,31 @@ func measureToolbox(ctx context.Context, keys, workspaces, runs int) (Toolbox, e
 	}
 	runtime.ReadMemStats(&after)
 	tb.AuditAllocMB = float64(after.TotalAlloc-before.TotalAlloc) / (1 << 20)
-	return tb, nil
+	tb.PlanTime, tb.ApplyTime, tb.ApplyActions, err = timePlans(ctx, s, runs)
+	return tb, err
+}
+
+// timePlans times plan_cleanup disabling the never-used keys (every key made above), and apply_plan
+// of each plan: each apply disables a batch, so the next plan holds the next.
+func timePlans(ctx context.Context, s *mcpserver.Server, runs int) (plans, applies Stats, actions int, err error) {
+	var planLat, applyLat []time.Duration
+	for range runs {
+		t0 := time.Now()
+		text, err := callText(ctx, s, NewCall("plan_cleanup", map[string]any{"disable": []string{"never_used"}}))
+		if err != nil {
+			return plans, applies, 0, err
+		}
+		planLat = append(planLat, time.Since(t0))
+		// The plan's text ends with its token, on a line of its own.
+		token := text[strings.LastIndexByte(text, '\n')+1:]
+		actions = strings.Count(text, "\n- ")
+		t0 = time.Now()
+		if _, err := callText(ctx, s, NewCall("apply_plan", map[string]any{"plan_token": token})); err != nil {
+			return plans, applies, 0, err
+		}
+		applyLat = append(applyLat, time.Since(t0))
+	}
+	return Summarize(planLat), Summarize(applyLat), actions, nil
 }
 
 // workspaceIDs returns n workspace ids of the account, adding workspaces to the sandbox as needed.
@@ -166,5 +194,9 @@ func (tb Toolbox) targets() []Target {
 			Figure: ms(tb.AuditTime.Median), Goal: "< 1 s", Met: tb.AuditTime.Median > 0 && tb.AuditTime.Median < time.Second},
 		{What: fmt.Sprintf("peak RSS of the stdio server auditing %d keys, release", tb.StdioAuditKeys), Figure: mb(tb.StdioAuditPeakRSS), Goal: "< 40 MB",
 			Met: tb.StdioAuditPeakRSS > 0 && tb.StdioAuditPeakRSS < 40<<20},
+		{What: fmt.Sprintf("plan_cleanup over %d keys in %d workspaces, in process (median of %d)", tb.AuditKeys, tb.AuditWorkspaces, tb.AuditRuns),
+			Figure: ms(tb.PlanTime.Median), Goal: "< 1 s", Met: tb.PlanTime.Median > 0 && tb.PlanTime.Median < time.Second},
+		{What: fmt.Sprintf("apply_plan of %d actions against the sandbox, in process (median of %d)", tb.ApplyActions, tb.AuditRuns),
+			Figure: ms(tb.ApplyTime.Median), Goal: "< 2 s", Met: tb.ApplyTime.Median > 0 && tb.ApplyTime.Median < 2*time.Second},
 	}
 }

@@ -208,7 +208,7 @@ func TestConformanceSuite(t *testing.T) {
 		if r := results["tools-list"]; len(r.checks) > 0 {
 			d, _ := r.checks[0].Details.(map[string]any)
 			listed, _ := d["tools"].([]any)
-			for _, tool := range []string{"list_keys", "get_key", "create_key", "update_key", "delete_key", "current_key", "list_workspaces", "get_credits", "get_activity", "audit_keys", "rotate_key"} {
+			for _, tool := range []string{"list_keys", "get_key", "create_key", "update_key", "delete_key", "current_key", "list_workspaces", "get_credits", "get_activity", "audit_keys", "rotate_key", "plan_cleanup", "apply_plan"} {
 				if !slices.Contains(listed, any(tool)) {
 					t.Errorf("tools-list did not see %s: %v", tool, listed)
 				}
@@ -297,7 +297,7 @@ func TestShippedBinaryHasOnlyOurTools(t *testing.T) {
 		names = append(names, tool.Name)
 	}
 	sort.Strings(names)
-	if want := []string{"audit_keys", "create_key", "current_key", "delete_key", "get_activity", "get_credits", "get_key", "list_keys", "list_workspaces", "rotate_key", "update_key"}; !slices.Equal(names, want) {
+	if want := []string{"apply_plan", "audit_keys", "create_key", "current_key", "delete_key", "get_activity", "get_credits", "get_key", "list_keys", "list_workspaces", "plan_cleanup", "rotate_key", "update_key"}; !slices.Equal(names, want) {
 		t.Errorf("tools/list: %v, want exactly %v", names, want)
 	}
 	for id, method := range map[float64]string{3: "prompts/list", 4: "resources/list"} {

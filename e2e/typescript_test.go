@@ -43,8 +43,8 @@ func TestToolFlowWithTheTypeScriptSDK(t *testing.T) {
 				Elicitations int `json:"elicitations"`
 			}
 			runScript(t, node, &sum, flow, tc.args(t)...)
-			want := []string{"audit_keys", "create_key", "current_key", "delete_key", "get_activity", "get_credits", "get_key", "list_keys", "list_workspaces", "rotate_key", "update_key"}
-			if !slices.Equal(sum.Tools, want) || sum.SchemasCompiled != 22 {
+			want := []string{"apply_plan", "audit_keys", "create_key", "current_key", "delete_key", "get_activity", "get_credits", "get_key", "list_keys", "list_workspaces", "plan_cleanup", "rotate_key", "update_key"}
+			if !slices.Equal(sum.Tools, want) || sum.SchemasCompiled != 26 {
 				t.Errorf("tools %v with %d schemas compiled; want %v and 22", sum.Tools, sum.SchemasCompiled, want)
 			}
 			if len(sum.Steps) != 8 {

@@ -126,7 +126,8 @@ func describe(sandbox bool, policy tools.Policy) (title, instructions string) {
 	title = "OpenRouter keys"
 	instructions = "Manage the OpenRouter API keys of one account: list, inspect, create, update (rename, " +
 		"disable, set limits), rotate and delete keys, check the key in use with current_key, audit every key " +
-		"in one call with audit_keys, and read the account's workspaces, credits and spend. Keys are named by " +
+		"in one call with audit_keys, clean up many keys in one reviewed step (plan_cleanup, shown to the user, then " +
+		"apply_plan), and read the account's workspaces, credits and spend. Keys are named by " +
 		"their hash, never by their secret. A new key's secret is shown once, in create_key's or rotate_key's " +
 		"result (or written to a file, when the server keeps secrets out of the conversation)."
 	if p := policy.String(); p != "" {

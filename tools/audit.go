@@ -60,6 +60,8 @@ type auditRecord struct {
 	Hash      string `json:"hash,omitempty"`
 	NewHash   string `json:"new_hash,omitempty"` // a rotated key's successor
 	Name      string `json:"name,omitempty"`
+	PlanID    string `json:"plan_id,omitempty"` // an action of a cleanup plan: the plan it belongs to
+	Action    string `json:"action,omitempty"`  // and which action it is (disable, delete, set_limit)
 	Outcome   string `json:"outcome,omitempty"` // ok or error
 	Error     string `json:"error,omitempty"`
 	Client    string `json:"client,omitempty"`
@@ -106,11 +108,23 @@ func (a *AuditLog) clean(v string) string {
 // attempt records that a call is about to change a key (hash, or name for a new one), before
 // OpenRouter is asked. The record it returns is the call's, for its outcome.
 func (a *AuditLog) attempt(ctx context.Context, tool, hash, name string) (*auditRecord, error) {
-	rec := &auditRecord{Event: "attempt", CallID: newCallID(), Tool: tool, Hash: hash, Name: name}
-	if err := a.write(ctx, *rec); err != nil {
+	return a.begin(ctx, auditRecord{Tool: tool, Hash: hash, Name: name})
+}
+
+// planned records that apply_plan is about to carry out one action of a plan, before OpenRouter is
+// asked: each action has its own attempt and outcome, so the log says exactly which were done. The
+// record it returns is the action's, for its outcome.
+func (a *AuditLog) planned(ctx context.Context, planID, action, hash, name string) (*auditRecord, error) {
+	return a.begin(ctx, auditRecord{Tool: applyPlanName, Hash: hash, Name: name, PlanID: planID, Action: action})
+}
+
+// begin writes rec as an attempt, with a call id of its own.
+func (a *AuditLog) begin(ctx context.Context, rec auditRecord) (*auditRecord, error) {
+	rec.Event, rec.CallID = "attempt", newCallID()
+	if err := a.write(ctx, rec); err != nil {
 		return nil, errors.Join(errAuditUnavailable, err)
 	}
-	return rec, nil
+	return &rec, nil
 }
 
 // auditOutcome is how a call ended, for its outcome record.

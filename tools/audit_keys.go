@@ -30,9 +30,25 @@ const (
 type auditKeysArgs struct {
 	WorkspaceIDs []string `json:"workspace_ids,omitempty" jsonschema:"audit only these workspaces (UUIDs); default every workspace"`
 	Kinds        []string `json:"kinds,omitempty" jsonschema:"report only these kinds of finding; default all"`
-	UnusedDays   int      `json:"unused_days,omitempty" jsonschema:"unused: no use for this many days (default 30)"`
-	NearLimitPct float64  `json:"near_limit_pct,omitempty" jsonschema:"near_limit: this percentage of the limit used (default 90)"`
-	ExpiringDays int      `json:"expiring_days,omitempty" jsonschema:"expiring_soon: expires within this many days (default 7)"`
+	auditThresholds
+}
+
+// auditThresholds are the thresholds of the kinds of finding, shared by audit_keys and plan_cleanup.
+type auditThresholds struct {
+	UnusedDays   int     `json:"unused_days,omitempty" jsonschema:"unused: no use for this many days (default 30)"`
+	NearLimitPct float64 `json:"near_limit_pct,omitempty" jsonschema:"near_limit: this percentage of the limit used (default 90)"`
+	ExpiringDays int     `json:"expiring_days,omitempty" jsonschema:"expiring_soon: expires within this many days (default 7)"`
+}
+
+// constrainAudited sets what tags cannot say of the workspaces and thresholds of an audit.
+func constrainAudited(s *jsonschema.Schema) {
+	ws := property(s, "workspace_ids")
+	ws.Items.Pattern = uuidPattern
+	ws.MaxItems = jsonschema.Ptr(100)
+	property(s, "unused_days").Minimum = jsonschema.Ptr(1.0)
+	pct := property(s, "near_limit_pct")
+	pct.Minimum, pct.Maximum = jsonschema.Ptr(1.0), jsonschema.Ptr(100.0)
+	property(s, "expiring_days").Minimum = jsonschema.Ptr(1.0)
 }
 
 // finding is one thing wrong with one key.
@@ -61,40 +77,20 @@ var auditKeys = spec[auditKeysArgs, auditKeysResult]{
 		"stale, expired or near their limit?\", then act on a key by its hash. Needs a management key.",
 	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
 	constrainInput: func(s *jsonschema.Schema) {
-		ws := property(s, "workspace_ids")
-		ws.Items.Pattern = uuidPattern
-		ws.MaxItems = jsonschema.Ptr(100)
+		constrainAudited(s)
 		kinds := property(s, "kinds")
 		kinds.Items.Enum = make([]any, len(findingKinds))
 		for i, k := range findingKinds {
 			kinds.Items.Enum[i] = k
 		}
-		property(s, "unused_days").Minimum = jsonschema.Ptr(1.0)
-		pct := property(s, "near_limit_pct")
-		pct.Minimum, pct.Maximum = jsonschema.Ptr(1.0), jsonschema.Ptr(100.0)
-		property(s, "expiring_days").Minimum = jsonschema.Ptr(1.0)
 	},
 	call: func(ctx context.Context, d *deps, in auditKeysArgs) (auditKeysResult, error) {
-		workspaces := slices.Compact(slices.Sorted(slices.Values(in.WorkspaceIDs))) // each once
-		if len(workspaces) == 0 {
-			all, total, err := readWorkspaces(ctx, d.client)
-			if err != nil {
-				return auditKeysResult{}, fmt.Errorf("list workspaces: %w", err)
-			}
-			if total > len(all) {
-				return auditKeysResult{}, toolError(fmt.Sprintf("The account has %d workspaces, more than one audit "+
-					"reads (%d). Audit them a few at a time with workspace_ids (list_workspaces names them).", total, len(all)))
-			}
-			for _, w := range all {
-				workspaces = append(workspaces, w.ID)
-			}
-		}
-		keys, err := keysOf(ctx, d.client, workspaces)
+		keys, workspaces, err := auditedKeys(ctx, d.client, in.WorkspaceIDs)
 		if err != nil {
 			return auditKeysResult{}, err
 		}
 		rules := in.rules(time.Now())
-		out := auditKeysResult{KeysChecked: len(keys), WorkspacesChecked: len(workspaces), Summary: map[string]int{}}
+		out := auditKeysResult{KeysChecked: len(keys), WorkspacesChecked: workspaces, Summary: map[string]int{}}
 		for _, k := range keys {
 			for _, f := range rules.check(k) {
 				if len(in.Kinds) == 0 || slices.Contains(in.Kinds, f.Kind) {
@@ -118,7 +114,7 @@ var auditKeys = spec[auditKeysArgs, auditKeysResult]{
 	},
 	text: func(_ auditKeysArgs, out auditKeysResult) string {
 		var b strings.Builder
-		fmt.Fprintf(&b, "Audited %d keys in %d workspaces: ", out.KeysChecked, out.WorkspacesChecked)
+		fmt.Fprintf(&b, "Audited %s in %s: ", count(out.KeysChecked, "key"), count(out.WorkspacesChecked, "workspace"))
 		if len(out.Summary) == 0 {
 			b.WriteString("nothing to report.")
 			return b.String()
@@ -158,7 +154,28 @@ type auditRules struct {
 	unusedDays        int
 }
 
-func (in auditKeysArgs) rules(now time.Time) auditRules {
+// auditedKeys reads every key of the workspaces given (default every workspace of the account), and
+// says how many workspaces that was.
+func auditedKeys(ctx context.Context, c *openrouter.Client, workspaceIDs []string) ([]openrouter.Key, int, error) {
+	workspaces := slices.Compact(slices.Sorted(slices.Values(workspaceIDs))) // each once
+	if len(workspaces) == 0 {
+		all, total, err := readWorkspaces(ctx, c)
+		if err != nil {
+			return nil, 0, fmt.Errorf("list workspaces: %w", err)
+		}
+		if total > len(all) {
+			return nil, 0, toolError(fmt.Sprintf("The account has %d workspaces, more than one call reads (%d). "+
+				"Give a few at a time with workspace_ids (list_workspaces names them).", total, len(all)))
+		}
+		for _, w := range all {
+			workspaces = append(workspaces, w.ID)
+		}
+	}
+	keys, err := keysOf(ctx, c, workspaces)
+	return keys, len(workspaces), err
+}
+
+func (in auditThresholds) rules(now time.Time) auditRules {
 	days, pct, expiring := cmp.Or(in.UnusedDays, 30), cmp.Or(in.NearLimitPct, 90), cmp.Or(in.ExpiringDays, 7)
 	return auditRules{
 		now:               now,
@@ -210,7 +227,7 @@ func (r auditRules) check(k openrouter.Key) []finding {
 
 // errTooManyKeys stops an audit that would read more than maxAuditKeys.
 var errTooManyKeys = toolError(fmt.Sprintf("The account has more than %d keys in the workspaces asked for, more than "+
-	"one audit reads. Audit fewer workspaces at a time with workspace_ids (list_workspaces names them).", maxAuditKeys))
+	"one call reads. Give fewer workspaces at a time with workspace_ids (list_workspaces names them).", maxAuditKeys))
 
 // keysOf reads every key of the workspaces, disabled and expired ones included, a few workspaces at a
 // time, reporting progress as pages arrive.

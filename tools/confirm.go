@@ -84,15 +84,22 @@ type question struct {
 	message string
 }
 
-// keyState digests what a confirmed change must find unchanged: the key, its last update and whether
-// it is disabled. Disabling and enabling again moves updated_at, so an old answer cannot disable the
-// key a second time.
+// keyState digests what a confirmed change, or a reviewed plan, must find unchanged: the key, its last
+// update, whether it is disabled, its name and its limit. Disabling and enabling again moves
+// updated_at, so an old answer cannot disable the key a second time; the name and limit are bound too,
+// since not every change is known to move updated_at.
 func keyState(k *openrouter.Key) string {
-	updated := ""
+	updated, limit, reset := "", "none", "never"
 	if k.UpdatedAt != nil {
 		updated = *k.UpdatedAt
 	}
-	sum := sha256.Sum256([]byte(k.Hash + "\x00" + updated + "\x00" + strconv.FormatBool(k.Disabled)))
+	if k.Limit != nil {
+		limit = formatUSD(*k.Limit)
+	}
+	if k.LimitReset != nil {
+		reset = *k.LimitReset
+	}
+	sum := sha256.Sum256([]byte(strings.Join([]string{k.Hash, updated, strconv.FormatBool(k.Disabled), k.Name, limit, reset}, "\x00")))
 	return hex.EncodeToString(sum[:8])
 }
 
@@ -257,10 +264,22 @@ func (c *confirmer) open(state string, q question, now time.Time) (nonce, key st
 // mac signs a state's head (expiry, nonce, key state) with the tool, whom the call acts for and the
 // arguments.
 func (c *confirmer) mac(q question, head string) string {
+	return hex.EncodeToString(c.sign([]byte(q.tool), []byte(q.who), []byte(head), q.args))
+}
+
+// sign is the server's one signature, for confirmation states and plan tokens alike: an HMAC, with
+// the key replicas share, over the parts, each but the last ended by a NUL. The first part says what
+// is signed (a tool's name, or planTokenDomain), so that one kind of signed value cannot pass for
+// another.
+func (c *confirmer) sign(parts ...[]byte) []byte {
 	m := hmac.New(sha256.New, c.key)
-	fmt.Fprintf(m, "%s\x00%s\x00%s\x00", q.tool, q.who, head)
-	m.Write(q.args)
-	return hex.EncodeToString(m.Sum(nil))
+	for i, p := range parts {
+		m.Write(p)
+		if i < len(parts)-1 {
+			m.Write([]byte{0})
+		}
+	}
+	return m.Sum(nil)
 }
 
 // facts are what every question tells of the key besides what the tool asks, from OpenRouter and this

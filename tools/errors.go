@@ -33,9 +33,12 @@ func explain(err error) string {
 	var apiErr *openrouter.APIError
 	var argErr invalidArgs
 	var toolErr toolError
+	var refused policyRefusal
 	switch {
 	case errors.As(err, &toolErr):
 		return string(toolErr)
+	case errors.As(err, &refused):
+		return refused.Error()
 	case errors.As(err, &argErr):
 		return "Invalid arguments, nothing was sent to OpenRouter: " + string(argErr) + "."
 	case errors.Is(err, openrouter.ErrNoAPIKey):

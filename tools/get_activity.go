@@ -101,7 +101,7 @@ func activityText(in activityArgs, out activityResult) string {
 	t := out.Totals
 	b.WriteString(": $" + usd(t.Usage) + ", " + strconv.FormatInt(t.Requests, 10) + " requests, " +
 		strconv.FormatInt(t.PromptTokens, 10) + " prompt and " + strconv.FormatInt(t.CompletionTokens, 10) +
-		" completion tokens, in " + strconv.Itoa(len(out.Rows)) + " rows.")
+		" completion tokens, in " + count(len(out.Rows), "row") + ".")
 	if len(out.Rows) == 0 {
 		return b.String()
 	}

@@ -91,11 +91,20 @@ var listKeys = spec[listKeysArgs, listKeysResult]{
 	text: func(in listKeysArgs, out listKeysResult) string {
 		var b strings.Builder           // its String does not copy the table
 		b.Grow(256 + 208*len(out.Keys)) // a row is 160 to 230 bytes
-		b.WriteString(strconv.Itoa(len(out.Keys)))
+		b.WriteString(count(len(out.Keys), "key"))
 		if out.NextOffset != nil {
-			b.WriteString(" keys; more remain (next_offset " + strconv.Itoa(*out.NextOffset) + ").")
+			b.WriteString("; more remain (next_offset " + strconv.Itoa(*out.NextOffset) + ").")
 		} else {
-			b.WriteString(" keys; no more.")
+			b.WriteString("; no more.")
+		}
+		// audit_keys counts every key: say what this list leaves out, so the two counts can be told apart.
+		switch {
+		case !in.IncludeDisabled && !in.IncludeExpired:
+			b.WriteString(" Disabled and expired keys are left out (include_disabled, include_expired: true lists them).")
+		case !in.IncludeDisabled:
+			b.WriteString(" Disabled keys are left out (include_disabled: true lists them).")
+		case !in.IncludeExpired:
+			b.WriteString(" Expired keys are left out (include_expired: true lists them).")
 		}
 		if in.Name != "" {
 			b.WriteString(" Filtered by name " + strconv.Quote(in.Name) + ".")
@@ -103,7 +112,7 @@ var listKeys = spec[listKeysArgs, listKeysResult]{
 		if out.Note != "" {
 			b.WriteString(" Note: " + out.Note + ".")
 		}
-		b.WriteString(" Columns: name | hash | label | state | limit USD (remaining, reset) | usage USD month/total | expires | last used\n")
+		b.WriteString(" Columns: name | hash | label | state | limit USD (remaining, reset) | usage USD month/total | expires | last used (UTC days)\n")
 		row := make([]byte, 0, 256)
 		for _, k := range out.Keys {
 			row = append(appendKeyRow(row[:0], k), '\n')
@@ -171,7 +180,7 @@ func appendKeyRow(b []byte, k openrouter.Key) []byte {
 	if k.ExpiresAt == nil {
 		b = append(b, "never"...)
 	} else {
-		b = append(b, *k.ExpiresAt...)
+		b = append(b, dateOf(*k.ExpiresAt)...) // a day, as last used is: one format in the table
 	}
 	b = sep(b)
 	if k.LastUsedAt == nil {

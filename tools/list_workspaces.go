@@ -36,7 +36,7 @@ var listWorkspaces = spec[noArgs, listWorkspacesResult]{
 	},
 	text: func(_ noArgs, out listWorkspacesResult) string {
 		var b strings.Builder
-		b.WriteString(strconv.Itoa(len(out.Workspaces)) + " workspaces")
+		b.WriteString(count(len(out.Workspaces), "workspace"))
 		if out.TotalCount > len(out.Workspaces) {
 			b.WriteString(" of " + strconv.Itoa(out.TotalCount) + " (the first 500)")
 		}

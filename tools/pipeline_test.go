@@ -26,7 +26,7 @@ import (
 
 // envBehind is a sandbox behind front, a handler in its place that may answer a request itself or
 // hand it on, with the tools bound to a client of it.
-func envBehind(t *testing.T, opts tools.Options, front func(sb http.Handler) http.HandlerFunc) *env {
+func envBehind(t testing.TB, opts tools.Options, front func(sb http.Handler) http.HandlerFunc) *env {
 	t.Helper()
 	sb := sandbox.New(sandbox.Options{})
 	srv := httptest.NewServer(front(sb))
@@ -57,7 +57,7 @@ func countingEnv(t *testing.T, opts tools.Options) (*env, *atomic.Int32) {
 }
 
 // mustClient is another client of e's sandbox, with the management key.
-func mustClient(t *testing.T, e *env) *openrouter.Client {
+func mustClient(t testing.TB, e *env) *openrouter.Client {
 	t.Helper()
 	c, err := openrouter.New(openrouter.Options{BaseURL: e.url, APIKey: openrouter.Secret(e.sb.ManagementKey())})
 	if err != nil {

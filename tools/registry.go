@@ -22,7 +22,7 @@ type declared interface {
 
 // declarations lists every tool, in the order tools/list shows them.
 var declarations = []declared{listKeys, getKey, createKey, updateKey, deleteKey, currentKey, listWorkspaces,
-	getCredits, getActivity, auditKeys, rotateKey}
+	getCredits, getActivity, auditKeys, rotateKey, planCleanup, applyPlan}
 
 // Names returns the names of all tools.
 func Names() []string {
@@ -63,7 +63,7 @@ func Tiers() map[string]Tier {
 // All returns every tool, bound to c, with its schemas. An error here is a
 // programming error in a tool declaration; the server must not start with it.
 func All(c *openrouter.Client, opts Options) ([]server.ServerTool, error) {
-	e := &deps{client: c, opts: opts, confirm: newConfirmer(opts.ConfirmWait, opts.ConfirmSecret), renames: newRenames()}
+	e := &deps{client: c, opts: opts, confirm: newConfirmer(opts.ConfirmWait, opts.ConfirmSecret), renames: newRenames(), plans: newPlanRuns()}
 	out := make([]server.ServerTool, 0, len(declarations))
 	for _, d := range declarations {
 		t, err := d.build(e)

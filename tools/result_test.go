@@ -69,7 +69,7 @@ func keyRowFmt(k openrouter.Key) string {
 	}
 	expires := "never"
 	if k.ExpiresAt != nil {
-		expires = *k.ExpiresAt
+		expires, _, _ = strings.Cut(*k.ExpiresAt, "T")
 	}
 	lastUsed := "never"
 	if k.LastUsedAt != nil {
@@ -144,7 +144,7 @@ func TestResultsCarryTheOutputOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := json.Marshal(key)
-	if text := res.Content[0].(mcp.TextContent).Text; text != getKey.summary(hashArgs{}, key)+"\n"+string(b) {
+	if text := res.Content[0].(mcp.TextContent).Text; text != getKey.summary(hashArgs{}, key)+"\n"+string(tidyNumbers(b)) {
 		t.Errorf("get_key text: %q", text)
 	}
 	if got, _ := json.Marshal(res.StructuredContent); string(got) != string(b) {
@@ -212,4 +212,44 @@ func BenchmarkResult(b *testing.B) {
 			b.SetBytes(int64(len(enc)))
 		}
 	})
+}
+
+// The text block rounds float noise to a millionth of a dollar; structuredContent keeps it.
+func TestTextRoundsFloatNoiseOnly(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"total_usage":409.27325990199995,"remaining":90.72674}`: `{"total_usage":409.27326,"remaining":90.72674}`,
+		`{"usage":-0.1234567,"n":[1,2.5,1e-7]}`:                   `{"usage":-0.123457,"n":[1,2.5,1e-7]}`,
+		`{"name":"0.12345678 \"9.87654321\"","x":0.5}`:            `{"name":"0.12345678 \"9.87654321\"","x":0.5}`,
+	} {
+		if got := string(tidyNumbers([]byte(in))); got != want {
+			t.Errorf("tidyNumbers(%s) = %s, want %s", in, got, want)
+		}
+	}
+	res, err := getCredits.result(noArgs{}, creditsResult{Credits: openrouter.Credits{TotalCredits: 500, TotalUsage: 409.27325990199995}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := res.Content[0].(mcp.TextContent).Text; !strings.Contains(text, `"total_usage":409.27326,`) {
+		t.Errorf("text: %s", text)
+	}
+	if sc, _ := json.Marshal(res.StructuredContent); !strings.Contains(string(sc), `"total_usage":409.27325990199995`) {
+		t.Errorf("structured content not exact: %s", sc)
+	}
+}
+
+// list_keys says one key in the singular, and what it leaves out, beside audit_keys' count of every key.
+func TestListKeysTextSaysWhatItHides(t *testing.T) {
+	one := listKeysResult{Keys: samplePage(1)}
+	for _, tc := range []struct {
+		in   listKeysArgs
+		want string
+	}{
+		{listKeysArgs{}, "1 key; no more. Disabled and expired keys are left out"},
+		{listKeysArgs{ListKeysParams: openrouter.ListKeysParams{IncludeDisabled: true}}, "1 key; no more. Expired keys are left out"},
+		{listKeysArgs{ListKeysParams: openrouter.ListKeysParams{IncludeDisabled: true, IncludeExpired: true}}, "1 key; no more. Columns:"},
+	} {
+		if text := listKeys.text(tc.in, one); !strings.HasPrefix(text, tc.want) {
+			t.Errorf("%+v: text starts %q, want %q", tc.in, text[:min(len(text), 90)], tc.want)
+		}
+	}
 }

@@ -38,6 +38,7 @@ var typeSchemas = map[reflect.Type]*jsonschema.Schema{
 	reflect.TypeFor[openrouter.LimitReset]():                      {Type: "string", Enum: limitResets()},
 	reflect.TypeFor[openrouter.Optional[string]]():                {Type: "string"},
 	reflect.TypeFor[openrouter.Optional[bool]]():                  {Type: "boolean"},
+	reflect.TypeFor[openrouter.Optional[float64]]():               {Type: "number"},
 	reflect.TypeFor[openrouter.Nullable[float64]]():               {Type: "number"},
 	reflect.TypeFor[openrouter.Nullable[openrouter.LimitReset]](): {Type: "string", Enum: limitResets()},
 }

@@ -954,4 +954,135 @@ var pregenerated = map[string]encodedPair{
 			"\"required\":[\"old\"]," +
 			"\"additionalProperties\":false}",
 	},
+	"plan_cleanup": {
+		in: "{\"type\":\"object\"," +
+			"\"properties\":{\"delete\":{\"type\":\"array\"," +
+			"\"items\":{\"type\":\"string\"}," +
+			"\"description\":\"audit kinds and/or hashes to delete\"}," +
+			"\"disable\":{\"type\":\"array\"," +
+			"\"items\":{\"type\":\"string\"}," +
+			"\"description\":\"audit kinds and/or hashes to disable\"}," +
+			"\"set_limit\":{\"type\":\"array\"," +
+			"\"items\":{\"type\":\"string\"}," +
+			"\"description\":\"audit kinds and/or hashes to give limit\"}," +
+			"\"limit\":{\"type\":\"number\"," +
+			"\"description\":\"set_limit's limit in USD\"," +
+			"\"minimum\":0}," +
+			"\"limit_reset\":{\"type\":\"string\"," +
+			"\"description\":\"set_limit's reset; default unchanged\"," +
+			"\"enum\":[\"daily\"," +
+			"\"weekly\"," +
+			"\"monthly\"," +
+			"\"never\"]}," +
+			"\"workspace_ids\":{\"type\":\"array\"," +
+			"\"items\":{\"type\":\"string\"," +
+			"\"pattern\":\"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$\"}," +
+			"\"description\":\"only these workspaces; default all\"," +
+			"\"maxItems\":100}," +
+			"\"unused_days\":{\"type\":\"integer\"," +
+			"\"description\":\"unused: days (default 30)\"," +
+			"\"minimum\":1}," +
+			"\"near_limit_pct\":{\"type\":\"number\"," +
+			"\"description\":\"near_limit: percent used (default 90)\"," +
+			"\"minimum\":1," +
+			"\"maximum\":100}," +
+			"\"expiring_days\":{\"type\":\"integer\"," +
+			"\"description\":\"expiring_soon: days (default 7)\"," +
+			"\"minimum\":1}}," +
+			"\"additionalProperties\":false}",
+		out: "{\"type\":\"object\"," +
+			"\"properties\":{\"plan_id\":{\"type\":\"string\"," +
+			"\"description\":\"names the plan in apply_plan's result and the audit log; absent when there is nothing to do\"}," +
+			"\"actions\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"object\"," +
+			"\"properties\":{\"hash\":{\"type\":\"string\"," +
+			"\"description\":\"the key's hash\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"the key's name\"}," +
+			"\"action\":{\"type\":\"string\"," +
+			"\"description\":\"delete, disable or set_limit\"}," +
+			"\"detail\":{\"type\":\"string\"," +
+			"\"description\":\"why the key was chosen, and set_limit's limit\"}," +
+			"\"key_state\":{\"type\":\"object\"," +
+			"\"properties\":{\"updated_at\":{\"type\":[\"null\"," +
+			"\"string\"]}," +
+			"\"disabled\":{\"type\":\"boolean\"}," +
+			"\"limit\":{\"type\":[\"null\"," +
+			"\"number\"]}," +
+			"\"limit_reset\":{\"type\":[\"null\"," +
+			"\"string\"]}}," +
+			"\"description\":\"the key as read; apply_plan refuses the plan if it changed\"," +
+			"\"required\":[\"updated_at\"," +
+			"\"disabled\"," +
+			"\"limit\"," +
+			"\"limit_reset\"]," +
+			"\"additionalProperties\":false}}," +
+			"\"required\":[\"hash\"," +
+			"\"name\"," +
+			"\"action\"," +
+			"\"detail\"," +
+			"\"key_state\"]," +
+			"\"additionalProperties\":false}," +
+			"\"description\":\"what apply_plan would do, in order\"}," +
+			"\"skipped\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"object\"," +
+			"\"properties\":{\"hash\":{\"type\":\"string\"," +
+			"\"description\":\"the key's hash\"}," +
+			"\"reason\":{\"type\":\"string\"," +
+			"\"description\":\"why it is left alone\"}}," +
+			"\"required\":[\"hash\"," +
+			"\"reason\"]," +
+			"\"additionalProperties\":false}," +
+			"\"description\":\"keys chosen but left alone, and why\"}," +
+			"\"more\":{\"type\":\"boolean\"," +
+			"\"description\":\"true when more keys need an action than the plan holds: apply it, then plan again\"}," +
+			"\"more_count\":{\"type\":\"integer\"," +
+			"\"description\":\"how many actions did not fit\"}," +
+			"\"expires_at\":{\"type\":\"string\"," +
+			"\"description\":\"when plan_token stops being accepted\"}," +
+			"\"plan_token\":{\"type\":\"string\"," +
+			"\"description\":\"pass it unchanged to apply_plan, once\"}}," +
+			"\"required\":[\"actions\"," +
+			"\"skipped\"]," +
+			"\"additionalProperties\":false}",
+	},
+	"apply_plan": {
+		in: "{\"type\":\"object\"," +
+			"\"properties\":{\"plan_token\":{\"type\":\"string\"," +
+			"\"description\":\"plan_cleanup's plan_token, unchanged\"}}," +
+			"\"required\":[\"plan_token\"]," +
+			"\"additionalProperties\":false}",
+		out: "{\"type\":\"object\"," +
+			"\"properties\":{\"plan_id\":{\"type\":\"string\"," +
+			"\"description\":\"the plan applied\"}," +
+			"\"actions\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"object\"," +
+			"\"properties\":{\"hash\":{\"type\":\"string\"," +
+			"\"description\":\"the key's hash\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"the key's name\"}," +
+			"\"action\":{\"type\":\"string\"," +
+			"\"description\":\"delete, disable or set_limit\"}," +
+			"\"outcome\":{\"type\":\"string\"," +
+			"\"description\":\"done, done_before (by an earlier apply), failed or not_attempted\"}," +
+			"\"error\":{\"type\":\"string\"," +
+			"\"description\":\"why it failed\"}}," +
+			"\"required\":[\"hash\"," +
+			"\"name\"," +
+			"\"action\"," +
+			"\"outcome\"]," +
+			"\"additionalProperties\":false}," +
+			"\"description\":\"every action of the plan and its outcome\"}," +
+			"\"complete\":{\"type\":\"boolean\"," +
+			"\"description\":\"true when every action is done; otherwise apply the same plan_token again for the rest\"}," +
+			"\"declined\":{\"type\":\"boolean\"," +
+			"\"description\":\"true when the user was asked and said no; nothing was changed\"}}," +
+			"\"required\":[\"plan_id\"," +
+			"\"actions\"," +
+			"\"complete\"]," +
+			"\"additionalProperties\":false}",
+	},
 }

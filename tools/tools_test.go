@@ -34,7 +34,7 @@ func newEnv(t *testing.T, key string) *env {
 }
 
 // newEnvOpts is newEnv with tool options.
-func newEnvOpts(t *testing.T, key string, opts tools.Options) *env {
+func newEnvOpts(t testing.TB, key string, opts tools.Options) *env {
 	t.Helper()
 	sb := sandbox.New(sandbox.Options{})
 	srv := httptest.NewServer(sb)
@@ -61,7 +61,7 @@ func (e *env) withKey(t *testing.T, key string) *env {
 	return newEnvWith(t, e.sb, c, tools.Options{})
 }
 
-func newEnvWith(t *testing.T, sb *sandbox.Sandbox, c *openrouter.Client, opts tools.Options) *env {
+func newEnvWith(t testing.TB, sb *sandbox.Sandbox, c *openrouter.Client, opts tools.Options) *env {
 	t.Helper()
 	all, err := tools.All(c, opts)
 	if err != nil {
@@ -76,7 +76,7 @@ func newEnvWith(t *testing.T, sb *sandbox.Sandbox, c *openrouter.Client, opts to
 }
 
 // call runs a tool's handler as mcp-go would, with arguments given as JSON.
-func (e *env) call(t *testing.T, name, args string) *mcp.CallToolResult {
+func (e *env) call(t testing.TB, name, args string) *mcp.CallToolResult {
 	t.Helper()
 	st, ok := e.tools[name]
 	if !ok {
@@ -109,7 +109,7 @@ func text(res *mcp.CallToolResult) string {
 }
 
 // structured returns the result's structuredContent as generic JSON.
-func structured(t *testing.T, res *mcp.CallToolResult) map[string]any {
+func structured(t testing.TB, res *mcp.CallToolResult) map[string]any {
 	t.Helper()
 	b, err := json.Marshal(res.StructuredContent)
 	if err != nil {
@@ -138,13 +138,13 @@ func resolve(t *testing.T, raw json.RawMessage) *jsonschema.Resolved {
 func TestEveryToolStatesAllFourHints(t *testing.T) {
 	e := newEnv(t, "management")
 	want := []string{"list_keys", "get_key", "create_key", "update_key", "delete_key", "current_key",
-		"list_workspaces", "get_credits", "get_activity", "audit_keys", "rotate_key"}
+		"list_workspaces", "get_credits", "get_activity", "audit_keys", "rotate_key", "plan_cleanup", "apply_plan"}
 	if !slices.Equal(e.order, want) {
 		t.Fatalf("got tools %v, want %v", e.order, want)
 	}
 	readOnly := map[string]bool{"list_keys": true, "get_key": true, "current_key": true,
-		"list_workspaces": true, "get_credits": true, "get_activity": true, "audit_keys": true}
-	destructive := map[string]bool{"update_key": true, "delete_key": true, "rotate_key": true}
+		"list_workspaces": true, "get_credits": true, "get_activity": true, "audit_keys": true, "plan_cleanup": true}
+	destructive := map[string]bool{"update_key": true, "delete_key": true, "rotate_key": true, "apply_plan": true}
 	for _, name := range e.order {
 		tool := e.tools[name].Tool
 		a := tool.Annotations
@@ -456,7 +456,7 @@ func (e *env) checked(t *testing.T, name string, res *mcp.CallToolResult) map[st
 				t.Errorf("list_keys: the text table lacks a key: %q", text(res))
 			}
 		}
-	case "audit_keys", "get_activity", "list_workspaces":
+	case "audit_keys", "get_activity", "list_workspaces", "plan_cleanup", "apply_plan":
 		// A report, shorter than the JSON, instead of the JSON again.
 		if b, _ := json.Marshal(sc); strings.Contains(text(res), "{") || len(text(res)) > len(b) {
 			t.Errorf("%s: the text is not a short report: %q", name, text(res))

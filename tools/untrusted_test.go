@@ -94,7 +94,7 @@ func TestTextFromOpenRouterIsShownNotHidden(t *testing.T) {
 		t.Fatal(err)
 	}
 	hashes := map[string]string{}
-	for _, n := range []string{"get", "update", "delete", "rotate", "ask"} {
+	for _, n := range []string{"get", "update", "delete", "rotate", "ask", "plan"} {
 		k, err := c.CreateKey(ctx, openrouter.CreateKeyRequest{Name: hostile(n + "-"), WorkspaceID: ws})
 		if err != nil {
 			t.Fatal(err)
@@ -116,16 +116,25 @@ func TestTextFromOpenRouterIsShownNotHidden(t *testing.T) {
 		"get_activity":    `{}`,
 		"audit_keys":      `{}`,
 		"rotate_key":      `{"hash":"` + hashes["rotate"] + `","retire":"keep"}`,
+		"plan_cleanup":    `{"disable":["` + hashes["plan"] + `"]}`,
+		"apply_plan":      "", // the token of plan_cleanup's call
 	}
+	token := ""
 	for _, name := range e.order {
 		args, ok := calls[name]
 		if !ok {
 			t.Errorf("no call of %s in this test: add one", name)
 			continue
 		}
+		if name == "apply_plan" {
+			args = `{"plan_token":"` + token + `"}`
+		}
 		res := e.call(t, name, args)
 		if res.IsError {
 			t.Errorf("%s: %s", name, text(res))
+		}
+		if name == "plan_cleanup" {
+			token, _ = structured(t, res)["plan_token"].(string)
 		}
 		checkShown(t, name, res)
 	}

@@ -214,6 +214,11 @@ func NewHTTPHandler(s *server.MCPServer, o HTTPOptions) (http.Handler, func(cont
 	})
 	if o.Resource != nil {
 		serveMetadata(mux, o.Resource)
+	} else {
+		signIn := checkOrigin(o.AllowedOrigins, noSignIn(o.AuthHint)) // nosignin.go: why these paths answer
+		for _, p := range noSignInPaths {
+			mux.Handle(p, signIn)
+		}
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, httpError("not found: MCP is served at /mcp, health at /healthz"))
