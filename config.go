@@ -279,11 +279,11 @@ var httpFlags = flagGroup{
 		e.stringVar(fs, &in.origins, "allowed-origins", envAllowedOrigins, "", "comma-separated browser origins allowed to call the server, e.g. http://localhost:6274")
 		e.intVar(fs, &cfg.maxInFlight, "max-in-flight", envMaxInFlight, transport.DefaultMaxInFlight, "MCP requests served at once; more get 429")
 		e.intVar(fs, &cfg.maxSessions, "max-sessions", envMaxSessions, transport.DefaultMaxSessions, "with --stateful, live sessions at most; more initializes get 503")
-		e.intVar(fs, &cfg.maxInFlightPer, "max-in-flight-per-caller", envMaxInFlightPer, 0, "MCP requests served at once for one bearer token; 0: a quarter of --max-in-flight with --key-source caller, all of it otherwise")
-		e.intVar(fs, &cfg.maxSessionsPer, "max-sessions-per-caller", envMaxSessionsPer, 0, "with --stateful, live sessions of one bearer token; 0: a tenth of --max-sessions with --key-source caller, all of them otherwise")
+		e.intVar(fs, &cfg.maxInFlightPer, "max-in-flight-per-caller", envMaxInFlightPer, 0, "MCP requests served at once for one bearer token; 0: a quarter of --max-in-flight with --key-source caller or --auth oidc, all of it otherwise")
+		e.intVar(fs, &cfg.maxSessionsPer, "max-sessions-per-caller", envMaxSessionsPer, 0, "with --stateful, live sessions of one bearer token; 0: a tenth of --max-sessions with --key-source caller or --auth oidc, all of them otherwise")
 		e.intVar(fs, &cfg.maxConns, "max-conns", envMaxConns, transport.DefaultMaxConns, "open connections at most; more are answered 503 unless an idle one can be closed")
 		e.intVar(fs, &cfg.maxConnsPerAddr, "max-conns-per-addr", envMaxConnsPer, transport.DefaultMaxConnsPerAddr, "open connections from one non-loopback address; behind a proxy, raise it to --max-conns")
-		e.intVar(fs, &cfg.ratePer, "rate-per-caller", envRatePer, 0, "requests a second one caller may send to /mcp on average; more get 429 with Retry-After; 0: "+strconv.Itoa(defaultRatePerCaller)+" with --key-source caller, no limit otherwise; -1: no limit")
+		e.intVar(fs, &cfg.ratePer, "rate-per-caller", envRatePer, 0, "requests a second one caller may send to /mcp on average; more get 429 with Retry-After; 0: "+strconv.Itoa(defaultRatePerCaller)+" with --key-source caller or --auth oidc, no limit otherwise; -1: no limit")
 		e.intVar(fs, &cfg.burstPer, "burst-per-caller", envBurstPer, 0, "requests one caller may send at once above --rate-per-caller; 0: twice the rate")
 		e.stringVar(fs, &cfg.metricsAddr, "metrics-addr", envMetricsAddr, "", "serve Prometheus metrics at http://ADDR/metrics, on a listener of their own; off when empty")
 		e.stringVar(fs, &in.auth, "auth", envAuth, "", "how callers of the server's key sign in: oidc (each person's access token from --oidc-issuer); default the access token of --auth-token-file")
@@ -498,13 +498,13 @@ func (cfg *config) parseShares() error {
 	}
 	if cfg.maxInFlightPer == 0 {
 		cfg.maxInFlightPer = cfg.maxInFlight
-		if cfg.keySource == keySourceCaller {
+		if cfg.manyCallers() {
 			cfg.maxInFlightPer = max(cfg.maxInFlight/4, 1)
 		}
 	}
 	if cfg.maxSessionsPer == 0 {
 		cfg.maxSessionsPer = cfg.maxSessions
-		if cfg.keySource == keySourceCaller {
+		if cfg.manyCallers() {
 			cfg.maxSessionsPer = max(cfg.maxSessions/10, 1)
 		}
 	}

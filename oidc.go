@@ -74,6 +74,13 @@ func (cfg *config) parseOIDC() error {
 	return nil
 }
 
+// manyCallers reports whether callers are told apart, each with a credential of their own (their
+// OpenRouter key, or their sign-in): each then gets a share of the server, not all of it, as the one
+// holder of a shared access token does.
+func (cfg *config) manyCallers() bool {
+	return cfg.keySource == keySourceCaller || cfg.oidc.on
+}
+
 // cmpOr is the first of a and b that is not empty.
 func cmpOr(a, b string) string {
 	if a != "" {

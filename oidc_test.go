@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"strings"
 	"testing"
 
@@ -32,5 +33,20 @@ func TestDoctorChecksOIDC(t *testing.T) {
 	code, out, _ = runMain(t, nil, append(base, "--oidc-issuer", iss.URL+"/")...)
 	if code == 0 || !strings.Contains(out, "PROBLEM  access tokens: discovery at "+iss.URL+"/") {
 		t.Errorf("doctor with an issuer that is not the discovery document's: exit %d:\n%s", code, out)
+	}
+}
+
+// Signed-in people are told apart: each gets a share of the server by default, as callers with keys
+// of their own do, not the whole of it as the one holder of a shared access token does.
+func TestEachPersonGetsAShare(t *testing.T) {
+	env := map[string]string{"OPENROUTER_MANAGEMENT_KEY": "sk-or-v1-" + strings.Repeat("0123456789abcdef", 4)}
+	cfg, err := parseConfig([]string{"http", "--auth", "oidc", "--oidc-issuer", "https://id.example.com", "--resource-url",
+		"https://keys.example.com/mcp", "--stateful"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ratePer != defaultRatePerCaller || cfg.maxInFlightPer != cfg.maxInFlight/4 || cfg.maxSessionsPer != cfg.maxSessions/10 {
+		t.Errorf("rate %d, in flight %d of %d, sessions %d of %d: want a caller's share each", cfg.ratePer, cfg.maxInFlightPer,
+			cfg.maxInFlight, cfg.maxSessionsPer, cfg.maxSessions)
 	}
 }
