@@ -270,3 +270,24 @@ func TestOIDCTwoReplicasBehindNginx(t *testing.T) {
 		}
 	}
 }
+
+// TestOIDCKeyRotation: after the issuer rotates its keys, the server fetches them again for a token
+// naming the new key, and a token of the retired key is refused from then on.
+func TestOIDCKeyRotation(t *testing.T) {
+	t.Parallel()
+	s := startOIDC(t)
+	old := s.iss.Current()
+	if resp := post(t, s.url, "Bearer "+s.token("alice", "keys:read"), nil, listTools); resp.StatusCode != 200 {
+		t.Fatalf("before rotation: %d %s", resp.StatusCode, readAll(t, resp))
+	}
+	s.iss.Rotate()
+	time.Sleep(2100 * time.Millisecond) // the server fetches the keys at most every 2 s
+	resp := post(t, s.url, "Bearer "+s.token("alice", "keys:read"), nil, listTools)
+	if body := readAll(t, resp); resp.StatusCode != 200 {
+		t.Errorf("a token of the new key: %d %s, want 200 (the keys fetched again)", resp.StatusCode, body)
+	}
+	resp = post(t, s.url, "Bearer "+old.Sign(s.iss.Claims("alice", s.resource, "keys:read")), nil, listTools)
+	if readAll(t, resp); resp.StatusCode != 401 || !strings.Contains(resp.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+		t.Errorf("a token of the retired key: %d %s, want 401 invalid_token", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+}
