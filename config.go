@@ -59,6 +59,11 @@ const (
 	envManagedPrefix  = "OPENROUTER_KEYS_MCP_MANAGED_PREFIX"
 	envMaxBatch       = "OPENROUTER_KEYS_MCP_MAX_BATCH"
 	envGuardrail      = "OPENROUTER_KEYS_MCP_GUARDRAIL"
+	envAuth           = "OPENROUTER_KEYS_MCP_AUTH"
+	envOIDCIssuer     = "OPENROUTER_KEYS_MCP_OIDC_ISSUER"
+	envOIDCAudience   = "OPENROUTER_KEYS_MCP_OIDC_AUDIENCE"
+	envOIDCScopes     = "OPENROUTER_KEYS_MCP_OIDC_SCOPES"
+	envResourceURL    = "OPENROUTER_KEYS_MCP_RESOURCE_URL"
 )
 
 // keyVars are the variables the upstream key is read from, in order of preference.
@@ -114,6 +119,7 @@ type config struct {
 	ratePer         int // requests a second of one caller; settled by parseRate
 	burstPer        int
 	metricsAddr     string // "" serves no metrics
+	oidc            oidcConfig
 
 	in flagInput // what flags and variables said, before their checks turn it into the fields above
 }
@@ -121,6 +127,7 @@ type config struct {
 // flagInput holds flag values as given, for the checks that read them.
 type flagInput struct {
 	tokenFile, confirmFile, origins, keySource, include, exclude, confirm, faults, maxLimit, maxLimitReset, maxExpiry, maxBatch string
+	auth, oidcIssuer, oidcAudience, oidcScopes, resourceURL                                                                     string
 }
 
 // A flagGroup is flags that go together, each defined with its environment twin, and the check of what
@@ -275,13 +282,18 @@ var httpFlags = flagGroup{
 		e.stringVar(fs, &in.origins, "allowed-origins", envAllowedOrigins, "", "comma-separated browser origins allowed to call the server, e.g. http://localhost:6274")
 		e.intVar(fs, &cfg.maxInFlight, "max-in-flight", envMaxInFlight, transport.DefaultMaxInFlight, "MCP requests served at once; more get 429")
 		e.intVar(fs, &cfg.maxSessions, "max-sessions", envMaxSessions, transport.DefaultMaxSessions, "with --stateful, live sessions at most; more initializes get 503")
-		e.intVar(fs, &cfg.maxInFlightPer, "max-in-flight-per-caller", envMaxInFlightPer, 0, "MCP requests served at once for one bearer token; 0: a quarter of --max-in-flight with --key-source caller, all of it otherwise")
-		e.intVar(fs, &cfg.maxSessionsPer, "max-sessions-per-caller", envMaxSessionsPer, 0, "with --stateful, live sessions of one bearer token; 0: a tenth of --max-sessions with --key-source caller, all of them otherwise")
+		e.intVar(fs, &cfg.maxInFlightPer, "max-in-flight-per-caller", envMaxInFlightPer, 0, "MCP requests served at once for one bearer token; 0: a quarter of --max-in-flight with --key-source caller or --auth oidc, all of it otherwise")
+		e.intVar(fs, &cfg.maxSessionsPer, "max-sessions-per-caller", envMaxSessionsPer, 0, "with --stateful, live sessions of one bearer token; 0: a tenth of --max-sessions with --key-source caller or --auth oidc, all of them otherwise")
 		e.intVar(fs, &cfg.maxConns, "max-conns", envMaxConns, transport.DefaultMaxConns, "open connections at most; more are answered 503 unless an idle one can be closed")
 		e.intVar(fs, &cfg.maxConnsPerAddr, "max-conns-per-addr", envMaxConnsPer, transport.DefaultMaxConnsPerAddr, "open connections from one non-loopback address; behind a proxy, raise it to --max-conns")
-		e.intVar(fs, &cfg.ratePer, "rate-per-caller", envRatePer, 0, "requests a second one caller may send to /mcp on average; more get 429 with Retry-After; 0: "+strconv.Itoa(defaultRatePerCaller)+" with --key-source caller, no limit otherwise; -1: no limit")
+		e.intVar(fs, &cfg.ratePer, "rate-per-caller", envRatePer, 0, "requests a second one caller may send to /mcp on average; more get 429 with Retry-After; 0: "+strconv.Itoa(defaultRatePerCaller)+" with --key-source caller or --auth oidc, no limit otherwise; -1: no limit")
 		e.intVar(fs, &cfg.burstPer, "burst-per-caller", envBurstPer, 0, "requests one caller may send at once above --rate-per-caller; 0: twice the rate")
 		e.stringVar(fs, &cfg.metricsAddr, "metrics-addr", envMetricsAddr, "", "serve Prometheus metrics at http://ADDR/metrics, on a listener of their own; off when empty")
+		e.stringVar(fs, &in.auth, "auth", envAuth, "", "how callers of the server's key sign in: oidc (each person's access token from --oidc-issuer); default the access token of --auth-token-file")
+		e.stringVar(fs, &in.oidcIssuer, "oidc-issuer", envOIDCIssuer, "", "with --auth oidc, the identity provider's issuer URL, as its tokens' iss says")
+		e.stringVar(fs, &in.resourceURL, "resource-url", envResourceURL, "", "with --auth oidc, the public URL of this server's /mcp, e.g. https://keys.example.com/mcp")
+		e.stringVar(fs, &in.oidcAudience, "oidc-audience", envOIDCAudience, "", "with --auth oidc, the aud access tokens must carry; default --resource-url")
+		e.stringVar(fs, &in.oidcScopes, "oidc-scopes", envOIDCScopes, defaultScopes, "with --auth oidc, the scopes that permit the read, write and admin tools, comma-separated in that order")
 	},
 	check: func(cfg *config, _ *flag.FlagSet, getenv func(string) string) error { return cfg.parseHTTP(getenv) },
 }
@@ -445,15 +457,19 @@ func (cfg *config) parseHTTP(getenv func(string) string) error {
 		return err
 	}
 	cfg.authToken = token
+	if err := cfg.parseOIDC(); err != nil {
+		return err
+	}
 	switch cfg.keySource {
 	case keySourceServer:
 		if !hasKey {
 			return fmt.Errorf("--key-source=server needs the server's key: set %s (or use --sandbox)", keyVars[0])
 		}
-		if token == "" && !isLoopbackAddr(cfg.addr) {
+		if token == "" && !cfg.oidc.on && !isLoopbackAddr(cfg.addr) {
 			return fmt.Errorf("refusing to serve the server's OpenRouter key on %s without an access token: anyone who "+
 				"can reach that address could manage the account's keys. Set --auth-token-file (or %s), listen on "+
-				"127.0.0.1, or use --key-source=caller so each caller brings their own key", cfg.addr, envAuthToken)
+				"127.0.0.1, use --auth oidc so each person signs in, or use --key-source=caller so each caller brings their "+
+				"own key", cfg.addr, envAuthToken)
 		}
 	case keySourceCaller:
 		if token != "" {
@@ -491,13 +507,13 @@ func (cfg *config) parseShares() error {
 	}
 	if cfg.maxInFlightPer == 0 {
 		cfg.maxInFlightPer = cfg.maxInFlight
-		if cfg.keySource == keySourceCaller {
+		if cfg.manyCallers() {
 			cfg.maxInFlightPer = max(cfg.maxInFlight/4, 1)
 		}
 	}
 	if cfg.maxSessionsPer == 0 {
 		cfg.maxSessionsPer = cfg.maxSessions
-		if cfg.keySource == keySourceCaller {
+		if cfg.manyCallers() {
 			cfg.maxSessionsPer = max(cfg.maxSessions/10, 1)
 		}
 	}

@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/rs/zerolog"
 
+	"github.com/orkeys/openrouter-keys-mcp/accesstoken"
 	"github.com/orkeys/openrouter-keys-mcp/mcpserver"
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
 	"github.com/orkeys/openrouter-keys-mcp/tools"
@@ -105,6 +108,9 @@ func runDoctor(ctx context.Context, cfg config, std streams, logger zerolog.Logg
 	if cfg.confirm == tools.ConfirmNever {
 		note("--confirm=never: deleting or disabling a key is never confirmed by a person")
 	}
+	if cfg.oidc.on {
+		checkOIDC(ctx, cfg.oidc, good, bad, note)
+	}
 	if cfg.secretDir != "" {
 		// Checked with the other flags (tools.CheckSecretDir): doctor runs only when it passed.
 		good("new secrets go to files in %s, not to the model", cfg.secretDir)
@@ -141,6 +147,33 @@ func offered(ctx context.Context, cfg config, client *openrouter.Client, logger 
 	}
 	good("tools offered: %s", strings.Join(names, ", "))
 	return nil
+}
+
+// checkOIDC checks --auth oidc end to end, one line each: the issuer's discovery document, its keys,
+// and that the audience tokens must carry is the resource clients ask tokens for.
+func checkOIDC(ctx context.Context, o oidcConfig, good, bad, note func(string, ...any)) {
+	client := &http.Client{Timeout: 10 * time.Second}
+	d, err := accesstoken.Discover(ctx, client, o.issuer)
+	if err != nil {
+		bad("%v: check --oidc-issuer; it must be the issuer exactly as its tokens' iss says, no trailing slash unless it has one", err)
+		return
+	}
+	good("OIDC discovery at %s names the issuer and its keys at %s", o.issuer, d.JWKSURI)
+	if n, err := accesstoken.Keys(ctx, client, d.JWKSURI); err != nil {
+		bad("%v", err)
+	} else {
+		good("the issuer publishes %d signing keys", n)
+	}
+	switch {
+	case o.audience == o.resourceURL:
+		good("access tokens must be for %s (aud), the resource URL clients ask tokens for; scopes %s", o.audience, strings.Join(o.scopeNames(), ", "))
+	default:
+		note("access tokens must carry aud %s, but clients ask for tokens for the resource %s (RFC 8707): "+
+			"the identity provider must put %s in them, or drop --oidc-audience", o.audience, o.resourceURL, o.audience)
+	}
+	if !strings.HasSuffix(o.resourceURL, "/mcp") {
+		note("--resource-url %s does not end in /mcp, where this server serves MCP: a proxy must map it", o.resourceURL)
+	}
 }
 
 // plural says n things: "1 problem", "2 problems".

@@ -16,6 +16,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
+	"github.com/orkeys/openrouter-keys-mcp/accesstoken"
 	"github.com/orkeys/openrouter-keys-mcp/mcpserver"
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
 	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
@@ -193,6 +194,16 @@ func runHTTP(ctx context.Context, cfg config, std streams, logger zerolog.Logger
 				// Callers need a key the emulator knows; it guards nothing real.
 				printSandboxKey(std.err, emu)
 			}
+		case cfg.oidc.on:
+			v, err := accesstoken.New(ctx, accesstoken.Config{Issuer: cfg.oidc.issuer, Audience: cfg.oidc.audience})
+			if err != nil {
+				return fmt.Errorf("--auth oidc: %w", err)
+			}
+			tiers := tools.Tiers()
+			opts.Auth = cfg.oidc.personAuth(v, tiers)
+			opts.AuthHint = "sign in with " + cfg.oidc.issuer + " and send its access token as Authorization: Bearer <token>"
+			opts.Resource = cfg.oidc.resource()
+			opts.ScopeFor = cfg.oidc.scopeFor(tiers)
 		case cfg.authToken != "":
 			opts.Auth = accessToken(cfg.authToken)
 			opts.AuthHint = "send the server's access token as Authorization: Bearer <token>"
@@ -205,7 +216,8 @@ func runHTTP(ctx context.Context, cfg config, std streams, logger zerolog.Logger
 		ln = transport.LimitConns(ln, transport.ConnLimits{Max: cfg.maxConns, MaxPerAddr: cfg.maxConnsPerAddr}, logger)
 		warnSandbox(logger, cfg, client)
 		logger.Info().Str("version", versionString()).Str("url", "http://"+ln.Addr().String()+"/mcp").
-			Str("key_source", cfg.keySource).Bool("access_token", cfg.authToken != "").Bool("stateful", cfg.stateful).
+			Str("key_source", cfg.keySource).Bool("access_token", cfg.authToken != "").Str("oidc_issuer", cfg.oidc.issuer).
+			Str("resource_url", cfg.oidc.resourceURL).Bool("stateful", cfg.stateful).
 			Str("base_url", client.BaseURL()).Str("metrics_url", metricsURL).Msg("serving MCP over HTTP")
 		return transport.ServeHTTP(ctx, ln, handler, logger, closeSessions)
 	})
@@ -217,10 +229,11 @@ func printSandboxKey(stderr io.Writer, emu *sandbox.Sandbox) {
 	fmt.Fprintf(stderr, "sandbox management key: %s\n", emu.ManagementKey())
 }
 
-// isAccessToken reports whether s holds the server's access token, which is a secret like a key: it is
-// refused in tool arguments and in query strings, and masked in logs.
+// isAccessToken reports whether s holds the server's access token, or with --auth oidc something shaped
+// like a person's access token: secrets like a key, they are refused in tool arguments and in query
+// strings, and masked in logs.
 func (cfg config) isAccessToken(s string) bool {
-	return cfg.authToken != "" && strings.Contains(s, cfg.authToken.Reveal())
+	return (cfg.authToken != "" && strings.Contains(s, cfg.authToken.Reveal())) || (cfg.oidc.on && accesstoken.LooksLikeJWT(s))
 }
 
 // callerKey uses each request's bearer token as that request's OpenRouter key; the server holds none.

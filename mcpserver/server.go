@@ -61,6 +61,7 @@ func (s *Server) Close() error {
 // audit log that cannot be opened, or a selection that leaves no tool.
 func New(client *openrouter.Client, o Options) (*Server, error) {
 	toolOpts := o.Tools
+	toolOpts.Principal = func(ctx context.Context) string { return transport.PrincipalFrom(ctx).String() }
 	if o.AuditLog != "" {
 		audit, err := tools.OpenAuditLog(o.AuditLog, callerOf, o.Tools.Secret)
 		if err != nil {
@@ -148,7 +149,8 @@ func describe(sandbox bool, policy tools.Policy) (title, instructions string) {
 // callerOf tells the audit log who is calling, as far as the transport knows.
 func callerOf(ctx context.Context) tools.Caller {
 	remote, id := transport.RequestInfo(ctx)
-	return tools.Caller{Remote: remote, RequestID: id}
+	p := transport.PrincipalFrom(ctx)
+	return tools.Caller{Principal: p.String(), Email: p.Email, Remote: remote, RequestID: id}
 }
 
 // Connect starts an in-process MCP client on s and initializes it as clientName, so that a caller in

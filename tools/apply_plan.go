@@ -81,7 +81,7 @@ var applyPlan = spec[applyPlanArgs, applyPlanResult]{
 		"does only the rest.",
 	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(false), DestructiveHint: hint(true), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
 	lookUp: func(ctx context.Context, d *deps, in *applyPlanArgs) error {
-		p, err := d.confirm.openPlan(in.PlanToken, time.Now())
+		p, err := d.confirm.openPlan(in.PlanToken, d.opts.principal(ctx), time.Now())
 		if err != nil {
 			return err
 		}

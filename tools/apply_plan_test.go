@@ -1,6 +1,7 @@
 package tools_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -324,5 +325,34 @@ func BenchmarkApplyPlan(b *testing.B) {
 		if res := e.call(b, "apply_plan", `{"plan_token":"`+token+`"}`); res.IsError {
 			b.Fatal(text(res))
 		}
+	}
+}
+
+// A plan made by one person cannot be applied by another, even on a replica sharing the secret; the
+// person who made it can.
+func TestAPlanMadeByOnePersonIsNotAppliedByAnother(t *testing.T) {
+	who := tools.Options{ConfirmSecret: sharedSecret, Principal: func(ctx context.Context) string {
+		p, _ := ctx.Value(whoKey{}).(string)
+		return p
+	}}
+	e, changes := mutationsEnv(t, who, nil)
+	hashes := e.keysToDisable(t, "theirs", 2)
+	b, _ := json.Marshal(hashes)
+	alice := context.WithValue(context.Background(), whoKey{}, "person:alice")
+	bob := context.WithValue(context.Background(), whoKey{}, "person:bob")
+	planned := e.callIn(t, alice, "plan_cleanup", map[string]any{"disable": json.RawMessage(b)}, "", nil)
+	token, _ := e.checked(t, "plan_cleanup", planned)["plan_token"].(string)
+	if token == "" {
+		t.Fatalf("no plan: %s", text(planned))
+	}
+	before := changes.all()
+	if res := e.callIn(t, bob, "apply_plan", map[string]any{"plan_token": token}, "", nil); !res.IsError || !strings.Contains(text(res), "made by another person") {
+		t.Errorf("bob applying alice's plan: %s", text(res))
+	}
+	if changes.all() != before || e.disabled(t, hashes[0]) {
+		t.Fatal("another person's plan changed a key")
+	}
+	if res := e.callIn(t, alice, "apply_plan", map[string]any{"plan_token": token}, "", nil); res.IsError {
+		t.Errorf("alice applying her own plan: %s", text(res))
 	}
 }

@@ -31,6 +31,8 @@ type AuditLog struct {
 
 // Caller says who made a call, as far as the transport knows.
 type Caller struct {
+	Principal string // whom the call acts for: "person:<sub>", "credential:<digest>", "shared-token"
+	Email     string // a signed-in person's, when their token says it
 	Remote    string // the peer's address, over HTTP
 	RequestID string // the HTTP request's id
 }
@@ -63,6 +65,8 @@ type auditRecord struct {
 	Outcome   string `json:"outcome,omitempty"` // ok or error
 	Error     string `json:"error,omitempty"`
 	Client    string `json:"client,omitempty"`
+	Principal string `json:"principal,omitempty"`
+	Email     string `json:"email,omitempty"`
 	Remote    string `json:"remote,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
 }
@@ -72,10 +76,10 @@ func (a *AuditLog) write(ctx context.Context, r auditRecord) error {
 	r.Client = clientName(ctx)
 	if a.caller != nil {
 		c := a.caller(ctx)
-		r.Remote, r.RequestID = c.Remote, c.RequestID
+		r.Principal, r.Email, r.Remote, r.RequestID = c.Principal, c.Email, c.Remote, c.RequestID
 	}
 	// Cleaned as values, before encoding: masking the encoded line could cut an escape in two.
-	for _, v := range []*string{&r.Name, &r.Error, &r.Client, &r.Remote} {
+	for _, v := range []*string{&r.Name, &r.Error, &r.Client, &r.Principal, &r.Email, &r.Remote} {
 		*v = a.clean(*v)
 	}
 	b, err := json.Marshal(r)

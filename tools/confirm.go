@@ -78,6 +78,7 @@ var refusals = map[answer]string{
 // question is what one call asks the user.
 type question struct {
 	tool    string
+	who     string          // whom the call acts for: only they may answer
 	args    json.RawMessage // the arguments, in one spelling
 	key     string          // the state of the key the call acts on (keyState): an answer is about it alone
 	message string
@@ -231,7 +232,7 @@ func clientCanElicit(ctx context.Context) bool {
 // stateTTL bounds how long a user's answer stays good for.
 const stateTTL = 10 * time.Minute
 
-// seal binds a confirmation to the tool, its exact arguments, the key's state, a nonce and an
+// seal binds a confirmation to the tool, whom the call acts for, its exact arguments, the key's state, a nonce and an
 // expiry time, so that a client cannot present an answer to a question that was never asked, one asked
 // about other arguments or about the key as it was, or an answer already used.
 func (c *confirmer) seal(q question, now time.Time) string {
@@ -260,9 +261,10 @@ func (c *confirmer) open(state string, q question, now time.Time) (nonce, key st
 	return parts[1], parts[2], time.Unix(unix, 0), true
 }
 
-// mac signs a state's head (expiry, nonce, key state) with the tool and the arguments.
+// mac signs a state's head (expiry, nonce, key state) with the tool, whom the call acts for and the
+// arguments.
 func (c *confirmer) mac(q question, head string) string {
-	return hex.EncodeToString(c.sign([]byte(q.tool), []byte(head), q.args))
+	return hex.EncodeToString(c.sign([]byte(q.tool), []byte(q.who), []byte(head), q.args))
 }
 
 // sign is the server's one signature, for confirmation states and plan tokens alike: an HMAC, with

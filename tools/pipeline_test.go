@@ -373,3 +373,31 @@ func TestAnotherSecretTheServerKnowsIsRefusedLikeAKey(t *testing.T) {
 		}
 	}
 }
+
+type whoKey struct{}
+
+// An answer to a question asked of one person is refused when another person brings it back, even
+// with the same arguments, in time: the state is bound to whom the call acts for.
+func TestAnAnswerFromAnotherPersonIsRefused(t *testing.T) {
+	e, _ := countingEnv(t, tools.Options{Principal: func(ctx context.Context) string {
+		who, _ := ctx.Value(whoKey{}).(string)
+		return who
+	}})
+	alice := context.WithValue(eliciting(), whoKey{}, "person:alice")
+	bob := context.WithValue(eliciting(), whoKey{}, "person:bob")
+	hash := e.newKey(t, "alices-key")
+	args := map[string]any{"hash": hash}
+	q := e.callIn(t, alice, "delete_key", args, "", nil)
+	if !q.NeedsInput() {
+		t.Fatalf("delete_key must ask first, got %s", text(q))
+	}
+	if res := e.callIn(t, bob, "delete_key", args, q.RequestState, accept(true)); !res.IsError || !strings.Contains(text(res), "does not match this call") {
+		t.Errorf("bob answering alice's question: want a mismatch, got %s", text(res))
+	}
+	if res := e.call(t, "get_key", `{"hash":"`+hash+`"}`); res.IsError {
+		t.Fatalf("the key was deleted on another person's answer: %s", text(res))
+	}
+	if res := e.callIn(t, alice, "delete_key", args, q.RequestState, accept(true)); res.IsError {
+		t.Errorf("alice answering her own question: %s", text(res))
+	}
+}

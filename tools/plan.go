@@ -154,7 +154,8 @@ const maxPlanBytes = 1 << 20
 // plan is a token's payload.
 type plan struct {
 	ID      string          `json:"id"`
-	Expires int64           `json:"exp"` // Unix seconds
+	Expires int64           `json:"exp"`           // Unix seconds
+	Who     string          `json:"who,omitempty"` // whom it was made for (Options.Principal): only they apply it
 	Actions []plannedAction `json:"acts"`
 }
 
@@ -190,12 +191,14 @@ var (
 		"changed. Call plan_cleanup again to plan what remains.")
 	errPlanMoved = toolError("Another call applied part of this plan while this one was reading its keys; nothing " +
 		"was done by this one. Apply the same plan_token again to do what is left.")
+	errPlanOthers = toolError("This plan was made by another person, and a plan is applied only by whoever " +
+		"reviewed it; nothing was applied. Call plan_cleanup for a plan of your own.")
 	errPlanBusy = toolError("This plan is being applied by another call right now; nothing was done by this one. " +
 		"Wait for that call's result, then apply the plan again only if it reports actions left to do.")
 )
 
-// openPlan checks a token's signature and expiry and returns its plan.
-func (c *confirmer) openPlan(token string, now time.Time) (*plan, error) {
+// openPlan checks a token's signature, that it was made for who, and its expiry, and returns its plan.
+func (c *confirmer) openPlan(token, who string, now time.Time) (*plan, error) {
 	enc := base64.RawURLEncoding
 	payload, sig, ok := strings.Cut(token, ".")
 	body, err1 := enc.DecodeString(payload)
@@ -212,6 +215,9 @@ func (c *confirmer) openPlan(token string, now time.Time) (*plan, error) {
 		if _, known := cleanupActions[a.Action]; !known {
 			return nil, errPlanForged
 		}
+	}
+	if p.Who != who {
+		return nil, errPlanOthers
 	}
 	if expires := time.Unix(p.Expires, 0); now.After(expires) {
 		return nil, toolError(fmt.Sprintf("The plan expired at %s (a plan is good for %s); nothing was applied. "+

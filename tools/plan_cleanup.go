@@ -139,7 +139,7 @@ var planCleanup = spec[planCleanupArgs, planCleanupResult]{
 		if len(out.Actions) == 0 {
 			return out, nil
 		}
-		p := plan{ID: newPlanID(), Expires: time.Now().Add(planTTL).Unix()}
+		p := plan{ID: newPlanID(), Expires: time.Now().Add(planTTL).Unix(), Who: d.opts.principal(ctx)}
 		for _, a := range out.Actions {
 			p.Actions = append(p.Actions, a.planned)
 		}

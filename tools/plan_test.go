@@ -16,18 +16,18 @@ func TestAPlanTokenIsSignedAndExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := newConfirmer(0, []byte("a secret the replicas share, 32+ bytes")).openPlan(token, now); err != nil || got.ID != "p1" {
+	if got, err := newConfirmer(0, []byte("a secret the replicas share, 32+ bytes")).openPlan(token, "", now); err != nil || got.ID != "p1" {
 		t.Fatalf("a replica sharing the secret: %v %v", got, err)
 	}
-	if _, err := c.openPlan(token, now.Add(planTTL+time.Second)); err == nil || !strings.Contains(err.Error(), "expired") {
+	if _, err := c.openPlan(token, "", now.Add(planTTL+time.Second)); err == nil || !strings.Contains(err.Error(), "expired") {
 		t.Errorf("past its expiry: %v", err)
 	}
-	if _, err := newConfirmer(0, nil).openPlan(token, now); !errors.Is(err, errPlanForged) {
+	if _, err := newConfirmer(0, nil).openPlan(token, "", now); !errors.Is(err, errPlanForged) {
 		t.Errorf("another server: %v", err)
 	}
 	// A confirmation state, signed with the same key, is not a plan token.
 	state := c.seal(question{tool: "apply_plan", args: json.RawMessage(`{}`), key: "k"}, now)
-	if _, err := c.openPlan(state, now); !errors.Is(err, errPlanForged) {
+	if _, err := c.openPlan(state, "", now); !errors.Is(err, errPlanForged) {
 		t.Errorf("a confirmation state opened as a plan: %v", err)
 	}
 }

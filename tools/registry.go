@@ -15,6 +15,7 @@ import (
 // declared is a tool declaration, whatever its argument and result types.
 type declared interface {
 	toolName() string
+	annotations() mcp.ToolAnnotation
 	build(*deps) (server.ServerTool, error)
 	encodeSchemas() (in, out json.RawMessage, err error)
 }
@@ -29,6 +30,33 @@ func Names() []string {
 	out := make([]string, len(declarations))
 	for i, d := range declarations {
 		out[i] = d.toolName()
+	}
+	return out
+}
+
+// Tier is how much a tool may do, by its annotation hints: what a permission to use tools grants.
+type Tier string
+
+// The tiers, from the hints, so that there is no second list to keep in step.
+const (
+	TierRead  Tier = "read"  // the tool changes nothing (readOnlyHint)
+	TierWrite Tier = "write" // the tool changes keys, but destroys nothing
+	TierAdmin Tier = "admin" // the tool may destroy or stop a key (destructiveHint): delete, rotate, disable
+)
+
+// Tiers returns the tier of every tool, by name.
+func Tiers() map[string]Tier {
+	out := make(map[string]Tier, len(declarations))
+	for _, d := range declarations {
+		a := d.annotations()
+		switch {
+		case a.ReadOnlyHint != nil && *a.ReadOnlyHint:
+			out[d.toolName()] = TierRead
+		case a.DestructiveHint == nil || *a.DestructiveHint:
+			out[d.toolName()] = TierAdmin
+		default:
+			out[d.toolName()] = TierWrite
+		}
 	}
 	return out
 }

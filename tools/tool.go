@@ -38,6 +38,17 @@ type Options struct {
 	// Secret, when set, tells of more values that are secrets (the server's access token): they are
 	// refused in arguments, without being repeated, as keys are.
 	Secret func(string) bool
+	// Principal, when set, names whom a call acts for (a signed-in person, a credential's digest): it
+	// is bound into confirmation states, so that one person cannot answer another's question.
+	Principal func(context.Context) string
+}
+
+// principal names whom the call of ctx acts for; "" when the server was not told.
+func (o Options) principal(ctx context.Context) string {
+	if o.Principal == nil {
+		return ""
+	}
+	return o.Principal(ctx)
 }
 
 // isSecret reports whether s is a key or another secret the server was told of.
@@ -115,6 +126,8 @@ type spec[In, Out any] struct {
 func hint(b bool) *bool { return &b }
 
 func (s spec[In, Out]) toolName() string { return s.name }
+
+func (s spec[In, Out]) annotations() mcp.ToolAnnotation { return s.hints }
 
 // encodeSchemas derives, resolves and encodes the tool's input and output schemas (for pregenerated).
 func (s spec[In, Out]) encodeSchemas() (in, out json.RawMessage, err error) {
@@ -261,7 +274,7 @@ func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValida
 			return nil, fmt.Errorf("encode arguments: %w", err)
 		}
 		// A question about several keys names them itself; their states are bound where they were read.
-		q := question{tool: s.name, args: canonical}
+		q := question{tool: s.name, who: d.opts.principal(ctx), args: canonical}
 		message := s.confirm.message(target, input)
 		if target != nil {
 			q.key, message = keyState(target), message+" "+d.facts(target, time.Now())

@@ -2,8 +2,9 @@ package transport
 
 import "net/http"
 
-// The server has no sign-in: a caller presents a bearer token it already has (an OpenRouter key, or
-// the server's access token), never one obtained through OAuth. But an MCP host that gets a 401 and
+// Without HTTPOptions.Resource (--auth oidc) the server has no sign-in: a caller presents a bearer
+// token it already has (an OpenRouter key, or the server's access token), never one obtained through
+// OAuth. But an MCP host that gets a 401 and
 // finds no resource_metadata in WWW-Authenticate falls back, as the MCP authorization specification
 // tells it to, to the well-known discovery paths (RFC 9728 protected resource metadata, RFC 8414 and
 // OpenID Connect authorization server metadata, at the root and under /mcp), and then to dynamic
