@@ -41,7 +41,19 @@ func inProcess(ctx context.Context, cfg config, logger zerolog.Logger, use func(
 	})
 }
 
+// errNoKeyHere is call without a key, said to the person at the terminal; the tools would say it to
+// a model, about "the user" and their client's configuration.
+var errNoKeyHere = fmt.Errorf("no OpenRouter key: set %s in the environment to a management key "+
+	"(https://openrouter.ai/docs/guides/overview/auth/management-api-keys), or add --sandbox to try the tool "+
+	"on the built-in emulator, without an account", keyVars[0])
+
+// toPeople turns what the tools tell a model about "the user" into words to the person reading them.
+var toPeople = strings.NewReplacer("The user must", "You must", "the user must", "you must", "their client sends", "your client sends")
+
 func runCall(ctx context.Context, cfg config, std streams, logger zerolog.Logger) error {
+	if cfg.key == "" && !cfg.sandbox {
+		return errNoKeyHere
+	}
 	var args map[string]any
 	if cfg.callArgs != "" {
 		err := json.Unmarshal([]byte(cfg.callArgs), &args)
@@ -88,7 +100,7 @@ func call(ctx context.Context, cfg config, c *mcpclient.Client, args map[string]
 	}
 	if res.IsError {
 		// A person reads the terminal, and a script tests the exit code: the error goes to stderr.
-		fmt.Fprintf(stderr, "Error: %s\n", strings.Join(text, "\n"))
+		fmt.Fprintf(stderr, "Error: %s\n", toPeople.Replace(strings.Join(text, "\n")))
 		return errReported
 	}
 	if secret := secretOf(res); secret != "" && len(text) > 0 {

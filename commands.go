@@ -49,7 +49,9 @@ var commands = []command{
 		examples: `  %[1]s http --sandbox                      MCP at http://127.0.0.1:8080/mcp on the emulator
   %[1]s http --key-source caller            each caller sends its own key: Authorization: Bearer sk-or-v1-...
   %[1]s http --addr 0.0.0.0:8080 --auth-token-file token.txt
-                                            the server's key, for callers with the access token`,
+                                            the server's key, for callers with the access token
+  %[1]s http --addr 0.0.0.0:8080 --auth oidc --oidc-issuer https://id.example.com --resource-url https://keys.example.com/mcp
+                                            the server's key, for people signed in with the identity provider`,
 		flags: []flagGroup{toolFlags, httpFlags, faultFlags},
 		run:   runHTTP,
 	},
@@ -92,8 +94,10 @@ var commands = []command{
 		name: "doctor", synopsis: "doctor", summary: "check the configuration and the key",
 		examples: `  %[1]s doctor                             check the key and the configuration; exit 0 when all is well
   %[1]s doctor --sandbox                   the same on the built-in emulator, no account needed
-  %[1]s doctor --read-only --max-limit 5   check a configuration before giving it to an MCP client`,
-		flags:     []flagGroup{toolFlags, faultFlags},
+  %[1]s doctor --read-only --max-limit 5   check a configuration before giving it to an MCP client
+  %[1]s doctor --auth oidc --oidc-issuer https://id.example.com --resource-url https://keys.example.com/mcp
+                                           also check the identity provider's discovery, keys and audience`,
+		flags:     []flagGroup{toolFlags, httpFlags, faultFlags},
 		forPeople: true,
 		run:       runDoctor,
 	},

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -56,6 +57,13 @@ const (
 	envMaxExpiry      = "OPENROUTER_KEYS_MCP_MAX_EXPIRY"
 	envMaxLimitReset  = "OPENROUTER_KEYS_MCP_MAX_LIMIT_RESET"
 	envManagedPrefix  = "OPENROUTER_KEYS_MCP_MANAGED_PREFIX"
+	envMaxBatch       = "OPENROUTER_KEYS_MCP_MAX_BATCH"
+	envGuardrail      = "OPENROUTER_KEYS_MCP_GUARDRAIL"
+	envAuth           = "OPENROUTER_KEYS_MCP_AUTH"
+	envOIDCIssuer     = "OPENROUTER_KEYS_MCP_OIDC_ISSUER"
+	envOIDCAudience   = "OPENROUTER_KEYS_MCP_OIDC_AUDIENCE"
+	envOIDCScopes     = "OPENROUTER_KEYS_MCP_OIDC_SCOPES"
+	envResourceURL    = "OPENROUTER_KEYS_MCP_RESOURCE_URL"
 )
 
 // keyVars are the variables the upstream key is read from, in order of preference.
@@ -111,13 +119,15 @@ type config struct {
 	ratePer         int // requests a second of one caller; settled by parseRate
 	burstPer        int
 	metricsAddr     string // "" serves no metrics
+	oidc            oidcConfig
 
 	in flagInput // what flags and variables said, before their checks turn it into the fields above
 }
 
 // flagInput holds flag values as given, for the checks that read them.
 type flagInput struct {
-	tokenFile, confirmFile, origins, keySource, include, exclude, confirm, faults, maxLimit, maxLimitReset, maxExpiry string
+	tokenFile, confirmFile, origins, keySource, include, exclude, confirm, faults, maxLimit, maxLimitReset, maxExpiry, maxBatch string
+	auth, oidcIssuer, oidcAudience, oidcScopes, resourceURL                                                                     string
 }
 
 // A flagGroup is flags that go together, each defined with its environment twin, and the check of what
@@ -132,11 +142,18 @@ type flagGroup struct {
 var errKeyInArgs = fmt.Errorf("an API key was given as an argument: the key is never taken from the command "+
 	"line, where other users of the machine can see it; set %s in the environment instead", keyVars[0])
 
+// errKeyInToolArgs refuses a secret in a tool's arguments, where a key is named by its hash: most likely
+// a key's secret pasted where its hash belongs.
+var errKeyInToolArgs = errors.New("the arguments hold a secret key (sk-or-v1-...): tools name a key by its hash, " +
+	"the 64 hex characters that list_keys shows, never by its secret. Nothing was sent. A secret typed on the " +
+	"command line stays in the shell's history and is visible to other users of the machine")
+
 // parseConfig reads the command line and the environment; flags win over their variables. It finds the
 // command in the table and runs its flag groups: it knows no command by name.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	cfg := config{command: defaultCommand}
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	named := len(args) > 0 && !strings.HasPrefix(args[0], "-")
+	if named {
 		cfg.command, args = args[0], args[1:]
 	}
 	cmd := lookupCommand(cfg.command)
@@ -151,7 +168,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	// in one line instead, and --help prints our usage, which writes flags as --flag.
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	e := envReader{getenv: getenv}
+	e := envReader{getenv: getenv, twins: map[string]string{}}
 	for _, g := range cmd.flags {
 		g.define(fs, &e, &cfg)
 	}
@@ -159,20 +176,24 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if cmd.forPeople {
 		defaultLevel = "warn" // a person is reading the terminal: only what needs their attention
 	}
-	level := fs.String("log-level", e.str(envLogLevel, defaultLevel), "log level: trace, debug, info, warn, error (env "+envLogLevel+")")
-	fs.StringVar(&cfg.logFormat, "log-format", e.str(envLogFormat, "auto"), "log format on stderr: json, console, or auto (console on a terminal) (env "+envLogFormat+")")
+	var level string
+	e.stringVar(fs, &level, "log-level", envLogLevel, defaultLevel, "log level: trace, debug, info, warn, error")
+	e.stringVar(fs, &cfg.logFormat, "log-format", envLogFormat, "auto", "log format on stderr: json, console, or auto (console on a terminal)")
 	if e.err != nil {
 		return cfg, e.err
 	}
 	positional, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
-		usage(stderr, fs, cmd)
+		usage(stderr, fs, cmd, named)
 	}
 	if err != nil {
 		return cfg, err
 	}
 	for _, p := range positional {
-		if openrouter.LooksLikeSecret(p) {
+		switch {
+		case openrouter.LooksLikeSecret(p) && strings.HasPrefix(strings.TrimSpace(p), "{"):
+			return cfg, errKeyInToolArgs
+		case openrouter.LooksLikeSecret(p):
 			return cfg, errKeyInArgs
 		}
 	}
@@ -184,15 +205,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	case len(positional) > 0:
 		return cfg, fmt.Errorf("unexpected argument %q (see --help)", positional[0])
 	}
-	lvl, err := zerolog.ParseLevel(strings.ToLower(*level))
-	if err != nil || *level == "" || lvl == zerolog.NoLevel {
-		return cfg, fmt.Errorf("invalid log level %q: want trace, debug, info, warn or error", *level)
+	lvl, err := zerolog.ParseLevel(strings.ToLower(level))
+	if err != nil || level == "" || lvl == zerolog.NoLevel {
+		return cfg, e.named(fs, &invalidValue{"log-level", level, "want trace, debug, info, warn or error"})
 	}
 	cfg.logLevel = lvl
 	switch cfg.logFormat {
 	case "auto", "json", "console":
 	default:
-		return cfg, fmt.Errorf("invalid log format %q: want json, console or auto", cfg.logFormat)
+		return cfg, e.named(fs, &invalidValue{"log-format", cfg.logFormat, "want json, console or auto"})
 	}
 	for _, v := range keyVars {
 		if k := strings.TrimSpace(getenv(v)); k != "" {
@@ -205,7 +226,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			continue
 		}
 		if err := g.check(&cfg, fs, getenv); err != nil {
-			return cfg, err
+			return cfg, e.named(fs, err)
 		}
 	}
 	return cfg, nil
@@ -216,19 +237,22 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 var toolFlags = flagGroup{
 	define: func(fs *flag.FlagSet, e *envReader, cfg *config) {
 		in := &cfg.in
-		fs.StringVar(&cfg.baseURL, "base-url", e.str(envBaseURL, openrouter.DefaultBaseURL), "OpenRouter API base URL (env "+envBaseURL+")")
-		fs.BoolVar(&cfg.sandbox, "sandbox", e.bool(envSandbox), "use the built-in OpenRouter emulator instead of OpenRouter; no key needed (env "+envSandbox+")")
-		fs.BoolVar(&cfg.selection.ReadOnly, "read-only", e.bool(envReadOnly), "offer only the tools that change nothing: list_keys, get_key, current_key, list_workspaces, get_credits, get_activity, audit_keys (env "+envReadOnly+")")
-		fs.StringVar(&in.include, "tools", e.str(envTools, ""), "comma-separated tools to offer; default all (env "+envTools+")")
-		fs.StringVar(&in.exclude, "exclude-tools", e.str(envExcludeTools, ""), "comma-separated tools not to offer (env "+envExcludeTools+")")
-		fs.StringVar(&in.confirm, "confirm", e.str(envConfirm, "auto"), "ask the user before a key is deleted, disabled, stopped by its limit or moved: auto (when the client can ask) or never (env "+envConfirm+")")
-		fs.StringVar(&cfg.secretDir, "secret-dir", e.str(envSecretDir, ""), "write each new key's secret to a file in this directory instead of returning it to the model (env "+envSecretDir+")")
-		fs.StringVar(&cfg.auditLog, "audit-log", e.str(envAuditLog, ""), "append a JSON line for every change to keys to this file (env "+envAuditLog+")")
+		e.stringVar(fs, &cfg.baseURL, "base-url", envBaseURL, openrouter.DefaultBaseURL, "OpenRouter API base URL")
+		e.boolVar(fs, &cfg.sandbox, "sandbox", envSandbox, "use the built-in OpenRouter emulator instead of OpenRouter; no key needed")
+		e.boolVar(fs, &cfg.selection.ReadOnly, "read-only", envReadOnly, "offer only the tools that change nothing: list_keys, get_key, current_key, list_workspaces, get_credits, get_activity, audit_keys, list_guardrails, list_members, query_spend, plan_cleanup")
+		e.stringVar(fs, &in.include, "tools", envTools, "", "comma-separated tools to offer; default all")
+		e.stringVar(fs, &in.exclude, "exclude-tools", envExcludeTools, "", "comma-separated tools not to offer")
+		e.stringVar(fs, &in.confirm, "confirm", envConfirm, "auto", "ask the user before a key is deleted, disabled, stopped by its limit or moved: auto (when the client can ask) or never")
+		e.stringVar(fs, &cfg.secretDir, "secret-dir", envSecretDir, "", "write each new key's secret to a file in this directory instead of returning it to the model")
+		e.stringVar(fs, &cfg.auditLog, "audit-log", envAuditLog, "", "append a JSON line for every change to keys to this file")
+		e.twins["confirm-secret-file"] = envConfirmFile
 		fs.StringVar(&in.confirmFile, "confirm-secret-file", e.str(envConfirmFile, ""), "file holding a secret that replicas behind one address share, so that a confirmation answered on one is accepted by another (env "+envConfirmFile+", or the secret itself in "+envConfirmSecret+")")
-		fs.StringVar(&in.maxLimit, "max-limit", e.str(envMaxLimit, ""), "policy: refuse keys without a spending limit or with one above this many USD (env "+envMaxLimit+")")
-		fs.StringVar(&in.maxLimitReset, "max-limit-reset", e.str(envMaxLimitReset, ""), "policy: the resets a limit may have under --max-limit, comma-separated (daily, weekly, monthly); by default never, so --max-limit is the most a key ever spends (env "+envMaxLimitReset+")")
-		fs.StringVar(&in.maxExpiry, "max-expiry", e.str(envMaxExpiry, ""), "policy: new keys expire within this duration (30d, 12h); a key created without expires_at gets it (env "+envMaxExpiry+")")
-		fs.StringVar(&cfg.policy.ManagedPrefix, "managed-prefix", e.str(envManagedPrefix, ""), "policy: only keys whose name starts with this may be created, changed or deleted (env "+envManagedPrefix+")")
+		e.stringVar(fs, &in.maxLimit, "max-limit", envMaxLimit, "", "policy: refuse keys without a spending limit or with one above this many USD")
+		e.stringVar(fs, &in.maxLimitReset, "max-limit-reset", envMaxLimitReset, "", "policy: the resets a limit may have under --max-limit, comma-separated (daily, weekly, monthly); by default never, so --max-limit is the most a key ever spends")
+		e.stringVar(fs, &in.maxExpiry, "max-expiry", envMaxExpiry, "", "policy: new keys expire within this duration (30d, 12h); a key created without expires_at gets it")
+		e.stringVar(fs, &in.maxBatch, "max-batch", envMaxBatch, "", fmt.Sprintf("policy: the most actions one plan_cleanup plan holds (default %d)", tools.DefaultMaxBatch))
+		e.stringVar(fs, &cfg.policy.ManagedPrefix, "managed-prefix", envManagedPrefix, "", "policy: only keys whose name starts with this may be created, changed or deleted")
+		e.stringVar(fs, &cfg.policy.Guardrail, "guardrail", envGuardrail, "", "policy: assign this guardrail (its id) to every key the server creates, deleting a key it cannot be assigned to; assign_guardrail may not remove or replace it")
 	},
 	check: func(cfg *config, fs *flag.FlagSet, getenv func(string) string) error {
 		if cfg.sandbox && (getenv(envBaseURL) != "" || flagSet(fs, "base-url")) {
@@ -250,20 +274,26 @@ var toolFlags = flagGroup{
 var httpFlags = flagGroup{
 	define: func(fs *flag.FlagSet, e *envReader, cfg *config) {
 		in := &cfg.in
-		fs.StringVar(&cfg.addr, "addr", e.str(envAddr, "127.0.0.1:8080"), "listen address (env "+envAddr+")")
-		fs.BoolVar(&cfg.stateful, "stateful", e.bool(envStateful), "keep MCP sessions; for a single instance only (env "+envStateful+")")
-		fs.StringVar(&in.keySource, "key-source", e.str(envKeySource, ""), "whose OpenRouter key is used: caller (each request's bearer token) or server (the server's key; callers need an access token). Default: server when the server has a key, else caller (env "+envKeySource+")")
+		e.stringVar(fs, &cfg.addr, "addr", envAddr, "127.0.0.1:8080", "listen address")
+		e.boolVar(fs, &cfg.stateful, "stateful", envStateful, "keep MCP sessions; for a single instance only")
+		e.stringVar(fs, &in.keySource, "key-source", envKeySource, "", "whose OpenRouter key is used: caller (each request's bearer token) or server (the server's key; callers need an access token). Default: server when the server has a key, else caller")
+		e.twins["auth-token-file"] = envAuthTokenFile
 		fs.StringVar(&in.tokenFile, "auth-token-file", e.str(envAuthTokenFile, ""), "file holding the access token callers must present in server key mode (env "+envAuthTokenFile+", or the token itself in "+envAuthToken+")")
-		fs.StringVar(&in.origins, "allowed-origins", e.str(envAllowedOrigins, ""), "comma-separated browser origins allowed to call the server, e.g. http://localhost:6274 (env "+envAllowedOrigins+")")
-		fs.IntVar(&cfg.maxInFlight, "max-in-flight", e.int(envMaxInFlight, transport.DefaultMaxInFlight), "MCP requests served at once; more get 429 (env "+envMaxInFlight+")")
-		fs.IntVar(&cfg.maxSessions, "max-sessions", e.int(envMaxSessions, transport.DefaultMaxSessions), "with --stateful, live sessions at most; more initializes get 503 (env "+envMaxSessions+")")
-		fs.IntVar(&cfg.maxInFlightPer, "max-in-flight-per-caller", e.int(envMaxInFlightPer, 0), "MCP requests served at once for one bearer token; 0: a quarter of --max-in-flight with --key-source caller, all of it otherwise (env "+envMaxInFlightPer+")")
-		fs.IntVar(&cfg.maxSessionsPer, "max-sessions-per-caller", e.int(envMaxSessionsPer, 0), "with --stateful, live sessions of one bearer token; 0: a tenth of --max-sessions with --key-source caller, all of them otherwise (env "+envMaxSessionsPer+")")
-		fs.IntVar(&cfg.maxConns, "max-conns", e.int(envMaxConns, transport.DefaultMaxConns), "open connections at most; more are answered 503 unless an idle one can be closed (env "+envMaxConns+")")
-		fs.IntVar(&cfg.maxConnsPerAddr, "max-conns-per-addr", e.int(envMaxConnsPer, transport.DefaultMaxConnsPerAddr), "open connections from one non-loopback address; behind a proxy, raise it to --max-conns (env "+envMaxConnsPer+")")
-		fs.IntVar(&cfg.ratePer, "rate-per-caller", e.int(envRatePer, 0), "requests a second one caller may send to /mcp on average; more get 429 with Retry-After; 0: "+strconv.Itoa(defaultRatePerCaller)+" with --key-source caller, no limit otherwise; -1: no limit (env "+envRatePer+")")
-		fs.IntVar(&cfg.burstPer, "burst-per-caller", e.int(envBurstPer, 0), "requests one caller may send at once above --rate-per-caller; 0: twice the rate (env "+envBurstPer+")")
-		fs.StringVar(&cfg.metricsAddr, "metrics-addr", e.str(envMetricsAddr, ""), "serve Prometheus metrics at http://ADDR/metrics, on a listener of their own; off when empty (env "+envMetricsAddr+")")
+		e.stringVar(fs, &in.origins, "allowed-origins", envAllowedOrigins, "", "comma-separated browser origins allowed to call the server, e.g. http://localhost:6274")
+		e.intVar(fs, &cfg.maxInFlight, "max-in-flight", envMaxInFlight, transport.DefaultMaxInFlight, "MCP requests served at once; more get 429")
+		e.intVar(fs, &cfg.maxSessions, "max-sessions", envMaxSessions, transport.DefaultMaxSessions, "with --stateful, live sessions at most; more initializes get 503")
+		e.intVar(fs, &cfg.maxInFlightPer, "max-in-flight-per-caller", envMaxInFlightPer, 0, "MCP requests served at once for one bearer token; 0: a quarter of --max-in-flight with --key-source caller or --auth oidc, all of it otherwise")
+		e.intVar(fs, &cfg.maxSessionsPer, "max-sessions-per-caller", envMaxSessionsPer, 0, "with --stateful, live sessions of one bearer token; 0: a tenth of --max-sessions with --key-source caller or --auth oidc, all of them otherwise")
+		e.intVar(fs, &cfg.maxConns, "max-conns", envMaxConns, transport.DefaultMaxConns, "open connections at most; more are answered 503 unless an idle one can be closed")
+		e.intVar(fs, &cfg.maxConnsPerAddr, "max-conns-per-addr", envMaxConnsPer, transport.DefaultMaxConnsPerAddr, "open connections from one non-loopback address; behind a proxy, raise it to --max-conns")
+		e.intVar(fs, &cfg.ratePer, "rate-per-caller", envRatePer, 0, "requests a second one caller may send to /mcp on average; more get 429 with Retry-After; 0: "+strconv.Itoa(defaultRatePerCaller)+" with --key-source caller or --auth oidc, no limit otherwise; -1: no limit")
+		e.intVar(fs, &cfg.burstPer, "burst-per-caller", envBurstPer, 0, "requests one caller may send at once above --rate-per-caller; 0: twice the rate")
+		e.stringVar(fs, &cfg.metricsAddr, "metrics-addr", envMetricsAddr, "", "serve Prometheus metrics at http://ADDR/metrics, on a listener of their own; off when empty")
+		e.stringVar(fs, &in.auth, "auth", envAuth, "", "how callers of the server's key sign in: oidc (each person's access token from --oidc-issuer); default the access token of --auth-token-file")
+		e.stringVar(fs, &in.oidcIssuer, "oidc-issuer", envOIDCIssuer, "", "with --auth oidc, the identity provider's issuer URL, as its tokens' iss says")
+		e.stringVar(fs, &in.resourceURL, "resource-url", envResourceURL, "", "with --auth oidc, the public URL of this server's /mcp, e.g. https://keys.example.com/mcp")
+		e.stringVar(fs, &in.oidcAudience, "oidc-audience", envOIDCAudience, "", "with --auth oidc, the aud access tokens must carry; default --resource-url")
+		e.stringVar(fs, &in.oidcScopes, "oidc-scopes", envOIDCScopes, defaultScopes, "with --auth oidc, the scopes that permit the read, write and admin tools, comma-separated in that order")
 	},
 	check: func(cfg *config, _ *flag.FlagSet, getenv func(string) string) error { return cfg.parseHTTP(getenv) },
 }
@@ -272,7 +302,7 @@ var httpFlags = flagGroup{
 var sandboxFlags = flagGroup{
 	define: func(fs *flag.FlagSet, e *envReader, cfg *config) {
 		cfg.sandbox = true
-		fs.StringVar(&cfg.addr, "addr", e.str(envAddr, "127.0.0.1:8081"), "listen address (env "+envAddr+")")
+		e.stringVar(fs, &cfg.addr, "addr", envAddr, "127.0.0.1:8081", "listen address")
 	},
 }
 
@@ -286,8 +316,8 @@ var jsonFlag = flagGroup{
 // faultFlags make the emulator fail on purpose; they need the emulator.
 var faultFlags = flagGroup{
 	define: func(fs *flag.FlagSet, e *envReader, cfg *config) {
-		fs.StringVar(&cfg.in.faults, "sandbox-faults", e.str(envSandboxFaults, ""), "make the sandbox fail on purpose, for testing clients: "+
-			sandbox.FaultSpecHelp+" (env "+envSandboxFaults+")")
+		e.stringVar(fs, &cfg.in.faults, "sandbox-faults", envSandboxFaults, "", "make the sandbox fail on purpose, for testing clients: "+
+			sandbox.FaultSpecHelp)
 	},
 	check: func(cfg *config, _ *flag.FlagSet, _ func(string) string) error {
 		if cfg.in.faults == "" {
@@ -298,7 +328,7 @@ var faultFlags = flagGroup{
 		}
 		faults, err := sandbox.ParseFaults(cfg.in.faults)
 		if err != nil {
-			return fmt.Errorf("invalid --sandbox-faults: %w", err)
+			return &invalidValue{"sandbox-faults", cfg.in.faults, err.Error()}
 		}
 		cfg.faults = faults
 		return nil
@@ -336,7 +366,7 @@ func (cfg *config) parseTools() error {
 	}
 	mode, err := tools.ParseConfirmMode(cfg.in.confirm)
 	if err != nil {
-		return fmt.Errorf("--confirm: %w", err)
+		return &invalidValue{"confirm", cfg.in.confirm, "want auto or never"}
 	}
 	cfg.confirm = mode
 	if cfg.secretDir != "" {
@@ -358,29 +388,42 @@ func (cfg *config) parsePolicy() error {
 	if maxLimit != "" {
 		v, err := strconv.ParseFloat(maxLimit, 64)
 		if err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
-			return fmt.Errorf("invalid --max-limit %q: want an amount in USD, e.g. 10 or 2.50", maxLimit)
+			return &invalidValue{"max-limit", maxLimit, "want an amount in USD, e.g. 10 or 2.50"}
 		}
 		cfg.policy.MaxLimit = &v
 	}
 	if maxLimitReset != "" {
 		if maxLimit == "" {
-			return errors.New("invalid --max-limit-reset: it says which resets --max-limit allows; give --max-limit too")
+			return &invalidValue{"max-limit-reset", maxLimitReset, "it says which resets --max-limit allows; give --max-limit too"}
 		}
 		resets, err := tools.ParseLimitResets(maxLimitReset)
 		if err != nil {
-			return fmt.Errorf("invalid --max-limit-reset: %w", err)
+			return &invalidValue{"max-limit-reset", maxLimitReset, err.Error()}
 		}
 		cfg.policy.LimitResets = resets
+	}
+	if b := cfg.in.maxBatch; b != "" {
+		n, err := strconv.Atoi(b)
+		if err != nil || n < 1 || n > 1000 {
+			return fmt.Errorf("invalid --max-batch %q: want a whole number of actions from 1 to 1000", b)
+		}
+		cfg.policy.MaxBatch = n
 	}
 	if maxExpiry != "" {
 		d, err := tools.ParseExpiry(maxExpiry)
 		if err != nil {
-			return fmt.Errorf("invalid --max-expiry: %w", err)
+			return &invalidValue{"max-expiry", maxExpiry, err.Error()}
 		}
 		cfg.policy.MaxExpiry = d
 	}
+	if g := cfg.policy.Guardrail; g != "" && !guardrailID.MatchString(g) {
+		return fmt.Errorf("invalid --guardrail %q: want a guardrail's id, a UUID (list_guardrails shows them)", g)
+	}
 	return nil
 }
+
+// guardrailID is the shape of a guardrail's id.
+var guardrailID = regexp.MustCompile(`^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$`)
 
 // splitList reads a comma-separated list, ignoring blanks.
 func splitList(s string) []string {
@@ -407,22 +450,26 @@ func (cfg *config) parseHTTP(getenv func(string) string) error {
 	case keySourceCaller, keySourceServer:
 		cfg.keySource = keySource
 	default:
-		return fmt.Errorf("invalid --key-source %q: want caller or server", keySource)
+		return &invalidValue{"key-source", keySource, "want caller or server"}
 	}
 	token, err := readSecret(getenv(envAuthToken), tokenFile, "--auth-token-file", "the access token")
 	if err != nil {
 		return err
 	}
 	cfg.authToken = token
+	if err := cfg.parseOIDC(); err != nil {
+		return err
+	}
 	switch cfg.keySource {
 	case keySourceServer:
 		if !hasKey {
 			return fmt.Errorf("--key-source=server needs the server's key: set %s (or use --sandbox)", keyVars[0])
 		}
-		if token == "" && !isLoopbackAddr(cfg.addr) {
+		if token == "" && !cfg.oidc.on && !isLoopbackAddr(cfg.addr) {
 			return fmt.Errorf("refusing to serve the server's OpenRouter key on %s without an access token: anyone who "+
 				"can reach that address could manage the account's keys. Set --auth-token-file (or %s), listen on "+
-				"127.0.0.1, or use --key-source=caller so each caller brings their own key", cfg.addr, envAuthToken)
+				"127.0.0.1, use --auth oidc so each person signs in, or use --key-source=caller so each caller brings their "+
+				"own key", cfg.addr, envAuthToken)
 		}
 	case keySourceCaller:
 		if token != "" {
@@ -432,15 +479,15 @@ func (cfg *config) parseHTTP(getenv func(string) string) error {
 	for _, o := range splitList(origins) {
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-			return fmt.Errorf("invalid origin %q in --allowed-origins: want scheme://host[:port], e.g. http://localhost:6274", o)
+			return &invalidValue{"allowed-origins", origins, fmt.Sprintf("the origin %q is not scheme://host[:port], e.g. http://localhost:6274", o)}
 		}
 		cfg.allowedOrigins = append(cfg.allowedOrigins, strings.TrimSuffix(o, "/"))
 	}
 	if cfg.maxInFlight < 1 {
-		return fmt.Errorf("invalid --max-in-flight %d: want a positive number", cfg.maxInFlight)
+		return &invalidValue{"max-in-flight", strconv.Itoa(cfg.maxInFlight), "want a positive number, e.g. 64"}
 	}
 	if cfg.maxSessions < 1 {
-		return fmt.Errorf("invalid --max-sessions %d: want a positive number", cfg.maxSessions)
+		return &invalidValue{"max-sessions", strconv.Itoa(cfg.maxSessions), "want a positive number, e.g. 1000"}
 	}
 	return cfg.parseShares()
 }
@@ -450,23 +497,23 @@ func (cfg *config) parseHTTP(getenv func(string) string) error {
 // share is the whole.
 func (cfg *config) parseShares() error {
 	for _, f := range []struct {
-		name string
-		v    int
-	}{{"--max-in-flight-per-caller", cfg.maxInFlightPer}, {"--max-sessions-per-caller", cfg.maxSessionsPer},
-		{"--max-conns", cfg.maxConns - 1}, {"--max-conns-per-addr", cfg.maxConnsPerAddr - 1}} {
-		if f.v < 0 {
-			return fmt.Errorf("invalid %s: want a positive number", f.name)
+		name   string
+		v, min int
+	}{{"max-in-flight-per-caller", cfg.maxInFlightPer, 0}, {"max-sessions-per-caller", cfg.maxSessionsPer, 0},
+		{"max-conns", cfg.maxConns, 1}, {"max-conns-per-addr", cfg.maxConnsPerAddr, 1}} {
+		if f.v < f.min {
+			return &invalidValue{f.name, strconv.Itoa(f.v), fmt.Sprintf("want a whole number of at least %d", f.min)}
 		}
 	}
 	if cfg.maxInFlightPer == 0 {
 		cfg.maxInFlightPer = cfg.maxInFlight
-		if cfg.keySource == keySourceCaller {
+		if cfg.manyCallers() {
 			cfg.maxInFlightPer = max(cfg.maxInFlight/4, 1)
 		}
 	}
 	if cfg.maxSessionsPer == 0 {
 		cfg.maxSessionsPer = cfg.maxSessions
-		if cfg.keySource == keySourceCaller {
+		if cfg.manyCallers() {
 			cfg.maxSessionsPer = max(cfg.maxSessions/10, 1)
 		}
 	}
@@ -511,10 +558,69 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
-// envReader reads flag defaults from the environment, keeping the first malformed value's error.
+// envReader reads flag defaults from the environment, keeping the first malformed value's error, and
+// remembers each flag's variable, so that a value the checks refuse is reported under the name the
+// user set: the flag when it was given, else its variable (which a Claude Desktop setting may have set).
 type envReader struct {
 	getenv func(string) string
 	err    error
+	twins  map[string]string // flag name to its environment variable
+}
+
+// stringVar defines a string flag whose default comes from env.
+func (e *envReader) stringVar(fs *flag.FlagSet, p *string, name, env, def, usage string) {
+	e.twins[name] = env
+	fs.StringVar(p, name, e.str(env, def), usage+" (env "+env+")")
+}
+
+// boolVar defines a boolean flag whose default comes from env.
+func (e *envReader) boolVar(fs *flag.FlagSet, p *bool, name, env, usage string) {
+	e.twins[name] = env
+	fs.BoolVar(p, name, e.bool(env), usage+" (env "+env+")")
+}
+
+// intVar defines an integer flag whose default comes from env.
+func (e *envReader) intVar(fs *flag.FlagSet, p *int, name, env string, def int, usage string) {
+	e.twins[name] = env
+	fs.IntVar(p, name, e.int(env, def), usage+" (env "+env+")")
+}
+
+// invalidValue is a flag's value that its check refused, and what is wanted instead, with an example.
+type invalidValue struct {
+	flag, value, want string
+}
+
+func (v *invalidValue) Error() string {
+	return fmt.Sprintf("invalid --%s %q: %s", v.flag, v.value, v.want)
+}
+
+// named reports an invalidValue under its environment variable when the flag was not given on the
+// command line: a user who never typed --max-expiry must not be told about it.
+func (e *envReader) named(fs *flag.FlagSet, err error) error {
+	var v *invalidValue
+	if !errors.As(err, &v) || flagSet(fs, v.flag) || e.twins[v.flag] == "" || e.getenv(e.twins[v.flag]) == "" {
+		return err
+	}
+	return e.invalidEnv(e.twins[v.flag], v.value, v.want)
+}
+
+// invalidEnv is the error for a malformed environment variable, naming the bundle's setting that sets
+// it, if one does.
+func (e *envReader) invalidEnv(env, value, want string) error {
+	if title, ok := bundleSettings[env]; ok {
+		return fmt.Errorf("invalid %s %q (in Claude Desktop: the extension's %q setting): %s", env, value, title, want)
+	}
+	return fmt.Errorf("invalid %s %q: %s", env, value, want)
+}
+
+// bundleSettings are the titles of the Claude Desktop extension's settings (mcpb/manifest.json's
+// user_config) by the variable each sets; a test holds them to the manifest.
+var bundleSettings = map[string]string{
+	envSandbox:       "Try with the built-in sandbox",
+	envReadOnly:      "Read-only",
+	envMaxLimit:      "Largest spending limit (USD)",
+	envMaxExpiry:     "Longest expiry",
+	envManagedPrefix: "Managed name prefix",
 }
 
 func (e *envReader) str(key, def string) string {
@@ -531,7 +637,7 @@ func (e *envReader) bool(key string) bool {
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil && e.err == nil {
-		e.err = fmt.Errorf("invalid %s=%q: want true or false", key, v)
+		e.err = e.invalidEnv(key, v, "want true or false")
 	}
 	return b
 }
@@ -543,15 +649,21 @@ func (e *envReader) int(key string, def int) int {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil && e.err == nil {
-		e.err = fmt.Errorf("invalid %s=%q: want a whole number", key, v)
+		e.err = e.invalidEnv(key, v, "want a whole number, e.g. "+strconv.Itoa(def))
 	}
 	return n
 }
 
-func usage(out io.Writer, fs *flag.FlagSet, cmd *command) {
+// usage is a command's --help: the binary's --help lists every command; a command's own lists only it.
+func usage(out io.Writer, fs *flag.FlagSet, cmd *command, named bool) {
 	fmt.Fprintln(out, "Usage:")
 	for _, c := range commands {
-		fmt.Fprintf(out, "  %s %-22s%s\n", name, c.synopsis, c.summary)
+		if !named || c.name == cmd.name {
+			fmt.Fprintf(out, "  %s %-22s%s\n", name, c.synopsis, c.summary)
+		}
+	}
+	if named {
+		fmt.Fprintf(out, "\n%s --help lists every command.\n", name)
 	}
 	fmt.Fprintf(out, "\nThe OpenRouter key is read from %s (or %s, %s), never from the command line.\n\nExamples:\n",
 		keyVars[0], keyVars[1], keyVars[2])

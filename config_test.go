@@ -3,13 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"net"
+	"net/http/httptest"
+	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
 	"github.com/orkeys/openrouter-keys-mcp/tools"
 )
 
@@ -44,8 +50,8 @@ func TestCommandLine(t *testing.T) {
 		{name: "unknown command", args: []string{"serve"}, code: 2, stderr: `unknown command "serve": want stdio, http, sandbox, call, tools, doctor or version`},
 		{name: "unknown flag", args: []string{"--readonly"}, code: 2, stderr: "flag provided but not defined: --readonly (see openrouter-keys-mcp stdio --help)"},
 		{name: "flag without its value", args: []string{"http", "--addr"}, code: 2, stderr: "flag needs an argument: --addr (see openrouter-keys-mcp http --help)"},
-		{name: "bad log level", args: []string{"--log-level", "loud"}, code: 2, stderr: `invalid log level "loud"`},
-		{name: "bad log format", args: []string{"--log-format", "xml"}, code: 2, stderr: `invalid log format "xml"`},
+		{name: "bad log level", args: []string{"--log-level", "loud"}, code: 2, stderr: `invalid --log-level "loud"`},
+		{name: "bad log format", args: []string{"--log-format", "xml"}, code: 2, stderr: `invalid --log-format "xml"`},
 		{name: "bad sandbox env", env: []string{"OPENROUTER_KEYS_MCP_SANDBOX=maybe"}, code: 2, stderr: "invalid OPENROUTER_KEYS_MCP_SANDBOX"},
 		{name: "sandbox and base url", args: []string{"--sandbox", "--base-url", "http://127.0.0.1:1/api/v1"}, code: 2, stderr: "cannot be used together"},
 		{name: "key as an argument", args: []string{"sk-or-v1-" + strings.Repeat("1", 64)}, code: 2, stderr: "never taken from the command line", noSecret: true},
@@ -56,7 +62,16 @@ func TestCommandLine(t *testing.T) {
 		{name: "short access token", env: []string{"OPENROUTER_KEYS_MCP_AUTH_TOKEN=short"}, args: []string{"http", "--sandbox"}, code: 2, stderr: "too short"},
 		{name: "bad key source", args: []string{"http", "--key-source", "both"}, code: 2, stderr: `invalid --key-source "both"`},
 		{name: "server mode without a key", args: []string{"http", "--key-source", "server"}, code: 2, stderr: "needs the server's key"},
-		{name: "bad origin", args: []string{"http", "--allowed-origins", "localhost:6274"}, code: 2, stderr: "invalid origin"},
+		{name: "bad origin", args: []string{"http", "--allowed-origins", "localhost:6274"}, code: 2, stderr: `invalid --allowed-origins "localhost:6274": the origin "localhost:6274" is not scheme://host[:port]`},
+		{name: "oidc flag without --auth oidc", args: []string{"http", "--sandbox", "--oidc-issuer", "https://id.example.com"}, code: 2, stderr: "--oidc-issuer is for --auth oidc"},
+		{name: "bad --auth", args: []string{"http", "--sandbox", "--auth", "saml"}, code: 2, stderr: `invalid --auth "saml"`},
+		{name: "oidc in caller mode", args: []string{"http", "--key-source", "caller", "--auth", "oidc"}, code: 2, stderr: "never sends an OpenRouter key"},
+		{name: "oidc and an access token", env: []string{"OPENROUTER_KEYS_MCP_AUTH_TOKEN=" + strings.Repeat("t", 32)}, args: []string{"http", "--sandbox", "--auth", "oidc"}, code: 2, stderr: "choose one"},
+		{name: "oidc without an issuer", args: []string{"http", "--sandbox", "--auth", "oidc", "--resource-url", "https://k.example.com/mcp"}, code: 2, stderr: "needs --oidc-issuer"},
+		{name: "oidc without a resource", env: []string{"OPENROUTER_KEYS_MCP_AUTH=oidc", "OPENROUTER_KEYS_MCP_OIDC_ISSUER=https://id.example.com"}, args: []string{"http", "--sandbox"}, code: 2, stderr: "needs --resource-url"},
+		{name: "oidc issuer in the clear", args: []string{"http", "--sandbox", "--auth", "oidc", "--oidc-issuer", "http://id.example.com", "--resource-url", "https://k.example.com/mcp"}, code: 2, stderr: "want https (http only on localhost)"},
+		{name: "oidc scopes", args: []string{"http", "--sandbox", "--auth", "oidc", "--oidc-issuer", "https://id.example.com", "--resource-url", "https://k.example.com/mcp", "--oidc-scopes", "a,a,b"}, code: 2, stderr: "want three different scopes"},
+		{name: "oidc issuer unreachable", args: []string{"http", "--sandbox", "--addr", "0.0.0.0:0", "--auth", "oidc", "--oidc-issuer", "http://127.0.0.1:1", "--resource-url", "https://k.example.com/mcp"}, code: 1, stderr: "--auth oidc: access tokens: discovery at http://127.0.0.1:1"},
 		{name: "audit log in a missing directory", args: []string{"--sandbox", "--audit-log", "/nonexistent-dir/audit.jsonl"}, code: 2, stderr: "its directory does not exist"},
 		{name: "secret dir is a file", args: []string{"--sandbox", "--secret-dir", "config_test.go"}, code: 2, stderr: "is a file, not a directory"},
 		{name: "short confirmation secret", env: []string{"OPENROUTER_KEYS_MCP_CONFIRM_SECRET=short"}, args: []string{"--sandbox"}, code: 2, stderr: "the confirmation secret is too short"},
@@ -91,6 +106,27 @@ func TestTheResetsAllowedUnderTheCap(t *testing.T) {
 		cfg, err = parseConfig([]string{command, "--max-limit-reset", "daily"}, func(k string) string { return env[k] }, io.Discard)
 		if err != nil || len(cfg.policy.LimitResets) != 1 || cfg.policy.LimitResets[0] != openrouter.ResetDaily {
 			t.Errorf("%s, the flag: %v %v", command, cfg.policy.LimitResets, err)
+		}
+	}
+}
+
+// TestTheBatchGuard: --max-batch, and its environment twin, on every command that serves or calls the
+// tools, bound a cleanup plan; a bad value stops the command.
+func TestTheBatchGuard(t *testing.T) {
+	env := map[string]string{"OPENROUTER_KEYS_MCP_MAX_BATCH": "10"}
+	for _, command := range []string{"stdio", "http", "tools", "doctor"} {
+		cfg, err := parseConfig([]string{command}, func(k string) string { return env[k] }, io.Discard)
+		if err != nil || cfg.policy.MaxBatch != 10 {
+			t.Errorf("%s, from the environment: %d %v", command, cfg.policy.MaxBatch, err)
+		}
+		cfg, err = parseConfig([]string{command, "--max-batch", "3"}, func(k string) string { return env[k] }, io.Discard)
+		if err != nil || cfg.policy.MaxBatch != 3 {
+			t.Errorf("%s, the flag: %d %v", command, cfg.policy.MaxBatch, err)
+		}
+	}
+	for _, bad := range []string{"0", "many", "-2"} {
+		if _, err := parseConfig([]string{"stdio", "--max-batch", bad}, func(string) string { return "" }, io.Discard); err == nil || !strings.Contains(err.Error(), "invalid --max-batch") {
+			t.Errorf("--max-batch %s: %v", bad, err)
 		}
 	}
 }
@@ -133,6 +169,36 @@ func TestDoctorShowsThePolicy(t *testing.T) {
 		if code, _, stderr := runMain(t, nil, append([]string{"doctor", "--sandbox"}, bad...)...); code != 2 || !strings.Contains(stderr, "invalid "+bad[len(bad)-2]) {
 			t.Errorf("%v: exit %d, %s", bad, code, stderr)
 		}
+	}
+}
+
+// TestDoctorChecksTheGuardrail: --guardrail names a guardrail that must exist, or every key created
+// would be deleted again. Every sandbox starts with the same sample ids.
+func TestDoctorChecksTheGuardrail(t *testing.T) {
+	sb := sandbox.New(sandbox.Options{})
+	srv := httptest.NewServer(sb)
+	defer srv.Close()
+	c, err := openrouter.New(openrouter.Options{BaseURL: srv.URL + "/api/v1", APIKey: openrouter.Secret(sb.ManagementKey())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := c.ListGuardrails(context.Background(), openrouter.ListGuardrailsParams{})
+	if err != nil || len(page.Items) == 0 {
+		t.Fatalf("guardrails: %v", err)
+	}
+	code, stdout, stderr := runMain(t, nil, "doctor", "--sandbox", "--guardrail", page.Items[0].ID)
+	if code != 0 || !strings.Contains(stdout, `is the guardrail "Production policy"`) || !strings.Contains(stdout, "(--guardrail)") {
+		t.Errorf("doctor with the sample guardrail: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, stdout, _ = runMain(t, nil, "doctor", "--sandbox", "--guardrail", "00000000-0000-4000-8000-000000000000")
+	if code == 0 || !strings.Contains(stdout, "PROBLEM  --guardrail 00000000-0000-4000-8000-000000000000: OpenRouter has no guardrail") {
+		t.Errorf("doctor with an unknown guardrail: exit %d\n%s", code, stdout)
+	}
+	if code, _, stderr := runMain(t, nil, "doctor", "--sandbox", "--guardrail", "prod"); code != 2 || !strings.Contains(stderr, "invalid --guardrail") {
+		t.Errorf("--guardrail prod: exit %d, %s", code, stderr)
+	}
+	if code, _, stderr := runMain(t, []string{envGuardrail + "=prod"}, "doctor", "--sandbox"); code != 2 || !strings.Contains(stderr, "invalid --guardrail") {
+		t.Errorf("%s=prod: exit %d, %s", envGuardrail, code, stderr)
 	}
 }
 
@@ -240,4 +306,163 @@ func TestCallPrintsForPeople(t *testing.T) {
 			t.Errorf("exit %d: %s", code, stderr)
 		}
 	})
+}
+
+// A value the checks refuse is named as the user gave it: the flag when it was given, else its
+// variable, with the Claude Desktop setting that sets it, and what is wanted, with an example.
+func TestBadValuesAreNamedWhereTheyCameFrom(t *testing.T) {
+	for _, tc := range []struct {
+		env  []string
+		args []string
+		want string
+	}{
+		{[]string{"OPENROUTER_KEYS_MCP_MAX_EXPIRY=30"}, []string{"doctor", "--sandbox"},
+			`invalid OPENROUTER_KEYS_MCP_MAX_EXPIRY "30" (in Claude Desktop: the extension's "Longest expiry" setting): want a number of days (30d) or a Go duration (12h, 90m)`},
+		{[]string{"OPENROUTER_KEYS_MCP_MAX_EXPIRY=30"}, []string{"doctor", "--sandbox", "--max-expiry", "40"}, `invalid --max-expiry "40": want a number of days (30d)`},
+		{[]string{"OPENROUTER_KEYS_MCP_MAX_LIMIT=$5"}, []string{"call", "list_keys", "--sandbox"},
+			`invalid OPENROUTER_KEYS_MCP_MAX_LIMIT "$5" (in Claude Desktop: the extension's "Largest spending limit (USD)" setting): want an amount in USD, e.g. 10 or 2.50`},
+		{[]string{"OPENROUTER_KEYS_MCP_READ_ONLY=yes"}, nil, `invalid OPENROUTER_KEYS_MCP_READ_ONLY "yes" (in Claude Desktop: the extension's "Read-only" setting): want true or false`},
+		{[]string{"OPENROUTER_KEYS_MCP_CONFIRM=ask"}, []string{"tools"}, `invalid OPENROUTER_KEYS_MCP_CONFIRM "ask": want auto or never`},
+		{[]string{"OPENROUTER_KEYS_MCP_KEY_SOURCE=mine"}, []string{"http"}, `invalid OPENROUTER_KEYS_MCP_KEY_SOURCE "mine": want caller or server`},
+		{[]string{"OPENROUTER_KEYS_MCP_MAX_CONNS=0"}, []string{"http"}, `invalid OPENROUTER_KEYS_MCP_MAX_CONNS "0": want a whole number of at least 1`},
+		{[]string{"OPENROUTER_KEYS_MCP_LOG_LEVEL=loud"}, []string{"version"}, `invalid OPENROUTER_KEYS_MCP_LOG_LEVEL "loud": want trace, debug`},
+	} {
+		code, _, stderr := runMain(t, tc.env, tc.args...)
+		if code != 2 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v %v: exit %d, want 2 and one line with %q:\n%s", tc.env, tc.args, code, tc.want, stderr)
+		}
+		if env, _, _ := strings.Cut(tc.env[0], "="); !slices.Contains(tc.args, "--max-expiry") && strings.Contains(stderr, "--") {
+			t.Errorf("%s: the error names a flag the user did not give:\n%s", env, stderr)
+		}
+	}
+}
+
+// The settings that errors name are the bundle's own, each setting the variable it is named for.
+func TestBundleSettingsAreTheManifests(t *testing.T) {
+	b, err := os.ReadFile("mcpb/manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Server struct {
+			MCPConfig struct {
+				Env map[string]string `json:"env"`
+			} `json:"mcp_config"`
+		} `json:"server"`
+		UserConfig map[string]struct {
+			Title string `json:"title"`
+		} `json:"user_config"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	for env, title := range bundleSettings {
+		ref, _ := strings.CutPrefix(m.Server.MCPConfig.Env[env], "${user_config.")
+		setting, ok := m.UserConfig[strings.TrimSuffix(ref, "}")]
+		if !ok || setting.Title != title {
+			t.Errorf("%s: the bundle sets it from %q, titled %q; bundleSettings says %q", env, m.Server.MCPConfig.Env[env], setting.Title, title)
+		}
+	}
+}
+
+// Each command's --help is about it: its line of the usage and its own flags; the binary's lists all.
+func TestHelpIsAboutItsCommand(t *testing.T) {
+	for command, flags := range map[string][2][]string{
+		"version": {nil, {"--sandbox", "--addr", "--read-only"}},
+		"sandbox": {{"--addr", "--sandbox-faults"}, {"--read-only", "--max-limit", "--json"}},
+		"tools":   {{"--read-only", "--json"}, {"--addr", "--stateful"}},
+		"call":    {{"--json", "--max-limit"}, {"--addr", "--key-source"}},
+		"http":    {{"--addr", "--key-source"}, {"--json"}},
+	} {
+		_, _, stderr := runMain(t, nil, command, "--help")
+		if usageLines(stderr) != 1 {
+			t.Errorf("%s --help lists other commands:\n%s", command, stderr)
+		}
+		for _, f := range flags[0] {
+			if !strings.Contains(stderr, "\n  "+f) {
+				t.Errorf("%s --help lacks %s", command, f)
+			}
+		}
+		for _, f := range flags[1] {
+			if strings.Contains(stderr, "\n  "+f) {
+				t.Errorf("%s --help lists %s, which is not its flag", command, f)
+			}
+		}
+	}
+	if _, _, stderr := runMain(t, nil, "--help"); usageLines(stderr) != len(commands) {
+		t.Errorf("--help does not list every command:\n%s", stderr)
+	}
+}
+
+// usageLines counts the commands a --help lists at its start, under "Usage:".
+func usageLines(help string) int {
+	block, _, _ := strings.Cut(help, "\n\n")
+	return strings.Count(block, "\n  "+name+" ")
+}
+
+// A secret in a tool's arguments is most likely pasted where a hash belongs: say that, not that the
+// server's key was configured on the command line.
+func TestCallWithASecretForAHash(t *testing.T) {
+	code, _, stderr := runMain(t, nil, "call", "get_key", `{"hash":"sk-or-v1-`+strings.Repeat("ab", 32)+`"}`, "--sandbox")
+	if code != 2 || !strings.Contains(stderr, "tools name a key by its hash, the 64 hex characters that list_keys shows") ||
+		strings.Contains(stderr, "ab"+"abab") || strings.Contains(stderr, "set OPENROUTER_MANAGEMENT_KEY") {
+		t.Errorf("exit %d:\n%s", code, stderr)
+	}
+}
+
+// call speaks to the person at the terminal, not, as the tools do, to a model about "the user".
+func TestCallSpeaksToPeople(t *testing.T) {
+	code, _, stderr := runMain(t, nil, "call", "list_keys")
+	if code != 1 || !strings.Contains(stderr, "no OpenRouter key: set OPENROUTER_MANAGEMENT_KEY in the environment") ||
+		!strings.Contains(stderr, "--sandbox") || strings.Contains(stderr, "Tell the user") {
+		t.Errorf("without a key: exit %d:\n%s", code, stderr)
+	}
+	sb := sandbox.New(sandbox.Options{})
+	srv := httptest.NewServer(sb)
+	defer srv.Close()
+	inference, _, err := sb.CreateInferenceKey(sb.ManagementKey(), "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runMain(t, []string{"OPENROUTER_MANAGEMENT_KEY=" + inference}, "call", "list_keys", "--base-url", srv.URL+"/api/v1")
+	if code != 1 || !strings.Contains(stderr, "You must create a management key") || strings.Contains(stderr, "the user") {
+		t.Errorf("with an inference key: exit %d:\n%s", code, stderr)
+	}
+}
+
+// An address in use is one line naming --addr, with exit code 2, from the serving commands too.
+func TestAddressInUseIsAHint(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for _, command := range []string{"http", "sandbox"} {
+		code, _, stderr := runMain(t, nil, command, "--sandbox-faults", "", "--addr", ln.Addr().String())
+		if code != 2 || strings.Count(stderr, "\n") > 2 || !strings.Contains(stderr, ln.Addr().String()+" is in use by another program") ||
+			!strings.Contains(stderr, "--addr") || strings.Contains(stderr, `"level"`) {
+			t.Errorf("%s: exit %d, want 2 and a line naming --addr:\n%s", command, code, stderr)
+		}
+	}
+}
+
+// A failing doctor run ends with the count of its problems; without a key it points at --sandbox.
+func TestDoctorCountsItsProblems(t *testing.T) {
+	code, stdout, _ := runMain(t, nil, "doctor")
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if code != 1 || !strings.Contains(stdout, "doctor --sandbox") || lines[len(lines)-1] != "1 problem found: fix it, then run doctor again." {
+		t.Errorf("exit %d:\n%s", code, stdout)
+	}
+}
+
+// A build from a clone (go build, go run, go test) names the version it leads to, not v0.0.0-… or dev.
+func TestUnstampedBuildSaysVersionPlusDev(t *testing.T) {
+	b, err := os.ReadFile("VERSION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := name + " " + strings.TrimSpace(string(b)) + "+dev (commit "
+	if code, stdout, _ := runMain(t, nil, "version"); code != 0 || !strings.HasPrefix(stdout, want) {
+		t.Errorf("version: exit %d, %q; want it to start with %q", code, stdout, want)
+	}
 }

@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/rs/zerolog"
 
+	"github.com/orkeys/openrouter-keys-mcp/accesstoken"
 	"github.com/orkeys/openrouter-keys-mcp/mcpserver"
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
 	"github.com/orkeys/openrouter-keys-mcp/tools"
@@ -18,11 +21,20 @@ import (
 // unless all is well.
 func runDoctor(ctx context.Context, cfg config, std streams, logger zerolog.Logger) error {
 	stdout := std.out
-	ok := true
+	problems := 0
 	good := func(format string, a ...any) { fmt.Fprintf(stdout, "ok       "+format+"\n", a...) }
 	bad := func(format string, a ...any) {
-		ok = false
+		problems++
 		fmt.Fprintf(stdout, "PROBLEM  "+format+"\n", a...)
+	}
+	// failed ends a run that found problems with their count, so that the last line says how it went.
+	failed := func() error {
+		them := "them"
+		if problems == 1 {
+			them = "it"
+		}
+		fmt.Fprintf(stdout, "%s found: fix %s, then run doctor again.\n", plural(problems, "problem"), them)
+		return errReported
 	}
 	note := func(format string, a ...any) { fmt.Fprintf(stdout, "note     "+format+"\n", a...) }
 	for _, p := range loosePermissions(cfg) {
@@ -33,7 +45,8 @@ func runDoctor(ctx context.Context, cfg config, std streams, logger zerolog.Logg
 	case cfg.sandbox:
 		note("--sandbox: checking the built-in emulator, not a real OpenRouter account")
 	case cfg.key == "":
-		bad("no key: set %s to an OpenRouter management key (%s)", keyVars[0], "https://openrouter.ai/docs/guides/overview/auth/management-api-keys")
+		bad("no key: set %s to an OpenRouter management key (%s), or try everything without an account: %s doctor --sandbox",
+			keyVars[0], "https://openrouter.ai/docs/guides/overview/auth/management-api-keys", name)
 	default:
 		good("key from %s", cfg.keyVar)
 		if cfg.keyVar != keyVars[0] {
@@ -48,7 +61,7 @@ func runDoctor(ctx context.Context, cfg config, std streams, logger zerolog.Logg
 	client, _, err := newClient(ctx, cfg, logger)
 	if err != nil {
 		bad("%v", err)
-		return errReported
+		return failed()
 	}
 	if cfg.sandbox || openrouter.IsKey(cfg.key.Reveal()) {
 		k, err := client.CurrentKey(ctx)
@@ -80,15 +93,30 @@ func runDoctor(ctx context.Context, cfg config, std streams, logger zerolog.Logg
 	if p := cfg.policy.String(); p != "" {
 		good("%s", p)
 	}
+	if id := cfg.policy.Guardrail; id != "" {
+		// A guardrail that does not exist would make every create_key fail and delete its key again.
+		switch g, err := client.GetGuardrail(ctx, id); {
+		case err == nil:
+			good("--guardrail %s is the guardrail %q: every new key is assigned it", id, g.Name)
+		case openrouter.StatusOf(err) == 404:
+			bad("--guardrail %s: OpenRouter has no guardrail with that id; every key created would be deleted again. "+
+				"list_guardrails shows the guardrails' ids", id)
+		default:
+			bad("--guardrail %s could not be checked: %v", id, err)
+		}
+	}
 	if cfg.confirm == tools.ConfirmNever {
 		note("--confirm=never: deleting or disabling a key is never confirmed by a person")
+	}
+	if cfg.oidc.on {
+		checkOIDC(ctx, cfg.oidc, good, bad, note)
 	}
 	if cfg.secretDir != "" {
 		// Checked with the other flags (tools.CheckSecretDir): doctor runs only when it passed.
 		good("new secrets go to files in %s, not to the model", cfg.secretDir)
 	}
-	if !ok {
-		return errReported
+	if problems > 0 {
+		return failed()
 	}
 	fmt.Fprintln(stdout, "All is well.")
 	return nil
@@ -119,6 +147,41 @@ func offered(ctx context.Context, cfg config, client *openrouter.Client, logger 
 	}
 	good("tools offered: %s", strings.Join(names, ", "))
 	return nil
+}
+
+// checkOIDC checks --auth oidc end to end, one line each: the issuer's discovery document, its keys,
+// and that the audience tokens must carry is the resource clients ask tokens for.
+func checkOIDC(ctx context.Context, o oidcConfig, good, bad, note func(string, ...any)) {
+	client := &http.Client{Timeout: 10 * time.Second}
+	d, err := accesstoken.Discover(ctx, client, o.issuer)
+	if err != nil {
+		bad("%v: check --oidc-issuer; it must be the issuer exactly as its tokens' iss says, no trailing slash unless it has one", err)
+		return
+	}
+	good("OIDC discovery at %s names the issuer and its keys at %s", o.issuer, d.JWKSURI)
+	if n, err := accesstoken.Keys(ctx, client, d.JWKSURI); err != nil {
+		bad("%v", err)
+	} else {
+		good("the issuer publishes %d signing keys", n)
+	}
+	switch {
+	case o.audience == o.resourceURL:
+		good("access tokens must be for %s (aud), the resource URL clients ask tokens for; scopes %s", o.audience, strings.Join(o.scopeNames(), ", "))
+	default:
+		note("access tokens must carry aud %s, but clients ask for tokens for the resource %s (RFC 8707): "+
+			"the identity provider must put %s in them, or drop --oidc-audience", o.audience, o.resourceURL, o.audience)
+	}
+	if !strings.HasSuffix(o.resourceURL, "/mcp") {
+		note("--resource-url %s does not end in /mcp, where this server serves MCP: a proxy must map it", o.resourceURL)
+	}
+}
+
+// plural says n things: "1 problem", "2 problems".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 func describeLimits(good func(string, ...any), k *openrouter.CurrentKey) {

@@ -18,7 +18,7 @@ func (cfg *config) parseRate() error {
 		return fmt.Errorf("invalid --burst-per-caller %d: want a positive number, or 0 for twice the rate", cfg.burstPer)
 	case cfg.ratePer == -1:
 		cfg.ratePer = 0
-	case cfg.ratePer == 0 && cfg.keySource == keySourceCaller:
+	case cfg.ratePer == 0 && cfg.manyCallers():
 		cfg.ratePer = defaultRatePerCaller
 	}
 	if cfg.burstPer == 0 {

@@ -16,6 +16,7 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/orkeys/openrouter-keys-mcp/mcpserver"
@@ -31,12 +33,18 @@ import (
 
 // version, commit and date are set at build time by the release (.goreleaser.yaml):
 // -ldflags "-X main.version=1.2.3 -X main.commit=<sha> -X main.date=<RFC 3339>". Otherwise the module
-// version and the VCS revision and time come from the build info (as go install and go build set them).
+// version (go install of a tagged release) and the VCS revision come from the build info, and a build
+// from a clone (go build, go run) says the version it leads to: VERSION's, with +dev.
 var (
 	version = ""
 	commit  = ""
 	date    = ""
 )
+
+// nextVersion is the VERSION file: the version the next release will carry.
+//
+//go:embed VERSION
+var nextVersion string
 
 const name = mcpserver.Name
 
@@ -69,9 +77,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cmd := lookupCommand(cfg.command)
 	logger := newLogger(stderr, cfg)
 	err = cmd.run(ctx, cfg, streams{in: stdin, out: stdout, err: stderr}, logger)
+	var mistake usageError
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &mistake):
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 2
 	case !cmd.forPeople:
 		logger.Error().Err(err).Msg("stopped")
 	case !errors.Is(err, errReported):
@@ -80,14 +92,22 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return 1
 }
 
+// usageError is a failure the command line can fix (an address in use, say): one line on stderr and
+// exit code 2, as for a flag's mistake, even from a command that serves and logs.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
 func versionString() string {
 	if version != "" {
 		return version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+	bi, ok := debug.ReadBuildInfo()
+	// A pseudo-version (v0.0.0-<time>-<commit>, what go build stamps in a clone) names no release.
+	if ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" && !strings.HasPrefix(bi.Main.Version, "v0.0.0-") {
 		return bi.Main.Version
 	}
-	return "dev"
+	return strings.TrimSpace(nextVersion) + "+dev"
 }
 
 func versionLine() string {

@@ -8,10 +8,15 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"strconv"
 	"strings"
+	"syscall"
 
+	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
+	"github.com/orkeys/openrouter-keys-mcp/accesstoken"
 	"github.com/orkeys/openrouter-keys-mcp/mcpserver"
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
 	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
@@ -118,8 +123,44 @@ func runStdio(ctx context.Context, cfg config, std streams, logger zerolog.Logge
 	return serve(ctx, cfg, logger, nil, func(s *mcpserver.Server, client *openrouter.Client, _ *sandbox.Sandbox) error {
 		ev, msg := startLine(logger, cfg, "serving MCP on stdio", true)
 		ev.Str("version", versionString()).Str("base_url", client.BaseURL()).Msg(msg)
+		if f, ok := std.in.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+			// A person started it by hand: without a word it would wait in silence for MCP messages, and
+			// answer what they type with JSON parse errors. An MCP host never gives it a terminal.
+			fmt.Fprint(std.err, terminalHint)
+		}
 		return transport.ServeStdio(ctx, s.MCPServer, std.in, std.out, logger)
 	})
+}
+
+// terminalHint is said on stderr when the stdio server's input is a terminal.
+const terminalHint = name + ` is waiting for an MCP client on stdin/stdout; what you type here is not MCP.
+  To see it work, run instead:  ` + name + ` call list_keys --sandbox   (or: go run . call list_keys --sandbox)
+  The commands and examples:    ` + name + ` --help
+  To connect an MCP client, set this binary's absolute path as the client's command. Ctrl-C stops it.
+`
+
+// listen listens on cfg.addr. An address in use, or not an address, is the user's to change: it is
+// said in one line that names --addr, not logged as a failure of the server.
+func listen(cfg config) (net.Listener, error) {
+	ln, err := net.Listen("tcp", cfg.addr)
+	var addrErr *net.AddrError
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		suggestion := "127.0.0.1:8090"
+		if host, port, err := net.SplitHostPort(cfg.addr); err == nil {
+			if n, err := strconv.Atoi(port); err == nil && n > 0 && n < 65535 {
+				suggestion = net.JoinHostPort(host, strconv.Itoa(n+1))
+			}
+		}
+		return nil, usageError{fmt.Errorf("%s is in use by another program (another copy of this server?): stop it, or "+
+			"listen elsewhere with --addr (or %s), e.g. --addr %s", cfg.addr, envAddr, suggestion)}
+	case errors.As(err, &addrErr):
+		return nil, usageError{fmt.Errorf("cannot listen on %q: %v; want host:port in --addr (or %s), e.g. --addr 127.0.0.1:8080",
+			cfg.addr, addrErr.Err, envAddr)}
+	case err != nil:
+		return nil, fmt.Errorf("listen on %s: %w", cfg.addr, err)
+	}
+	return ln, nil
 }
 
 func runHTTP(ctx context.Context, cfg config, std streams, logger zerolog.Logger) error {
@@ -153,19 +194,30 @@ func runHTTP(ctx context.Context, cfg config, std streams, logger zerolog.Logger
 				// Callers need a key the emulator knows; it guards nothing real.
 				printSandboxKey(std.err, emu)
 			}
+		case cfg.oidc.on:
+			v, err := accesstoken.New(ctx, accesstoken.Config{Issuer: cfg.oidc.issuer, Audience: cfg.oidc.audience})
+			if err != nil {
+				return fmt.Errorf("--auth oidc: %w", err)
+			}
+			tiers := tools.Tiers()
+			opts.Auth = cfg.oidc.personAuth(v, tiers)
+			opts.AuthHint = "sign in with " + cfg.oidc.issuer + " and send its access token as Authorization: Bearer <token>"
+			opts.Resource = cfg.oidc.resource()
+			opts.ScopeFor = cfg.oidc.scopeFor(tiers)
 		case cfg.authToken != "":
 			opts.Auth = accessToken(cfg.authToken)
 			opts.AuthHint = "send the server's access token as Authorization: Bearer <token>"
 		}
 		handler, closeSessions := transport.NewHTTPHandler(s.MCPServer, opts)
-		ln, err := net.Listen("tcp", cfg.addr)
+		ln, err := listen(cfg)
 		if err != nil {
-			return fmt.Errorf("http: %w", err)
+			return err
 		}
 		ln = transport.LimitConns(ln, transport.ConnLimits{Max: cfg.maxConns, MaxPerAddr: cfg.maxConnsPerAddr}, logger)
 		warnSandbox(logger, cfg, client)
 		logger.Info().Str("version", versionString()).Str("url", "http://"+ln.Addr().String()+"/mcp").
-			Str("key_source", cfg.keySource).Bool("access_token", cfg.authToken != "").Bool("stateful", cfg.stateful).
+			Str("key_source", cfg.keySource).Bool("access_token", cfg.authToken != "").Str("oidc_issuer", cfg.oidc.issuer).
+			Str("resource_url", cfg.oidc.resourceURL).Bool("stateful", cfg.stateful).
 			Str("base_url", client.BaseURL()).Str("metrics_url", metricsURL).Msg("serving MCP over HTTP")
 		return transport.ServeHTTP(ctx, ln, handler, logger, closeSessions)
 	})
@@ -177,10 +229,11 @@ func printSandboxKey(stderr io.Writer, emu *sandbox.Sandbox) {
 	fmt.Fprintf(stderr, "sandbox management key: %s\n", emu.ManagementKey())
 }
 
-// isAccessToken reports whether s holds the server's access token, which is a secret like a key: it is
-// refused in tool arguments and in query strings, and masked in logs.
+// isAccessToken reports whether s holds the server's access token, or with --auth oidc something shaped
+// like a person's access token: secrets like a key, they are refused in tool arguments and in query
+// strings, and masked in logs.
 func (cfg config) isAccessToken(s string) bool {
-	return cfg.authToken != "" && strings.Contains(s, cfg.authToken.Reveal())
+	return (cfg.authToken != "" && strings.Contains(s, cfg.authToken.Reveal())) || (cfg.oidc.on && accesstoken.LooksLikeJWT(s))
 }
 
 // callerKey uses each request's bearer token as that request's OpenRouter key; the server holds none.
@@ -219,9 +272,9 @@ func serverOptions(cfg config, logger zerolog.Logger) mcpserver.Options {
 
 func runSandbox(ctx context.Context, cfg config, std streams, logger zerolog.Logger) error {
 	emu := sandbox.New(sandbox.Options{ManagementKey: string(cfg.key), Faults: cfg.faults})
-	ln, err := net.Listen("tcp", cfg.addr)
+	ln, err := listen(cfg)
 	if err != nil {
-		return fmt.Errorf("sandbox: %w", err)
+		return err
 	}
 	if cfg.key == "" {
 		printSandboxKey(std.err, emu)

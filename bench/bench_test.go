@@ -83,7 +83,7 @@ func TestShortRun(t *testing.T) {
 	for _, want := range []string{"stdio cold start", "MCP overhead per list_keys call, stdio, release vs Node peer",
 		"MCP overhead per list_keys call, HTTP, release vs Node peer", "HTTP throughput, list_keys, 16 clients, release vs Node peer",
 		"server CPU per list_keys call, release", "errors with 64 clients", "peak RSS under the 64-client run", "RSS after start, stdio",
-		"allocs/op", "tools/list, model-facing bytes per tool", "list_keys text per key", "audit_keys over 50 keys in 5 workspaces",
+		"allocs/op", "tools/list, model-facing bytes per tool", "list_keys text per key", "audit_keys over 50 keys in 5 workspaces", "plan_cleanup over 50 keys", "apply_plan of 25 actions",
 		"peak RSS of the stdio server auditing", "| " + Release + " | " + StdioList + " |", "| " + PeerName + " |",
 		PeerName + ": list_keys, 16 clients", Release + ": list_keys, 64 clients"} {
 		if !strings.Contains(md, want) {

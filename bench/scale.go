@@ -118,7 +118,8 @@ func resultBytes(ctx context.Context, s *mcpserver.Server) ([]ToolBytes, error) 
 	}
 	var page struct {
 		Keys []struct {
-			Hash string `json:"hash"`
+			Hash    string `json:"hash"`
+			Creator string `json:"creator_user_id"`
 		} `json:"keys"`
 	}
 	if err := json.Unmarshal(res.StructuredContent, &page); err != nil || len(page.Keys) < 3 {
@@ -135,6 +136,11 @@ func resultBytes(ctx context.Context, s *mcpserver.Server) ([]ToolBytes, error) 
 		{`list_workspaces {}`, NewCall("list_workspaces", map[string]any{})},
 		{`get_activity {}`, NewCall("get_activity", map[string]any{})},
 		{`get_credits {}`, NewCall("get_credits", map[string]any{})},
+		{`list_guardrails {}`, NewCall("list_guardrails", map[string]any{})},
+		{`list_members {}`, NewCall("list_members", map[string]any{})},
+		{`list_members {"member":…}`, NewCall("list_members", map[string]any{"member": page.Keys[0].Creator})},
+		{`query_spend {}`, NewCall("query_spend", map[string]any{})},
+		{`plan_cleanup {"disable":["never_used"]}`, NewCall("plan_cleanup", map[string]any{"disable": []string{"never_used"}})},
 		{`current_key {}`, NewCall("current_key", map[string]any{})},
 		{`get_key {"hash":…}`, NewCall("get_key", map[string]any{"hash": hash(0)})},
 		{`create_key {"name":…}`, NewCall("create_key", map[string]any{"name": "sized"})},

@@ -20,8 +20,8 @@ func TestScale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sc.Reads) != 4 || len(sc.ResultBytes) != 12 {
-		t.Fatalf("%d reads and %d results measured, want 4 and 12", len(sc.Reads), len(sc.ResultBytes))
+	if len(sc.Reads) != 4 || len(sc.ResultBytes) != 17 {
+		t.Fatalf("%d reads and %d results measured, want 4 and 17", len(sc.Reads), len(sc.ResultBytes))
 	}
 	for _, target := range sc.targets() {
 		t.Logf("%s: %s (goal %s)", target.What, target.Figure, target.Goal)

@@ -208,7 +208,7 @@ func TestConformanceSuite(t *testing.T) {
 		if r := results["tools-list"]; len(r.checks) > 0 {
 			d, _ := r.checks[0].Details.(map[string]any)
 			listed, _ := d["tools"].([]any)
-			for _, tool := range []string{"list_keys", "get_key", "create_key", "update_key", "delete_key", "current_key", "list_workspaces", "get_credits", "get_activity", "audit_keys", "rotate_key"} {
+			for _, tool := range []string{"list_keys", "get_key", "create_key", "update_key", "delete_key", "current_key", "list_workspaces", "get_credits", "get_activity", "audit_keys", "rotate_key", "list_guardrails", "assign_guardrail", "list_members", "query_spend", "plan_cleanup", "apply_plan"} {
 				if !slices.Contains(listed, any(tool)) {
 					t.Errorf("tools-list did not see %s: %v", tool, listed)
 				}
@@ -244,7 +244,8 @@ func TestConformanceSuite(t *testing.T) {
 }
 
 // TestShippedBinaryHasOnlyOurTools holds the conformance fixtures to the tagged build: the binary
-// built without tags offers our tools and no resources, prompts, completions or logging.
+// built without tags offers our tools and no resources (but the MCP Apps views, to a client that
+// announces the extension), prompts, completions or logging.
 func TestShippedBinaryHasOnlyOurTools(t *testing.T) {
 	r := startRaw(t, cleanEnv(), "--sandbox")
 	r.send(t,
@@ -297,12 +298,15 @@ func TestShippedBinaryHasOnlyOurTools(t *testing.T) {
 		names = append(names, tool.Name)
 	}
 	sort.Strings(names)
-	if want := []string{"audit_keys", "create_key", "current_key", "delete_key", "get_activity", "get_credits", "get_key", "list_keys", "list_workspaces", "rotate_key", "update_key"}; !slices.Equal(names, want) {
+	if want := []string{"apply_plan", "assign_guardrail", "audit_keys", "create_key", "current_key", "delete_key", "get_activity", "get_credits", "get_key", "list_guardrails", "list_keys", "list_members", "list_workspaces", "plan_cleanup", "query_spend", "rotate_key", "update_key"}; !slices.Equal(names, want) {
 		t.Errorf("tools/list: %v, want exactly %v", names, want)
 	}
-	for id, method := range map[float64]string{3: "prompts/list", 4: "resources/list"} {
-		if _, ok := errs[id]; !ok {
-			t.Errorf("%s answered %s; the shipped binary has no %s", method, replies[id], strings.TrimSuffix(method, "/list"))
-		}
+	if _, ok := errs[3]; !ok {
+		t.Errorf("prompts/list answered %s; the shipped binary has no prompts", replies[3])
+	}
+	// Its only resources are the MCP Apps views, which a client that did not announce the extension
+	// is not told of: it finds none (mcp-go answers the list once any resource is registered).
+	if _, ok := errs[4]; !ok && string(replies[4]) != `{"resources":[]}` {
+		t.Errorf("resources/list answered %s; the shipped binary has no resources for this client", replies[4])
 	}
 }

@@ -62,7 +62,7 @@ func TestSandboxFaultsFlag(t *testing.T) {
 	}{
 		{"without --sandbox", nil, []string{"--sandbox-faults", "503"}, "--sandbox-faults (or OPENROUTER_KEYS_MCP_SANDBOX_FAULTS) needs --sandbox"},
 		{"with a base URL", []string{"OPENROUTER_KEYS_MCP_SANDBOX_FAULTS=503"}, []string{"http", "--base-url", "http://127.0.0.1:1/api/v1"}, "needs --sandbox"},
-		{"unknown kind", nil, []string{"--sandbox", "--sandbox-faults", "503,5o4"}, `invalid --sandbox-faults: fault "5o4": unknown kind "5o4"`},
+		{"unknown kind", nil, []string{"--sandbox", "--sandbox-faults", "503,5o4"}, `invalid --sandbox-faults "503,5o4": fault "5o4": unknown kind "5o4"`},
 		{"shares over 100%", []string{"OPENROUTER_KEYS_MCP_SANDBOX_FAULTS=500:70%,502:40%"}, []string{"sandbox"}, "the shares add up to 110%"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

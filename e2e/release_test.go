@@ -50,7 +50,8 @@ var releasePlatforms = []string{"darwin_amd64", "darwin_arm64", "linux_amd64", "
 
 // releaseTools are the tools the bundle's manifest declares.
 var releaseTools = []string{"list_keys", "get_key", "create_key", "update_key", "delete_key", "current_key",
-	"audit_keys", "get_credits", "get_activity", "list_workspaces", "rotate_key"}
+	"audit_keys", "get_credits", "get_activity", "list_workspaces", "rotate_key", "list_guardrails", "assign_guardrail",
+	"list_members", "query_spend", "plan_cleanup", "apply_plan"}
 
 var releaseSemver = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?$`)
 
@@ -63,8 +64,10 @@ type releaseServerJSON struct {
 		Version              string `json:"version"`
 		FileSha256           string `json:"fileSha256"`
 		EnvironmentVariables []struct {
-			Name     string `json:"name"`
-			IsSecret bool   `json:"isSecret"`
+			Name       string `json:"name"`
+			IsSecret   bool   `json:"isSecret"`
+			IsRequired bool   `json:"isRequired"`
+			Format     string `json:"format"`
 		} `json:"environmentVariables"`
 	} `json:"packages"`
 }
@@ -87,6 +90,7 @@ type releaseManifest struct {
 		Type      string `json:"type"`
 		Sensitive bool   `json:"sensitive"`
 		Required  bool   `json:"required"`
+		Default   any    `json:"default"`
 	} `json:"user_config"`
 }
 
@@ -186,14 +190,23 @@ func releaseCheckServer(t *testing.T, s releaseServerJSON, version string) {
 		default:
 			t.Errorf("unexpected package type %q", p.RegistryType)
 		}
-		secret := false
+		secret, sandbox := false, false
 		for _, e := range p.EnvironmentVariables {
-			if e.Name == "OPENROUTER_MANAGEMENT_KEY" {
+			switch e.Name {
+			case "OPENROUTER_MANAGEMENT_KEY":
 				secret = e.IsSecret
+				if e.IsRequired {
+					t.Errorf("%s: OPENROUTER_MANAGEMENT_KEY is required, but the sandbox needs none", p.Identifier)
+				}
+			case "OPENROUTER_KEYS_MCP_SANDBOX":
+				sandbox = !e.IsRequired && e.Format == "boolean"
 			}
 		}
 		if !secret {
 			t.Errorf("%s: OPENROUTER_MANAGEMENT_KEY must be declared with isSecret", p.Identifier)
+		}
+		if !sandbox {
+			t.Errorf("%s: OPENROUTER_KEYS_MCP_SANDBOX must be offered, an optional boolean, to try it without an account", p.Identifier)
 		}
 	}
 	slices.Sort(platforms)
@@ -256,9 +269,22 @@ func TestReleaseManifest(t *testing.T) {
 	if offered := slices.Sorted(slices.Values(toolsPkg.Names())); !slices.Equal(slices.Sorted(slices.Values(tools)), offered) {
 		t.Errorf("mcpb/manifest.json declares %v, the server offers %v", tools, offered)
 	}
+	// The key is optional, for the sandbox. An optional setting needs a default: without one, Claude
+	// Desktop passes the unreplaced "${user_config.…}" text when it is left empty (mcpb issue #250).
 	key, ok := m.UserConfig["management_key"]
-	if !ok || key.Type != "string" || !key.Sensitive || !key.Required {
-		t.Errorf("user_config.management_key %+v: want a required, sensitive string", key)
+	if !ok || key.Type != "string" || !key.Sensitive || key.Required {
+		t.Errorf("user_config.management_key %+v: want an optional, sensitive string", key)
+	}
+	for name, setting := range m.UserConfig {
+		if !setting.Required && setting.Default == nil {
+			t.Errorf("user_config.%s is optional without a default: left empty, the server would get its placeholder", name)
+		}
+	}
+	if sb := m.UserConfig["sandbox"]; sb.Type != "boolean" || sb.Default != false || m.Server.MCPConfig.Env["OPENROUTER_KEYS_MCP_SANDBOX"] != "${user_config.sandbox}" {
+		t.Errorf("user_config.sandbox %+v: want a boolean, off by default, passed as OPENROUTER_KEYS_MCP_SANDBOX", sb)
+	}
+	if b := releaseRead(t, "mcpb/manifest.json"); bytes.Contains(b, []byte("provisioning-keys")) {
+		t.Errorf("mcpb/manifest.json links OpenRouter's old provisioning-keys page; it is settings/management-keys")
 	}
 	if got := m.Server.MCPConfig.Env["OPENROUTER_MANAGEMENT_KEY"]; got != "${user_config.management_key}" {
 		t.Errorf("the key reaches the server as %q, want ${user_config.management_key} in env", got)
@@ -520,4 +546,24 @@ func releaseCheckRuns(t *testing.T, bin, version, commit string) {
 		t.Errorf("version printed %q, want it to start with %q", out, want)
 	}
 	t.Logf("runs: %s", bytes.TrimSpace(out))
+}
+
+// The bundle's settings as Claude Desktop passes them, with the sandbox on and no key (every optional
+// setting at its default): the server starts and its tools work.
+func TestReleaseBundleSandboxWithoutKey(t *testing.T) {
+	var m releaseManifest
+	releaseDecode(t, releaseRead(t, "mcpb/manifest.json"), &m)
+	var env []string
+	for name, v := range m.Server.MCPConfig.Env {
+		setting := strings.TrimSuffix(strings.TrimPrefix(v, "${user_config."), "}")
+		value := fmt.Sprint(m.UserConfig[setting].Default)
+		if setting == "sandbox" {
+			value = "true"
+		}
+		env = append(env, name+"="+value)
+	}
+	code, stdout, stderr := runBinary(t, cleanEnv(env...), "doctor")
+	if code != 0 || !strings.Contains(stdout, "--sandbox: checking the built-in emulator") || !strings.Contains(stdout, "All is well.") {
+		t.Errorf("doctor with the bundle's sandbox setting and no key (%v): exit %d\n%s\n%s", env, code, stdout, stderr)
+	}
 }

@@ -33,7 +33,8 @@ func TestTwoReplicasBehindNginx(t *testing.T) {
 	key := "sk-or-v1-" + randomHex(t, 32)
 	emu, base := startLogged(t, binary, cleanEnv("OPENROUTER_MANAGEMENT_KEY="+key), "serving the OpenRouter emulator", "base_url",
 		"sandbox", "--addr", "127.0.0.1:0")
-	env := cleanEnv("OPENROUTER_MANAGEMENT_KEY=" + key)
+	// The replicas share a confirmation secret, so that a plan made on one can be applied on the other.
+	env := cleanEnv("OPENROUTER_MANAGEMENT_KEY="+key, "OPENROUTER_KEYS_MCP_CONFIRM_SECRET="+randomHex(t, 32))
 	replicas := []*httpServer{startHTTP(t, env, "--base-url", base), startHTTP(t, env, "--base-url", base)}
 
 	var upstreams []string
@@ -69,6 +70,35 @@ func TestTwoReplicasBehindNginx(t *testing.T) {
 			!strings.Contains(body, `"progressToken":"through-nginx"`) {
 			t.Errorf("list_keys all:true through nginx: %d %s, want an SSE stream with progress before the result:\n%.2000s",
 				resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+	})
+
+	// A cleanup plan made on one replica is applied on the other (they share the confirmation secret),
+	// once: the replica that made it knows nothing of the apply, and the keys' states refuse it there.
+	t.Run("plan on one, apply on the other", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		for i := range 3 {
+			createUpstreamKey(t, base, key, fmt.Sprintf("cleanup-%d", i))
+		}
+		first, second := goSDKHTTP(t, ctx, replicas[0].url, "", nil), goSDKHTTP(t, ctx, replicas[1].url, "", nil)
+		var hashes []any
+		for _, k := range checkedCaller(t, ctx, first)("list_keys", map[string]any{"name": "cleanup-"})["keys"].([]any) {
+			hashes = append(hashes, k.(map[string]any)["hash"])
+		}
+		plan := checkedCaller(t, ctx, first)("plan_cleanup", map[string]any{"disable": hashes})
+		if n := len(plan["actions"].([]any)); n != 3 {
+			t.Fatalf("a plan of %d actions, want 3: %v", n, plan)
+		}
+		args := map[string]any{"plan_token": plan["plan_token"]}
+		applied := checkedCaller(t, ctx, second)("apply_plan", args)
+		if applied["complete"] != true || applied["plan_id"] != plan["plan_id"] {
+			t.Errorf("apply on the other replica: %v", applied)
+		}
+		for _, s := range []session{first, second} {
+			if _, text, isError, err := s.call(ctx, "apply_plan", args); err != nil || !isError {
+				t.Errorf("a replayed plan was applied: %v %s", err, text)
+			}
 		}
 	})
 

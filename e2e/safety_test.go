@@ -33,7 +33,7 @@ func toolNames(t *testing.T, ctx context.Context, s session) []string {
 	return names
 }
 
-var readTools = []string{"audit_keys", "current_key", "get_activity", "get_credits", "get_key", "list_keys", "list_workspaces"}
+var readTools = []string{"audit_keys", "current_key", "get_activity", "get_credits", "get_key", "list_guardrails", "list_keys", "list_members", "list_workspaces", "plan_cleanup", "query_spend"}
 
 func TestReadOnlyAndToolSelection(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -44,7 +44,7 @@ func TestReadOnlyAndToolSelection(t *testing.T) {
 	}{
 		{[]string{"--read-only"}, readTools},
 		{[]string{"--tools", "list_keys,delete_key", "--exclude-tools", "delete_key"}, []string{"list_keys"}},
-		{[]string{"--exclude-tools", "delete_key,create_key"}, []string{"audit_keys", "current_key", "get_activity", "get_credits", "get_key", "list_keys", "list_workspaces", "rotate_key", "update_key"}},
+		{[]string{"--exclude-tools", "delete_key,create_key"}, []string{"apply_plan", "assign_guardrail", "audit_keys", "current_key", "get_activity", "get_credits", "get_key", "list_guardrails", "list_keys", "list_members", "list_workspaces", "plan_cleanup", "query_spend", "rotate_key", "update_key"}},
 		{[]string{"--read-only", "--tools", "list_keys,delete_key"}, []string{"list_keys"}},
 	}
 	for _, tc := range cases {

@@ -43,9 +43,9 @@ func TestToolFlowWithTheTypeScriptSDK(t *testing.T) {
 				Elicitations int `json:"elicitations"`
 			}
 			runScript(t, node, &sum, flow, tc.args(t)...)
-			want := []string{"audit_keys", "create_key", "current_key", "delete_key", "get_activity", "get_credits", "get_key", "list_keys", "list_workspaces", "rotate_key", "update_key"}
-			if !slices.Equal(sum.Tools, want) || sum.SchemasCompiled != 22 {
-				t.Errorf("tools %v with %d schemas compiled; want %v and 22", sum.Tools, sum.SchemasCompiled, want)
+			want := []string{"apply_plan", "assign_guardrail", "audit_keys", "create_key", "current_key", "delete_key", "get_activity", "get_credits", "get_key", "list_guardrails", "list_keys", "list_members", "list_workspaces", "plan_cleanup", "query_spend", "rotate_key", "update_key"}
+			if !slices.Equal(sum.Tools, want) || sum.SchemasCompiled != 34 {
+				t.Errorf("tools %v with %d schemas compiled; want %v and 34", sum.Tools, sum.SchemasCompiled, want)
 			}
 			if len(sum.Steps) != 8 {
 				t.Errorf("%d steps ran, want 8", len(sum.Steps))

@@ -61,6 +61,7 @@ func (s *Server) Close() error {
 // audit log that cannot be opened, or a selection that leaves no tool.
 func New(client *openrouter.Client, o Options) (*Server, error) {
 	toolOpts := o.Tools
+	toolOpts.Principal = func(ctx context.Context) string { return transport.PrincipalFrom(ctx).String() }
 	if o.AuditLog != "" {
 		audit, err := tools.OpenAuditLog(o.AuditLog, callerOf, o.Tools.Secret)
 		if err != nil {
@@ -76,6 +77,7 @@ func New(client *openrouter.Client, o Options) (*Server, error) {
 		return nil, err
 	}
 	title, instructions := describe(o.Sandbox, o.Tools.Policy)
+	ui := newApps()
 	serverOpts := append([]server.ServerOption{
 		server.WithTitle(title),
 		server.WithInstructions(instructions),
@@ -88,6 +90,8 @@ func New(client *openrouter.Client, o Options) (*Server, error) {
 			n := transport.NarrowingFrom(ctx)
 			return tools.Narrow(list, n.ReadOnly, n.Tools)
 		}),
+		server.WithToolFilter(ui.link),
+		server.WithHooks(ui.hooks()),
 	}, fixtures.options...)
 	if o.Observe != nil {
 		serverOpts = append(serverOpts, server.WithToolHandlerMiddleware(o.Observe))
@@ -101,6 +105,7 @@ func New(client *openrouter.Client, o Options) (*Server, error) {
 	if fixtures.register != nil {
 		fixtures.register(s)
 	}
+	ui.register(s)
 	return &Server{MCPServer: s, audit: toolOpts.Audit}, nil
 }
 
@@ -125,7 +130,9 @@ func describe(sandbox bool, policy tools.Policy) (title, instructions string) {
 	title = "OpenRouter keys"
 	instructions = "Manage the OpenRouter API keys of one account: list, inspect, create, update (rename, " +
 		"disable, set limits), rotate and delete keys, check the key in use with current_key, audit every key " +
-		"in one call with audit_keys, and read the account's workspaces, credits and spend. Keys are named by " +
+		"in one call with audit_keys, clean up many keys in one reviewed step (plan_cleanup, shown to the user, then " +
+		"apply_plan), see and assign guardrails, see members and the keys each made, and read " +
+		"the account's workspaces, credits and spend (query_spend for any range). Keys are named by " +
 		"their hash, never by their secret. A new key's secret is shown once, in create_key's or rotate_key's " +
 		"result (or written to a file, when the server keeps secrets out of the conversation)."
 	if p := policy.String(); p != "" {
@@ -142,7 +149,8 @@ func describe(sandbox bool, policy tools.Policy) (title, instructions string) {
 // callerOf tells the audit log who is calling, as far as the transport knows.
 func callerOf(ctx context.Context) tools.Caller {
 	remote, id := transport.RequestInfo(ctx)
-	return tools.Caller{Remote: remote, RequestID: id}
+	p := transport.PrincipalFrom(ctx)
+	return tools.Caller{Principal: p.String(), Email: p.Email, Remote: remote, RequestID: id}
 }
 
 // Connect starts an in-process MCP client on s and initializes it as clientName, so that a caller in

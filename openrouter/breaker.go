@@ -68,9 +68,13 @@ func (b *breaker) wait(id [sha256.Size]byte) time.Duration {
 	return 0
 }
 
-// trip opens key's breaker for hold (bounded by minHold and maxHold), unless it is open longer.
+// trip opens key's breaker for hold, what OpenRouter asked for (minHold when it asked for nothing,
+// never more than maxHold), unless it is open longer already.
 func (b *breaker) trip(id [sha256.Size]byte, hold time.Duration) {
-	until := b.now().Add(min(max(hold, minHold), maxHold))
+	if hold <= 0 {
+		hold = minHold
+	}
+	until := b.now().Add(min(hold, maxHold))
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if until.After(b.open[id]) {

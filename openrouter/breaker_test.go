@@ -65,3 +65,50 @@ func TestRateLimitedKeyIsNotHammered(t *testing.T) {
 		t.Errorf("the held key's error must not quote the key: %v", err)
 	}
 }
+
+// TestBreakerHoldsWhatOpenRouterAsked: a 429 asking for less than the breaker's default hold is held
+// only that long; one asking for nothing is held the default (a quarter second).
+func TestBreakerHoldsWhatOpenRouterAsked(t *testing.T) {
+	for _, tc := range []struct {
+		header, value string
+		held, free    time.Duration // still held after held, free again after free
+	}{
+		{"retry-after-ms", "20", 10 * time.Millisecond, 20 * time.Millisecond},
+		{"", "", 200 * time.Millisecond, 250 * time.Millisecond},
+	} {
+		var mu sync.Mutex
+		sent := 0
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			sent++
+			mu.Unlock()
+			if tc.header != "" {
+				w.Header().Set(tc.header, tc.value)
+			}
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte(`{"error":{"code":429,"message":"Rate limit exceeded"}}`))
+		}))
+		now := time.Unix(1_000_000, 0)
+		var clock sync.Mutex
+		at := func(d time.Duration) {
+			clock.Lock()
+			defer clock.Unlock()
+			now = time.Unix(1_000_000, 0).Add(d)
+		}
+		c := mustNew(t, openrouter.Options{BaseURL: srv.URL, APIKey: "sk-or-v1-limited",
+			Retry: openrouter.RetryPolicy{MaxAttempts: 1, Now: func() time.Time { clock.Lock(); defer clock.Unlock(); return now }}})
+		count := func() int { mu.Lock(); defer mu.Unlock(); return sent }
+		_, _ = c.CurrentKey(context.Background())
+		at(tc.held)
+		_, _ = c.CurrentKey(context.Background())
+		if n := count(); n != 1 {
+			t.Errorf("%q: a call %s after the 429 was sent (%d requests), want it held", tc.header, tc.held, n)
+		}
+		at(tc.free)
+		_, _ = c.CurrentKey(context.Background())
+		if n := count(); n != 2 {
+			t.Errorf("%q: a call %s after the 429 was held (%d requests), want it sent", tc.header, tc.free, n)
+		}
+		srv.Close()
+	}
+}

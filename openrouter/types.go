@@ -54,8 +54,9 @@ type CurrentKey struct {
 	OrganizationID         *string                 `json:"organization_id" jsonschema:"the owning organization; null for an individual account"`
 	WorkspaceID            *string                 `json:"workspace_id" jsonschema:"the workspace this key spends in"`
 	// Budgets and EffectiveBudget are newer than the other fields: older answers lack them, and then
-	// they stay empty and are left out of the JSON, so nobody reads "no budgets" into an old answer.
-	Budgets         []KeyBudget `json:"budgets,omitempty" jsonschema:"every budget layer that applies to requests made with this key (the key's own limit, its workspace's budgets, guardrails); absent when OpenRouter did not report them"`
+	// they stay nil and are left out of the JSON, so nobody reads "no budgets" into an old answer. An
+	// answer's [] (no layer applies) stays [] (omitzero keeps an empty, non-nil list).
+	Budgets         []KeyBudget `json:"budgets,omitzero" jsonschema:"every budget layer that applies to requests made with this key (the key's own limit, its workspace's budgets, guardrails); absent when OpenRouter did not report them"`
 	EffectiveBudget *KeyBudget  `json:"effective_budget,omitempty" jsonschema:"the budget layer OpenRouter reports as the one in force; absent or null when it reports none"`
 }
 
@@ -128,32 +129,32 @@ const PageSize = 100
 
 // ListKeysParams are the query parameters of GET /keys.
 type ListKeysParams struct {
-	Offset          *int   `json:"offset,omitempty" jsonschema:"how many keys to skip, for paging (pages hold up to 100 keys, newest first); use next_offset from the previous page"`
+	Offset          *int   `json:"offset,omitempty" jsonschema:"keys to skip; pass next_offset from the previous page"`
 	IncludeDisabled bool   `json:"include_disabled,omitempty" jsonschema:"also list disabled keys (default false)"`
-	WorkspaceID     string `json:"workspace_id,omitempty" jsonschema:"list the keys of this workspace (a UUID) instead of the default workspace"`
+	WorkspaceID     string `json:"workspace_id,omitempty" jsonschema:"a workspace (UUID); default the default workspace"`
 	IncludeExpired  bool   `json:"include_expired,omitempty" jsonschema:"also list expired keys (default false)"`
 }
 
 // CreateKeyRequest is the body of POST /keys. Absent and null mean the same here (no limit, no reset,
 // no expiry), so plain pointers with omitempty suffice.
 type CreateKeyRequest struct {
-	Name               string      `json:"name" jsonschema:"a name for the new key, to recognise it later"`
+	Name               string      `json:"name" jsonschema:"a name to recognise the key by"`
 	Limit              *float64    `json:"limit,omitempty" jsonschema:"spending limit in USD; omit or null for no limit"`
-	LimitReset         *LimitReset `json:"limit_reset,omitempty" jsonschema:"reset the limit daily, weekly or monthly (at midnight UTC; weeks run Monday to Sunday); omit or null to never reset"`
-	IncludeBYOKInLimit bool        `json:"include_byok_in_limit,omitempty" jsonschema:"count usage billed to your own provider keys (BYOK) against the limit (default false)"`
-	ExpiresAt          *string     `json:"expires_at,omitempty" jsonschema:"when the key stops working: an ISO 8601 UTC time with seconds, e.g. 2027-12-31T23:59:59Z; omit or null for no expiry"`
-	WorkspaceID        string      `json:"workspace_id,omitempty" jsonschema:"create the key in this workspace (a UUID) instead of the default workspace"`
+	LimitReset         *LimitReset `json:"limit_reset,omitempty" jsonschema:"daily, weekly or monthly (midnight UTC; weeks start Monday); omit to never reset"`
+	IncludeBYOKInLimit bool        `json:"include_byok_in_limit,omitempty" jsonschema:"count BYOK usage (your own provider keys) against the limit (default false)"`
+	ExpiresAt          *string     `json:"expires_at,omitempty" jsonschema:"ISO 8601 UTC time with seconds, e.g. 2027-12-31T23:59:59Z; omit for no expiry"`
+	WorkspaceID        string      `json:"workspace_id,omitempty" jsonschema:"a workspace (UUID); default the default workspace"`
 }
 
 // UpdateKeyRequest is the body of PATCH /keys/{hash}. Only the fields that are set are sent; for Limit
 // and LimitReset an explicit null (Null) clears the value, which is why they are Nullable, not pointers.
 type UpdateKeyRequest struct {
 	Name               Optional[string]     `json:"name,omitzero" jsonschema:"a new name for the key"`
-	Disabled           Optional[bool]       `json:"disabled,omitzero" jsonschema:"true disables the key (requests made with it fail until it is enabled again); false enables it"`
+	Disabled           Optional[bool]       `json:"disabled,omitzero" jsonschema:"true disables the key (its requests fail); false enables it"`
 	Limit              Nullable[float64]    `json:"limit,omitzero" jsonschema:"a new spending limit in USD; null removes the limit"`
 	LimitReset         Nullable[LimitReset] `json:"limit_reset,omitzero" jsonschema:"daily, weekly or monthly (midnight UTC); null stops resetting"`
 	IncludeBYOKInLimit Optional[bool]       `json:"include_byok_in_limit,omitzero" jsonschema:"whether usage billed to your own provider keys (BYOK) counts against the limit"`
-	WorkspaceID        Optional[string]     `json:"workspace_id,omitzero" jsonschema:"move the key to this workspace (a UUID) of the same account; the key's secret and hash stay the same"`
+	WorkspaceID        Optional[string]     `json:"workspace_id,omitzero" jsonschema:"move the key to this workspace (UUID); its secret and hash stay"`
 }
 
 // Empty reports whether the update would change nothing. OpenRouter answers such a PATCH with 400

@@ -221,6 +221,22 @@ func readPage[T any](ctx context.Context, c *Client, id [sha256.Size]byte, lane 
 	return read(ctx, offset)
 }
 
+// InLane makes one read (do, which may follow a few pages one after another) within the budget that
+// WalkPages's walks share for the context's upstream key, once the breaker lets the key through: reads
+// made beside a walk, such as the guardrails and members an audit reads while its keys are walked,
+// keep the key within MaxPagesInFlight requests in flight.
+func (c *Client) InLane(ctx context.Context, do func(context.Context) error) error {
+	key := c.keyFor(ctx)
+	if key == "" {
+		return ErrNoAPIKey
+	}
+	id := sha256.Sum256([]byte(key.Reveal()))
+	lane := c.lanes.take(id)
+	defer c.lanes.give(id)
+	_, err := readPage(ctx, c, id, lane, func(ctx context.Context, _ int) ([]struct{}, error) { return nil, do(ctx) }, 0)
+	return err
+}
+
 // lanes holds, per upstream key, the slots of the page requests in flight with it; a key's entry
 // lives while a walk uses it.
 type lanes struct {

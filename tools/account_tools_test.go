@@ -204,8 +204,17 @@ func TestCurrentKeySaysWhichBudgetBindsFirst(t *testing.T) {
 			}
 		})
 	}
-	// The management key has no layers of its own: nothing is said about them.
-	if summary, _, _ := strings.Cut(text(e.call(t, "current_key", `{}`)), "\n"); strings.Contains(summary, "budget") {
-		t.Errorf("summary without budget layers: %q", summary)
+	// The management key has no layers: OpenRouter's budgets: [] is kept, and said.
+	res := e.call(t, "current_key", `{}`)
+	key := e.succeeded(t, "current_key", res)["key"].(map[string]any)
+	if b, ok := key["budgets"].([]any); !ok || len(b) != 0 || !strings.Contains(text(res), "No budget layer applies to it") {
+		t.Errorf("budgets: [] must stay an empty list: %v\n%s", key["budgets"], text(res))
+	}
+	// An answer without budgets (older OpenRouter) says nothing of them, and has no budgets field.
+	old := newEnvWith(t, e.sb, stubClient(t, 200, `{"data":{"label":"sk-or-v1-abc...def","limit":null,"usage":0,"is_management_key":true}}`, nil), tools.Options{})
+	res = old.call(t, "current_key", `{}`)
+	key = old.succeeded(t, "current_key", res)["key"].(map[string]any)
+	if summary, _, _ := strings.Cut(text(res), "\n"); strings.Contains(summary, "budget") || key["budgets"] != nil {
+		t.Errorf("budgets not reported: %q, %v", summary, key["budgets"])
 	}
 }

@@ -31,6 +31,8 @@ type AuditLog struct {
 
 // Caller says who made a call, as far as the transport knows.
 type Caller struct {
+	Principal string // whom the call acts for: "person:<sub>", "credential:<digest>", "shared-token"
+	Email     string // a signed-in person's, when their token says it
 	Remote    string // the peer's address, over HTTP
 	RequestID string // the HTTP request's id
 }
@@ -58,9 +60,13 @@ type auditRecord struct {
 	Hash      string `json:"hash,omitempty"`
 	NewHash   string `json:"new_hash,omitempty"` // a rotated key's successor
 	Name      string `json:"name,omitempty"`
+	PlanID    string `json:"plan_id,omitempty"` // an action of a cleanup plan: the plan it belongs to
+	Action    string `json:"action,omitempty"`  // and which action it is (disable, delete, set_limit)
 	Outcome   string `json:"outcome,omitempty"` // ok or error
 	Error     string `json:"error,omitempty"`
 	Client    string `json:"client,omitempty"`
+	Principal string `json:"principal,omitempty"`
+	Email     string `json:"email,omitempty"`
 	Remote    string `json:"remote,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
 }
@@ -70,10 +76,10 @@ func (a *AuditLog) write(ctx context.Context, r auditRecord) error {
 	r.Client = clientName(ctx)
 	if a.caller != nil {
 		c := a.caller(ctx)
-		r.Remote, r.RequestID = c.Remote, c.RequestID
+		r.Principal, r.Email, r.Remote, r.RequestID = c.Principal, c.Email, c.Remote, c.RequestID
 	}
 	// Cleaned as values, before encoding: masking the encoded line could cut an escape in two.
-	for _, v := range []*string{&r.Name, &r.Error, &r.Client, &r.Remote} {
+	for _, v := range []*string{&r.Name, &r.Error, &r.Client, &r.Principal, &r.Email, &r.Remote} {
 		*v = a.clean(*v)
 	}
 	b, err := json.Marshal(r)
@@ -102,11 +108,23 @@ func (a *AuditLog) clean(v string) string {
 // attempt records that a call is about to change a key (hash, or name for a new one), before
 // OpenRouter is asked. The record it returns is the call's, for its outcome.
 func (a *AuditLog) attempt(ctx context.Context, tool, hash, name string) (*auditRecord, error) {
-	rec := &auditRecord{Event: "attempt", CallID: newCallID(), Tool: tool, Hash: hash, Name: name}
-	if err := a.write(ctx, *rec); err != nil {
+	return a.begin(ctx, auditRecord{Tool: tool, Hash: hash, Name: name})
+}
+
+// planned records that apply_plan is about to carry out one action of a plan, before OpenRouter is
+// asked: each action has its own attempt and outcome, so the log says exactly which were done. The
+// record it returns is the action's, for its outcome.
+func (a *AuditLog) planned(ctx context.Context, planID, action, hash, name string) (*auditRecord, error) {
+	return a.begin(ctx, auditRecord{Tool: applyPlanName, Hash: hash, Name: name, PlanID: planID, Action: action})
+}
+
+// begin writes rec as an attempt, with a call id of its own.
+func (a *AuditLog) begin(ctx context.Context, rec auditRecord) (*auditRecord, error) {
+	rec.Event, rec.CallID = "attempt", newCallID()
+	if err := a.write(ctx, rec); err != nil {
 		return nil, errors.Join(errAuditUnavailable, err)
 	}
-	return rec, nil
+	return &rec, nil
 }
 
 // auditOutcome is how a call ended, for its outcome record.

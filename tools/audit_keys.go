@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -16,19 +18,39 @@ import (
 )
 
 // The kinds of finding, worst first: the order of the report.
-var findingKinds = []string{"expired", "over_limit", "near_limit", "expiring_soon", "disabled", "unused", "never_used", "no_limit", "no_expiry"}
+var findingKinds = []string{"expired", "over_limit", "near_limit", "unbounded", "orphaned", "byok_stale", "expiring_soon", "disabled",
+	"unused", "never_used", "no_limit", "no_expiry"}
+
+// controlKinds are the kinds that need the controls beside the keys (guardrails, members, BYOK).
+var controlKinds = []string{"unbounded", "orphaned", "byok_stale"}
 
 // maxKindLines is how many keys the text names per kind.
 const maxKindLines = 8
 
 // auditKeysArgs are audit_keys' arguments: which workspaces and kinds, and the thresholds.
 type auditKeysArgs struct {
-	WorkspaceIDs []string `json:"workspace_ids,omitempty" jsonschema:"audit only these workspaces (UUIDs); default every workspace"`
-	Kinds        []string `json:"kinds,omitempty" jsonschema:"report only these kinds of finding; default all"`
-	UnusedDays   int      `json:"unused_days,omitempty" jsonschema:"unused: no use for this many days (default 30)"`
-	NearLimitPct float64  `json:"near_limit_pct,omitempty" jsonschema:"near_limit: this percentage of the limit used (default 90)"`
-	ExpiringDays int      `json:"expiring_days,omitempty" jsonschema:"expiring_soon: expires within this many days (default 7)"`
+	WorkspaceIDs []string `json:"workspace_ids,omitempty" jsonschema:"only these workspaces (UUIDs); default all"`
+	Kinds        []string `json:"kinds,omitempty" jsonschema:"only these kinds; default all"`
+	auditThresholds
 	pageArgs
+}
+
+// auditThresholds are the thresholds of the kinds of finding, shared by audit_keys and plan_cleanup.
+type auditThresholds struct {
+	UnusedDays   int     `json:"unused_days,omitempty" jsonschema:"unused: days without use (default 30)"`
+	NearLimitPct float64 `json:"near_limit_pct,omitempty" jsonschema:"near_limit: percent used (default 90)"`
+	ExpiringDays int     `json:"expiring_days,omitempty" jsonschema:"expiring_soon: days ahead (default 7)"`
+}
+
+// constrainAudited sets what tags cannot say of the workspaces and thresholds of an audit.
+func constrainAudited(s *jsonschema.Schema) {
+	ws := property(s, "workspace_ids")
+	ws.Items.Pattern = uuidPattern
+	ws.MaxItems = jsonschema.Ptr(100)
+	property(s, "unused_days").Minimum = jsonschema.Ptr(1.0)
+	pct := property(s, "near_limit_pct")
+	pct.Minimum, pct.Maximum = jsonschema.Ptr(1.0), jsonschema.Ptr(100.0)
+	property(s, "expiring_days").Minimum = jsonschema.Ptr(1.0)
 }
 
 // finding is one thing wrong with one key.
@@ -36,8 +58,10 @@ type finding struct {
 	Hash        string `json:"hash" jsonschema:"the key's hash"`
 	Name        string `json:"name" jsonschema:"the key's name"`
 	WorkspaceID string `json:"workspace_id" jsonschema:"the workspace the key is in"`
-	Kind        string `json:"kind" jsonschema:"what is wrong: expired, over_limit, near_limit, expiring_soon, disabled, unused, never_used, no_limit or no_expiry"`
+	Kind        string `json:"kind" jsonschema:"what is wrong: expired, over_limit, near_limit, unbounded (neither a limit nor a guardrail with a budget), orphaned (its creator is no longer a member), byok_stale (a BYOK allow-list names this hash, whose key no longer exists), expiring_soon, disabled, unused, never_used, no_limit or no_expiry"`
 	Detail      string `json:"detail" jsonschema:"the figures behind the finding"`
+	Guardrail   string `json:"guardrail,omitempty" jsonschema:"the guardrail that binds the key, when one does"`
+	Creator     string `json:"creator,omitempty" jsonschema:"who created the key: a name, an email, or the id of one who left"`
 }
 
 // auditKeysResult is audit_keys' structuredContent.
@@ -47,57 +71,75 @@ type auditKeysResult struct {
 	KeysChecked       int            `json:"keys_checked" jsonschema:"keys examined, disabled and expired ones included"`
 	WorkspacesChecked int            `json:"workspaces_checked" jsonschema:"workspaces whose keys were examined"`
 	Summary           map[string]int `json:"summary" jsonschema:"how many findings of each kind"`
+	Note              string         `json:"note,omitempty" jsonschema:"why some kinds were not checked, when they were not"`
 }
 
 var auditKeys = spec[auditKeysArgs, auditKeysResult]{
 	name:  "audit_keys",
 	title: "Audit all API keys",
-	description: "Check every key of every workspace (disabled and expired ones included) in one call and report " +
-		"what needs attention, worst first (the kinds argument names the kinds). Use it for \"which keys are " +
-		"stale, expired or near their limit?\", then act on a key by its hash. Needs a management key.",
+	description: "Check every key of every workspace (disabled and expired included) and report what needs " +
+		"attention, worst first, naming each key's guardrail and creator. Use it for \"which keys are stale, " +
+		"unbounded, orphaned or near their limit?\". Needs a management key.",
 	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
 	constrainInput: func(s *jsonschema.Schema) {
-		ws := property(s, "workspace_ids")
-		ws.Items.Pattern = uuidPattern
-		ws.MaxItems = jsonschema.Ptr(100)
+		constrainAudited(s)
 		kinds := property(s, "kinds")
 		kinds.Items.Enum = make([]any, len(findingKinds))
 		for i, k := range findingKinds {
 			kinds.Items.Enum[i] = k
 		}
-		property(s, "unused_days").Minimum = jsonschema.Ptr(1.0)
-		pct := property(s, "near_limit_pct")
-		pct.Minimum, pct.Maximum = jsonschema.Ptr(1.0), jsonschema.Ptr(100.0)
-		property(s, "expiring_days").Minimum = jsonschema.Ptr(1.0)
-		constrainPaging(s)
 	},
 	call: func(ctx context.Context, d *deps, in auditKeysArgs) (auditKeysResult, error) {
-		workspaces := slices.Compact(slices.Sorted(slices.Values(in.WorkspaceIDs))) // each once
-		if len(workspaces) == 0 {
-			all, total, err := readWorkspaces(ctx, d.client)
-			if err != nil {
-				return auditKeysResult{}, fmt.Errorf("list workspaces: %w", err)
-			}
-			if total > len(all) {
-				return auditKeysResult{}, toolError(fmt.Sprintf("The account has %d workspaces, more than one audit "+
-					"reads (%d). Audit them a few at a time with workspace_ids (list_workspaces names them).", total, len(all)))
-			}
-			for _, w := range all {
-				workspaces = append(workspaces, w.ID)
-			}
+		workspaces, err := auditedWorkspaces(ctx, d.client, in.WorkspaceIDs)
+		if err != nil {
+			return auditKeysResult{}, err
+		}
+		// The controls beside the keys are read while the keys are walked, in the same budget of
+		// requests in flight: the audit takes the round trips of the keys alone.
+		var (
+			ctl    *controls
+			creds  []allowList
+			ctlErr error
+			wg     sync.WaitGroup
+		)
+		ctlCtx, stopControls := context.WithCancel(ctx)
+		defer stopControls()
+		checkControls := len(in.Kinds) == 0 || slices.ContainsFunc(in.Kinds, func(k string) bool { return slices.Contains(controlKinds, k) })
+		if checkControls {
+			wg.Go(func() {
+				if ctl, ctlErr = readControls(ctlCtx, d.client, workspaces); ctlErr == nil {
+					creds, ctlErr = readAllowLists(ctlCtx, d.client, workspaces)
+				}
+			})
 		}
 		keys, err := keysOf(ctx, d.client, workspaces)
+		if err != nil {
+			stopControls()
+		}
+		wg.Wait()
 		if err != nil {
 			return auditKeysResult{}, err
 		}
 		rules := in.rules(time.Now())
 		out := auditKeysResult{KeysChecked: len(keys), WorkspacesChecked: len(workspaces), Summary: map[string]int{}}
+		var all []finding
+		if checkControls {
+			if ctlErr == nil {
+				all, ctlErr = staleAllowLists(ctx, d.client, creds, keys)
+			}
+			if ctlErr != nil {
+				out.Note = strings.Join(controlKinds, ", ") + " were not checked: " + explain(ctlErr)
+			} else {
+				rules.controls = ctl
+			}
+		}
 		for _, k := range keys {
-			for _, f := range rules.check(k) {
-				if len(in.Kinds) == 0 || slices.Contains(in.Kinds, f.Kind) {
-					out.Findings = append(out.Findings, f)
-					out.Summary[f.Kind]++
-				}
+			all = append(all, rules.check(k)...)
+		}
+		for _, f := range all {
+			if len(in.Kinds) == 0 || slices.Contains(in.Kinds, f.Kind) {
+				out.Findings = append(out.Findings, f)
+				out.Summary[f.Kind]++
 			}
 		}
 		slices.SortStableFunc(out.Findings, func(a, b finding) int {
@@ -111,7 +153,10 @@ var auditKeys = spec[auditKeysArgs, auditKeysResult]{
 	},
 	text: func(_ auditKeysArgs, out auditKeysResult) string {
 		var b strings.Builder
-		fmt.Fprintf(&b, "Audited %d keys in %d workspaces: ", out.KeysChecked, out.WorkspacesChecked)
+		if out.Note != "" {
+			b.WriteString("Note: " + out.Note + "\n")
+		}
+		fmt.Fprintf(&b, "Audited %s in %s: ", count(out.KeysChecked, "key"), count(out.WorkspacesChecked, "workspace"))
 		if len(out.Summary) == 0 {
 			b.WriteString("nothing to report.")
 			return b.String()
@@ -130,6 +175,9 @@ var auditKeys = spec[auditKeysArgs, auditKeysResult]{
 			}
 			if shown[f.Kind] <= maxKindLines {
 				fmt.Fprintf(&b, "\n- %q %s: %s", f.Name, f.Hash, f.Detail)
+				if f.Guardrail != "" || f.Creator != "" {
+					fmt.Fprintf(&b, " (guardrail %s; by %s)", cmp.Or(f.Guardrail, "none"), cmp.Or(f.Creator, "unknown"))
+				}
 			}
 		}
 		for _, kind := range findingKinds {
@@ -158,9 +206,41 @@ type auditRules struct {
 	expiringBefore    time.Time
 	nearLimitFraction float64
 	unusedDays        int
+	controls          *controls // the guardrails and members, nil when they could not be read
 }
 
-func (in auditKeysArgs) rules(now time.Time) auditRules {
+// auditedKeys reads every key of the workspaces given (default every workspace of the account),
+// disabled and expired ones included, and says which workspaces those were, each once.
+func auditedKeys(ctx context.Context, c *openrouter.Client, workspaceIDs []string) ([]openrouter.Key, []string, error) {
+	workspaces, err := auditedWorkspaces(ctx, c, workspaceIDs)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := keysOf(ctx, c, workspaces)
+	return keys, workspaces, err
+}
+
+// auditedWorkspaces are the workspaces given, each once, or by default every workspace of the account.
+func auditedWorkspaces(ctx context.Context, c *openrouter.Client, workspaceIDs []string) ([]string, error) {
+	workspaces := slices.Compact(slices.Sorted(slices.Values(workspaceIDs))) // each once
+	if len(workspaces) > 0 {
+		return workspaces, nil
+	}
+	all, total, err := readWorkspaces(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("list workspaces: %w", err)
+	}
+	if total > len(all) {
+		return nil, toolError(fmt.Sprintf("The account has %d workspaces, more than one call reads (%d). "+
+			"Give a few at a time with workspace_ids (list_workspaces names them).", total, len(all)))
+	}
+	for _, w := range all {
+		workspaces = append(workspaces, w.ID)
+	}
+	return workspaces, nil
+}
+
+func (in auditThresholds) rules(now time.Time) auditRules {
 	days, pct, expiring := cmp.Or(in.UnusedDays, 30), cmp.Or(in.NearLimitPct, 90), cmp.Or(in.ExpiringDays, 7)
 	return auditRules{
 		now:               now,
@@ -174,6 +254,16 @@ func (in auditKeysArgs) rules(now time.Time) auditRules {
 // check returns what is wrong with one key.
 func (r auditRules) check(k openrouter.Key) []finding {
 	var out []finding
+	var guardrail, creator string
+	if r.controls != nil {
+		if g := r.controls.binding(&k); g != nil {
+			guardrail = guardrailText(g)
+		}
+		if c := r.controls.creator(&k); c != nil {
+			creator = creatorText(c)
+		}
+		out = append(out, r.controlFindings(k)...)
+	}
 	add := func(kind, detail string) {
 		out = append(out, finding{Hash: k.Hash, Name: k.Name, WorkspaceID: k.WorkspaceID, Kind: kind, Detail: detail})
 	}
@@ -207,12 +297,102 @@ func (r auditRules) check(k openrouter.Key) []finding {
 	} else if used.Before(r.unusedSince) {
 		add("unused", fmt.Sprintf("last used %s, over %d days ago", day(used), r.unusedDays))
 	}
+	for i := range out {
+		out[i].Guardrail, out[i].Creator = guardrail, creator
+	}
 	return out
 }
 
-// errTooManyKeys stops an audit that would read more than maxWalkKeys.
+// controlFindings are what the controls beside k say is wrong with it: no bound on its spend, or a
+// creator who has left.
+func (r auditRules) controlFindings(k openrouter.Key) []finding {
+	var out []finding
+	add := func(kind, detail string) {
+		out = append(out, finding{Hash: k.Hash, Name: k.Name, WorkspaceID: k.WorkspaceID, Kind: kind, Detail: detail})
+	}
+	if k.Limit == nil && !k.Disabled && !slices.ContainsFunc(r.controls.bindings(&k), func(g guardrailRef) bool { return g.LimitUSD != nil }) {
+		add("unbounded", "no spending limit, and no guardrail with a budget binds it")
+	}
+	if c := r.controls.creator(&k); c != nil && c.Left {
+		add("orphaned", "created by "+c.ID+", who is no longer a member of the organization")
+	}
+	return out
+}
+
+// allowList is a BYOK credential of a workspace, whose allow-list names keys by hash.
+type allowList struct {
+	workspace string
+	cred      openrouter.BYOKCredential
+}
+
+// readAllowLists reads the BYOK credentials of the workspaces, a few workspaces at once within the
+// key's budget of requests in flight.
+func readAllowLists(ctx context.Context, c *openrouter.Client, workspaces []string) ([]allowList, error) {
+	byWorkspace := make([][]openrouter.BYOKCredential, len(workspaces))
+	errs := make([]error, len(workspaces))
+	sem := make(chan struct{}, controlsConcurrency)
+	var wg sync.WaitGroup
+	for i, ws := range workspaces {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[i] = c.InLane(ctx, func(ctx context.Context) (err error) {
+				byWorkspace[i], err = readAll(ctx, func(ctx context.Context, p openrouter.PageParams) (*openrouter.Page[openrouter.BYOKCredential], error) {
+					return c.ListBYOK(ctx, openrouter.ListBYOKParams{PageParams: p, WorkspaceID: ws})
+				})
+				return err
+			})
+		})
+	}
+	wg.Wait()
+	var out []allowList
+	for i, ws := range workspaces {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("read BYOK credentials: %w", errs[i])
+		}
+		for _, cred := range byWorkspace[i] {
+			out = append(out, allowList{workspace: ws, cred: cred})
+		}
+	}
+	return out, nil
+}
+
+// staleAllowLists finds the hashes that the BYOK allow-lists name but whose keys no longer exist. A
+// hash that is not among the audited keys is looked up, since it may be a key of a workspace not
+// audited.
+func staleAllowLists(ctx context.Context, c *openrouter.Client, lists []allowList, keys []openrouter.Key) ([]finding, error) {
+	known := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		known[k.Hash] = true
+	}
+	var out []finding
+	for _, l := range lists {
+		cred := l.cred
+		for _, h := range cred.AllowedAPIKeyHashes {
+			if known[h] {
+				continue
+			}
+			if _, err := c.GetKey(ctx, h); openrouter.StatusOf(err) != http.StatusNotFound {
+				if err != nil {
+					return nil, fmt.Errorf("look up a key of a BYOK allow-list: %w", err)
+				}
+				known[h] = true // a key of a workspace not audited
+				continue
+			}
+			name := cred.Provider
+			if cred.Name != nil {
+				name = *cred.Name
+			}
+			out = append(out, finding{Hash: h, Name: name, WorkspaceID: l.workspace, Kind: "byok_stale", Detail: fmt.Sprintf(
+				"the allow-list of BYOK credential %q (%s, id %s) names this key, which no longer exists", name, cred.Provider, cred.ID)})
+		}
+	}
+	return out, nil
+}
+
+// errTooManyKeys stops a call that would read more than maxWalkKeys.
 var errTooManyKeys = toolError(fmt.Sprintf("The account has more than %d keys in the workspaces asked for, more than "+
-	"one audit reads. Audit fewer workspaces at a time with workspace_ids (list_workspaces names them).", maxWalkKeys))
+	"one call reads. Give fewer workspaces at a time with workspace_ids (list_workspaces names them).", maxWalkKeys))
 
 // day is a time's UTC date.
 func day(t time.Time) string { return t.UTC().Format(time.DateOnly) }

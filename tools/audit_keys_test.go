@@ -3,10 +3,13 @@ package tools_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+	"github.com/orkeys/openrouter-keys-mcp/tools"
 )
 
 // findingsOf maps each key name to the kinds of finding audit_keys reported for it.
@@ -103,5 +106,54 @@ func TestAuditKeysReadsEveryPage(t *testing.T) {
 	}
 	if n := len(got.items); n != 231 || got.results < 2 {
 		t.Errorf("%d findings listed in %d results, want 231 in more than one", n, got.results)
+	}
+}
+
+// TestAuditKeysFindsUnboundedOrphanedAndStaleKeys: one audit names the keys nothing bounds (neither a
+// limit nor a guardrail with a budget), the key whose creator left, and an allow-list entry for a key
+// that no longer exists; each finding names the key's guardrail and creator.
+func TestAuditKeysFindsUnboundedOrphanedAndStaleKeys(t *testing.T) {
+	const gone = "00000000000000000000000000000000000000000000000000000000000000aa"
+	e := envBehind(t, tools.Options{}, func(sb http.Handler) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet || r.URL.Path != "/api/v1/byok" {
+				sb.ServeHTTP(w, r)
+				return
+			}
+			// OpenRouter may keep a deleted key in an allow-list; the sandbox does not, so it is added.
+			rec := httptest.NewRecorder()
+			sb.ServeHTTP(rec, r)
+			body := strings.Replace(rec.Body.String(), `"allowed_api_key_hashes":["`, `"allowed_api_key_hashes":["`+gone+`","`, 1)
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(body))
+		}
+	})
+	res := e.call(t, "audit_keys", `{"kinds":["unbounded","orphaned","byok_stale"]}`)
+	sc := e.checked(t, "audit_keys", res)
+	got := findingsOf(sc)
+	want := map[string][]string{
+		"Legacy batch job":   {"unbounded", "orphaned"}, // no limit; its workspace's default sets no budget
+		"Data team notebook": {"unbounded"},
+		"Data team Gemini":   {"byok_stale"}, // the credential whose allow-list names the gone key
+	}
+	for name, kinds := range want {
+		if strings.Join(got[name], ",") != strings.Join(kinds, ",") {
+			t.Errorf("%s: %v, want %v", name, got[name], kinds)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("findings %v, want only %v: a limit, or the budget of Sam Lee's guardrail (Contractor access, Unused test key), bounds the others", got, want)
+	}
+	for _, f := range sc["findings"].([]any) {
+		f := f.(map[string]any)
+		if f["kind"] == "orphaned" && (f["creator"] == nil || !strings.HasSuffix(f["creator"].(string), "(left)") || f["guardrail"] != "workspace default") {
+			t.Errorf("an orphaned finding names the guardrail and creator: %v", f)
+		}
+		if f["kind"] == "byok_stale" && f["hash"] != gone {
+			t.Errorf("byok_stale: %v", f)
+		}
+	}
+	if !strings.Contains(text(res), "(guardrail workspace default; by user_") {
+		t.Errorf("the report names guardrails and creators:\n%s", text(res))
 	}
 }

@@ -78,20 +78,28 @@ var refusals = map[answer]string{
 // question is what one call asks the user.
 type question struct {
 	tool    string
+	who     string          // whom the call acts for: only they may answer
 	args    json.RawMessage // the arguments, in one spelling
 	key     string          // the state of the key the call acts on (keyState): an answer is about it alone
 	message string
 }
 
-// keyState digests what a confirmed change must find unchanged: the key, its last update and whether
-// it is disabled. Disabling and enabling again moves updated_at, so an old answer cannot disable the
-// key a second time.
+// keyState digests what a confirmed change, or a reviewed plan, must find unchanged: the key, its last
+// update, whether it is disabled, its name and its limit. Disabling and enabling again moves
+// updated_at, so an old answer cannot disable the key a second time; the name and limit are bound too,
+// since not every change is known to move updated_at.
 func keyState(k *openrouter.Key) string {
-	updated := ""
+	updated, limit, reset := "", "none", "never"
 	if k.UpdatedAt != nil {
 		updated = *k.UpdatedAt
 	}
-	sum := sha256.Sum256([]byte(k.Hash + "\x00" + updated + "\x00" + strconv.FormatBool(k.Disabled)))
+	if k.Limit != nil {
+		limit = formatUSD(*k.Limit)
+	}
+	if k.LimitReset != nil {
+		reset = *k.LimitReset
+	}
+	sum := sha256.Sum256([]byte(strings.Join([]string{k.Hash, updated, strconv.FormatBool(k.Disabled), k.Name, limit, reset}, "\x00")))
 	return hex.EncodeToString(sum[:8])
 }
 
@@ -224,7 +232,7 @@ func clientCanElicit(ctx context.Context) bool {
 // stateTTL bounds how long a user's answer stays good for.
 const stateTTL = 10 * time.Minute
 
-// seal binds a confirmation to the tool, its exact arguments, the key's state, a nonce and an
+// seal binds a confirmation to the tool, whom the call acts for, its exact arguments, the key's state, a nonce and an
 // expiry time, so that a client cannot present an answer to a question that was never asked, one asked
 // about other arguments or about the key as it was, or an answer already used.
 func (c *confirmer) seal(q question, now time.Time) string {
@@ -253,12 +261,25 @@ func (c *confirmer) open(state string, q question, now time.Time) (nonce, key st
 	return parts[1], parts[2], time.Unix(unix, 0), true
 }
 
-// mac signs a state's head (expiry, nonce, key state) with the tool and the arguments.
+// mac signs a state's head (expiry, nonce, key state) with the tool, whom the call acts for and the
+// arguments.
 func (c *confirmer) mac(q question, head string) string {
+	return hex.EncodeToString(c.sign([]byte(q.tool), []byte(q.who), []byte(head), q.args))
+}
+
+// sign is the server's one signature, for confirmation states and plan tokens alike: an HMAC, with
+// the key replicas share, over the parts, each but the last ended by a NUL. The first part says what
+// is signed (a tool's name, or planTokenDomain), so that one kind of signed value cannot pass for
+// another.
+func (c *confirmer) sign(parts ...[]byte) []byte {
 	m := hmac.New(sha256.New, c.key)
-	fmt.Fprintf(m, "%s\x00%s\x00", q.tool, head)
-	m.Write(q.args)
-	return hex.EncodeToString(m.Sum(nil))
+	for i, p := range parts {
+		m.Write(p)
+		if i < len(parts)-1 {
+			m.Write([]byte{0})
+		}
+	}
+	return m.Sum(nil)
 }
 
 // facts are what every question tells of the key besides what the tool asks, from OpenRouter and this

@@ -30,12 +30,11 @@ func (r createKeyResult) auditKey() (string, string) { return r.Key.Hash, r.Key.
 var createKey = spec[createKeyArgs, createKeyResult]{
 	name:  "create_key",
 	title: "Create an API key",
-	description: "Create a new OpenRouter API key, optionally with a spending limit in USD that resets daily, " +
-		"weekly or monthly (at midnight UTC; weeks run Monday to Sunday) and an expiry time. The result holds the " +
-		"key's secret, which is shown only this once and can never be read back: hand it to the user or where " +
-		"it is needed straight away, and do not repeat it elsewhere (when the server is set to keep secrets out " +
-		"of the conversation, the result names the file it was written to instead). Each call makes a new key, " +
-		"so do not call again to retry unless list_keys shows the key was not created. Needs a management key.",
+	description: "Create an OpenRouter API key, optionally with a USD spending limit that resets daily, weekly " +
+		"or monthly (midnight UTC) and an expiry. The result holds the key's secret, shown only this once and never " +
+		"readable again: hand it to the user or where it is needed now, and do not repeat it (or the file it was " +
+		"written to, when the server keeps secrets out of the conversation). Each call makes a new key: before " +
+		"retrying, check list_keys that it was not made. Needs a management key.",
 	hints:   mcp.ToolAnnotation{ReadOnlyHint: hint(false), DestructiveHint: hint(false), IdempotentHint: hint(false), OpenWorldHint: hint(false)},
 	subject: func(in createKeyArgs) (string, string) { return "", in.Name },
 	admit: func(p Policy, in *createKeyArgs, now time.Time) (err error) {
@@ -52,6 +51,9 @@ var createKey = spec[createKeyArgs, createKeyResult]{
 		created, err := d.client.CreateKey(ctx, in.CreateKeyRequest)
 		if err != nil {
 			return createKeyResult{}, keepUnverifiedSecret(d, in.Name, err)
+		}
+		if err := guardNewKey(ctx, d, created.Key.Hash); err != nil {
+			return createKeyResult{}, err
 		}
 		out := createKeyResult{Key: created.Key, Note: in.policyNote}
 		out.Secret, out.SecretFile, err = keepSecret(ctx, d, created)

@@ -24,8 +24,11 @@ import (
 )
 
 // noDuplicatesFaults is 30% of faults on creates, more than half of them after the key was made (the
-// answer is lost): the case where a client that retries a create makes a second key.
-const noDuplicatesFaults = "429:3%,500:3%,502:2%,503=1s:2%,504:1%,html:1%,reset:3%," + // the create was not made
+// answer is lost): the case where a client that retries a create makes a second key. The 429s are
+// few and ask for 20 ms: a 429 holds every call with the key for the wait it asks (openrouter's
+// breaker), and these calls are so quick that a longer hold would fail nearly all of them alike,
+// leaving the other paths unexercised.
+const noDuplicatesFaults = "429=20ms:1%,500:5%,502:2%,503=1s:2%,504:1%,html:1%,reset:3%," + // the create was not made
 	"reset+after:4%,cut:3%,500+after:2%,502+after:1%,html=504+after:1%,malformed:2%,delay=1s+after:2%,seed=20260501"
 
 // TestCreateNeverMakesTwoKeys: 500 create_key calls through the tools layer, with faults on the

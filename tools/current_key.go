@@ -38,12 +38,16 @@ var currentKey = spec[noArgs, currentKeyResult]{
 	},
 }
 
-// budgetSummary says which budget layer binds first and which are used up, or nothing when OpenRouter
-// reported no layers: a 403 for a spent budget is then explained before the model has to guess.
+// budgetSummary says which budget layer binds first and which are used up, that none applies when
+// OpenRouter reported an empty list, or nothing when it did not report them: a 403 for a spent budget
+// is then explained before the model has to guess.
 func budgetSummary(k openrouter.CurrentKey) string {
 	tightest := k.TightestBudget()
-	if tightest == nil {
-		return ""
+	switch {
+	case tightest == nil && k.Budgets != nil:
+		return " No budget layer applies to it (OpenRouter reported budgets: [])."
+	case tightest == nil:
+		return "" // OpenRouter did not report the layers: nothing can be said of them
 	}
 	layers := "1 budget layer"
 	if len(k.Budgets) > 1 {

@@ -33,9 +33,12 @@ func explain(err error) string {
 	var apiErr *openrouter.APIError
 	var argErr invalidArgs
 	var toolErr toolError
+	var refused policyRefusal
 	switch {
 	case errors.As(err, &toolErr):
 		return string(toolErr)
+	case errors.As(err, &refused):
+		return refused.Error()
 	case errors.As(err, &argErr):
 		return "Invalid arguments, nothing was sent to OpenRouter: " + string(argErr) + "."
 	case errors.Is(err, openrouter.ErrNoAPIKey):
@@ -73,6 +76,21 @@ func explainStatus(e *openrouter.APIError) string {
 		return "The API key this server uses is not a management key, and only management keys can list, create, " +
 			"read, update or delete keys " + quoted + ". The user must create a management key (" + managementKeyDocs +
 			") and configure it as OPENROUTER_MANAGEMENT_KEY. current_key works with any key and shows is_management_key."
+	case e.Status == http.StatusPaymentRequired:
+		return "The key's own credit limit is used up, or the account is out of credits " + quoted + ". This is not a " +
+			"guardrail or budget, which answer 403. current_key shows the key's limit_remaining and the budget layers; " +
+			"raise the limit (update_key), wait for its reset, or add credits."
+	case e.Status == http.StatusForbidden && strings.Contains(strings.ToLower(e.Message), "guardrail"):
+		return "A guardrail that binds this key refused the request " + quoted + ": its budget is used up, or the model, " +
+			"provider or data policy is not allowed. (A key's own credit limit answers 402, not 403.) current_key lists " +
+			"the budget layers and which is exhausted; list_guardrails shows the guardrail's rules."
+	case e.Status == http.StatusForbidden && e.ForbiddenReason() == openrouter.ForbiddenBudget:
+		return e.Explain() + " (A key's own credit limit answers 402; this 403 is a budget or guardrail layer.) " +
+			"current_key tells which layer is exhausted."
+	case e.Status == http.StatusForbidden && e.ForbiddenReason() == openrouter.ForbiddenOther && e.Method != http.MethodPatch:
+		return "OpenRouter refused the request as forbidden " + quoted + ". Likely causes: the key is not a management " +
+			"key, the account's IP allow-list excludes this address, or a guardrail or budget refuses it. current_key " +
+			"tells them apart: it shows is_management_key and the budget layers, and fails too when the address is not allowed."
 	case e.Status == http.StatusNotFound && strings.HasPrefix(e.Path, "/keys/"):
 		return "OpenRouter has no key with that hash " + quoted + ": it may have been deleted, or it belongs to " +
 			"another workspace or account. Call list_keys (with include_disabled and include_expired: true, and " +

@@ -51,14 +51,14 @@ type activityResult struct {
 var getActivity = spec[activityArgs, activityResult]{
 	name:  "get_activity",
 	title: "Show spending activity",
-	description: "Show the OpenRouter account's spend in USD, with requests and tokens, per day and model over the " +
-		"last 30 completed UTC days (not today); optionally for one key, day or workspace. Needs a management key.",
+	description: "Show the account's spend in USD, with requests and tokens, per day and model over the last 30 " +
+		"completed UTC days; optionally for one key, day or workspace. Needs a " +
+		"management key.",
 	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
 	constrainInput: func(s *jsonschema.Schema) {
 		requireHash(s)
 		property(s, "date").Pattern = datePattern
 		property(s, "workspace_id").Pattern = uuidPattern
-		constrainPaging(s)
 	},
 	constrainOutput: func(s *jsonschema.Schema) {
 		rows := property(s, "rows")
@@ -111,7 +111,7 @@ func activityText(in activityArgs, out activityResult) string {
 	t := out.Totals
 	b.WriteString(": $" + usd(t.Usage) + ", " + strconv.FormatInt(t.Requests, 10) + " requests, " +
 		strconv.FormatInt(t.PromptTokens, 10) + " prompt and " + strconv.FormatInt(t.CompletionTokens, 10) +
-		" completion tokens, in " + strconv.Itoa(len(out.all)) + " rows.")
+		" completion tokens, in " + count(len(out.all), "row") + ".")
 	if len(out.all) == 0 {
 		return b.String()
 	}

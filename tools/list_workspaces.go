@@ -29,11 +29,9 @@ type listWorkspacesResult struct {
 var listWorkspaces = spec[listWorkspacesArgs, listWorkspacesResult]{
 	name:  "list_workspaces",
 	title: "List workspaces",
-	description: "List the OpenRouter account's workspaces (up to 500): id, name, slug, description and settings. " +
-		"Keys live in workspaces; pass a workspace's id as workspace_id to list_keys, create_key or get_activity. " +
-		"Needs a management key.",
-	hints:          mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
-	constrainInput: constrainPaging,
+	description: "List the account's workspaces (up to 500): id, name, slug, description and settings. Pass an " +
+		"id as workspace_id to list_keys, create_key or get_activity. Needs a management key.",
+	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
 	constrainOutput: func(s *jsonschema.Schema) {
 		ws := property(s, "workspaces")
 		ws.Types, ws.Type = nil, "array" // never null: no workspaces is []
@@ -44,7 +42,7 @@ var listWorkspaces = spec[listWorkspacesArgs, listWorkspacesResult]{
 	},
 	text: func(_ listWorkspacesArgs, out listWorkspacesResult) string {
 		var b strings.Builder
-		b.WriteString(strconv.Itoa(len(out.Workspaces)) + " workspaces")
+		b.WriteString(count(len(out.Workspaces), "workspace"))
 		if out.TotalCount > len(out.Workspaces) {
 			b.WriteString(" of " + strconv.Itoa(out.TotalCount))
 		}

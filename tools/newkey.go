@@ -121,3 +121,24 @@ func rollBack(ctx context.Context, c *openrouter.Client, hash string, cause erro
 	return toolError(fmt.Sprintf("The key's secret could not be saved (%v), so the key was deleted again; nothing "+
 		"was left behind. The server's operator must fix the secret directory.", cause))
 }
+
+// guardNewKey assigns the policy's guardrail (--guardrail) to a key this server just made; a key it
+// cannot be assigned to is deleted again, so that no key escapes the policy.
+func guardNewKey(ctx context.Context, d *deps, hash string) error {
+	g := d.opts.Policy.Guardrail
+	if g == "" {
+		return nil
+	}
+	_, err := d.client.AssignKeys(ctx, g, []string{hash})
+	if err == nil {
+		return nil
+	}
+	if derr := d.client.DeleteKey(context.WithoutCancel(ctx), hash); derr != nil {
+		return toolError(fmt.Sprintf("The key was created (hash %s), but the server's policy guardrail (--guardrail %s) could "+
+			"not be assigned to it (%s), and deleting it again failed too (%s). Delete it with delete_key.", hash, g,
+			explain(err), explain(derr)))
+	}
+	return toolError(fmt.Sprintf("The server's policy guardrail (--guardrail %s) could not be assigned to the new key (%s), "+
+		"so the key was deleted again; nothing was left behind. Try again later; if it persists, the server's operator "+
+		"must check the guardrail (doctor does).", g, explain(err)))
+}

@@ -26,7 +26,7 @@ import (
 
 // envBehind is a sandbox behind front, a handler in its place that may answer a request itself or
 // hand it on, with the tools bound to a client of it.
-func envBehind(t *testing.T, opts tools.Options, front func(sb http.Handler) http.HandlerFunc) *env {
+func envBehind(t testing.TB, opts tools.Options, front func(sb http.Handler) http.HandlerFunc) *env {
 	t.Helper()
 	sb := sandbox.New(sandbox.Options{})
 	srv := httptest.NewServer(front(sb))
@@ -57,7 +57,7 @@ func countingEnv(t *testing.T, opts tools.Options) (*env, *atomic.Int32) {
 }
 
 // mustClient is another client of e's sandbox, with the management key.
-func mustClient(t *testing.T, e *env) *openrouter.Client {
+func mustClient(t testing.TB, e *env) *openrouter.Client {
 	t.Helper()
 	c, err := openrouter.New(openrouter.Options{BaseURL: e.url, APIKey: openrouter.Secret(e.sb.ManagementKey())})
 	if err != nil {
@@ -371,5 +371,33 @@ func TestAnotherSecretTheServerKnowsIsRefusedLikeAKey(t *testing.T) {
 		if !res.IsError || strings.Contains(text(res), token) || e.sb.Requests() != before {
 			t.Errorf("%s: want refused without being repeated or sent: %s", args, text(res))
 		}
+	}
+}
+
+type whoKey struct{}
+
+// An answer to a question asked of one person is refused when another person brings it back, even
+// with the same arguments, in time: the state is bound to whom the call acts for.
+func TestAnAnswerFromAnotherPersonIsRefused(t *testing.T) {
+	e, _ := countingEnv(t, tools.Options{Principal: func(ctx context.Context) string {
+		who, _ := ctx.Value(whoKey{}).(string)
+		return who
+	}})
+	alice := context.WithValue(eliciting(), whoKey{}, "person:alice")
+	bob := context.WithValue(eliciting(), whoKey{}, "person:bob")
+	hash := e.newKey(t, "alices-key")
+	args := map[string]any{"hash": hash}
+	q := e.callIn(t, alice, "delete_key", args, "", nil)
+	if !q.NeedsInput() {
+		t.Fatalf("delete_key must ask first, got %s", text(q))
+	}
+	if res := e.callIn(t, bob, "delete_key", args, q.RequestState, accept(true)); !res.IsError || !strings.Contains(text(res), "does not match this call") {
+		t.Errorf("bob answering alice's question: want a mismatch, got %s", text(res))
+	}
+	if res := e.call(t, "get_key", `{"hash":"`+hash+`"}`); res.IsError {
+		t.Fatalf("the key was deleted on another person's answer: %s", text(res))
+	}
+	if res := e.callIn(t, alice, "delete_key", args, q.RequestState, accept(true)); res.IsError {
+		t.Errorf("alice answering her own question: %s", text(res))
 	}
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // Policy bounds what an agent may do with the management key, whatever it asks: whoever installs the
-// server sets it (--max-limit, --max-expiry, --managed-prefix), and every tool that makes or changes
+// server sets it (--max-limit, --max-expiry, --managed-prefix, --max-batch), and every tool that makes or changes
 // keys is held to it before anything is sent to OpenRouter. Reads are not limited. The zero value
 // bounds nothing.
 type Policy struct {
@@ -32,6 +32,25 @@ type Policy struct {
 	// ManagedPrefix, when set, is the prefix of the names of the keys the agent may create, change,
 	// rotate or delete; a key cannot be renamed out of it.
 	ManagedPrefix string
+	// MaxBatch is the most actions one cleanup plan may hold (--max-batch); 0 is DefaultMaxBatch, so
+	// that no plan is ever unbounded.
+	MaxBatch int
+	// Guardrail, when set, is the id of a guardrail every key this server makes (create_key, rotate_key's
+	// successor) is assigned; a key whose assignment fails is deleted again. assign_guardrail may not
+	// remove it from keys or replace it.
+	Guardrail string
+}
+
+// DefaultMaxBatch is the most actions a cleanup plan holds unless the operator says otherwise: enough
+// for a real clean-up, few enough that a person reads every line before it is applied.
+const DefaultMaxBatch = 25
+
+// batch is the most actions one plan holds.
+func (p Policy) batch() int {
+	if p.MaxBatch > 0 {
+		return p.MaxBatch
+	}
+	return DefaultMaxBatch
 }
 
 // String says what the policy allows, in one sentence for the model, the MCP instructions and doctor;
@@ -49,16 +68,36 @@ func (p Policy) String() string {
 	if p.ManagedPrefix != "" {
 		rules = append(rules, fmt.Sprintf("only keys whose name starts with %q may be created, changed or deleted, and a key cannot be renamed out of that prefix (--managed-prefix)", p.ManagedPrefix))
 	}
+	if p.MaxBatch != 0 {
+		rules = append(rules, fmt.Sprintf("a cleanup plan holds at most %d actions (--max-batch)", p.MaxBatch))
+	}
+	if p.Guardrail != "" {
+		rules = append(rules, fmt.Sprintf("every new key is assigned guardrail %s, which may not be removed or replaced (--guardrail)", p.Guardrail))
+	}
 	if len(rules) == 0 {
 		return ""
 	}
 	return "The server's policy: " + strings.Join(rules, "; ") + "."
 }
 
-// refusal is a call the policy does not allow; nothing was sent to OpenRouter.
-func refusal(rule, value, what string) error {
-	return toolError(fmt.Sprintf("Refused by the server's policy (%s %s): %s. Nothing was sent to OpenRouter. "+
-		"Change the request to fit the policy; only the server's operator can change the policy itself.", rule, value, what))
+// policyRefusal is a call, or an action of a plan, that the policy does not allow.
+type policyRefusal struct{ rule, value, what string }
+
+func refusal(rule, value, what string) error { return policyRefusal{rule, value, what} }
+
+// Error is the refusal as a call's result: nothing was sent to OpenRouter.
+func (r policyRefusal) Error() string {
+	return fmt.Sprintf("Refused by the server's policy (%s %s): %s. Nothing was sent to OpenRouter. "+
+		"Change the request to fit the policy; only the server's operator can change the policy itself.", r.rule, r.value, r.what)
+}
+
+// skipReason says briefly why the policy leaves a key out of a plan.
+func skipReason(err error) string {
+	var r policyRefusal
+	if errors.As(err, &r) {
+		return fmt.Sprintf("policy %s %s: %s", r.rule, r.value, r.what)
+	}
+	return explain(err)
 }
 
 // checkLimit holds a key's limit to MaxLimit: limit is the limit it will have (nil: none).
@@ -166,22 +205,23 @@ func (p Policy) checkTarget(k *openrouter.Key) error {
 }
 
 // ParseExpiry reads --max-expiry: a Go duration (720h) or a number of days (30d), at least a minute.
+// Its errors say what is wanted, not the value: the caller names the value and where it came from.
 func ParseExpiry(s string) (time.Duration, error) {
 	var d time.Duration
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.ParseFloat(days, 64)
 		if err != nil || math.IsNaN(n) || n > 3650 {
-			return 0, fmt.Errorf("invalid duration %q: want a number of days up to 3650 (30d) or a Go duration (12h, 90m)", s)
+			return 0, errors.New("want a number of days up to 3650 (30d) or a Go duration (12h, 90m)")
 		}
 		d = time.Duration(n * float64(24*time.Hour))
 	} else {
 		var err error
 		if d, err = time.ParseDuration(s); err != nil {
-			return 0, fmt.Errorf("invalid duration %q: want a number of days (30d) or a Go duration (12h, 90m)", s)
+			return 0, errors.New("want a number of days (30d) or a Go duration (12h, 90m)")
 		}
 	}
 	if d < time.Minute {
-		return 0, errors.New("the maximum expiry must be at least 1m")
+		return 0, errors.New("want at least a minute, e.g. 30d or 12h")
 	}
 	return d, nil
 }

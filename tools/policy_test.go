@@ -10,6 +10,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
 	"github.com/orkeys/openrouter-keys-mcp/tools"
 )
 
@@ -194,5 +195,62 @@ func TestAQuestionNobodyAnswersEndsTheCall(t *testing.T) {
 	}
 	if res := e.call(t, "get_key", `{"hash":"`+hash+`"}`); res.IsError {
 		t.Error("the key was deleted without an answer")
+	}
+}
+
+// TestPolicyGuardrailBindsEveryNewKey: with --guardrail, create_key's key and rotate_key's successor
+// are assigned it; a key it cannot be assigned to is deleted again; assign_guardrail cannot take it off.
+func TestPolicyGuardrailBindsEveryNewKey(t *testing.T) {
+	plain := newEnv(t, "management")
+	guard := sampleGuardrail(t, mustClient(t, plain)) // every sandbox has the same sample ids
+	e := newEnvOpts(t, "management", tools.Options{Policy: tools.Policy{Guardrail: guard}})
+	guardrailOf := func(hash string) any {
+		return e.checked(t, "get_key", e.call(t, "get_key", `{"hash":"`+hash+`"}`))["key"].(map[string]any)["guardrail"]
+	}
+
+	made := e.checked(t, "create_key", e.call(t, "create_key", `{"name":"guarded"}`))["key"].(map[string]any)["hash"].(string)
+	if g, _ := guardrailOf(made).(map[string]any); g["id"] != guard || g["via"] != "key" {
+		t.Errorf("create_key's key: guardrail %v", g)
+	}
+	ci := mustKey(t, e, "CI pipeline") // bound by nothing but its workspace's default
+	sc := e.checked(t, "rotate_key", e.call(t, "rotate_key", `{"hash":"`+ci+`"}`))
+	successor := sc["new"].(map[string]any)["key"].(map[string]any)["hash"].(string)
+	if g, _ := guardrailOf(successor).(map[string]any); g["id"] != guard {
+		t.Errorf("rotate_key's successor: guardrail %v", g)
+	}
+
+	// The create passes, the assignment fails: the key is deleted again.
+	before := e.sb.KeyCount(e.sb.ManagementKey())
+	e.sb.InjectNext(sandbox.Fault{Kind: sandbox.FaultNone, Method: "POST"}, sandbox.Fault{Kind: sandbox.FaultInternal, Method: "POST"})
+	res := e.call(t, "create_key", `{"name":"unguarded"}`)
+	if !res.IsError || !strings.Contains(text(res), "--guardrail "+guard) || !strings.Contains(text(res), "deleted again") {
+		t.Errorf("a failed assignment: %s", text(res))
+	}
+	if after := e.sb.KeyCount(e.sb.ManagementKey()); after != before {
+		t.Errorf("%d keys after a failed assignment, want %d", after, before)
+	}
+
+	for _, args := range []string{`{"guardrail_id":"` + guard + `","hashes":["` + made + `"],"remove":true}`,
+		`{"guardrail_id":"00000000-0000-4000-8000-000000000000","hashes":["` + made + `"]}`} {
+		if res := e.call(t, "assign_guardrail", args); !res.IsError || !strings.Contains(text(res), "Refused by the server's policy (--guardrail") {
+			t.Errorf("assign_guardrail %s: %s", args, text(res))
+		}
+	}
+	if g, _ := guardrailOf(made).(map[string]any); g["id"] != guard {
+		t.Errorf("after the refusals: guardrail %v", g)
+	}
+}
+
+// TestPolicyGuardrailRefusesARotationThatWouldDropAnother: a key bound by another guardrail cannot have
+// a successor that holds both, so nothing is made.
+func TestPolicyGuardrailRefusesARotationThatWouldDropAnother(t *testing.T) {
+	e := newEnvOpts(t, "management", tools.Options{Policy: tools.Policy{Guardrail: "00000000-0000-4000-8000-000000000000"}})
+	before := e.sb.KeyCount(e.sb.ManagementKey())
+	res := e.call(t, "rotate_key", `{"hash":"`+mustKey(t, e, "Production chatbot")+`"}`)
+	if !res.IsError || !strings.Contains(text(res), `bound by guardrail "Production policy"`) || !strings.Contains(text(res), "was not changed") {
+		t.Errorf("rotate_key: %s", text(res))
+	}
+	if after := e.sb.KeyCount(e.sb.ManagementKey()); after != before {
+		t.Errorf("%d keys, want %d: nothing may be made", after, before)
 	}
 }

@@ -15,13 +15,15 @@ import (
 // declared is a tool declaration, whatever its argument and result types.
 type declared interface {
 	toolName() string
+	annotations() mcp.ToolAnnotation
 	build(*deps) (server.ServerTool, error)
 	encodeSchemas() (in, out json.RawMessage, err error)
 }
 
 // declarations lists every tool, in the order tools/list shows them.
 var declarations = []declared{listKeys, getKey, createKey, updateKey, deleteKey, currentKey, listWorkspaces,
-	getCredits, getActivity, auditKeys, rotateKey}
+	getCredits, getActivity, auditKeys, rotateKey, listGuardrails, assignGuardrail, listMembers, querySpend,
+	planCleanup, applyPlan}
 
 // Names returns the names of all tools.
 func Names() []string {
@@ -32,10 +34,37 @@ func Names() []string {
 	return out
 }
 
+// Tier is how much a tool may do, by its annotation hints: what a permission to use tools grants.
+type Tier string
+
+// The tiers, from the hints, so that there is no second list to keep in step.
+const (
+	TierRead  Tier = "read"  // the tool changes nothing (readOnlyHint)
+	TierWrite Tier = "write" // the tool changes keys, but destroys nothing
+	TierAdmin Tier = "admin" // the tool may destroy or stop a key (destructiveHint): delete, rotate, disable
+)
+
+// Tiers returns the tier of every tool, by name.
+func Tiers() map[string]Tier {
+	out := make(map[string]Tier, len(declarations))
+	for _, d := range declarations {
+		a := d.annotations()
+		switch {
+		case a.ReadOnlyHint != nil && *a.ReadOnlyHint:
+			out[d.toolName()] = TierRead
+		case a.DestructiveHint == nil || *a.DestructiveHint:
+			out[d.toolName()] = TierAdmin
+		default:
+			out[d.toolName()] = TierWrite
+		}
+	}
+	return out
+}
+
 // All returns every tool, bound to c, with its schemas. An error here is a
 // programming error in a tool declaration; the server must not start with it.
 func All(c *openrouter.Client, opts Options) ([]server.ServerTool, error) {
-	e := &deps{client: c, opts: opts, confirm: newConfirmer(opts.ConfirmWait, opts.ConfirmSecret), renames: newRenames()}
+	e := &deps{client: c, opts: opts, confirm: newConfirmer(opts.ConfirmWait, opts.ConfirmSecret), renames: newRenames(), plans: newPlanRuns()}
 	out := make([]server.ServerTool, 0, len(declarations))
 	for _, d := range declarations {
 		t, err := d.build(e)

@@ -11,11 +11,12 @@ import (
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
 )
 
-// samplePage is a page of n keys with every kind of field set somewhere.
-func samplePage(n int) []openrouter.Key {
+// samplePage is a page of n keys with every kind of field set somewhere, guardrails and creators
+// (some who left) included.
+func samplePage(n int) []keyView {
 	f := func(v float64) *float64 { return &v }
 	s := func(v string) *string { return &v }
-	keys := make([]openrouter.Key, n)
+	keys := make([]keyView, n)
 	for i := range keys {
 		k := openrouter.Key{
 			Hash:         fmt.Sprintf("%064x", i+1),
@@ -45,7 +46,12 @@ func samplePage(n int) []openrouter.Key {
 		if i == 7 {
 			k.Limit, k.LimitRemaining = f(1e21), f(-1e-7) // exponents in %g
 		}
-		keys[i] = k
+		keys[i] = keyView{Key: k, Guardrail: &guardrailRef{ID: "7f1c2a3e-0b4d-4e5f-8a9b-0c1d2e3f4a5b", Name: "Production policy (EU)",
+			Via: []string{viaKey, viaMember, viaWorkspace}[i%3], LimitUSD: f(300), ResetInterval: s("monthly")},
+			Creator: &creatorRef{ID: "user_2xYzAbCdEfGhIjKlMnOpQrStUvW", Name: "Priya Shah-Okonkwo", Email: "priya.shah-okonkwo@example.com"}}
+		if i%4 == 3 {
+			keys[i].Creator = &creatorRef{ID: keys[i].Creator.ID, Left: true}
+		}
 	}
 	return keys
 }
@@ -69,7 +75,7 @@ func keyRowFmt(k openrouter.Key) string {
 	}
 	expires := "never"
 	if k.ExpiresAt != nil {
-		expires = *k.ExpiresAt
+		expires, _, _ = strings.Cut(*k.ExpiresAt, "T")
 	}
 	lastUsed := "never"
 	if k.LastUsedAt != nil {
@@ -81,25 +87,34 @@ func keyRowFmt(k openrouter.Key) string {
 
 func TestKeyRowMatchesTheFmtVersion(t *testing.T) {
 	for _, k := range samplePage(40) {
-		if got, want := string(appendKeyRow(nil, k)), keyRowFmt(k); got != want {
+		if got, want := string(appendKeyRow(nil, k.Key)), keyRowFmt(k.Key); got != want {
 			t.Errorf("keyRow:\n got %q\nwant %q", got, want)
 		}
 	}
 }
 
 // TestListKeysTextStaysSmall: the table is what a model reads of a page of keys, so it must stay cheap:
-// at most 260 bytes a key, for keys with long names, limits, expiries and a last use.
+// at most 260 bytes a key with the guardrail and creator shown, for keys with long names, limits,
+// expiries, a last use, a guardrail and a creator who left.
 func TestListKeysTextStaysSmall(t *testing.T) {
 	page := samplePage(100)
 	text := listKeys.text(listKeysArgs{}, listKeysResult{Keys: page})
-	if perKey := len(text) / len(page); perKey > 260 {
+	perKey := len(text) / len(page)
+	if perKey > 260 {
 		t.Errorf("list_keys text: %d bytes a key, want at most 260", perKey)
 	}
-	for _, k := range page {
-		if row := appendKeyRow(nil, k); len(row) > 260 {
-			t.Errorf("list_keys row of %d bytes, want at most 260: %s", len(row), row)
+	longest := ""
+	for _, row := range strings.Split(text, "\n")[1:len(page)] {
+		if len(row) > len(longest) {
+			longest = row
 		}
 	}
+	for _, want := range []string{`| "Production policy (EU)" via creator | "Priya Shah-Okonkwo"`, "| workspace default | user_2xYzAbCdEfGhIjKlMnOpQrStUvW (left)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("rows must name the guardrail and the creator: want %q in\n%s", want, longest)
+		}
+	}
+	t.Logf("list_keys text: %d bytes a key; longest row %d bytes: %s", perKey, len(longest), longest)
 }
 
 // encodeReply encodes a result as mcp-go's transports do: inside a JSON-RPC response, with
@@ -144,7 +159,7 @@ func TestResultsCarryTheOutputOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := json.Marshal(key)
-	if text := res.Content[0].(mcp.TextContent).Text; text != getKey.summary(hashArgs{}, key)+"\n"+string(b) {
+	if text := res.Content[0].(mcp.TextContent).Text; text != getKey.summary(hashArgs{}, key)+"\n"+string(tidyNumbers(b)) {
 		t.Errorf("get_key text: %q", text)
 	}
 	if got, _ := json.Marshal(res.StructuredContent); string(got) != string(b) {
@@ -212,4 +227,44 @@ func BenchmarkResult(b *testing.B) {
 			b.SetBytes(int64(len(enc)))
 		}
 	})
+}
+
+// The text block rounds float noise to a millionth of a dollar; structuredContent keeps it.
+func TestTextRoundsFloatNoiseOnly(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"total_usage":409.27325990199995,"remaining":90.72674}`: `{"total_usage":409.27326,"remaining":90.72674}`,
+		`{"usage":-0.1234567,"n":[1,2.5,1e-7]}`:                   `{"usage":-0.123457,"n":[1,2.5,1e-7]}`,
+		`{"name":"0.12345678 \"9.87654321\"","x":0.5}`:            `{"name":"0.12345678 \"9.87654321\"","x":0.5}`,
+	} {
+		if got := string(tidyNumbers([]byte(in))); got != want {
+			t.Errorf("tidyNumbers(%s) = %s, want %s", in, got, want)
+		}
+	}
+	res, err := getCredits.result(noArgs{}, creditsResult{Credits: openrouter.Credits{TotalCredits: 500, TotalUsage: 409.27325990199995}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := res.Content[0].(mcp.TextContent).Text; !strings.Contains(text, `"total_usage":409.27326,`) {
+		t.Errorf("text: %s", text)
+	}
+	if sc, _ := json.Marshal(res.StructuredContent); !strings.Contains(string(sc), `"total_usage":409.27325990199995`) {
+		t.Errorf("structured content not exact: %s", sc)
+	}
+}
+
+// list_keys says one key in the singular, and what it leaves out, beside audit_keys' count of every key.
+func TestListKeysTextSaysWhatItHides(t *testing.T) {
+	one := listKeysResult{Keys: samplePage(1)}
+	for _, tc := range []struct {
+		in   listKeysArgs
+		want string
+	}{
+		{listKeysArgs{}, "1 key; no more. Disabled and expired keys are left out"},
+		{listKeysArgs{ListKeysParams: openrouter.ListKeysParams{IncludeDisabled: true}}, "1 key; no more. Expired keys are left out"},
+		{listKeysArgs{ListKeysParams: openrouter.ListKeysParams{IncludeDisabled: true, IncludeExpired: true}}, "1 key; no more. Columns:"},
+	} {
+		if text := listKeys.text(tc.in, one); !strings.HasPrefix(text, tc.want) {
+			t.Errorf("%+v: text starts %q, want %q", tc.in, text[:min(len(text), 90)], tc.want)
+		}
+	}
 }

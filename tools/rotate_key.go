@@ -48,12 +48,13 @@ type successor struct {
 
 // rotateKeyResult is rotate_key's structuredContent.
 type rotateKeyResult struct {
-	Old        retiredKey `json:"old"`
-	New        *successor `json:"new,omitempty" jsonschema:"the successor; absent when the user declined"`
-	Secret     string     `json:"secret,omitempty" jsonschema:"the successor's secret (sk-or-v1-...): shown this once only"`
-	SecretFile string     `json:"secret_file,omitempty" jsonschema:"the file (mode 0600) the secret was written to instead, when the server keeps secrets out of the conversation"`
-	Note       string     `json:"note,omitempty" jsonschema:"what the server's policy set that the old key did not have"`
-	Declined   bool       `json:"declined,omitempty" jsonschema:"true when the user was asked to confirm and said no; nothing was changed"`
+	Old        retiredKey         `json:"old"`
+	New        *successor         `json:"new,omitempty" jsonschema:"the successor; absent when the user declined"`
+	Secret     string             `json:"secret,omitempty" jsonschema:"the successor's secret (sk-or-v1-...): shown this once only"`
+	SecretFile string             `json:"secret_file,omitempty" jsonschema:"the file (mode 0600) the secret was written to instead, when the server keeps secrets out of the conversation"`
+	Controls   *successorControls `json:"controls,omitempty" jsonschema:"which of the old key's guardrail and BYOK allow-lists the successor has and lacks"`
+	Note       string             `json:"note,omitempty" jsonschema:"what the server's policy set that the old key did not have"`
+	Declined   bool               `json:"declined,omitempty" jsonschema:"true when the user was asked to confirm and said no; nothing was changed"`
 }
 
 func (r rotateKeyResult) auditKey() (string, string) { return r.Old.Hash, "" }
@@ -68,10 +69,10 @@ func (r rotateKeyResult) auditSuccessor() string {
 var rotateKey = spec[rotateKeyArgs, rotateKeyResult]{
 	name:  "rotate_key",
 	title: "Rotate an API key",
-	description: "Replace a key with a new one with the same settings (name unless given, limit and reset, BYOK, " +
-		"workspace, expiry), then retire the old one: disable (default), delete or keep. Returns both hashes and the " +
-		"new secret, shown once. If the new key cannot be made nothing changes; if retiring fails the result says " +
-		"the old key still works. The user may be asked to confirm. Needs a management key.",
+	description: "Replace a key with a new one with the same settings (limit and reset, BYOK, workspace, expiry), " +
+		"guardrail and BYOK access, then retire the old one: disable (default), delete or keep. Returns the new " +
+		"secret, shown once. Nothing is retired unless the successor has every control; the result says which it " +
+		"has. The user may be asked to confirm. Needs a management key.",
 	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(false), DestructiveHint: hint(true), IdempotentHint: hint(false), OpenWorldHint: hint(false)},
 	constrainInput: func(s *jsonschema.Schema) {
 		requireHash(s)
@@ -108,16 +109,34 @@ var rotateKey = spec[rotateKeyArgs, rotateKeyResult]{
 		if err != nil {
 			return rotateKeyResult{}, err
 		}
+		controls, err := controlsOf(ctx, d.client, old)
+		if err != nil {
+			return rotateKeyResult{}, err
+		}
+		if g, policy := controls.guardrail, d.opts.Policy.Guardrail; g != nil && policy != "" && g.ID != policy {
+			return rotateKeyResult{}, refusal("--guardrail", policy, fmt.Sprintf("the key is bound by guardrail %q (%s), and a "+
+				"key holds one guardrail, so its successor could not have both; assign_guardrail can give the old key the "+
+				"policy's guardrail first", g.Name, g.ID))
+		}
 		created, err := d.client.CreateKey(ctx, req)
 		if err != nil {
 			return rotateKeyResult{}, keepUnverifiedSecret(d, req.Name, err)
+		}
+		if err := guardNewKey(ctx, d, created.Key.Hash); err != nil {
+			return rotateKeyResult{}, err // the successor was deleted again: nothing changed
 		}
 		out := rotateKeyResult{Old: retiredKey{Hash: old.Hash, Retired: "kept"}, New: &successor{Key: created.Key}, Note: note}
 		if out.Secret, out.SecretFile, err = keepSecret(ctx, d, created); err != nil {
 			return rotateKeyResult{}, err // the successor was deleted again: nothing changed
 		}
-		// From here the successor exists and its secret is with the caller: a failure to retire the old
-		// key is reported in the result, never as an error that would lose the secret.
+		// From here the successor exists and its secret is with the caller: a failure to give it the old
+		// key's controls or to retire the old key is reported in the result, never as an error that
+		// would lose the secret. The old key is retired only once the successor has every control.
+		given := giveControls(ctx, d.client, old, controls, created.Key.Hash, created.Key.CreatorUserID, d.opts.Policy.Guardrail)
+		out.Controls = &given
+		if len(given.Lacks) > 0 {
+			return out, nil
+		}
 		switch in.retire() {
 		case retireDisable:
 			_, err = d.client.UpdateKey(ctx, old.Hash, openrouter.UpdateKeyRequest{Disabled: openrouter.Some(true)})
@@ -136,7 +155,12 @@ var rotateKey = spec[rotateKeyArgs, rotateKeyResult]{
 			return fmt.Sprintf("Nothing was changed: the user declined to rotate key %s.", in.Hash)
 		}
 		s := fmt.Sprintf("Rotated key %s: the successor %q has hash %s. ", in.Hash, out.New.Key.Name, out.New.Key.Hash)
+		if out.Controls != nil {
+			s += out.Controls.String()
+		}
 		switch {
+		case out.Controls != nil && len(out.Controls.Lacks) > 0:
+			// Controls.String said why the old key was kept.
 		case out.Old.RetireError != "":
 			s += "WARNING: the old key could not be " + in.retire() + "d and is still active (" + out.Old.RetireError + ") " +
 				"Retire it with update_key or delete_key once the successor is in place. "

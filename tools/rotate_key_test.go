@@ -1,13 +1,17 @@
 package tools_test
 
 import (
+	"context"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/orkeys/openrouter-keys-mcp/openrouter"
 	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
 	"github.com/orkeys/openrouter-keys-mcp/tools"
 )
@@ -70,7 +74,7 @@ func TestRotateKeyRefusesWhatItCannotCarryOver(t *testing.T) {
 	for _, f := range e.checked(t, "audit_keys", e.call(t, "audit_keys", `{"kinds":["expired"]}`))["findings"].([]any) {
 		expired = f.(map[string]any)["hash"].(string)
 	}
-	before := e.sb.Requests()
+	before := settled(e)
 	res := e.call(t, "rotate_key", `{"hash":"`+expired+`"}`)
 	if !res.IsError || !strings.Contains(text(res), "expired") || !strings.Contains(text(res), "create_key") {
 		t.Errorf("rotating an expired key: %s", text(res))
@@ -174,5 +178,136 @@ func TestAMalformedCreateKeepsTheSecretInsideTheSecretDir(t *testing.T) {
 	}
 	if escaped, _ := filepath.Glob(filepath.Join(dir, "..", "..", "x*")); len(escaped) > 0 {
 		t.Errorf("a file was written outside the secret dir: %v", escaped)
+	}
+}
+
+// byokAllows reports which of hashes the allow-list of the sample credential "Data team Gemini" names.
+func byokAllows(t *testing.T, c *openrouter.Client, hashes ...string) []bool {
+	t.Helper()
+	page, err := c.ListBYOK(context.Background(), openrouter.ListBYOKParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cr := range page.Items {
+		if cr.Name != nil && *cr.Name == "Data team Gemini" {
+			out := make([]bool, len(hashes))
+			for i, h := range hashes {
+				out[i] = slices.Contains(cr.AllowedAPIKeyHashes, h)
+			}
+			return out
+		}
+	}
+	t.Fatal("no sample BYOK credential")
+	return nil
+}
+
+// guardedProduction is the sample production key, also allowed to use the data team's BYOK
+// credential, so that it has both kinds of control; and that credential's id.
+func guardedProduction(t *testing.T, e *env) (hash, credential string) {
+	t.Helper()
+	c := mustClient(t, e)
+	hash = mustKey(t, e, "Production chatbot")
+	page, err := c.ListBYOK(context.Background(), openrouter.ListBYOKParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cr := range page.Items {
+		if cr.Name != nil && *cr.Name == "Data team Gemini" {
+			credential = cr.ID
+			_, err = c.UpdateBYOKAllowLists(context.Background(), cr.ID, openrouter.BYOKAllowListsUpdate{
+				AllowedAPIKeyHashes: openrouter.Value(append(cr.AllowedAPIKeyHashes, hash))})
+		}
+	}
+	if err != nil || credential == "" {
+		t.Fatalf("allow the production key the BYOK credential: %v", err)
+	}
+	return hash, credential
+}
+
+// TestRotateKeyKeepsTheControls: the successor of the guarded production key has its guardrail and
+// its place in the BYOK allow-list before the old key is deleted, and the deleted key leaves the list.
+func TestRotateKeyKeepsTheControls(t *testing.T) {
+	e := newEnv(t, "management")
+	c := mustClient(t, e)
+	old, credential := guardedProduction(t, e)
+	res := e.call(t, "rotate_key", `{"hash":"`+old+`","retire":"delete"}`)
+	sc := e.checked(t, "rotate_key", res)
+	successor := sc["new"].(map[string]any)["key"].(map[string]any)["hash"].(string)
+	controls := sc["controls"].(map[string]any)
+	if has, lacks := controls["has"].([]any), controls["lacks"].([]any); len(has) != 2 || len(lacks) != 0 ||
+		has[0].(map[string]any)["name"] != "Production policy" || has[1].(map[string]any)["id"] != credential {
+		t.Errorf("controls: %v", controls)
+	}
+	if sc["old"].(map[string]any)["retired"] != "deleted" {
+		t.Errorf("old: %v", sc["old"])
+	}
+	g := e.checked(t, "get_key", e.call(t, "get_key", `{"hash":"`+successor+`"}`))["key"].(map[string]any)["guardrail"].(map[string]any)
+	if g["name"] != "Production policy" || g["via"] != "key" {
+		t.Errorf("the successor's guardrail: %v", g)
+	}
+	if allows := byokAllows(t, c, successor, old); !allows[0] || allows[1] {
+		t.Errorf("BYOK allow-list names the successor %v, the deleted key %v", allows[0], allows[1])
+	}
+	if !strings.Contains(text(res), `The successor has the old key's guardrail "Production policy", byok "Data team Gemini"`) {
+		t.Errorf("summary: %s", text(res))
+	}
+}
+
+// TestRotateKeyRetiresNothingUntilTheSuccessorHasEveryControl: when the guardrail cannot be assigned
+// and the allow-list cannot be changed, the successor exists with its secret, the old key keeps
+// working, and the result says what the successor lacks.
+func TestRotateKeyRetiresNothingUntilTheSuccessorHasEveryControl(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		faults []sandbox.Fault
+		lacks  []string
+	}{
+		// The create passes; the assignment (a POST, never retried) fails.
+		{"guardrail", []sandbox.Fault{{Kind: sandbox.FaultNone, Method: http.MethodPost}, {Kind: sandbox.FaultInternal, Method: http.MethodPost}}, []string{"guardrail"}},
+		{"byok", []sandbox.Fault{{Kind: sandbox.FaultHTML, Status: 403, Method: http.MethodPatch}}, []string{"byok"}},
+		{"both", []sandbox.Fault{{Kind: sandbox.FaultNone, Method: http.MethodPost}, {Kind: sandbox.FaultReset, Method: http.MethodPost},
+			{Kind: sandbox.FaultHTML, Status: 400, Method: http.MethodPatch}}, []string{"guardrail", "byok"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, "management")
+			old, _ := guardedProduction(t, e)
+			e.sb.InjectNext(tc.faults...)
+			res := e.call(t, "rotate_key", `{"hash":"`+old+`","retire":"delete"}`)
+			sc := e.checked(t, "rotate_key", res)
+			var lacks []string
+			for _, l := range sc["controls"].(map[string]any)["lacks"].([]any) {
+				lacks = append(lacks, l.(map[string]any)["kind"].(string))
+				if l.(map[string]any)["error"] == "" {
+					t.Errorf("a lack without its reason: %v", l)
+				}
+			}
+			if !slices.Equal(lacks, tc.lacks) || len(sc["controls"].(map[string]any)["has"].([]any)) != 2-len(tc.lacks) {
+				t.Errorf("controls: %v", sc["controls"])
+			}
+			if sc["old"].(map[string]any)["retired"] != "kept" || e.disabled(t, old) {
+				t.Errorf("the old key must be kept, working: %v", sc["old"])
+			}
+			if s, _ := sc["secret"].(string); !fullKey.MatchString(s) {
+				t.Error("the successor's secret must reach the caller")
+			}
+			if !strings.Contains(text(res), "LACKS") || !strings.Contains(text(res), "the old key was not retired") {
+				t.Errorf("summary: %s", text(res))
+			}
+		})
+	}
+}
+
+// settled is the sandbox's count of requests once it has stopped changing: a walk's pages read ahead
+// and cancelled when a short page ended the listing (openrouter.WalkPages) may reach the sandbox just
+// after the call that walked returned.
+func settled(e *env) int64 {
+	n := e.sb.Requests()
+	for {
+		time.Sleep(50 * time.Millisecond)
+		m := e.sb.Requests()
+		if m == n {
+			return n
+		}
+		n = m
 	}
 }

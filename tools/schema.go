@@ -13,8 +13,10 @@ import (
 
 // Constraints that struct tags cannot carry, set on the derived schemas.
 const (
-	// Written short: every tool definition carries it, and tools/list is read by the model.
-	uuidPattern = `^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$`
+	// A UUID's characters and length, written short: most tool definitions carry it, and tools/list is
+	// read by the model. A malformed id of the right length is refused by OpenRouter (and, for guardrail
+	// and BYOK ids, by the client before sending).
+	uuidPattern = `^[0-9a-fA-F-]{36}$`
 	// A UTC day, as GET /activity takes it.
 	datePattern = `^[0-9]{4}-[0-9]{2}-[0-9]{2}$`
 	// OpenRouter wants UTC with seconds; it rejects minute precision and other offsets.
@@ -38,6 +40,7 @@ var typeSchemas = map[reflect.Type]*jsonschema.Schema{
 	reflect.TypeFor[openrouter.LimitReset]():                      {Type: "string", Enum: limitResets()},
 	reflect.TypeFor[openrouter.Optional[string]]():                {Type: "string"},
 	reflect.TypeFor[openrouter.Optional[bool]]():                  {Type: "boolean"},
+	reflect.TypeFor[openrouter.Optional[float64]]():               {Type: "number"},
 	reflect.TypeFor[openrouter.Nullable[float64]]():               {Type: "number"},
 	reflect.TypeFor[openrouter.Nullable[openrouter.LimitReset]](): {Type: "string", Enum: limitResets()},
 }

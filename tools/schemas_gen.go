@@ -8,23 +8,21 @@ var pregenerated = map[string]encodedPair{
 	"list_keys": {
 		in: "{\"type\":\"object\"," +
 			"\"properties\":{\"offset\":{\"type\":\"integer\"," +
-			"\"description\":\"how many keys to skip, for paging (pages hold up to 100 keys, newest first); use next_offset from the previous page\"," +
+			"\"description\":\"keys to skip; pass next_offset from the previous page\"," +
 			"\"minimum\":0}," +
 			"\"include_disabled\":{\"type\":\"boolean\"," +
 			"\"description\":\"also list disabled keys (default false)\"}," +
 			"\"workspace_id\":{\"type\":\"string\"," +
-			"\"description\":\"list the keys of this workspace (a UUID) instead of the default workspace\"," +
-			"\"pattern\":\"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$\"}," +
+			"\"description\":\"a workspace (UUID); default the default workspace\"," +
+			"\"pattern\":\"^[0-9a-fA-F-]{36}$\"}," +
 			"\"include_expired\":{\"type\":\"boolean\"," +
 			"\"description\":\"also list expired keys (default false)\"}," +
 			"\"name\":{\"type\":\"string\"," +
-			"\"description\":\"only keys whose name contains this text, ignoring case; with all: true, of every key\"}," +
+			"\"description\":\"only names containing this (any case); all: true searches every key\"}," +
 			"\"all\":{\"type\":\"boolean\"," +
-			"\"description\":\"follow the pages from offset on, up to 5000 keys\"}," +
+			"\"description\":\"every page from offset on, up to 5000 keys\"}," +
 			"\"cursor\":{\"type\":\"string\"}," +
-			"\"page_size\":{\"type\":\"integer\"," +
-			"\"minimum\":1," +
-			"\"maximum\":1000}}," +
+			"\"page_size\":{\"type\":\"integer\"}}," +
 			"\"additionalProperties\":false}",
 		out: "{\"type\":\"object\"," +
 			"\"properties\":{\"keys\":{\"type\":\"array\"," +
@@ -82,7 +80,41 @@ var pregenerated = map[string]encodedPair{
 			"\"description\":\"a partner's end-user identifier attached at creation; usually null\"}," +
 			"\"last_used_at\":{\"type\":[\"null\"," +
 			"\"string\"]," +
-			"\"description\":\"ISO 8601 time of the key's most recent recorded use; null when no use has been recorded (OpenRouter keeps uses since the end of 2025)\"}}," +
+			"\"description\":\"ISO 8601 time of the key's most recent recorded use; null when no use has been recorded (OpenRouter keeps uses since the end of 2025)\"}," +
+			"\"guardrail\":{\"type\":[\"null\"," +
+			"\"object\"]," +
+			"\"properties\":{\"id\":{\"type\":\"string\"," +
+			"\"description\":\"the guardrail's id\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"the guardrail's name\"}," +
+			"\"via\":{\"type\":\"string\"," +
+			"\"description\":\"how it binds the key: key (assigned to it), member (assigned to its creator) or workspace (its workspace's default)\"}," +
+			"\"limit_usd\":{\"type\":[\"null\"," +
+			"\"number\"]," +
+			"\"description\":\"the guardrail's budget in USD; null when it sets none\"}," +
+			"\"reset_interval\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"daily, weekly or monthly; null when the budget never resets\"}}," +
+			"\"description\":\"the guardrail that binds the key (its own, else its creator's, else its workspace's default); absent when none binds it or the controls could not be read\"," +
+			"\"required\":[\"id\"," +
+			"\"name\"," +
+			"\"via\"," +
+			"\"limit_usd\"," +
+			"\"reset_interval\"]," +
+			"\"additionalProperties\":false}," +
+			"\"creator\":{\"type\":[\"null\"," +
+			"\"object\"]," +
+			"\"properties\":{\"id\":{\"type\":\"string\"," +
+			"\"description\":\"the member's user id (creator_user_id)\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"the member's name, when known\"}," +
+			"\"email\":{\"type\":\"string\"," +
+			"\"description\":\"the member's email, when they are still a member\"}," +
+			"\"left\":{\"type\":\"boolean\"," +
+			"\"description\":\"true when the creator is no longer a member of the organization\"}}," +
+			"\"description\":\"who created the key; absent when OpenRouter does not say or the members could not be read\"," +
+			"\"required\":[\"id\"]," +
+			"\"additionalProperties\":false}}," +
 			"\"required\":[\"hash\"," +
 			"\"name\"," +
 			"\"label\"," +
@@ -115,7 +147,7 @@ var pregenerated = map[string]encodedPair{
 			"\"integer\"]," +
 			"\"description\":\"pass as offset (without cursor) to go on where OpenRouter's listing stopped; null when there are no more keys, or while next_cursor goes on\"}," +
 			"\"note\":{\"type\":\"string\"," +
-			"\"description\":\"why the result stopped early, when it did\"}}," +
+			"\"description\":\"why the result stopped early, or lacks guardrails and creators, when it does\"}}," +
 			"\"required\":[\"keys\"," +
 			"\"next_cursor\"," +
 			"\"next_offset\"]," +
@@ -124,7 +156,7 @@ var pregenerated = map[string]encodedPair{
 	"get_key": {
 		in: "{\"type\":\"object\"," +
 			"\"properties\":{\"hash\":{\"type\":\"string\"," +
-			"\"description\":\"the key's hash: 64 lowercase hex characters, as list_keys returns it (not the secret key, and not its label)\"," +
+			"\"description\":\"the key's hash from list_keys; not the secret or the label\"," +
 			"\"pattern\":\"^[0-9a-f]{64}$\"}}," +
 			"\"required\":[\"hash\"]," +
 			"\"additionalProperties\":false}",
@@ -183,7 +215,41 @@ var pregenerated = map[string]encodedPair{
 			"\"description\":\"a partner's end-user identifier attached at creation; usually null\"}," +
 			"\"last_used_at\":{\"type\":[\"null\"," +
 			"\"string\"]," +
-			"\"description\":\"ISO 8601 time of the key's most recent recorded use; null when no use has been recorded (OpenRouter keeps uses since the end of 2025)\"}}," +
+			"\"description\":\"ISO 8601 time of the key's most recent recorded use; null when no use has been recorded (OpenRouter keeps uses since the end of 2025)\"}," +
+			"\"guardrail\":{\"type\":[\"null\"," +
+			"\"object\"]," +
+			"\"properties\":{\"id\":{\"type\":\"string\"," +
+			"\"description\":\"the guardrail's id\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"the guardrail's name\"}," +
+			"\"via\":{\"type\":\"string\"," +
+			"\"description\":\"how it binds the key: key (assigned to it), member (assigned to its creator) or workspace (its workspace's default)\"}," +
+			"\"limit_usd\":{\"type\":[\"null\"," +
+			"\"number\"]," +
+			"\"description\":\"the guardrail's budget in USD; null when it sets none\"}," +
+			"\"reset_interval\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"daily, weekly or monthly; null when the budget never resets\"}}," +
+			"\"description\":\"the guardrail that binds the key (its own, else its creator's, else its workspace's default); absent when none binds it or the controls could not be read\"," +
+			"\"required\":[\"id\"," +
+			"\"name\"," +
+			"\"via\"," +
+			"\"limit_usd\"," +
+			"\"reset_interval\"]," +
+			"\"additionalProperties\":false}," +
+			"\"creator\":{\"type\":[\"null\"," +
+			"\"object\"]," +
+			"\"properties\":{\"id\":{\"type\":\"string\"," +
+			"\"description\":\"the member's user id (creator_user_id)\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"the member's name, when known\"}," +
+			"\"email\":{\"type\":\"string\"," +
+			"\"description\":\"the member's email, when they are still a member\"}," +
+			"\"left\":{\"type\":\"boolean\"," +
+			"\"description\":\"true when the creator is no longer a member of the organization\"}}," +
+			"\"description\":\"who created the key; absent when OpenRouter does not say or the members could not be read\"," +
+			"\"required\":[\"id\"]," +
+			"\"additionalProperties\":false}}," +
 			"\"required\":[\"hash\"," +
 			"\"name\"," +
 			"\"label\"," +
@@ -207,31 +273,33 @@ var pregenerated = map[string]encodedPair{
 			"\"workspace_id\"," +
 			"\"external_user\"," +
 			"\"last_used_at\"]," +
-			"\"additionalProperties\":false}}," +
+			"\"additionalProperties\":false}," +
+			"\"note\":{\"type\":\"string\"," +
+			"\"description\":\"why the guardrail or creator is not shown, when it is not\"}}," +
 			"\"required\":[\"key\"]," +
 			"\"additionalProperties\":false}",
 	},
 	"create_key": {
 		in: "{\"type\":\"object\"," +
 			"\"properties\":{\"name\":{\"type\":\"string\"," +
-			"\"description\":\"a name for the new key, to recognise it later\"," +
+			"\"description\":\"a name to recognise the key by\"," +
 			"\"minLength\":1}," +
 			"\"limit\":{\"type\":\"number\"," +
 			"\"description\":\"spending limit in USD; omit or null for no limit\"," +
 			"\"minimum\":0}," +
 			"\"limit_reset\":{\"type\":\"string\"," +
-			"\"description\":\"reset the limit daily, weekly or monthly (at midnight UTC; weeks run Monday to Sunday); omit or null to never reset\"," +
+			"\"description\":\"daily, weekly or monthly (midnight UTC; weeks start Monday); omit to never reset\"," +
 			"\"enum\":[\"daily\"," +
 			"\"weekly\"," +
 			"\"monthly\"]}," +
 			"\"include_byok_in_limit\":{\"type\":\"boolean\"," +
-			"\"description\":\"count usage billed to your own provider keys (BYOK) against the limit (default false)\"}," +
+			"\"description\":\"count BYOK usage (your own provider keys) against the limit (default false)\"}," +
 			"\"expires_at\":{\"type\":\"string\"," +
-			"\"description\":\"when the key stops working: an ISO 8601 UTC time with seconds, e.g. 2027-12-31T23:59:59Z; omit or null for no expiry\"," +
+			"\"description\":\"ISO 8601 UTC time with seconds, e.g. 2027-12-31T23:59:59Z; omit for no expiry\"," +
 			"\"pattern\":\"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\\\.[0-9]+)?Z$\"}," +
 			"\"workspace_id\":{\"type\":\"string\"," +
-			"\"description\":\"create the key in this workspace (a UUID) instead of the default workspace\"," +
-			"\"pattern\":\"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$\"}}," +
+			"\"description\":\"a workspace (UUID); default the default workspace\"," +
+			"\"pattern\":\"^[0-9a-fA-F-]{36}$\"}}," +
 			"\"required\":[\"name\"]," +
 			"\"additionalProperties\":false}",
 		out: "{\"type\":\"object\"," +
@@ -326,13 +394,13 @@ var pregenerated = map[string]encodedPair{
 	"update_key": {
 		in: "{\"type\":\"object\"," +
 			"\"properties\":{\"hash\":{\"type\":\"string\"," +
-			"\"description\":\"the key's hash: 64 lowercase hex characters, as list_keys returns it (not the secret key, and not its label)\"," +
+			"\"description\":\"the key's hash from list_keys; not the secret or the label\"," +
 			"\"pattern\":\"^[0-9a-f]{64}$\"}," +
 			"\"name\":{\"type\":\"string\"," +
 			"\"description\":\"a new name for the key\"," +
 			"\"minLength\":1}," +
 			"\"disabled\":{\"type\":\"boolean\"," +
-			"\"description\":\"true disables the key (requests made with it fail until it is enabled again); false enables it\"}," +
+			"\"description\":\"true disables the key (its requests fail); false enables it\"}," +
 			"\"limit\":{\"type\":\"number\"," +
 			"\"description\":\"a new spending limit in USD; to remove the limit use remove_limit instead\"," +
 			"\"minimum\":0}," +
@@ -345,8 +413,8 @@ var pregenerated = map[string]encodedPair{
 			"\"include_byok_in_limit\":{\"type\":\"boolean\"," +
 			"\"description\":\"whether usage billed to your own provider keys (BYOK) counts against the limit\"}," +
 			"\"workspace_id\":{\"type\":\"string\"," +
-			"\"description\":\"move the key to this workspace (a UUID) of the same account; the key's secret and hash stay the same\"," +
-			"\"pattern\":\"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$\"}," +
+			"\"description\":\"move the key to this workspace (UUID); its secret and hash stay\"," +
+			"\"pattern\":\"^[0-9a-fA-F-]{36}$\"}," +
 			"\"remove_limit\":{\"type\":\"boolean\"," +
 			"\"description\":\"true removes the key's spending limit (leave limit out)\"}}," +
 			"\"required\":[\"hash\"]," +
@@ -439,7 +507,7 @@ var pregenerated = map[string]encodedPair{
 	"delete_key": {
 		in: "{\"type\":\"object\"," +
 			"\"properties\":{\"hash\":{\"type\":\"string\"," +
-			"\"description\":\"the key's hash: 64 lowercase hex characters, as list_keys returns it (not the secret key, and not its label)\"," +
+			"\"description\":\"the key's hash from list_keys; not the secret or the label\"," +
 			"\"pattern\":\"^[0-9a-f]{64}$\"}}," +
 			"\"required\":[\"hash\"]," +
 			"\"additionalProperties\":false}",
@@ -623,9 +691,7 @@ var pregenerated = map[string]encodedPair{
 	"list_workspaces": {
 		in: "{\"type\":\"object\"," +
 			"\"properties\":{\"cursor\":{\"type\":\"string\"}," +
-			"\"page_size\":{\"type\":\"integer\"," +
-			"\"minimum\":1," +
-			"\"maximum\":1000}}," +
+			"\"page_size\":{\"type\":\"integer\"}}," +
 			"\"additionalProperties\":false}",
 		out: "{\"type\":\"object\"," +
 			"\"properties\":{\"workspaces\":{\"type\":\"array\"," +
@@ -725,11 +791,9 @@ var pregenerated = map[string]encodedPair{
 			"\"pattern\":\"^[0-9]{4}-[0-9]{2}-[0-9]{2}$\"}," +
 			"\"workspace_id\":{\"type\":\"string\"," +
 			"\"description\":\"only this workspace (a UUID)\"," +
-			"\"pattern\":\"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$\"}," +
+			"\"pattern\":\"^[0-9a-fA-F-]{36}$\"}," +
 			"\"cursor\":{\"type\":\"string\"}," +
-			"\"page_size\":{\"type\":\"integer\"," +
-			"\"minimum\":1," +
-			"\"maximum\":1000}}," +
+			"\"page_size\":{\"type\":\"integer\"}}," +
 			"\"additionalProperties\":false}",
 		out: "{\"type\":\"object\"," +
 			"\"properties\":{\"rows\":{\"type\":\"array\"," +
@@ -795,35 +859,36 @@ var pregenerated = map[string]encodedPair{
 		in: "{\"type\":\"object\"," +
 			"\"properties\":{\"workspace_ids\":{\"type\":\"array\"," +
 			"\"items\":{\"type\":\"string\"," +
-			"\"pattern\":\"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$\"}," +
-			"\"description\":\"audit only these workspaces (UUIDs); default every workspace\"," +
+			"\"pattern\":\"^[0-9a-fA-F-]{36}$\"}," +
+			"\"description\":\"only these workspaces (UUIDs); default all\"," +
 			"\"maxItems\":100}," +
 			"\"kinds\":{\"type\":\"array\"," +
 			"\"items\":{\"type\":\"string\"," +
 			"\"enum\":[\"expired\"," +
 			"\"over_limit\"," +
 			"\"near_limit\"," +
+			"\"unbounded\"," +
+			"\"orphaned\"," +
+			"\"byok_stale\"," +
 			"\"expiring_soon\"," +
 			"\"disabled\"," +
 			"\"unused\"," +
 			"\"never_used\"," +
 			"\"no_limit\"," +
 			"\"no_expiry\"]}," +
-			"\"description\":\"report only these kinds of finding; default all\"}," +
+			"\"description\":\"only these kinds; default all\"}," +
 			"\"unused_days\":{\"type\":\"integer\"," +
-			"\"description\":\"unused: no use for this many days (default 30)\"," +
+			"\"description\":\"unused: days without use (default 30)\"," +
 			"\"minimum\":1}," +
 			"\"near_limit_pct\":{\"type\":\"number\"," +
-			"\"description\":\"near_limit: this percentage of the limit used (default 90)\"," +
+			"\"description\":\"near_limit: percent used (default 90)\"," +
 			"\"minimum\":1," +
 			"\"maximum\":100}," +
 			"\"expiring_days\":{\"type\":\"integer\"," +
-			"\"description\":\"expiring_soon: expires within this many days (default 7)\"," +
+			"\"description\":\"expiring_soon: days ahead (default 7)\"," +
 			"\"minimum\":1}," +
 			"\"cursor\":{\"type\":\"string\"}," +
-			"\"page_size\":{\"type\":\"integer\"," +
-			"\"minimum\":1," +
-			"\"maximum\":1000}}," +
+			"\"page_size\":{\"type\":\"integer\"}}," +
 			"\"additionalProperties\":false}",
 		out: "{\"type\":\"object\"," +
 			"\"properties\":{\"findings\":{\"type\":[\"null\"," +
@@ -836,9 +901,13 @@ var pregenerated = map[string]encodedPair{
 			"\"workspace_id\":{\"type\":\"string\"," +
 			"\"description\":\"the workspace the key is in\"}," +
 			"\"kind\":{\"type\":\"string\"," +
-			"\"description\":\"what is wrong: expired, over_limit, near_limit, expiring_soon, disabled, unused, never_used, no_limit or no_expiry\"}," +
+			"\"description\":\"what is wrong: expired, over_limit, near_limit, unbounded (neither a limit nor a guardrail with a budget), orphaned (its creator is no longer a member), byok_stale (a BYOK allow-list names this hash, whose key no longer exists), expiring_soon, disabled, unused, never_used, no_limit or no_expiry\"}," +
 			"\"detail\":{\"type\":\"string\"," +
-			"\"description\":\"the figures behind the finding\"}}," +
+			"\"description\":\"the figures behind the finding\"}," +
+			"\"guardrail\":{\"type\":\"string\"," +
+			"\"description\":\"the guardrail that binds the key, when one does\"}," +
+			"\"creator\":{\"type\":\"string\"," +
+			"\"description\":\"who created the key: a name, an email, or the id of one who left\"}}," +
 			"\"required\":[\"hash\"," +
 			"\"name\"," +
 			"\"workspace_id\"," +
@@ -855,7 +924,9 @@ var pregenerated = map[string]encodedPair{
 			"\"description\":\"workspaces whose keys were examined\"}," +
 			"\"summary\":{\"type\":\"object\"," +
 			"\"description\":\"how many findings of each kind\"," +
-			"\"additionalProperties\":{\"type\":\"integer\"}}}," +
+			"\"additionalProperties\":{\"type\":\"integer\"}}," +
+			"\"note\":{\"type\":\"string\"," +
+			"\"description\":\"why some kinds were not checked, when they were not\"}}," +
 			"\"required\":[\"findings\"," +
 			"\"next_cursor\"," +
 			"\"keys_checked\"," +
@@ -866,7 +937,7 @@ var pregenerated = map[string]encodedPair{
 	"rotate_key": {
 		in: "{\"type\":\"object\"," +
 			"\"properties\":{\"hash\":{\"type\":\"string\"," +
-			"\"description\":\"the key's hash: 64 lowercase hex characters, as list_keys returns it (not the secret key, and not its label)\"," +
+			"\"description\":\"the key's hash from list_keys; not the secret or the label\"," +
 			"\"pattern\":\"^[0-9a-f]{64}$\"}," +
 			"\"name\":{\"type\":\"string\"," +
 			"\"description\":\"a name for the successor; default the old key's name\"," +
@@ -977,11 +1048,617 @@ var pregenerated = map[string]encodedPair{
 			"\"description\":\"the successor's secret (sk-or-v1-...): shown this once only\"}," +
 			"\"secret_file\":{\"type\":\"string\"," +
 			"\"description\":\"the file (mode 0600) the secret was written to instead, when the server keeps secrets out of the conversation\"}," +
+			"\"controls\":{\"type\":[\"null\"," +
+			"\"object\"]," +
+			"\"properties\":{\"has\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"object\"," +
+			"\"properties\":{\"kind\":{\"type\":\"string\"," +
+			"\"description\":\"guardrail, or byok (a BYOK credential whose allow-list named the old key)\"}," +
+			"\"id\":{\"type\":\"string\"," +
+			"\"description\":\"the guardrail's or the credential's id\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"its name\"}," +
+			"\"error\":{\"type\":\"string\"," +
+			"\"description\":\"why the successor lacks it\"}}," +
+			"\"required\":[\"kind\"," +
+			"\"id\"," +
+			"\"name\"]," +
+			"\"additionalProperties\":false}," +
+			"\"description\":\"controls the successor has, as the old key had them\"}," +
+			"\"lacks\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"object\"," +
+			"\"properties\":{\"kind\":{\"type\":\"string\"," +
+			"\"description\":\"guardrail, or byok (a BYOK credential whose allow-list named the old key)\"}," +
+			"\"id\":{\"type\":\"string\"," +
+			"\"description\":\"the guardrail's or the credential's id\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"its name\"}," +
+			"\"error\":{\"type\":\"string\"," +
+			"\"description\":\"why the successor lacks it\"}}," +
+			"\"required\":[\"kind\"," +
+			"\"id\"," +
+			"\"name\"]," +
+			"\"additionalProperties\":false}," +
+			"\"description\":\"controls the successor lacks; while any does, the old key is not retired\"}}," +
+			"\"description\":\"which of the old key's guardrail and BYOK allow-lists the successor has and lacks\"," +
+			"\"required\":[\"has\"," +
+			"\"lacks\"]," +
+			"\"additionalProperties\":false}," +
 			"\"note\":{\"type\":\"string\"," +
 			"\"description\":\"what the server's policy set that the old key did not have\"}," +
 			"\"declined\":{\"type\":\"boolean\"," +
 			"\"description\":\"true when the user was asked to confirm and said no; nothing was changed\"}}," +
 			"\"required\":[\"old\"]," +
+			"\"additionalProperties\":false}",
+	},
+	"list_guardrails": {
+		in: "{\"type\":\"object\"," +
+			"\"properties\":{\"guardrail_id\":{\"type\":\"string\"," +
+			"\"description\":\"only this one, in full\"," +
+			"\"pattern\":\"^[0-9a-fA-F-]{36}$\"}," +
+			"\"workspace_id\":{\"type\":\"string\"," +
+			"\"description\":\"default: the default workspace\"," +
+			"\"pattern\":\"^[0-9a-fA-F-]{36}$\"}}," +
+			"\"additionalProperties\":false}",
+		out: "{\"type\":\"object\"," +
+			"\"properties\":{\"guardrails\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"object\"," +
+			"\"properties\":{\"id\":{\"type\":\"string\"," +
+			"\"description\":\"the guardrail's id\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"the guardrail's name\"}," +
+			"\"rules\":{\"type\":\"string\"," +
+			"\"description\":\"its budget and rules in one line\"}," +
+			"\"workspace_default\":{\"type\":\"boolean\"," +
+			"\"description\":\"true for a workspace's default guardrail, which binds every key of the workspace\"}," +
+			"\"keys\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"object\"," +
+			"\"properties\":{\"hash\":{\"type\":\"string\"," +
+			"\"description\":\"the key's hash\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"the key's name\"}}," +
+			"\"required\":[\"hash\"," +
+			"\"name\"]," +
+			"\"additionalProperties\":false}," +
+			"\"description\":\"the keys it is assigned to\"}," +
+			"\"members\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"object\"," +
+			"\"properties\":{\"id\":{\"type\":\"string\"," +
+			"\"description\":\"the member's user id\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"the member's name or email; the id of one who left\"}}," +
+			"\"required\":[\"id\"," +
+			"\"name\"]," +
+			"\"additionalProperties\":false}," +
+			"\"description\":\"the members it is assigned to: it binds the keys they create\"}," +
+			"\"detail\":{\"type\":[\"null\"," +
+			"\"object\"]," +
+			"\"properties\":{\"id\":{\"type\":\"string\"," +
+			"\"description\":\"the guardrail's id (a UUID)\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"the guardrail's name\"}," +
+			"\"description\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"what the guardrail is for\"}," +
+			"\"workspace_id\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"the workspace the guardrail belongs to (this does not apply it to the workspace's traffic); null for a legacy guardrail\"}," +
+			"\"limit_usd\":{\"type\":[\"null\"," +
+			"\"number\"]," +
+			"\"description\":\"spending limit in USD for the keys and members it is assigned to; null means no budget\"}," +
+			"\"reset_interval\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"daily, weekly or monthly; null means the budget never resets\"}," +
+			"\"include_byok_in_budgets\":{\"type\":\"boolean\"," +
+			"\"description\":\"whether spend billed to your own provider keys (BYOK) counts against the budget\"}," +
+			"\"allowed_models\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"string\"}," +
+			"\"description\":\"the only models allowed (canonical slugs); null allows all\"}," +
+			"\"ignored_models\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"string\"}," +
+			"\"description\":\"models excluded from routing\"}," +
+			"\"allowed_providers\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"string\"}," +
+			"\"description\":\"the only providers allowed; null allows all\"}," +
+			"\"ignored_providers\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"string\"}," +
+			"\"description\":\"providers excluded from routing\"}," +
+			"\"enforce_zdr\":{\"type\":[\"null\"," +
+			"\"boolean\"]," +
+			"\"description\":\"deprecated: zero data retention for every provider group\"}," +
+			"\"enforce_zdr_anthropic\":{\"type\":[\"null\"," +
+			"\"boolean\"]," +
+			"\"description\":\"zero data retention for Anthropic models\"}," +
+			"\"enforce_zdr_google\":{\"type\":[\"null\"," +
+			"\"boolean\"]," +
+			"\"description\":\"zero data retention for Google models\"}," +
+			"\"enforce_zdr_openai\":{\"type\":[\"null\"," +
+			"\"boolean\"]," +
+			"\"description\":\"zero data retention for OpenAI models\"}," +
+			"\"enforce_zdr_xai\":{\"type\":[\"null\"," +
+			"\"boolean\"]," +
+			"\"description\":\"zero data retention for xAI models\"}," +
+			"\"enforce_zdr_other\":{\"type\":[\"null\"," +
+			"\"boolean\"]," +
+			"\"description\":\"zero data retention for other models\"}," +
+			"\"enable_free_model_publication\":{\"type\":[\"null\"," +
+			"\"boolean\"]," +
+			"\"description\":\"whether free endpoints that publish prompts are allowed\"}," +
+			"\"enable_free_model_training\":{\"type\":[\"null\"," +
+			"\"boolean\"]," +
+			"\"description\":\"whether free endpoints that train on request data are allowed\"}," +
+			"\"enable_paid_model_training\":{\"type\":[\"null\"," +
+			"\"boolean\"]," +
+			"\"description\":\"whether paid endpoints that train on request data are allowed\"}," +
+			"\"content_filters\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"object\"," +
+			"\"properties\":{\"pattern\":{\"type\":\"string\"," +
+			"\"description\":\"the regular expression matched against request content\"}," +
+			"\"action\":{\"type\":\"string\"," +
+			"\"description\":\"redact, block or flag\"}," +
+			"\"label\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"the placeholder or message used when it matches\"}}," +
+			"\"required\":[\"pattern\"," +
+			"\"action\"," +
+			"\"label\"]," +
+			"\"additionalProperties\":false}," +
+			"\"description\":\"custom regex filters applied to request messages\"}," +
+			"\"content_filter_builtins\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"object\"," +
+			"\"properties\":{\"slug\":{\"type\":\"string\"," +
+			"\"description\":\"which detector: email, phone, ssn, credit-card, ip-address, person-name, address or regex-prompt-injection\"}," +
+			"\"action\":{\"type\":\"string\"," +
+			"\"description\":\"redact, block or flag\"}," +
+			"\"label\":{\"type\":\"string\"," +
+			"\"description\":\"the redaction placeholder, e.g. [EMAIL]\"}," +
+			"\"scan_scope\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"for regex-prompt-injection: user_only or all_messages\"}}," +
+			"\"required\":[\"slug\"," +
+			"\"action\"]," +
+			"\"additionalProperties\":false}," +
+			"\"description\":\"builtin filters (PII detectors, prompt-injection detection)\"}," +
+			"\"created_at\":{\"type\":\"string\"," +
+			"\"description\":\"ISO 8601 time the guardrail was created\"}," +
+			"\"updated_at\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"ISO 8601 time of the last update\"}}," +
+			"\"description\":\"every field of the guardrail, when one was asked for by guardrail_id\"," +
+			"\"required\":[\"id\"," +
+			"\"name\"," +
+			"\"description\"," +
+			"\"workspace_id\"," +
+			"\"limit_usd\"," +
+			"\"reset_interval\"," +
+			"\"include_byok_in_budgets\"," +
+			"\"allowed_models\"," +
+			"\"ignored_models\"," +
+			"\"allowed_providers\"," +
+			"\"ignored_providers\"," +
+			"\"enforce_zdr\"," +
+			"\"enforce_zdr_anthropic\"," +
+			"\"enforce_zdr_google\"," +
+			"\"enforce_zdr_openai\"," +
+			"\"enforce_zdr_xai\"," +
+			"\"enforce_zdr_other\"," +
+			"\"enable_free_model_publication\"," +
+			"\"enable_free_model_training\"," +
+			"\"enable_paid_model_training\"," +
+			"\"content_filters\"," +
+			"\"content_filter_builtins\"," +
+			"\"created_at\"," +
+			"\"updated_at\"]," +
+			"\"additionalProperties\":false}}," +
+			"\"required\":[\"id\"," +
+			"\"name\"," +
+			"\"rules\"," +
+			"\"keys\"," +
+			"\"members\"]," +
+			"\"additionalProperties\":false}," +
+			"\"description\":\"the guardrails\"}}," +
+			"\"required\":[\"guardrails\"]," +
+			"\"additionalProperties\":false}",
+	},
+	"assign_guardrail": {
+		in: "{\"type\":\"object\"," +
+			"\"properties\":{\"guardrail_id\":{\"type\":\"string\"," +
+			"\"description\":\"from list_guardrails\"," +
+			"\"pattern\":\"^[0-9a-fA-F-]{36}$\"}," +
+			"\"hashes\":{\"type\":\"array\"," +
+			"\"items\":{\"type\":\"string\"," +
+			"\"pattern\":\"^[0-9a-f]{64}$\"}," +
+			"\"description\":\"the keys' hashes\"," +
+			"\"minItems\":1," +
+			"\"maxItems\":50}," +
+			"\"remove\":{\"type\":\"boolean\"," +
+			"\"description\":\"remove the keys from it instead\"}}," +
+			"\"required\":[\"guardrail_id\"," +
+			"\"hashes\"]," +
+			"\"additionalProperties\":false}",
+		out: "{\"type\":\"object\"," +
+			"\"properties\":{\"guardrail_id\":{\"type\":\"string\"," +
+			"\"description\":\"the guardrail\"}," +
+			"\"removed\":{\"type\":\"boolean\"," +
+			"\"description\":\"true when the keys were removed from it\"}," +
+			"\"count\":{\"type\":\"integer\"," +
+			"\"description\":\"how many keys OpenRouter assigned or removed (keys that did not have it are not removed)\"}," +
+			"\"replaced\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"object\"," +
+			"\"properties\":{\"hash\":{\"type\":\"string\"," +
+			"\"description\":\"the key's hash\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"the key's name\"}," +
+			"\"guardrail_id\":{\"type\":\"string\"," +
+			"\"description\":\"the guardrail it had\"}}," +
+			"\"required\":[\"hash\"," +
+			"\"name\"," +
+			"\"guardrail_id\"]," +
+			"\"additionalProperties\":false}," +
+			"\"description\":\"keys that had another guardrail, which this one replaced\"}}," +
+			"\"required\":[\"guardrail_id\"," +
+			"\"removed\"," +
+			"\"count\"," +
+			"\"replaced\"]," +
+			"\"additionalProperties\":false}",
+	},
+	"list_members": {
+		in: "{\"type\":\"object\"," +
+			"\"properties\":{\"member\":{\"type\":\"string\"," +
+			"\"description\":\"a member's id or email: list their keys (a former member's by id)\"}," +
+			"\"cursor\":{\"type\":\"string\"}," +
+			"\"page_size\":{\"type\":\"integer\"}}," +
+			"\"additionalProperties\":false}",
+		out: "{\"type\":\"object\"," +
+			"\"properties\":{\"members\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"object\"," +
+			"\"properties\":{\"id\":{\"type\":\"string\"," +
+			"\"description\":\"the user id, as keys' creator_user_id names it\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"the member's name\"}," +
+			"\"email\":{\"type\":\"string\"," +
+			"\"description\":\"the member's email; absent for one who left\"}," +
+			"\"role\":{\"type\":\"string\"," +
+			"\"description\":\"org:admin or org:member; absent for one who left\"}," +
+			"\"left\":{\"type\":\"boolean\"," +
+			"\"description\":\"true for a creator of keys who is no longer a member\"}," +
+			"\"keys\":{\"type\":\"integer\"," +
+			"\"description\":\"keys they created, disabled and expired ones included\"}}," +
+			"\"required\":[\"id\"," +
+			"\"keys\"]," +
+			"\"additionalProperties\":false}," +
+			"\"description\":\"the members, then creators who left; with member, that one; without, as many as fit in about 24 KB (or page_size), from cursor on\"}," +
+			"\"keys\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"object\"," +
+			"\"properties\":{\"hash\":{\"type\":\"string\"," +
+			"\"description\":\"the key's identifier (64 hex characters), by which it is read, updated and deleted\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"the name given to the key\"}," +
+			"\"label\":{\"type\":\"string\"," +
+			"\"description\":\"the masked key as OpenRouter shows it (e.g. sk-or-v1-abc...123); not usable as a credential\"}," +
+			"\"disabled\":{\"type\":\"boolean\"," +
+			"\"description\":\"true when the key is disabled and cannot be used\"}," +
+			"\"limit\":{\"type\":[\"null\"," +
+			"\"number\"]," +
+			"\"description\":\"spending limit in USD; null means no limit\"}," +
+			"\"limit_remaining\":{\"type\":[\"null\"," +
+			"\"number\"]," +
+			"\"description\":\"USD left under the limit (limit minus usage); null when there is no limit\"}," +
+			"\"limit_reset\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"how often the limit resets: daily, weekly or monthly (at midnight UTC; weeks run Monday to Sunday); null means never\"}," +
+			"\"include_byok_in_limit\":{\"type\":\"boolean\"," +
+			"\"description\":\"whether usage billed to your own provider keys (BYOK) counts against the limit\"}," +
+			"\"usage\":{\"type\":\"number\"," +
+			"\"description\":\"total OpenRouter credit usage in USD\"}," +
+			"\"usage_daily\":{\"type\":\"number\"," +
+			"\"description\":\"usage in USD for the current UTC day\"}," +
+			"\"usage_weekly\":{\"type\":\"number\"," +
+			"\"description\":\"usage in USD for the current UTC week (Monday to Sunday)\"}," +
+			"\"usage_monthly\":{\"type\":\"number\"," +
+			"\"description\":\"usage in USD for the current UTC month\"}," +
+			"\"byok_usage\":{\"type\":\"number\"," +
+			"\"description\":\"total usage in USD billed to your own provider keys (BYOK)\"}," +
+			"\"byok_usage_daily\":{\"type\":\"number\"," +
+			"\"description\":\"BYOK usage in USD for the current UTC day\"}," +
+			"\"byok_usage_weekly\":{\"type\":\"number\"," +
+			"\"description\":\"BYOK usage in USD for the current UTC week\"}," +
+			"\"byok_usage_monthly\":{\"type\":\"number\"," +
+			"\"description\":\"BYOK usage in USD for the current UTC month\"}," +
+			"\"created_at\":{\"type\":\"string\"," +
+			"\"description\":\"ISO 8601 time the key was created\"}," +
+			"\"updated_at\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"ISO 8601 time of the last update; null if never updated\"}," +
+			"\"expires_at\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"ISO 8601 UTC time the key expires; null if it never expires\"}," +
+			"\"creator_user_id\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"the user who created the key\"}," +
+			"\"workspace_id\":{\"type\":\"string\"," +
+			"\"description\":\"the workspace the key belongs to\"}," +
+			"\"external_user\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"a partner's end-user identifier attached at creation; usually null\"}," +
+			"\"last_used_at\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"ISO 8601 time of the key's most recent recorded use; null when no use has been recorded (OpenRouter keeps uses since the end of 2025)\"}," +
+			"\"guardrail\":{\"type\":[\"null\"," +
+			"\"object\"]," +
+			"\"properties\":{\"id\":{\"type\":\"string\"," +
+			"\"description\":\"the guardrail's id\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"the guardrail's name\"}," +
+			"\"via\":{\"type\":\"string\"," +
+			"\"description\":\"how it binds the key: key (assigned to it), member (assigned to its creator) or workspace (its workspace's default)\"}," +
+			"\"limit_usd\":{\"type\":[\"null\"," +
+			"\"number\"]," +
+			"\"description\":\"the guardrail's budget in USD; null when it sets none\"}," +
+			"\"reset_interval\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"daily, weekly or monthly; null when the budget never resets\"}}," +
+			"\"description\":\"the guardrail that binds the key (its own, else its creator's, else its workspace's default); absent when none binds it or the controls could not be read\"," +
+			"\"required\":[\"id\"," +
+			"\"name\"," +
+			"\"via\"," +
+			"\"limit_usd\"," +
+			"\"reset_interval\"]," +
+			"\"additionalProperties\":false}," +
+			"\"creator\":{\"type\":[\"null\"," +
+			"\"object\"]," +
+			"\"properties\":{\"id\":{\"type\":\"string\"," +
+			"\"description\":\"the member's user id (creator_user_id)\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"the member's name, when known\"}," +
+			"\"email\":{\"type\":\"string\"," +
+			"\"description\":\"the member's email, when they are still a member\"}," +
+			"\"left\":{\"type\":\"boolean\"," +
+			"\"description\":\"true when the creator is no longer a member of the organization\"}}," +
+			"\"description\":\"who created the key; absent when OpenRouter does not say or the members could not be read\"," +
+			"\"required\":[\"id\"]," +
+			"\"additionalProperties\":false}}," +
+			"\"required\":[\"hash\"," +
+			"\"name\"," +
+			"\"label\"," +
+			"\"disabled\"," +
+			"\"limit\"," +
+			"\"limit_remaining\"," +
+			"\"limit_reset\"," +
+			"\"include_byok_in_limit\"," +
+			"\"usage\"," +
+			"\"usage_daily\"," +
+			"\"usage_weekly\"," +
+			"\"usage_monthly\"," +
+			"\"byok_usage\"," +
+			"\"byok_usage_daily\"," +
+			"\"byok_usage_weekly\"," +
+			"\"byok_usage_monthly\"," +
+			"\"created_at\"," +
+			"\"updated_at\"," +
+			"\"expires_at\"," +
+			"\"creator_user_id\"," +
+			"\"workspace_id\"," +
+			"\"external_user\"," +
+			"\"last_used_at\"]," +
+			"\"additionalProperties\":false}," +
+			"\"description\":\"with member: the keys they created, as many as fit in about 24 KB (or page_size), from cursor on\"}," +
+			"\"next_cursor\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"pass as cursor, with the same other arguments, for the next members (or keys, with member); null when this result lists the last\"}}," +
+			"\"required\":[\"members\"," +
+			"\"next_cursor\"]," +
+			"\"additionalProperties\":false}",
+	},
+	"query_spend": {
+		in: "{\"type\":\"object\"," +
+			"\"properties\":{\"start\":{\"type\":\"string\"," +
+			"\"description\":\"first UTC day\"," +
+			"\"pattern\":\"^[0-9]{4}-[0-9]{2}-[0-9]{2}$\"}," +
+			"\"end\":{\"type\":\"string\"," +
+			"\"description\":\"last UTC day; default yesterday\"," +
+			"\"pattern\":\"^[0-9]{4}-[0-9]{2}-[0-9]{2}$\"}," +
+			"\"days\":{\"type\":\"integer\"," +
+			"\"description\":\"days up to end, without start; default 30\"," +
+			"\"minimum\":1," +
+			"\"maximum\":366}," +
+			"\"group_by\":{\"type\":\"string\"," +
+			"\"description\":\"default key\"," +
+			"\"enum\":[\"key\"," +
+			"\"model\"," +
+			"\"day\"," +
+			"\"week\"," +
+			"\"month\"]}," +
+			"\"hash\":{\"type\":\"string\"," +
+			"\"description\":\"only this key\"," +
+			"\"pattern\":\"^[0-9a-f]{64}$\"}," +
+			"\"cursor\":{\"type\":\"string\"}," +
+			"\"page_size\":{\"type\":\"integer\"}}," +
+			"\"additionalProperties\":false}",
+		out: "{\"type\":\"object\"," +
+			"\"properties\":{\"start\":{\"type\":\"string\"," +
+			"\"description\":\"the first day counted\"}," +
+			"\"end\":{\"type\":\"string\"," +
+			"\"description\":\"the last day counted\"}," +
+			"\"group_by\":{\"type\":\"string\"," +
+			"\"description\":\"how the rows are grouped\"}," +
+			"\"rows\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"object\"," +
+			"\"properties\":{\"group\":{\"type\":\"string\"," +
+			"\"description\":\"the key's hash, the model, or the period's first day\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"the key's name, when grouped by key and the key still exists\"}," +
+			"\"usage\":{\"type\":\"number\"," +
+			"\"description\":\"USD of credits spent\"}," +
+			"\"requests\":{\"type\":\"integer\"," +
+			"\"description\":\"requests made\"}}," +
+			"\"required\":[\"group\"," +
+			"\"usage\"," +
+			"\"requests\"]," +
+			"\"additionalProperties\":false}," +
+			"\"description\":\"the groups: by spend, largest first, or by period; as many as fit in about 24 KB (or page_size), from cursor on\"}," +
+			"\"usage\":{\"type\":\"number\"," +
+			"\"description\":\"USD spent over the range\"}," +
+			"\"requests\":{\"type\":\"integer\"," +
+			"\"description\":\"requests over the range\"}," +
+			"\"truncated\":{\"type\":\"boolean\"," +
+			"\"description\":\"true when OpenRouter returned only part of the rows\"}," +
+			"\"next_cursor\":{\"type\":[\"null\"," +
+			"\"string\"]," +
+			"\"description\":\"pass as cursor, with the same other arguments, for the next rows; null when this result lists the last\"}}," +
+			"\"required\":[\"start\"," +
+			"\"end\"," +
+			"\"group_by\"," +
+			"\"rows\"," +
+			"\"usage\"," +
+			"\"requests\"," +
+			"\"next_cursor\"]," +
+			"\"additionalProperties\":false}",
+	},
+	"plan_cleanup": {
+		in: "{\"type\":\"object\"," +
+			"\"properties\":{\"delete\":{\"type\":\"array\"," +
+			"\"items\":{\"type\":\"string\"}," +
+			"\"description\":\"audit kinds and/or hashes to delete\"}," +
+			"\"disable\":{\"type\":\"array\"," +
+			"\"items\":{\"type\":\"string\"}," +
+			"\"description\":\"audit kinds and/or hashes to disable\"}," +
+			"\"set_limit\":{\"type\":\"array\"," +
+			"\"items\":{\"type\":\"string\"}," +
+			"\"description\":\"audit kinds and/or hashes to give limit\"}," +
+			"\"limit\":{\"type\":\"number\"," +
+			"\"description\":\"set_limit's limit in USD\"," +
+			"\"minimum\":0}," +
+			"\"limit_reset\":{\"type\":\"string\"," +
+			"\"description\":\"set_limit's reset; default unchanged\"," +
+			"\"enum\":[\"daily\"," +
+			"\"weekly\"," +
+			"\"monthly\"," +
+			"\"never\"]}," +
+			"\"workspace_ids\":{\"type\":\"array\"," +
+			"\"items\":{\"type\":\"string\"," +
+			"\"pattern\":\"^[0-9a-fA-F-]{36}$\"}," +
+			"\"description\":\"only these workspaces; default all\"," +
+			"\"maxItems\":100}," +
+			"\"unused_days\":{\"type\":\"integer\"," +
+			"\"description\":\"unused: days (default 30)\"," +
+			"\"minimum\":1}," +
+			"\"near_limit_pct\":{\"type\":\"number\"," +
+			"\"description\":\"near_limit: percent used (default 90)\"," +
+			"\"minimum\":1," +
+			"\"maximum\":100}," +
+			"\"expiring_days\":{\"type\":\"integer\"," +
+			"\"description\":\"expiring_soon: days (default 7)\"," +
+			"\"minimum\":1}}," +
+			"\"additionalProperties\":false}",
+		out: "{\"type\":\"object\"," +
+			"\"properties\":{\"plan_id\":{\"type\":\"string\"," +
+			"\"description\":\"names the plan in apply_plan's result and the audit log; absent when there is nothing to do\"}," +
+			"\"actions\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"object\"," +
+			"\"properties\":{\"hash\":{\"type\":\"string\"," +
+			"\"description\":\"the key's hash\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"the key's name\"}," +
+			"\"action\":{\"type\":\"string\"," +
+			"\"description\":\"delete, disable or set_limit\"}," +
+			"\"detail\":{\"type\":\"string\"," +
+			"\"description\":\"why the key was chosen, and set_limit's limit\"}," +
+			"\"key_state\":{\"type\":\"object\"," +
+			"\"properties\":{\"updated_at\":{\"type\":[\"null\"," +
+			"\"string\"]}," +
+			"\"disabled\":{\"type\":\"boolean\"}," +
+			"\"limit\":{\"type\":[\"null\"," +
+			"\"number\"]}," +
+			"\"limit_reset\":{\"type\":[\"null\"," +
+			"\"string\"]}}," +
+			"\"description\":\"the key as read; apply_plan refuses the plan if it changed\"," +
+			"\"required\":[\"updated_at\"," +
+			"\"disabled\"," +
+			"\"limit\"," +
+			"\"limit_reset\"]," +
+			"\"additionalProperties\":false}}," +
+			"\"required\":[\"hash\"," +
+			"\"name\"," +
+			"\"action\"," +
+			"\"detail\"," +
+			"\"key_state\"]," +
+			"\"additionalProperties\":false}," +
+			"\"description\":\"what apply_plan would do, in order\"}," +
+			"\"skipped\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"object\"," +
+			"\"properties\":{\"hash\":{\"type\":\"string\"," +
+			"\"description\":\"the key's hash\"}," +
+			"\"reason\":{\"type\":\"string\"," +
+			"\"description\":\"why it is left alone\"}}," +
+			"\"required\":[\"hash\"," +
+			"\"reason\"]," +
+			"\"additionalProperties\":false}," +
+			"\"description\":\"keys chosen but left alone, and why\"}," +
+			"\"more\":{\"type\":\"boolean\"," +
+			"\"description\":\"true when more keys need an action than the plan holds: apply it, then plan again\"}," +
+			"\"more_count\":{\"type\":\"integer\"," +
+			"\"description\":\"how many actions did not fit\"}," +
+			"\"expires_at\":{\"type\":\"string\"," +
+			"\"description\":\"when plan_token stops being accepted\"}," +
+			"\"plan_token\":{\"type\":\"string\"," +
+			"\"description\":\"pass it unchanged to apply_plan, once\"}}," +
+			"\"required\":[\"actions\"," +
+			"\"skipped\"]," +
+			"\"additionalProperties\":false}",
+	},
+	"apply_plan": {
+		in: "{\"type\":\"object\"," +
+			"\"properties\":{\"plan_token\":{\"type\":\"string\"," +
+			"\"description\":\"plan_cleanup's plan_token, unchanged\"}}," +
+			"\"required\":[\"plan_token\"]," +
+			"\"additionalProperties\":false}",
+		out: "{\"type\":\"object\"," +
+			"\"properties\":{\"plan_id\":{\"type\":\"string\"," +
+			"\"description\":\"the plan applied\"}," +
+			"\"actions\":{\"type\":[\"null\"," +
+			"\"array\"]," +
+			"\"items\":{\"type\":\"object\"," +
+			"\"properties\":{\"hash\":{\"type\":\"string\"," +
+			"\"description\":\"the key's hash\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"the key's name\"}," +
+			"\"action\":{\"type\":\"string\"," +
+			"\"description\":\"delete, disable or set_limit\"}," +
+			"\"outcome\":{\"type\":\"string\"," +
+			"\"description\":\"done, done_before (by an earlier apply), failed or not_attempted\"}," +
+			"\"error\":{\"type\":\"string\"," +
+			"\"description\":\"why it failed\"}}," +
+			"\"required\":[\"hash\"," +
+			"\"name\"," +
+			"\"action\"," +
+			"\"outcome\"]," +
+			"\"additionalProperties\":false}," +
+			"\"description\":\"every action of the plan and its outcome\"}," +
+			"\"complete\":{\"type\":\"boolean\"," +
+			"\"description\":\"true when every action is done; otherwise apply the same plan_token again for the rest\"}," +
+			"\"declined\":{\"type\":\"boolean\"," +
+			"\"description\":\"true when the user was asked and said no; nothing was changed\"}}," +
+			"\"required\":[\"plan_id\"," +
+			"\"actions\"," +
+			"\"complete\"]," +
 			"\"additionalProperties\":false}",
 	},
 }

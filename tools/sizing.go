@@ -9,7 +9,6 @@ import (
 	"maps"
 	"strconv"
 
-	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
@@ -40,11 +39,10 @@ type pageArgs struct {
 
 func (p pageArgs) paging() pageArgs { return p }
 
-// constrainPaging bounds the paging arguments in a paged tool's input schema.
-func constrainPaging(s *jsonschema.Schema) {
-	size := property(s, "page_size")
-	size.Minimum, size.Maximum = jsonschema.Ptr(1.0), jsonschema.Ptr(float64(maxPageSize))
-}
+// errPageSize refuses a page_size out of bounds. windowOf checks it rather than the input schema, so
+// that six tools' schemas do not spend tools/list's bytes (TestToolsListFitsTheContextBudget) on it.
+var errPageSize = invalidArgs(fmt.Sprintf("`page_size` must be a whole number from 1 to %d; leave it out for as many "+
+	"items as fit in about 24 KB", maxPageSize))
 
 // pager is an argument type that embeds pageArgs.
 type pager interface{ paging() pageArgs }
@@ -82,6 +80,9 @@ func windowOf(tool string, input any, args map[string]any) (w window, ok bool, e
 	}
 	sum := sha256.Sum256(append([]byte(tool+"\x00"), b...))
 	w = window{size: p.paging().PageSize, query: hex.EncodeToString(sum[:8])}
+	if _, given := args["page_size"]; given && (w.size < 1 || w.size > maxPageSize) {
+		return window{}, true, errPageSize
+	}
 	if raw := p.paging().Cursor; raw != "" {
 		var c cursor
 		b, err := base64.RawURLEncoding.DecodeString(raw)

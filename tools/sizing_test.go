@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -73,20 +75,29 @@ func TestEveryResultFitsOnABigAccount(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	keys := structured(t, e.call(t, "list_keys", `{"page_size":3}`))["keys"].([]any)
+	keys := structured(t, e.call(t, "list_keys", `{"page_size":4}`))["keys"].([]any)
 	hash := func(i int) string { return keys[i].(map[string]any)["hash"].(string) }
+	creator := keys[0].(map[string]any)["creator_user_id"].(string) // the account's user made the 4,990
+	guardrails := structured(t, e.call(t, "list_guardrails", `{}`))["guardrails"].([]any)
+	guardrail := guardrails[0].(map[string]any)["id"].(string)
 	calls := map[string]string{
-		"list_keys":       `{"all":true,"include_disabled":true}`,
-		"get_key":         `{"hash":"` + hash(0) + `"}`,
-		"create_key":      `{"name":"sized"}`,
-		"update_key":      `{"hash":"` + hash(0) + `","name":"renamed"}`,
-		"rotate_key":      `{"hash":"` + hash(1) + `"}`,
-		"delete_key":      `{"hash":"` + hash(2) + `"}`,
-		"current_key":     `{}`,
-		"list_workspaces": `{}`,
-		"get_credits":     `{}`,
-		"get_activity":    `{}`,
-		"audit_keys":      `{}`,
+		"list_keys":        `{"all":true,"include_disabled":true}`,
+		"get_key":          `{"hash":"` + hash(0) + `"}`,
+		"create_key":       `{"name":"sized"}`,
+		"update_key":       `{"hash":"` + hash(0) + `","name":"renamed"}`,
+		"rotate_key":       `{"hash":"` + hash(1) + `"}`,
+		"delete_key":       `{"hash":"` + hash(2) + `"}`,
+		"current_key":      `{}`,
+		"list_workspaces":  `{}`,
+		"get_credits":      `{}`,
+		"get_activity":     `{}`,
+		"audit_keys":       `{}`,
+		"list_guardrails":  `{}`,
+		"assign_guardrail": `{"guardrail_id":"` + guardrail + `","hashes":["` + hash(3) + `"]}`,
+		"list_members":     `{"member":"` + creator + `"}`, // some 5,000 keys: paged
+		"query_spend":      `{}`,
+		"plan_cleanup":     `{"disable":["never_used"]}`,
+		"apply_plan":       `{"plan_token":"PLAN_TOKEN"}`,
 	}
 	e.callEvery(t, calls, func(name, args string, res *mcp.CallToolResult) {
 		size := sizeOf(t, res)
@@ -105,10 +116,22 @@ func TestEveryResultFitsOnABigAccount(t *testing.T) {
 	if len(got.items) != total || got.last["keys_checked"].(float64) < 4990 {
 		t.Errorf("followed the cursor to %d findings, the summary counts %d over %v keys", len(got.items), total, got.last["keys_checked"])
 	}
-	listed := e.all(t, "list_keys", `{"all":true,"page_size":1000}`, "keys")
+	mine := e.all(t, "list_members", `{"member":"`+creator+`","page_size":1000}`, "keys")
+	if len(mine.items) < 4990 || mine.results < 2 || !strings.Contains(mine.text, count(len(mine.items), "key")+" created by") {
+		t.Errorf("list_members' keys of the account's user: %d in %d results: %.200s", len(mine.items), mine.results, mine.text)
+	}
+	listed := e.all(t, "list_keys", `{"all":true,"include_disabled":true,"include_expired":true,"page_size":1000}`, "keys")
 	if len(listed.items) < 4990 || listed.results != 5 || listed.last["next_offset"] != nil {
 		t.Errorf("list_keys all: %d keys in %d results (next_offset %v)", len(listed.items), listed.results, listed.last["next_offset"])
 	}
+}
+
+// count is n and the noun, the way the tools' texts count.
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // TestACursorIsBoundToItsArguments: a cursor followed with other arguments is refused before

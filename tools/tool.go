@@ -38,6 +38,17 @@ type Options struct {
 	// Secret, when set, tells of more values that are secrets (the server's access token): they are
 	// refused in arguments, without being repeated, as keys are.
 	Secret func(string) bool
+	// Principal, when set, names whom a call acts for (a signed-in person, a credential's digest): it
+	// is bound into confirmation states, so that one person cannot answer another's question.
+	Principal func(context.Context) string
+}
+
+// principal names whom the call of ctx acts for; "" when the server was not told.
+func (o Options) principal(ctx context.Context) string {
+	if o.Principal == nil {
+		return ""
+	}
+	return o.Principal(ctx)
 }
 
 // isSecret reports whether s is a key or another secret the server was told of.
@@ -62,7 +73,8 @@ type deps struct {
 	client  *openrouter.Client
 	opts    Options
 	confirm *confirmer
-	renames *renames // the renames this server made, told in questions about the key
+	renames *renames  // the renames this server made, told in questions about the key
+	plans   *planRuns // what this process did of each cleanup plan
 }
 
 // spec declares one tool. In is the argument type, mirroring the OpenAPI request body or query; Out is
@@ -91,6 +103,10 @@ type spec[In, Out any] struct {
 	// callOn, set instead of call, does the work on the key the call names as it is now: the key is
 	// looked up once, before the call, and handed over.
 	callOn func(ctx context.Context, d *deps, in In, target *openrouter.Key) (Out, error)
+	// lookUp, for a tool that acts on several keys (apply_plan), reads them before the question is
+	// asked and holds them to the policy, keeping what it read in the input for the call; nil for
+	// the others. Its question is then about all of them, with no one target.
+	lookUp func(ctx context.Context, d *deps, in *In) error
 	// summary is the first line of the text block, for clients that read only text; the result's JSON
 	// follows it.
 	summary func(in In, out Out) string
@@ -115,6 +131,8 @@ type spec[In, Out any] struct {
 func hint(b bool) *bool { return &b }
 
 func (s spec[In, Out]) toolName() string { return s.name }
+
+func (s spec[In, Out]) annotations() mcp.ToolAnnotation { return s.hints }
 
 // encodeSchemas derives, resolves and encodes the tool's input and output schemas (for pregenerated).
 func (s spec[In, Out]) encodeSchemas() (in, out json.RawMessage, err error) {
@@ -223,7 +241,8 @@ func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValida
 	defer work.stop()
 
 	// 4. Look up the key the call acts on, once, when the policy, the question or the audit record
-	// must know it; the policy decides whether this server may change it.
+	// must know it (or, for a tool acting on several, every one of them); the policy decides whether
+	// this server may change it.
 	var hash, name string
 	if s.subject != nil {
 		hash, name = s.subject(input)
@@ -249,8 +268,13 @@ func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValida
 			}
 		}
 	}
+	if s.lookUp != nil {
+		if err := s.lookUp(work.ctx, d, &input); err != nil {
+			return s.failure(input, work.overTime(err)), nil
+		}
+	}
 	// Whether a call stops or moves a key depends on the key as it is, so it is decided on it.
-	asking := mayAsk && target != nil && s.confirm.when(target, input)
+	asking := mayAsk && (target != nil || s.lookUp != nil) && s.confirm.when(target, input)
 
 	// 5. Ask the user, when this call needs their agreement and their client can ask. An answer
 	// counts once, for these arguments and the key as it was when asked.
@@ -261,7 +285,13 @@ func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValida
 		if err != nil {
 			return nil, fmt.Errorf("encode arguments: %w", err)
 		}
-		q := question{tool: s.name, args: canonical, key: keyState(target), message: showable(s.confirm.message(target, input) + " " + d.facts(target, time.Now()))}
+		// A question about several keys names them itself; their states are bound where they were read.
+		q := question{tool: s.name, who: d.opts.principal(ctx), args: canonical}
+		message := s.confirm.message(target, input)
+		if target != nil {
+			q.key, message = keyState(target), message+" "+d.facts(target, time.Now())
+		}
+		q.message = showable(message)
 		switch answer, ask := d.confirm.ask(ctx, req, q); answer {
 		case unanswered:
 			return ask, nil
@@ -370,7 +400,7 @@ func (s spec[In, Out]) result(input In, output Out) (*mcp.CallToolResult, error)
 		return nil, fmt.Errorf("encode result: %w", err)
 	}
 	return &mcp.CallToolResult{
-		Content:           []mcp.Content{mcp.NewTextContent(s.summary(input, output) + "\n" + string(b))},
+		Content:           []mcp.Content{mcp.NewTextContent(s.summary(input, output) + "\n" + string(tidyNumbers(b)))},
 		StructuredContent: json.RawMessage(b),
 	}, nil
 }

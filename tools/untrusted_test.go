@@ -94,7 +94,7 @@ func TestTextFromOpenRouterIsShownNotHidden(t *testing.T) {
 		t.Fatal(err)
 	}
 	hashes := map[string]string{}
-	for _, n := range []string{"get", "update", "delete", "rotate", "ask"} {
+	for _, n := range []string{"get", "update", "delete", "rotate", "ask", "plan"} {
 		k, err := c.CreateKey(ctx, openrouter.CreateKeyRequest{Name: hostile(n + "-"), WorkspaceID: ws})
 		if err != nil {
 			t.Fatal(err)
@@ -104,18 +104,33 @@ func TestTextFromOpenRouterIsShownNotHidden(t *testing.T) {
 	if _, err := c.CreateKey(ctx, openrouter.CreateKeyRequest{Name: hostile("default-")}); err != nil {
 		t.Fatal(err)
 	}
+	// The sandbox's guardrail, assigned to a key with a hidden name, for list_guardrails to quote.
+	guards, err := c.ListGuardrails(ctx, openrouter.ListGuardrailsParams{})
+	if err != nil || len(guards.Items) == 0 {
+		t.Fatalf("guardrails: %v", err)
+	}
+	guard := guards.Items[0].ID
+	if _, err := c.AssignKeys(ctx, guard, []string{hashes["get"]}); err != nil {
+		t.Fatal(err)
+	}
 	calls := map[string]string{
-		"list_keys":       `{"workspace_id":"` + ws + `"}`,
-		"get_key":         `{"hash":"` + hashes["get"] + `"}`,
-		"create_key":      `{"name":` + jsonString(t, hostile("new-")) + `}`,
-		"update_key":      `{"hash":"` + hashes["update"] + `","limit":3}`,
-		"delete_key":      `{"hash":"` + hashes["delete"] + `"}`,
-		"current_key":     `{}`,
-		"list_workspaces": `{}`,
-		"get_credits":     `{}`,
-		"get_activity":    `{}`,
-		"audit_keys":      `{}`,
-		"rotate_key":      `{"hash":"` + hashes["rotate"] + `","retire":"keep"}`,
+		"list_guardrails":  `{}`,
+		"assign_guardrail": `{"guardrail_id":"` + guard + `","hashes":["` + hashes["update"] + `"]}`,
+		"list_members":     `{}`,
+		"query_spend":      `{}`,
+		"list_keys":        `{"workspace_id":"` + ws + `"}`,
+		"get_key":          `{"hash":"` + hashes["get"] + `"}`,
+		"create_key":       `{"name":` + jsonString(t, hostile("new-")) + `}`,
+		"update_key":       `{"hash":"` + hashes["update"] + `","limit":3}`,
+		"delete_key":       `{"hash":"` + hashes["delete"] + `"}`,
+		"current_key":      `{}`,
+		"list_workspaces":  `{}`,
+		"get_credits":      `{}`,
+		"get_activity":     `{}`,
+		"audit_keys":       `{}`,
+		"rotate_key":       `{"hash":"` + hashes["rotate"] + `","retire":"keep"}`,
+		"plan_cleanup":     `{"disable":["` + hashes["plan"] + `"]}`,
+		"apply_plan":       `{"plan_token":"PLAN_TOKEN"}`,
 	}
 	e.callEvery(t, calls, func(name, _ string, res *mcp.CallToolResult) { checkShown(t, name, res) })
 	listed := text(e.call(t, "list_keys", `{"workspace_id":"`+ws+`"}`))

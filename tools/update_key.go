@@ -122,12 +122,11 @@ func (in updateKeyArgs) letsSpend() bool {
 var updateKey = spec[updateKeyArgs, updateKeyResult]{
 	name:  "update_key",
 	title: "Update an API key",
-	description: "Change an OpenRouter API key: rename it, disable or re-enable it, set its spending limit in " +
-		"USD (remove_limit: true removes it), change how the limit resets (daily, weekly or monthly at midnight " +
-		"UTC; \"never\" stops resets), whether BYOK usage counts, or move it to another workspace. Only the " +
-		"arguments given change; null or left out means unchanged. " +
-		"Disabling a key, setting a limit it has already spent (0 included), or moving it stops or moves what " +
-		"uses it; the user may be asked to confirm that. Returns the key as it is afterwards. Needs a management key.",
+	description: "Change a key: rename, disable or re-enable it, set its USD limit (remove_limit: true removes " +
+		"it) or its reset (daily, weekly, monthly at midnight UTC; \"never\" stops resets), BYOK counting, or move " +
+		"it to another workspace. Only what is given changes; null or absent means unchanged. Disabling, a limit " +
+		"already spent (0 included) or a move may be confirmed with the user. Returns the key afterwards. Needs a " +
+		"management key.",
 	hints:   mcp.ToolAnnotation{ReadOnlyHint: hint(false), DestructiveHint: hint(true), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
 	subject: func(in updateKeyArgs) (string, string) { return in.Hash, "" },
 	confirm: &confirmation[updateKeyArgs, updateKeyResult]{

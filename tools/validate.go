@@ -59,7 +59,7 @@ func newArgValidator(s *jsonschema.Schema, secret func(string) bool) (*argValida
 func (v *argValidator) enforceable(name string, p *jsonschema.Schema) error {
 	q := *p
 	q.Type, q.Types, q.Enum, q.Minimum, q.Maximum, q.MinLength, q.MaxLength, q.Pattern = "", nil, nil, nil, nil, nil, nil, ""
-	q.Description, q.Format, q.Items, q.MaxItems = "", "", nil, nil
+	q.Description, q.Format, q.Items, q.MinItems, q.MaxItems = "", "", nil, nil, nil
 	if !reflect.ValueOf(q).IsZero() {
 		return fmt.Errorf("property %q uses a keyword the argument validator does not enforce", name)
 	}
@@ -126,6 +126,9 @@ func (v *argValidator) checkValue(name string, p *jsonschema.Schema, value any) 
 	items, _ := value.([]any)
 	if p.MaxItems != nil && len(items) > *p.MaxItems {
 		return fmt.Sprintf("`%s` may hold at most %d items", name, *p.MaxItems)
+	}
+	if p.MinItems != nil && len(items) < *p.MinItems {
+		return fmt.Sprintf("`%s` must hold at least %d items", name, *p.MinItems)
 	}
 	for i, item := range items {
 		if msg := v.checkPlain(fmt.Sprintf("%s[%d]", name, i), p.Items, v.patterns[name+"[]"], item); msg != "" {

@@ -107,6 +107,12 @@ type HTTPOptions struct {
 	// OnRequest, when set, is told of every request to /mcp once it is answered: the MCP method and
 	// tool the front door read from it ("" when none), its status and how long it took (metrics).
 	OnRequest func(method, tool string, status int, took time.Duration)
+	// Resource, when set, is published at /.well-known/oauth-protected-resource (RFC 9728), and every
+	// 401 and 403 challenge points at it: MCP clients find the identity provider from it.
+	Resource *ProtectedResource
+	// ScopeFor names the scope that permits tool, for the 403 challenge of a call beyond a request's
+	// grant (WithGrant); nil names none.
+	ScopeFor func(tool string) string
 }
 
 func (o *HTTPOptions) setDefaults() {
@@ -188,8 +194,8 @@ func NewHTTPHandler(s *server.MCPServer, o HTTPOptions) (http.Handler, func(cont
 		shutdown: shutdownCtx,
 		next:     sendWhole(streamable),
 	}
-	mcpHandler := narrow(o.ToolNames, lim)
-	mcpHandler = authenticate(o.Auth, o.AuthHint, mcpHandler)
+	mcpHandler := narrow(o.ToolNames, o.Resource, lim)
+	mcpHandler = authenticate(o.Auth, o.AuthHint, o.Resource, mcpHandler)
 	mcpHandler = checkOrigin(o.AllowedOrigins, mcpHandler)
 	mcpHandler = refuseWhileDraining(shutdownCtx, mcpHandler)
 
@@ -206,6 +212,14 @@ func NewHTTPHandler(s *server.MCPServer, o HTTPOptions) (http.Handler, func(cont
 		w.Header().Set("Allow", "GET, HEAD")
 		writeJSON(w, http.StatusMethodNotAllowed, httpError("/healthz answers GET"))
 	})
+	if o.Resource != nil {
+		serveMetadata(mux, o.Resource)
+	} else {
+		signIn := checkOrigin(o.AllowedOrigins, noSignIn(o.AuthHint)) // nosignin.go: why these paths answer
+		for _, p := range noSignInPaths {
+			mux.Handle(p, signIn)
+		}
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, httpError("not found: MCP is served at /mcp, health at /healthz"))
 	})
@@ -303,8 +317,9 @@ func sameOrigin(origin, host string) bool {
 
 // authenticate asks for a bearer token when auth is set, and runs the request in the context it
 // returns, with the request's principal: the one auth named, else the token's digest. Without auth
-// every request is the anonymous principal.
-func authenticate(auth Authenticator, hint string, next http.Handler) http.Handler {
+// every request is the anonymous principal. A refusal is 401 (403 for a ScopeError), with a challenge
+// that points at the resource metadata when there is one.
+func authenticate(auth Authenticator, hint string, res *ProtectedResource, next http.Handler) http.Handler {
 	if auth == nil {
 		return next
 	}
@@ -312,18 +327,26 @@ func authenticate(auth Authenticator, hint string, next http.Handler) http.Handl
 		token, ok := bearerToken(r.Header.Get("Authorization"))
 		var err error
 		ctx := r.Context()
+		errCode := "" // RFC 6750: no error code when no credential was sent
 		if !ok {
 			err = errors.New("missing or malformed Authorization header")
-		} else {
-			ctx, err = auth(ctx, token)
+		} else if ctx, err = auth(ctx, token); err != nil {
+			errCode = "invalid_token"
+		}
+		if se, isScope := asScopeError(err); isScope {
+			insufficientScope(w, res, se.Scope, err.Error())
+			return
 		}
 		if err != nil {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="openrouter-keys-mcp"`)
+			w.Header().Set("WWW-Authenticate", challenge(res, errCode, ""))
 			writeJSON(w, http.StatusUnauthorized, httpError(err.Error()+": "+hint))
 			return
 		}
 		if _, named := ctx.Value(principalKey{}).(Principal); !named {
 			ctx = WithPrincipal(ctx, CredentialPrincipal(token))
+		}
+		if rec := recordFrom(ctx); rec != nil {
+			rec.principal = PrincipalFrom(ctx)
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
@@ -338,10 +361,18 @@ func bearerToken(header string) (string, bool) {
 	return token, true
 }
 
-// narrow reads the tool-narrowing headers into the request's context, refusing malformed ones.
-func narrow(toolNames []string, next http.Handler) http.Handler {
+// narrow reads the tool-narrowing headers into the request's context, refusing malformed ones. A
+// request whose credential permits only some tools (WithGrant) starts from those: the headers narrow
+// within them.
+func narrow(toolNames []string, res *ProtectedResource, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var n Narrowing
+		grant, granted := grantFrom(r.Context())
+		if granted && len(grant) == 0 { // an empty list would read as every tool
+			insufficientScope(w, res, "", "the access token permits no tool")
+			return
+		}
+		n.Tools = grant
 		// Every value counts, and each can only narrow: a proxy that adds a header of its own is not
 		// overruled by one the client sent first.
 		for _, v := range r.Header.Values("X-MCP-Readonly") {
@@ -363,7 +394,7 @@ func narrow(toolNames []string, next http.Handler) http.Handler {
 				}
 				listed = append(listed, name)
 			}
-			if i == 0 {
+			if i == 0 && !granted {
 				n.Tools = listed
 			} else {
 				n.Tools = slices.DeleteFunc(n.Tools, func(t string) bool { return !slices.Contains(listed, t) })
@@ -384,6 +415,7 @@ func narrow(toolNames []string, next http.Handler) http.Handler {
 type requestRecord struct {
 	id, remote   string
 	method, tool string
+	principal    Principal // whom the request acted for, once authenticated
 }
 
 type recordKey struct{}
@@ -427,7 +459,8 @@ func logRequests(logger zerolog.Logger, isSecret func(string) bool, onRequest fu
 		// The path, the method and the tool are the caller's words: clipped, so a line stays short.
 		ev.Str("http_method", logsafe.Clip(r.Method)).Str("path", logsafe.Clip(path)).
 			Str("rpc_method", logsafe.Clip(rec.method)).Str("tool", logsafe.Clip(rec.tool)).
-			Int("status", sw.status).Dur("duration_ms", time.Since(start)).Str("remote", r.RemoteAddr).Msg("http request")
+			Int("status", sw.status).Dur("duration_ms", time.Since(start)).Str("remote", r.RemoteAddr).
+			Str("principal", principalName(rec.principal)).Str("email", logsafe.Clip(rec.principal.Email)).Msg("http request")
 	})
 }
 
@@ -458,3 +491,11 @@ func (s *statusWriter) Flush() {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// principalName names a request's principal in its log line; "" before one was known (a refusal).
+func principalName(p Principal) string {
+	if p.Kind == "" {
+		return ""
+	}
+	return logsafe.Clip(p.String())
+}

@@ -3,12 +3,12 @@ package transport
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -234,7 +234,7 @@ type limiter struct {
 
 func (l *limiter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	token, _ := bearerToken(r.Header.Get("Authorization"))
-	r = r.WithContext(context.WithValue(r.Context(), credentialKey{}, credential(sha256.Sum256([]byte(token)))))
+	r = r.WithContext(context.WithValue(r.Context(), credentialKey{}, credentialOf(PrincipalFrom(r.Context()), token)))
 	if !l.rate.admit(w, PrincipalFrom(r.Context())) {
 		return // before the body is read: a flood costs its sender, not the server
 	}
@@ -291,6 +291,14 @@ func (l *limiter) post(w http.ResponseWriter, r *http.Request) {
 	msg := rpcMessageOf(body)
 	if rec := recordFrom(r.Context()); rec != nil {
 		rec.method, rec.tool = msg.Method, msg.Params.Name
+	}
+	if tool := msg.Params.Name; l.beyondGrant(r.Context(), tool) {
+		scope := ""
+		if l.o.ScopeFor != nil {
+			scope = l.o.ScopeFor(tool)
+		}
+		insufficientScope(w, l.o.Resource, scope, "the access token does not permit "+tool+": it needs the scope "+scope+"; nothing was done")
+		return
 	}
 	if msg.Method == "notifications/cancelled" && mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion)) &&
 		!bytes.Contains(body, []byte(mcp.MetaKeyProtocolVersion)) {
@@ -495,4 +503,11 @@ func (m rpcMessage) requestID() mcp.RequestId {
 		_ = json.Unmarshal(m.ID, &id)
 	}
 	return id
+}
+
+// beyondGrant reports whether tool, called by a request, is a tool of the server's that the request's
+// credential does not permit: refused here, before any slot is taken or anything sent upstream.
+func (l *limiter) beyondGrant(ctx context.Context, tool string) bool {
+	grant, granted := grantFrom(ctx)
+	return granted && tool != "" && slices.Contains(l.o.ToolNames, tool) && !slices.Contains(grant, tool)
 }

@@ -9,8 +9,7 @@ import (
 // PrincipalKind says how a request's principal was known.
 type PrincipalKind string
 
-// The kinds of principal. A signed-in person (OIDC, to come) will be a kind of its own, its ID the
-// token's subject, so that one person's several tokens share one fair share.
+// The kinds of principal.
 const (
 	// PrincipalAnonymous is every request of a server that asks for no credential: they share one.
 	PrincipalAnonymous PrincipalKind = "anonymous"
@@ -19,14 +18,27 @@ const (
 	PrincipalCredential PrincipalKind = "credential"
 	// PrincipalSharedToken is everyone holding the server's access token: they are one principal.
 	PrincipalSharedToken PrincipalKind = "shared-token"
+	// PrincipalPerson is a person signed in with the identity provider, known by the subject of their
+	// access tokens: one person's several tokens (refreshed, or one per client) are one principal.
+	PrincipalPerson PrincipalKind = "person"
 )
 
 // Principal is whom a request acts for, as far as fair shares are concerned: the rate and the call
 // slots of one principal are its own. It is comparable, and carries no secret: a credential is known
 // by a prefix of its SHA-256 digest.
 type Principal struct {
-	Kind PrincipalKind
-	ID   string
+	Kind  PrincipalKind
+	ID    string
+	Email string // a person's, when their token says it: for records, not for telling people apart
+}
+
+// String names the principal in logs and records: "person:<sub>", "credential:<digest>",
+// "shared-token" or "anonymous".
+func (p Principal) String() string {
+	if p.ID == "" {
+		return string(p.Kind)
+	}
+	return string(p.Kind) + ":" + p.ID
 }
 
 // CredentialPrincipal is the principal of a bearer credential known only by its digest.

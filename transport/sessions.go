@@ -13,11 +13,21 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 )
 
-// credential is the SHA-256 digest of the bearer token a request came with (of "" without one). A
-// session remembers the digest of the credential that opened it, never the credential itself.
+// credential is the SHA-256 digest of the bearer token a request came with (of "" without one), or
+// of a signed-in person's subject (credentialOf). A session remembers the digest of the credential
+// that opened it, never the credential itself.
 type credential [sha256.Size]byte
 
 type credentialKey struct{}
+
+// credentialOf is what a session of a request is bound to: a signed-in person (whose tokens are
+// refreshed while the session lasts) by their subject, any other credential by its token.
+func credentialOf(p Principal, token string) credential {
+	if p.Kind == PrincipalPerson {
+		return credential(sha256.Sum256([]byte("person\x00" + p.ID)))
+	}
+	return credential(sha256.Sum256([]byte(token)))
+}
 
 func credentialFrom(ctx context.Context) credential {
 	c, _ := ctx.Value(credentialKey{}).(credential)

@@ -2,7 +2,8 @@
 // OpenAI Agents SDK lists the server's tools over stdio and converts them to strict function tools
 // (getAllMcpTools with convertSchemasToStrict), and each call goes through the converted tool's
 // invoke(runContext, JSON arguments), as the agent loop makes it, with every property present and
-// null for each argument left alone, as strict mode makes a model send them.
+// null for each argument left alone, as strict mode makes a model send them; then a clean-up planned
+// and applied.
 //
 //   node strict.mjs /path/to/openrouter-keys-mcp      (or ORKM_BINARY=/path/to/openrouter-keys-mcp)
 //
@@ -152,6 +153,24 @@ try {
     afterEmpty?.name !== 'strict-host-renamed' && `name ${JSON.stringify(afterEmpty?.name)} afterwards`,
     afterEmpty?.limit !== 5 && `limit ${afterEmpty?.limit} afterwards, want 5`,
     afterEmpty?.updated_at !== afterRename?.updated_at && 'the key was updated',
+  ]);
+
+  // 5. A clean-up in one reviewed step: plan (every other argument null), then apply the token.
+  const planned = await invoke('plan_cleanup', 'plan_cleanup', { delete: ['expired'], disable: ['never_used'] });
+  const plan = planned.call.structured;
+  const actions = plan?.actions ?? [];
+  check('plan_cleanup', planned, [
+    planned.call.isError && `refused: ${planned.text.slice(0, 300)}`,
+    !actions.some((a) => a.action === 'delete') && 'no deletion of the expired key',
+    !actions.some((a) => a.action === 'disable') && 'no disabling of a never-used key',
+    typeof plan?.plan_token !== 'string' && 'no plan_token',
+  ]);
+  const applied = await invoke('apply_plan', 'apply_plan', { plan_token: plan?.plan_token });
+  const outcome = applied.call.structured;
+  check('apply_plan', applied, [
+    applied.call.isError && `refused: ${applied.text.slice(0, 300)}`,
+    outcome?.complete !== true && `complete ${outcome?.complete}`,
+    outcome?.actions?.length !== actions.length && `${outcome?.actions?.length} outcomes for ${actions.length} actions`,
   ]);
 } catch (err) {
   fail(String(err?.stack ?? err));

@@ -24,7 +24,7 @@ import addFormatsModule from 'ajv-formats';
 const Ajv2020 = Ajv2020Module.default ?? Ajv2020Module;
 const addFormats = addFormatsModule.default ?? addFormatsModule;
 
-const WANT_TOOLS = ['audit_keys', 'create_key', 'current_key', 'delete_key', 'get_activity', 'get_credits', 'get_key', 'list_keys', 'list_workspaces', 'rotate_key', 'update_key'];
+const WANT_TOOLS = ['apply_plan', 'assign_guardrail', 'audit_keys', 'create_key', 'current_key', 'delete_key', 'get_activity', 'get_credits', 'get_key', 'list_guardrails', 'list_keys', 'list_members', 'list_workspaces', 'plan_cleanup', 'query_spend', 'rotate_key', 'update_key'];
 const TIMEOUT = { timeout: 30000 };
 
 const argv = process.argv.slice(2);

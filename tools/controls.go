@@ -1,0 +1,272 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+)
+
+// Reading the controls OpenRouter keeps beside the keys, by hash and by member: which guardrail binds a
+// key and who made it, for get_key, list_keys, audit_keys, list_guardrails, list_members and rotate_key.
+
+// maxControlItems caps how many items of one list beside the keys (assignments, members, guardrails) a
+// call reads, so that one call cannot run away on a huge organization.
+const maxControlItems = 5000
+
+// controlsConcurrency is how many lists beside the keys one call reads at once: enough to hide
+// latency, gentle on the rate limit.
+const controlsConcurrency = 4
+
+// Ways a guardrail binds a key, most specific first.
+const (
+	viaKey       = "key"       // assigned to the key itself
+	viaMember    = "member"    // assigned to the member who created the key
+	viaWorkspace = "workspace" // the default guardrail of the key's workspace
+)
+
+// guardrailRef names the guardrail that binds a key.
+type guardrailRef struct {
+	ID            string   `json:"id" jsonschema:"the guardrail's id"`
+	Name          string   `json:"name" jsonschema:"the guardrail's name"`
+	Via           string   `json:"via" jsonschema:"how it binds the key: key (assigned to it), member (assigned to its creator) or workspace (its workspace's default)"`
+	LimitUSD      *float64 `json:"limit_usd" jsonschema:"the guardrail's budget in USD; null when it sets none"`
+	ResetInterval *string  `json:"reset_interval" jsonschema:"daily, weekly or monthly; null when the budget never resets"`
+}
+
+// creatorRef names the member who created a key.
+type creatorRef struct {
+	ID    string `json:"id" jsonschema:"the member's user id (creator_user_id)"`
+	Name  string `json:"name,omitempty" jsonschema:"the member's name, when known"`
+	Email string `json:"email,omitempty" jsonschema:"the member's email, when they are still a member"`
+	Left  bool   `json:"left,omitempty" jsonschema:"true when the creator is no longer a member of the organization"`
+}
+
+// keyView is a key as the tools show it: OpenRouter's fields, and its guardrail and creator.
+type keyView struct {
+	openrouter.Key
+	Guardrail *guardrailRef `json:"guardrail,omitempty" jsonschema:"the guardrail that binds the key (its own, else its creator's, else its workspace's default); absent when none binds it or the controls could not be read"`
+	Creator   *creatorRef   `json:"creator,omitempty" jsonschema:"who created the key; absent when OpenRouter does not say or the members could not be read"`
+}
+
+// controls are the guardrails, assignments and members of an account, as one call read them.
+type controls struct {
+	guardrails       map[string]openrouter.Guardrail // by id
+	keyGuardrail     map[string]string               // key hash → the id of the guardrail assigned to it
+	memberGuardrail  map[string]string               // user id → the id of the guardrail assigned to them
+	workspaceDefault map[string]string               // workspace id → the id of its default guardrail
+	members          map[string]openrouter.Member    // by user id
+	keyAssignments   []openrouter.KeyAssignment      // as OpenRouter listed them
+	userAssignments  []openrouter.MemberAssignment   // as OpenRouter listed them
+	listed           []openrouter.Guardrail          // the workspaces' guardrails, as OpenRouter listed them
+}
+
+// readAll follows the pages of a list beside the keys, up to maxControlItems.
+func readAll[T any](ctx context.Context, list func(context.Context, openrouter.PageParams) (*openrouter.Page[T], error)) ([]T, error) {
+	var out []T
+	limit := openrouter.MaxPage
+	for {
+		offset := len(out)
+		page, err := list(ctx, openrouter.PageParams{Offset: &offset, Limit: &limit})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Items...)
+		// An empty page ends the loop too, should total_count promise more than there is.
+		if len(page.Items) == 0 || len(out) >= page.TotalCount {
+			return out, nil
+		}
+		if len(out) >= maxControlItems {
+			return nil, toolError(fmt.Sprintf("The organization has more than %d items in one of the lists beside the "+
+				"keys (guardrail assignments or members), more than one call reads.", maxControlItems))
+		}
+	}
+}
+
+// readControls reads the guardrails, their assignments and the members that bear on the keys of the
+// given workspaces, each named once (the default workspace by ""), all at once.
+func readControls(ctx context.Context, c *openrouter.Client, workspaces []string) (*controls, error) {
+	ctl := &controls{guardrails: map[string]openrouter.Guardrail{}, keyGuardrail: map[string]string{},
+		memberGuardrail: map[string]string{}, workspaceDefault: map[string]string{}, members: map[string]openrouter.Member{}}
+	var (
+		mu         sync.Mutex
+		wg         sync.WaitGroup
+		errs       []error
+		keyAssign  []openrouter.KeyAssignment
+		userAssign []openrouter.MemberAssignment
+		members    []openrouter.Member
+		spaces     []openrouter.Workspace
+	)
+	sem := make(chan struct{}, controlsConcurrency) // gentle on the rate limit, however many workspaces
+	run := func(what string, f func() error) {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			// In the key's budget of requests in flight, shared with a walk of the keys beside it.
+			if err := c.InLane(ctx, func(context.Context) error { return f() }); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("%s: %w", what, err))
+				mu.Unlock()
+			}
+		})
+	}
+	run("read key assignments", func() (err error) { keyAssign, err = readAll(ctx, c.ListKeyAssignments); return })
+	run("read member assignments", func() (err error) { userAssign, err = readAll(ctx, c.ListMemberAssignments); return })
+	run("read members", func() (err error) { members, err = readAll(ctx, c.ListMembers); return })
+	run("read workspaces", func() (err error) { spaces, _, err = readWorkspaces(ctx, c); return })
+	for _, ws := range workspaces {
+		run("read guardrails", func() error {
+			gs, err := readAll(ctx, func(ctx context.Context, p openrouter.PageParams) (*openrouter.Page[openrouter.Guardrail], error) {
+				return c.ListGuardrails(ctx, openrouter.ListGuardrailsParams{PageParams: p, WorkspaceID: ws})
+			})
+			mu.Lock()
+			for _, g := range gs {
+				ctl.guardrails[g.ID] = g
+			}
+			ctl.listed = append(ctl.listed, gs...)
+			mu.Unlock()
+			return err
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	ctl.keyAssignments, ctl.userAssignments = keyAssign, userAssign
+	for _, a := range keyAssign {
+		ctl.keyGuardrail[a.KeyHash] = a.GuardrailID
+	}
+	for _, a := range userAssign {
+		ctl.memberGuardrail[a.UserID] = a.GuardrailID
+	}
+	for _, m := range members {
+		ctl.members[m.ID] = m
+	}
+	for _, w := range spaces {
+		ctl.workspaceDefault[w.ID] = w.DefaultGuardrailID
+	}
+	// Guardrails of other workspaces that are assigned here, read one by one.
+	missing := slices.Concat(slices.Collect(maps.Values(ctl.keyGuardrail)), slices.Collect(maps.Values(ctl.memberGuardrail)))
+	missing = slices.DeleteFunc(missing, func(id string) bool { _, ok := ctl.guardrails[id]; return ok })
+	for _, id := range slices.Compact(slices.Sorted(slices.Values(missing))) {
+		g, err := c.GetGuardrail(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("read guardrail %s: %w", id, err)
+		}
+		ctl.guardrails[id] = *g
+	}
+	return ctl, nil
+}
+
+// binding is the guardrail that binds k: its own, else its creator's, else its workspace's default
+// (once configured); nil when none does.
+func (ctl *controls) binding(k *openrouter.Key) *guardrailRef {
+	if b := ctl.bindings(k); len(b) > 0 {
+		return &b[0]
+	}
+	return nil
+}
+
+// bindings are every guardrail that binds k, most specific first.
+func (ctl *controls) bindings(k *openrouter.Key) []guardrailRef {
+	var out []guardrailRef
+	add := func(id, via string) {
+		if g, ok := ctl.guardrails[id]; ok && id != "" {
+			out = append(out, guardrailRef{ID: g.ID, Name: g.Name, Via: via, LimitUSD: g.LimitUSD, ResetInterval: g.ResetInterval})
+		}
+	}
+	add(ctl.keyGuardrail[k.Hash], viaKey)
+	if k.CreatorUserID != nil {
+		add(ctl.memberGuardrail[*k.CreatorUserID], viaMember)
+	}
+	add(ctl.workspaceDefault[k.WorkspaceID], viaWorkspace)
+	return out
+}
+
+// creator names the member who created k; nil when OpenRouter does not say.
+func (ctl *controls) creator(k *openrouter.Key) *creatorRef {
+	if k.CreatorUserID == nil || *k.CreatorUserID == "" {
+		return nil
+	}
+	m, ok := ctl.members[*k.CreatorUserID]
+	if !ok {
+		return &creatorRef{ID: *k.CreatorUserID, Left: true}
+	}
+	return &creatorRef{ID: m.ID, Name: memberName(m), Email: m.Email}
+}
+
+// view is k with its guardrail and creator; ctl nil shows k alone.
+func (ctl *controls) view(k openrouter.Key) keyView {
+	if ctl == nil {
+		return keyView{Key: k}
+	}
+	return keyView{Key: k, Guardrail: ctl.binding(&k), Creator: ctl.creator(&k)}
+}
+
+// memberName is a member's first and last name, "" when OpenRouter has neither.
+func memberName(m openrouter.Member) string {
+	var parts []string
+	for _, p := range []*string{m.FirstName, m.LastName} {
+		if p != nil && *p != "" {
+			parts = append(parts, *p)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// viewsOf shows keys with their guardrail and creator. When the controls cannot be read the keys are
+// shown alone, and the note says why, so that a fault beside the keys does not hide the keys.
+func viewsOf(ctx context.Context, c *openrouter.Client, keys []openrouter.Key) ([]keyView, string) {
+	if len(keys) == 0 {
+		return []keyView{}, ""
+	}
+	ctl, err := readControls(ctx, c, workspacesOf(keys))
+	return viewsWith(ctl, err, keys)
+}
+
+// viewsWith shows keys with the controls read (ctl, or err when they could not be read).
+func viewsWith(ctl *controls, err error, keys []openrouter.Key) ([]keyView, string) {
+	note := ""
+	if err != nil && len(keys) > 0 { // no keys: nothing is missing
+		ctl, note = nil, "guardrails and creators are not shown: "+explain(err)
+	}
+	out := make([]keyView, len(keys))
+	for i, k := range keys {
+		out[i] = ctl.view(k)
+	}
+	return out, note
+}
+
+// guardrailText names a key's guardrail in a table cell or a sentence: its name quoted (names are
+// OpenRouter's text), how it binds when not by assignment to the key, "none" when none binds it.
+func guardrailText(g *guardrailRef) string {
+	switch {
+	case g == nil:
+		return "none"
+	case g.Via == viaWorkspace:
+		return "workspace default" // its name only repeats the workspace's id
+	case g.Via == viaMember:
+		return strconv.Quote(g.Name) + " via creator"
+	}
+	return strconv.Quote(g.Name)
+}
+
+// creatorText names a key's creator: by name, else email; one who left, by id.
+func creatorText(c *creatorRef) string {
+	switch {
+	case c == nil:
+		return "unknown"
+	case c.Left:
+		return c.ID + " (left)"
+	case c.Name != "":
+		return strconv.Quote(c.Name)
+	case c.Email != "":
+		return c.Email
+	}
+	return c.ID
+}
