@@ -1,13 +1,13 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -223,34 +223,43 @@ func listAllWithProgress(t *testing.T, tr mcptransport.Interface) {
 	}
 }
 
-// TestReadmeCommandsWork runs the README's shell examples that a newcomer would paste (those that
-// start with "go run ." or the binary's name and end by themselves), so the README cannot rot.
+// TestReadmeCommandsWork runs the shell examples of the README and of docs/ that a newcomer would
+// paste (those that start with "go run .", the binary's name or ./ and its name, and end by
+// themselves), so the documentation cannot rot.
 func TestReadmeCommandsWork(t *testing.T) {
-	f, err := os.Open("../README.md")
+	docs, err := filepath.Glob("../docs/*.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	var cmds []string
-	inShell := false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "```sh"):
-			inShell = true
-		case strings.HasPrefix(line, "```"):
-			inShell = false
-		case inShell:
-			cmd, _, _ := strings.Cut(line, "#")
-			cmd = strings.TrimSpace(cmd)
-			if strings.HasPrefix(cmd, "go run . ") || strings.HasPrefix(cmd, mcpserver.Name+" ") {
-				cmds = append(cmds, cmd)
+	readme := 0
+	for _, path := range append([]string{"../README.md"}, docs...) {
+		text, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inShell := false
+		for _, line := range strings.Split(string(text), "\n") {
+			line = strings.TrimSpace(line) // blocks indented under a list item count too
+			switch {
+			case strings.HasPrefix(line, "```sh"):
+				inShell = true
+			case strings.HasPrefix(line, "```"):
+				inShell = false
+			case inShell:
+				cmd, _, _ := strings.Cut(line, "#")
+				cmd = strings.TrimSpace(strings.TrimPrefix(cmd, "./"))
+				if strings.HasPrefix(cmd, "go run . ") || strings.HasPrefix(cmd, mcpserver.Name+" ") {
+					cmds = append(cmds, cmd)
+				}
 			}
 		}
+		if path == "../README.md" {
+			readme = len(cmds)
+		}
 	}
-	if len(cmds) < 3 {
-		t.Fatalf("found only %d commands in the README's sh blocks: %q", len(cmds), cmds)
+	if readme < 3 {
+		t.Fatalf("found only %d commands in the README's sh blocks: %q", readme, cmds)
 	}
 	words := regexp.MustCompile(`'[^']*'|\S+`)
 	for _, cmd := range cmds {
