@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -81,10 +82,22 @@ func FuzzResponse(f *testing.F) {
 				h[k] = []string{v}
 			}
 		}
+		// Waits take no time but pass on the policy's clock, so that a 429's hold on the key (the
+		// breaker, on that clock) ends as it would: with a wall clock, a held call would retry until its
+		// deadline, 10 s for every seed that answers 429.
+		var clockMu sync.Mutex
+		now := time.Now()
+		clock := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return now }
+		sleep := func(ctx context.Context, d time.Duration) error {
+			clockMu.Lock()
+			now = now.Add(d)
+			clockMu.Unlock()
+			return ctx.Err()
+		}
 		c, err := openrouter.New(openrouter.Options{BaseURL: "https://openrouter.invalid/api/v1", APIKey: testKey,
 			HTTPClient: &http.Client{Transport: replay{status, h, body}},
 			// Two attempts: the retry path runs (with the answer's Retry-After), without four times the cost.
-			Retry: openrouter.RetryPolicy{Sleep: noWait, MaxAttempts: 2}})
+			Retry: openrouter.RetryPolicy{Sleep: sleep, Now: clock, MaxAttempts: 2}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -43,7 +43,8 @@ type Walked[T any] struct {
 type walkListing[T any] struct {
 	read    Listing[T]
 	pages   map[int][]T                // pages that arrived, by index
-	cancel  map[int]context.CancelFunc // pages in flight, by index
+	cancel  map[int]context.CancelFunc // pages asked for and not yet arrived, by index
+	sent    map[int]bool               // of those, the pages whose request has left
 	issued  int                        // pages asked for: indexes 0 to issued-1
 	end     int                        // index of the first short page seen; -1 while none is
 	failed  int                        // index of the first page that failed; -1 while none did
@@ -56,7 +57,8 @@ func (l *walkListing[T]) open(i int) bool { return l.end < 0 || i <= l.end }
 // WalkPages reads every page of each listing, concurrently: at most MaxPagesInFlight requests at
 // once for the walk and for all walks with the call's upstream key together. The pages of a listing
 // are asked for in order, and as many ahead as the budget allows, balanced across listings; a short
-// page ends its listing, and the pages asked for beyond it are cancelled and dropped. When
+// page ends its listing: the pages beyond it not yet sent are cancelled, and those sent are let finish
+// (so that OpenRouter never holds more than the budget) and dropped. When
 // OpenRouter answers one reader with 429, every reader with that key waits out its Retry-After once
 // (the breaker holds it) instead of being refused and spending an attempt. The result is, listing
 // by listing, what reading page after page returns. When a page cannot be read, the error comes with
@@ -78,7 +80,7 @@ func WalkPages[T any](ctx context.Context, c *Client, o WalkOptions, listings ..
 	defer cancel(nil)
 	w := &walk[T]{o: o, ls: make([]*walkListing[T], len(listings))}
 	for i, read := range listings {
-		w.ls[i] = &walkListing[T]{read: read, pages: map[int][]T{}, cancel: map[int]context.CancelFunc{}, end: -1, failed: -1}
+		w.ls[i] = &walkListing[T]{read: read, pages: map[int][]T{}, cancel: map[int]context.CancelFunc{}, sent: map[int]bool{}, end: -1, failed: -1}
 	}
 	var wg sync.WaitGroup
 	for range MaxPagesInFlight {
@@ -88,7 +90,7 @@ func WalkPages[T any](ctx context.Context, c *Client, o WalkOptions, listings ..
 				if l == nil {
 					return
 				}
-				page, err := readPage(pageCtx, c, id, lane, l.read, i*o.PageSize)
+				page, err := readPage(pageCtx, c, id, lane, func() bool { return w.sending(l, i) }, l.read, i*o.PageSize)
 				if w.arrived(l, i, page, err) {
 					cancel(ErrTooManyItems)
 				}
@@ -163,6 +165,7 @@ func (w *walk[T]) arrived(l *walkListing[T], i int, page []T, err error) bool {
 	defer w.mu.Unlock()
 	l.cancel[i]()
 	delete(l.cancel, i)
+	delete(l.sent, i)
 	if !l.open(i) {
 		return false // beyond the listing's end: dropped, whatever came back
 	}
@@ -184,7 +187,21 @@ func (w *walk[T]) arrived(l *walkListing[T], i int, page []T, err error) bool {
 	return w.o.MaxItems > 0 && w.read > w.o.MaxItems
 }
 
-// endAt ends l at page i: the pages after it are dropped, and those in flight cancelled.
+// sending reports whether page i of l is still wanted as its request is about to leave, and from then
+// on counts it as sent: a page beyond the listing's end is then no longer cancelled but left to finish
+// and be dropped, so that OpenRouter never sees more than MaxPagesInFlight requests at once (a
+// cancelled request goes on at OpenRouter for a while after its slot here is free).
+func (w *walk[T]) sending(l *walkListing[T], i int) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !l.open(i) {
+		return false
+	}
+	l.sent[i] = true
+	return true
+}
+
+// endAt ends l at page i: the pages after it are dropped, and those not yet sent cancelled.
 func (w *walk[T]) endAt(l *walkListing[T], i int) {
 	if l.end >= 0 && l.end < i {
 		return
@@ -197,7 +214,7 @@ func (w *walk[T]) endAt(l *walkListing[T], i int) {
 		}
 	}
 	for j, cancel := range l.cancel {
-		if j > i {
+		if j > i && !l.sent[j] {
 			cancel()
 		}
 	}
@@ -206,7 +223,9 @@ func (w *walk[T]) endAt(l *walkListing[T], i int) {
 // readPage reads one page within the walks' budget for the key: it takes one of the key's slots, and
 // first waits out the breaker when OpenRouter is rate limiting the key, so that a 429 seen by one
 // reader is waited out once by all, not met by each.
-func readPage[T any](ctx context.Context, c *Client, id [sha256.Size]byte, lane chan struct{}, read Listing[T], offset int) ([]T, error) {
+// wanted, when not nil, is asked just before the request leaves, and a page no longer wanted is not
+// asked for.
+func readPage[T any](ctx context.Context, c *Client, id [sha256.Size]byte, lane chan struct{}, wanted func() bool, read Listing[T], offset int) ([]T, error) {
 	select {
 	case lane <- struct{}{}:
 	case <-ctx.Done():
@@ -217,6 +236,9 @@ func readPage[T any](ctx context.Context, c *Client, id [sha256.Size]byte, lane 
 		if err := c.retry.Sleep(ctx, wait); err != nil {
 			return nil, err
 		}
+	}
+	if wanted != nil && !wanted() {
+		return nil, context.Canceled
 	}
 	return read(ctx, offset)
 }
@@ -233,7 +255,7 @@ func (c *Client) InLane(ctx context.Context, do func(context.Context) error) err
 	id := sha256.Sum256([]byte(key.Reveal()))
 	lane := c.lanes.take(id)
 	defer c.lanes.give(id)
-	_, err := readPage(ctx, c, id, lane, func(ctx context.Context, _ int) ([]struct{}, error) { return nil, do(ctx) }, 0)
+	_, err := readPage(ctx, c, id, lane, nil, func(ctx context.Context, _ int) ([]struct{}, error) { return nil, do(ctx) }, 0)
 	return err
 }
 
