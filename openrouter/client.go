@@ -489,8 +489,11 @@ func readBody(resp *http.Response) (*bytes.Buffer, error) {
 	return buf, err
 }
 
-// releaseBody returns a buffer of readBody to the pool.
+// releaseBody returns a buffer of readBody to the pool, zeroed first: a create's answer holds the new
+// key's secret, which must not linger in memory that other calls reuse (and a decoder that kept
+// bytes of the buffer would show it at once, in TestAnswersOutliveTheirBuffers).
 func releaseBody(buf *bytes.Buffer) {
+	clear(buf.Bytes())
 	if buf.Cap() <= maxPooledBody {
 		buf.Reset()
 		bodies.Put(buf)
