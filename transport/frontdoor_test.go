@@ -555,18 +555,25 @@ func TestSecretInPathIsNotLogged(t *testing.T) {
 // and the first sent bytes of that body; the rest never comes.
 func (fd *frontDoor) rawRequest(t *testing.T, auth string, length, sent int) net.Conn {
 	t.Helper()
+	return fd.stalledPost(t, auth, "Content-Length: "+strconv.Itoa(length), strings.Repeat(" ", sent))
+}
+
+// stalledPost opens a connection and sends a POST /mcp's headers with framing (how the body's length
+// is told), the Authorization header when auth is set, and then first, the start of a body whose
+// rest never comes.
+func (fd *frontDoor) stalledPost(t *testing.T, auth, framing, first string) net.Conn {
+	t.Helper()
 	c, err := net.Dial("tcp", fd.srv.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
 	head := "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
-		"Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: " + legacy + "\r\n" +
-		"Content-Length: " + strconv.Itoa(length) + "\r\n"
+		"Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: " + legacy + "\r\n" + framing + "\r\n"
 	if auth != "" {
 		head += "Authorization: " + auth + "\r\n"
 	}
-	if _, err := io.WriteString(c, head+"\r\n"+strings.Repeat(" ", sent)); err != nil {
+	if _, err := io.WriteString(c, head+"\r\n"+first); err != nil {
 		t.Fatal(err)
 	}
 	return c

@@ -17,18 +17,7 @@ import (
 // chunk, then nothing more.
 func (fd *frontDoor) chunkedRequest(t *testing.T, auth string) net.Conn {
 	t.Helper()
-	c, err := net.Dial("tcp", fd.srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	head := "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
-		"Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: " + legacy + "\r\n" +
-		"Transfer-Encoding: chunked\r\nAuthorization: " + auth + "\r\n\r\n"
-	if _, err := io.WriteString(c, head+"a\r\n{\"jsonrpc\"\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return fd.stalledPost(t, auth, "Transfer-Encoding: chunked", "a\r\n{\"jsonrpc\"\r\n")
 }
 
 // TestStalledBodiesHoldNoCallSlot: bodies that never finish, of known length or chunked, sent with
