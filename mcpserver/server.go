@@ -132,8 +132,8 @@ func describe(sandbox bool, policy tools.Policy) (title, instructions string) {
 		"disable, set limits), rotate and delete keys, check the key in use with current_key, audit every key " +
 		"in one call with audit_keys, clean up many keys in one reviewed step (plan_cleanup, shown to the user, then " +
 		"apply_plan), see and assign guardrails, see members and the keys each made, and read " +
-		"the account's workspaces, credits and spend (query_spend for any range). Keys are named by " +
-		"their hash, never by their secret. A new key's secret is shown once, in create_key's or rotate_key's " +
+		"the account's workspaces, credits and spend (query_spend for any range). Every tool but current_key " +
+		"needs a management key. Keys are named by their hash, never by their secret. A new key's secret is shown once, in create_key's or rotate_key's " +
 		"result (or written to a file, when the server keeps secrets out of the conversation)."
 	if p := policy.String(); p != "" {
 		instructions += " " + p

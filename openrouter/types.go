@@ -140,7 +140,7 @@ type ListKeysParams struct {
 type CreateKeyRequest struct {
 	Name               string      `json:"name" jsonschema:"a name to recognise the key by"`
 	Limit              *float64    `json:"limit,omitempty" jsonschema:"spending limit in USD; omit or null for no limit"`
-	LimitReset         *LimitReset `json:"limit_reset,omitempty" jsonschema:"daily, weekly or monthly (midnight UTC; weeks start Monday); omit to never reset"`
+	LimitReset         *LimitReset `json:"limit_reset,omitempty" jsonschema:"at midnight UTC, weeks from Monday; omit to never reset"`
 	IncludeBYOKInLimit bool        `json:"include_byok_in_limit,omitempty" jsonschema:"count BYOK usage (your own provider keys) against the limit (default false)"`
 	ExpiresAt          *string     `json:"expires_at,omitempty" jsonschema:"ISO 8601 UTC time with seconds, e.g. 2027-12-31T23:59:59Z; omit for no expiry"`
 	WorkspaceID        string      `json:"workspace_id,omitempty" jsonschema:"a workspace (UUID); default the default workspace"`

@@ -51,7 +51,7 @@ const (
 type actionOutcome struct {
 	Hash    string `json:"hash" jsonschema:"the key's hash"`
 	Name    string `json:"name" jsonschema:"the key's name"`
-	Action  string `json:"action" jsonschema:"delete, disable or set_limit"`
+	Action  string `json:"action" jsonschema:"delete, disable, set_limit or assign_guardrail"`
 	Outcome string `json:"outcome" jsonschema:"done, done_before (by an earlier apply), failed or not_attempted"`
 	Error   string `json:"error,omitempty" jsonschema:"why it failed"`
 }
@@ -143,9 +143,28 @@ func prepare(ctx context.Context, d *deps, p *plan) (*preparedPlan, error) {
 	if !slices.Contains(prep.status, pending) && !slices.Contains(prep.status, attempted) {
 		return nil, errPlanApplied
 	}
-	errs := make([]error, len(p.Actions))
+	errs := make([]error, len(p.Actions)+1)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, applyConcurrency)
+	// The guardrails assigned to keys, read once, beside the keys, for the actions bound to them.
+	readsGuardrails := false
+	for i, a := range p.Actions {
+		readsGuardrails = readsGuardrails || prep.status[i] != done && cleanupActions[a.Action].readsGuardrail
+	}
+	assigned := map[string]string{}
+	if readsGuardrails {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			all, err := readAll(ctx, d.client.ListKeyAssignments)
+			for _, x := range all {
+				assigned[x.KeyHash] = x.GuardrailID
+			}
+			if err != nil {
+				errs[len(p.Actions)] = fmt.Errorf("read the guardrails assigned to keys: %w", err)
+			}
+		})
+	}
 	for i, a := range p.Actions {
 		if prep.status[i] == done {
 			continue
@@ -168,13 +187,14 @@ func prepare(ctx context.Context, d *deps, p *plan) (*preparedPlan, error) {
 	var changed, refused []string
 	for i, a := range p.Actions {
 		k := prep.keys[i]
+		read := keyNow{key: k, guardrail: assigned[a.Hash]}
 		switch {
 		case prep.status[i] == done:
-		case k != nil && keyState(k) == a.State:
+		case k != nil && a.stateOf(read) == a.State:
 			if err := a.admit(d.opts.Policy, k); err != nil {
 				refused = append(refused, fmt.Sprintf("%s %q: %s", a.Action, k.Name, skipReason(err)))
 			}
-		case prep.status[i] == attempted && cleanupActions[a.Action].reached(k, a):
+		case prep.status[i] == attempted && cleanupActions[a.Action].reached(read, a):
 			prep.status[i] = done
 		case k == nil:
 			changed = append(changed, fmt.Sprintf("%.12s… no longer exists", a.Hash))
@@ -209,11 +229,21 @@ func (prep *preparedPlan) question(now time.Time) string {
 	var parts []string
 	for _, name := range actionNames {
 		if keys := byAction[name]; len(keys) > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d: %s", name, len(keys), strings.Join(keys, ", ")))
+			parts = append(parts, fmt.Sprintf("%s%s %d: %s", name, prep.guardrailOf(name), len(keys), strings.Join(keys, ", ")))
 		}
 	}
 	return fmt.Sprintf("Apply clean-up plan %s? %s. Whatever uses a deleted or disabled key stops working; deleting "+
 		"cannot be undone.", prep.plan.ID, strings.Join(parts, "; "))
+}
+
+// guardrailOf names the guardrail that the plan's actions of this kind assign, if they assign one.
+func (prep *preparedPlan) guardrailOf(action string) string {
+	for _, a := range prep.plan.Actions {
+		if a.Action == action && a.Guardrail != "" {
+			return " guardrail " + a.Guardrail
+		}
+	}
+	return ""
 }
 
 // result is the plan's outcomes before anything is applied: what was done earlier, the rest not.
@@ -277,7 +307,7 @@ func (prep *preparedPlan) applyOne(ctx context.Context, d *deps, run *planRun, a
 	var record *auditRecord
 	if d.opts.Audit != nil {
 		var err error
-		if record, err = d.opts.Audit.planned(ctx, prep.plan.ID, a.Action, a.Hash, name); err != nil {
+		if record, err = d.opts.Audit.planned(ctx, prep.plan.ID, a, name); err != nil {
 			return toolError(auditRefusal(err))
 		}
 	}

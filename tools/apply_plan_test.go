@@ -51,6 +51,17 @@ func (e *env) apply(t *testing.T, token string) (map[string]any, string, bool) {
 	return e.checked(t, "apply_plan", res), text(res), true
 }
 
+// tryingOnce is e with a client that sends each request once, never retrying.
+func (e *env) tryingOnce(t *testing.T) *env {
+	t.Helper()
+	once, err := openrouter.New(openrouter.Options{BaseURL: e.url, APIKey: openrouter.Secret(e.sb.ManagementKey()),
+		Retry: openrouter.RetryPolicy{MaxAttempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newEnvWith(t, e.sb, once, tools.Options{})
+}
+
 // outcomes counts a result's actions by outcome.
 func outcomes(sc map[string]any) map[string]int {
 	n := map[string]int{}
@@ -163,66 +174,78 @@ func TestAKeyChangedSinceThePlanStopsTheWholePlan(t *testing.T) {
 // apply: 6 done and reported (and those of the next 3 already under way, with actions run 4 at a
 // time), none started after it, and applying the same token again does only the rest, never an action
 // twice (the sandbox's changes are counted per key). The client does not retry, and every other change
-// takes a little while, so the failure is known before a slot frees for another action.
+// takes a little while, so the failure is known before a slot frees for another action. It holds for
+// an update (disable) and for an assignment (assign_guardrail), which OpenRouter makes by guardrail.
 func TestAPartialFailureIsReportedAndTheRestAppliedOnce(t *testing.T) {
-	var failing atomic.Value
-	failing.Store("")
-	e, changes := mutationsEnv(t, tools.Options{}, func(r *http.Request) bool {
-		if r.Method != http.MethodPatch {
-			return false
-		}
-		if h := failing.Load().(string); h != "" && strings.HasSuffix(r.URL.Path, "/"+h) {
-			return true
-		}
-		time.Sleep(20 * time.Millisecond)
-		return false
-	})
-	once, err := openrouter.New(openrouter.Options{BaseURL: e.url, APIKey: openrouter.Secret(e.sb.ManagementKey()),
-		Retry: openrouter.RetryPolicy{MaxAttempts: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e = newEnvWith(t, e.sb, once, tools.Options{})
-	hashes := e.keysToDisable(t, "partial", 20)
-	token := e.planOf(t, "disable", hashes)
+	for _, action := range []string{"disable", "assign_guardrail"} {
+		t.Run(action, func(t *testing.T) {
+			var failing atomic.Value
+			failing.Store("")
+			e, changes := mutationsEnv(t, tools.Options{}, func(r *http.Request) bool {
+				if r.Method == http.MethodGet {
+					return false
+				}
+				if h := failing.Load().(string); h != "" && (strings.HasSuffix(r.URL.Path, "/"+h) || strings.Contains(bodyOf(r), h)) {
+					return true
+				}
+				time.Sleep(20 * time.Millisecond)
+				return false
+			})
+			guard := sampleGuardrail(t, mustClient(t, e))
+			e = e.tryingOnce(t)
+			hashes := e.keysToDisable(t, "partial", 20)
+			list, _ := json.Marshal(hashes)
+			args := `{"disable":` + string(list) + `}`
+			isDone := func(h string) bool { return e.disabled(t, h) }
+			if action == "assign_guardrail" {
+				args = `{"assign_guardrail":` + string(list) + `,"guardrail_id":"` + guard + `"}`
+				isDone = func(h string) bool { return e.guardrailOf(t, h) == guard }
+			}
+			sc := e.plan(t, args)
+			if n := len(sc["actions"].([]any)); n != 20 {
+				t.Fatalf("a plan of %d actions, want 20: %v", n, sc)
+			}
+			token := sc["plan_token"].(string)
 
-	failing.Store(hashes[6])
-	out, txt, ok := e.apply(t, token)
-	if !ok || out["complete"] != false || !strings.Contains(txt, "partly applied") {
-		t.Fatalf("want a partial result: %s", txt)
-	}
-	var done []string
-	for i, a := range out["actions"].([]any) {
-		m := a.(map[string]any)
-		want := map[bool]string{true: "done", false: "not_attempted"}[i < 6]
-		switch {
-		case i == 6:
-			want = "failed"
-		case i > 6 && i < 6+4 && m["outcome"] == "done":
-			want = "done" // started, a few at a time, before the 7th failed
-		}
-		if m["outcome"] != want {
-			t.Errorf("action %d: %v, want %s", i+1, m, want)
-		}
-		if m["outcome"] == "done" {
-			done = append(done, m["hash"].(string))
-		}
-	}
-	failing.Store("")
-	out, txt, ok = e.apply(t, token)
-	if !ok || out["complete"] != true {
-		t.Fatalf("re-apply: %s", txt)
-	}
-	if n := outcomes(out); n["done_before"] != len(done) || n["done"] != 20-len(done) {
-		t.Errorf("re-apply: %v, want %d done before and %d done now", n, len(done), 20-len(done))
-	}
-	for i, h := range hashes {
-		if got := changes.of(h); got != 1 {
-			t.Errorf("key %d was changed %d times, want once", i+1, got)
-		}
-		if !e.disabled(t, h) {
-			t.Errorf("key %d is not disabled", i+1)
-		}
+			failing.Store(hashes[6])
+			out, txt, ok := e.apply(t, token)
+			if !ok || out["complete"] != false || !strings.Contains(txt, "partly applied") {
+				t.Fatalf("want a partial result: %s", txt)
+			}
+			var done []string
+			for i, a := range out["actions"].([]any) {
+				m := a.(map[string]any)
+				want := map[bool]string{true: "done", false: "not_attempted"}[i < 6]
+				switch {
+				case i == 6:
+					want = "failed"
+				case i > 6 && i < 6+4 && m["outcome"] == "done":
+					want = "done" // started, a few at a time, before the 7th failed
+				}
+				if m["outcome"] != want {
+					t.Errorf("action %d: %v, want %s", i+1, m, want)
+				}
+				if m["outcome"] == "done" {
+					done = append(done, m["hash"].(string))
+				}
+			}
+			failing.Store("")
+			out, txt, ok = e.apply(t, token)
+			if !ok || out["complete"] != true {
+				t.Fatalf("re-apply: %s", txt)
+			}
+			if n := outcomes(out); n["done_before"] != len(done) || n["done"] != 20-len(done) {
+				t.Errorf("re-apply: %v, want %d done before and %d done now", n, len(done), 20-len(done))
+			}
+			for i, h := range hashes {
+				if got := changes.of(h); got != 1 {
+					t.Errorf("key %d was changed %d times, want once", i+1, got)
+				}
+				if !isDone(h) {
+					t.Errorf("key %d: the %s is not done", i+1, action)
+				}
+			}
+		})
 	}
 }
 
@@ -231,12 +254,7 @@ func TestAPartialFailureIsReportedAndTheRestAppliedOnce(t *testing.T) {
 // done, without sending it again.
 func TestAChangeWhoseAnswerWasLostIsNotMadeAgain(t *testing.T) {
 	e, changes := mutationsEnv(t, tools.Options{}, nil)
-	once, err := openrouter.New(openrouter.Options{BaseURL: e.url, APIKey: openrouter.Secret(e.sb.ManagementKey()),
-		Retry: openrouter.RetryPolicy{MaxAttempts: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e = newEnvWith(t, e.sb, once, tools.Options{})
+	e = e.tryingOnce(t)
 	hashes := e.keysToDisable(t, "lost", 3)
 	token := e.planOf(t, "disable", hashes)
 	e.sb.InjectNext(sandbox.Fault{Kind: sandbox.FaultInternal, After: true, Method: http.MethodPatch})
@@ -354,5 +372,141 @@ func TestAPlanMadeByOnePersonIsNotAppliedByAnother(t *testing.T) {
 	}
 	if res := e.callIn(t, alice, "apply_plan", map[string]any{"plan_token": token}, "", nil); res.IsError {
 		t.Errorf("alice applying her own plan: %s", text(res))
+	}
+}
+
+// guardrailOf is the id of the guardrail assigned to the key itself, "" when none is.
+func (e *env) guardrailOf(t *testing.T, hash string) string {
+	t.Helper()
+	res := e.call(t, "get_key", `{"hash":"`+hash+`"}`)
+	if res.IsError {
+		t.Fatalf("get_key: %s", text(res))
+	}
+	g, _ := structured(t, res)["key"].(map[string]any)["guardrail"].(map[string]any)
+	if g == nil || g["via"] != "key" {
+		return ""
+	}
+	return g["id"].(string)
+}
+
+// TestAPlanAssignsAGuardrailBoundToTheAssignmentAsRead: assign_guardrail plans the keys that do not
+// hold the guardrail, skips one that does, and binds each key's assignment as read: one assigned
+// meanwhile stops the whole plan, though assigning moves nothing of the key itself.
+func TestAPlanAssignsAGuardrailBoundToTheAssignmentAsRead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	e, changes := mutationsEnv(t, tools.Options{Audit: openAudit(t, path)}, nil)
+	guard := sampleGuardrail(t, mustClient(t, e))
+	hashes := e.keysToDisable(t, "guard", 3)
+	prod := mustKey(t, e, "Production chatbot")
+	list, _ := json.Marshal(append(slices.Clone(hashes), prod))
+	args := `{"assign_guardrail":` + string(list) + `,"guardrail_id":"` + guard + `"}`
+	before := changes.all()
+	res := e.call(t, "plan_cleanup", args)
+	sc := e.checked(t, "plan_cleanup", res)
+	if got := actionsOf(sc); !slices.Equal(got, []string{"assign_guardrail guard-00", "assign_guardrail guard-01", "assign_guardrail guard-02"}) {
+		t.Errorf("actions %v, want the three new keys", got)
+	}
+	if s := sc["skipped"].([]any); len(s) != 1 || s[0].(map[string]any)["hash"] != prod || !strings.Contains(s[0].(map[string]any)["reason"].(string), "already assigned") {
+		t.Errorf("skipped %v, want the production key, which holds the guardrail already", s)
+	}
+	if want := `assign_guardrail: guardrail "Production policy" (` + guard + `)`; !strings.Contains(text(res), want) {
+		t.Errorf("the plan's text does not name the guardrail (%s):\n%s", want, text(res))
+	}
+	if changes.all() != before {
+		t.Fatal("planning changed the sandbox")
+	}
+
+	// Assigned meanwhile, by another call: the plan is refused, nothing applied.
+	if res := e.call(t, "assign_guardrail", `{"guardrail_id":"`+guard+`","hashes":["`+hashes[1]+`"]}`); res.IsError {
+		t.Fatal(text(res))
+	}
+	before = changes.all()
+	if _, txt, ok := e.apply(t, sc["plan_token"].(string)); ok || !strings.Contains(txt, "changed since") || !strings.Contains(txt, hashes[1][:12]) {
+		t.Errorf("want nothing applied and the key assigned meanwhile named: %s", txt)
+	}
+	if changes.all() != before || e.guardrailOf(t, hashes[0]) != "" {
+		t.Fatal("a refused plan assigned a guardrail")
+	}
+
+	// Planned again, it leaves that key out and assigns the others, each once, audited with the guardrail.
+	sc = e.plan(t, args)
+	out, txt, ok := e.apply(t, sc["plan_token"].(string))
+	if !ok || out["complete"] != true || outcomes(out)["done"] != 2 {
+		t.Fatalf("apply: %s", txt)
+	}
+	for _, h := range []string{hashes[0], hashes[2]} {
+		if e.guardrailOf(t, h) != guard || changes.of(h) != 1 {
+			t.Errorf("%.12s: guardrail %q after %d changes, want %s after one", h, e.guardrailOf(t, h), changes.of(h), guard)
+		}
+	}
+	audited := 0
+	for _, r := range readAudit(t, path) {
+		if r["tool"] == "apply_plan" && r["action"] == "assign_guardrail" && r["guardrail_id"] == guard {
+			audited++
+		}
+	}
+	if audited != 4 {
+		t.Errorf("%d audit records of the assignments with the guardrail, want an attempt and an outcome for each", audited)
+	}
+}
+
+// TestAPlannedAssignmentHoldsToTheGuardrailPolicy: with --guardrail, a plan may assign that guardrail
+// only, at plan time and at apply time; a guardrail that does not exist, or a workspace's default,
+// which cannot be assigned, is refused before anything is planned.
+func TestAPlannedAssignmentHoldsToTheGuardrailPolicy(t *testing.T) {
+	const other = "11111111-2222-4333-8444-555555555555"
+	e, changes := mutationsEnv(t, tools.Options{ConfirmSecret: sharedSecret}, nil)
+	c := mustClient(t, e)
+	guard := sampleGuardrail(t, c)
+	hashes := e.keysToDisable(t, "policy", 2)
+	list, _ := json.Marshal(hashes)
+	args := `{"assign_guardrail":` + string(list) + `,"guardrail_id":"` + guard + `"}`
+	token := e.plan(t, args)["plan_token"].(string)
+
+	strict := newEnvWith(t, e.sb, c, tools.Options{ConfirmSecret: sharedSecret, Policy: tools.Policy{Guardrail: other}})
+	if res := strict.call(t, "plan_cleanup", args); !res.IsError || !strings.Contains(text(res), "--guardrail") {
+		t.Errorf("another guardrail than the policy's, at plan time: %s", text(res))
+	}
+	before := changes.all()
+	if _, txt, ok := strict.apply(t, token); ok || !strings.Contains(txt, "--guardrail") || changes.all() != before {
+		t.Errorf("another guardrail than the policy's, at apply time: %s", txt)
+	}
+
+	page, err := c.ListGuardrails(context.Background(), openrouter.ListGuardrailsParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var def string
+	for _, g := range page.Items {
+		if strings.HasSuffix(g.Name, " Default") {
+			def = g.ID
+		}
+	}
+	for args, want := range map[string]string{
+		`{"assign_guardrail":["no_limit"]}`:                                "needs guardrail_id",
+		`{"disable":["expired"],"guardrail_id":"` + guard + `"}`:           "goes with assign_guardrail",
+		`{"assign_guardrail":["no_limit"],"guardrail_id":"` + other + `"}`: "There is no guardrail " + other,
+		`{"assign_guardrail":["no_limit"],"guardrail_id":"` + def + `"}`:   "default guardrail of workspace",
+	} {
+		if res := e.call(t, "plan_cleanup", args); !res.IsError || !strings.Contains(text(res), want) {
+			t.Errorf("%s: want a refusal saying %q, got %s", args, want, text(res))
+		}
+	}
+}
+
+// TestAPlanFindsKeysByTheKindsTheControlsTell: unbounded needs the guardrails beside the keys; a plan
+// reads them to find such keys, as audit_keys does.
+func TestAPlanFindsKeysByTheKindsTheControlsTell(t *testing.T) {
+	e := newEnv(t, "management")
+	guard := sampleGuardrail(t, mustClient(t, e))
+	fresh := e.newKey(t, "fresh-unbounded")
+	sc := e.plan(t, `{"assign_guardrail":["unbounded"],"guardrail_id":"`+guard+`"}`)
+	if got := actionsOf(sc); !slices.Contains(got, "assign_guardrail fresh-unbounded") {
+		t.Errorf("the plan %v does not assign the unbounded key %.12s", got, fresh)
+	}
+	for _, a := range sc["actions"].([]any) {
+		if m := a.(map[string]any); m["name"] == "Production chatbot" {
+			t.Errorf("a key its guardrail bounds was chosen as unbounded: %v", m)
+		}
 	}
 }

@@ -42,7 +42,7 @@ var assignGuardrail = spec[assignGuardrailArgs, assignGuardrailResult]{
 	name:  "assign_guardrail",
 	title: "Assign a guardrail to keys",
 	description: "Assign a guardrail to keys, or remove keys from it. A key holds one guardrail: the result names " +
-		"keys whose other guardrail this replaced. Needs a management key.",
+		"keys whose other guardrail this replaced.",
 	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(false), DestructiveHint: hint(true), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
 	constrainInput: func(s *jsonschema.Schema) {
 		property(s, "guardrail_id").Pattern = uuidPattern

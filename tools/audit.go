@@ -60,9 +60,10 @@ type auditRecord struct {
 	Hash      string `json:"hash,omitempty"`
 	NewHash   string `json:"new_hash,omitempty"` // a rotated key's successor
 	Name      string `json:"name,omitempty"`
-	PlanID    string `json:"plan_id,omitempty"` // an action of a cleanup plan: the plan it belongs to
-	Action    string `json:"action,omitempty"`  // and which action it is (disable, delete, set_limit)
-	Outcome   string `json:"outcome,omitempty"` // ok or error
+	PlanID    string `json:"plan_id,omitempty"`      // an action of a cleanup plan: the plan it belongs to
+	Action    string `json:"action,omitempty"`       // and which action it is (disable, delete, set_limit, assign_guardrail)
+	Guardrail string `json:"guardrail_id,omitempty"` // the guardrail assign_guardrail assigns
+	Outcome   string `json:"outcome,omitempty"`      // ok or error
 	Error     string `json:"error,omitempty"`
 	Client    string `json:"client,omitempty"`
 	Principal string `json:"principal,omitempty"`
@@ -114,8 +115,9 @@ func (a *AuditLog) attempt(ctx context.Context, tool, hash, name string) (*audit
 // planned records that apply_plan is about to carry out one action of a plan, before OpenRouter is
 // asked: each action has its own attempt and outcome, so the log says exactly which were done. The
 // record it returns is the action's, for its outcome.
-func (a *AuditLog) planned(ctx context.Context, planID, action, hash, name string) (*auditRecord, error) {
-	return a.begin(ctx, auditRecord{Tool: applyPlanName, Hash: hash, Name: name, PlanID: planID, Action: action})
+func (a *AuditLog) planned(ctx context.Context, planID string, action plannedAction, name string) (*auditRecord, error) {
+	return a.begin(ctx, auditRecord{Tool: applyPlanName, Hash: action.Hash, Name: name, PlanID: planID, Action: action.Action,
+		Guardrail: action.Guardrail})
 }
 
 // begin writes rec as an attempt, with a call id of its own.

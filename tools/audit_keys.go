@@ -78,8 +78,8 @@ var auditKeys = spec[auditKeysArgs, auditKeysResult]{
 	name:  "audit_keys",
 	title: "Audit all API keys",
 	description: "Check every key of every workspace (disabled and expired included) and report what needs " +
-		"attention, worst first, naming each key's guardrail and creator. Use it for \"which keys are stale, " +
-		"unbounded, orphaned or near their limit?\". Needs a management key.",
+		"attention, worst first, with each key's guardrail and creator: which keys are stale, unbounded, " +
+		"orphaned, near their limit?",
 	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
 	constrainInput: func(s *jsonschema.Schema) {
 		constrainAudited(s)
@@ -94,29 +94,21 @@ var auditKeys = spec[auditKeysArgs, auditKeysResult]{
 		if err != nil {
 			return auditKeysResult{}, err
 		}
-		// The controls beside the keys are read while the keys are walked, in the same budget of
-		// requests in flight: the audit takes the round trips of the keys alone.
 		var (
 			ctl    *controls
 			creds  []allowList
-			ctlErr error
-			wg     sync.WaitGroup
+			beside func(context.Context) error
 		)
-		ctlCtx, stopControls := context.WithCancel(ctx)
-		defer stopControls()
 		checkControls := len(in.Kinds) == 0 || slices.ContainsFunc(in.Kinds, func(k string) bool { return slices.Contains(controlKinds, k) })
 		if checkControls {
-			wg.Go(func() {
-				if ctl, ctlErr = readControls(ctlCtx, d.client, workspaces); ctlErr == nil {
-					creds, ctlErr = readAllowLists(ctlCtx, d.client, workspaces)
+			beside = func(ctx context.Context) (err error) {
+				if ctl, err = readControls(ctx, d.client, workspaces); err == nil {
+					creds, err = readAllowLists(ctx, d.client, workspaces)
 				}
-			})
+				return err
+			}
 		}
-		keys, err := keysOf(ctx, d.client, workspaces)
-		if err != nil {
-			stopControls()
-		}
-		wg.Wait()
+		keys, ctlErr, err := keysBeside(ctx, d.client, workspaces, beside)
 		if err != nil {
 			return auditKeysResult{}, err
 		}
@@ -218,6 +210,24 @@ func auditedKeys(ctx context.Context, c *openrouter.Client, workspaceIDs []strin
 	}
 	keys, err := keysOf(ctx, c, workspaces)
 	return keys, workspaces, err
+}
+
+// keysBeside reads every key of workspaces (as keysOf) and, when beside is not nil, runs it at the same
+// time to read the controls beside the keys, in the same budget of requests in flight: the call takes
+// the round trips of the keys alone. A failure to read the keys stops beside; besideErr is beside's
+// own failure, which the caller may report and go on without.
+func keysBeside(ctx context.Context, c *openrouter.Client, workspaces []string, beside func(context.Context) error) (keys []openrouter.Key, besideErr, err error) {
+	var wg sync.WaitGroup
+	besideCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	if beside != nil {
+		wg.Go(func() { besideErr = beside(besideCtx) })
+	}
+	if keys, err = keysOf(ctx, c, workspaces); err != nil {
+		stop()
+	}
+	wg.Wait()
+	return keys, besideErr, err
 }
 
 // auditedWorkspaces are the workspaces given, each once, or by default every workspace of the account.

@@ -30,11 +30,10 @@ func (r createKeyResult) auditKey() (string, string) { return r.Key.Hash, r.Key.
 var createKey = spec[createKeyArgs, createKeyResult]{
 	name:  "create_key",
 	title: "Create an API key",
-	description: "Create an OpenRouter API key, optionally with a USD spending limit that resets daily, weekly " +
-		"or monthly (midnight UTC) and an expiry. The result holds the key's secret, shown only this once and never " +
-		"readable again: hand it to the user or where it is needed now, and do not repeat it (or the file it was " +
-		"written to, when the server keeps secrets out of the conversation). Each call makes a new key: before " +
-		"retrying, check list_keys that it was not made. Needs a management key.",
+	description: "Create an API key, optionally with a USD spending limit (resetting daily, weekly or monthly) and " +
+		"an expiry. The result holds its secret, shown only this once: hand it to the user or where it is needed " +
+		"now, and do not repeat it (nor the file it was written to, when the server keeps secrets out of the " +
+		"conversation). Each call makes a new key: before retrying, check list_keys that it was not made.",
 	hints:   mcp.ToolAnnotation{ReadOnlyHint: hint(false), DestructiveHint: hint(false), IdempotentHint: hint(false), OpenWorldHint: hint(false)},
 	subject: func(in createKeyArgs) (string, string) { return "", in.Name },
 	admit: func(p Policy, in *createKeyArgs, now time.Time) (err error) {

@@ -18,7 +18,7 @@ type currentKeyResult struct {
 var currentKey = spec[noArgs, currentKeyResult]{
 	name:  "current_key",
 	title: "Show the key in use",
-	description: "Describe the OpenRouter API key this server is using: its masked label, whether it is a " +
+	description: "Describe the OpenRouter key this server uses: its masked label, whether it is a " +
 		"management key (is_management_key; the other tools need one), its spending limit and usage in USD, its " +
 		"expiry, and its budget layers (budgets; the text says which binds first). Works with any valid key. Use it first when other tools fail with 401 or 403.",
 	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},

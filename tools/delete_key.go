@@ -21,10 +21,9 @@ func (r deleteKeyResult) auditKey() (string, string) { return r.Hash, "" }
 var deleteKey = spec[hashArgs, deleteKeyResult]{
 	name:  "delete_key",
 	title: "Delete an API key",
-	description: "Permanently delete an OpenRouter API key by its hash. Every application using that key stops " +
+	description: "Permanently delete an API key by its hash. Every application using that key stops " +
 		"working at once, and this cannot be undone. To stop a key temporarily, use update_key with disabled: " +
-		"true instead. Confirm the hash with get_key or list_keys first; the user may be asked to confirm. " +
-		"Needs a management key.",
+		"true instead. Confirm the hash with get_key or list_keys first; the user may be asked to confirm.",
 	hints:          mcp.ToolAnnotation{ReadOnlyHint: hint(false), DestructiveHint: hint(true), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
 	constrainInput: requireHash,
 	subject:        func(in hashArgs) (string, string) { return in.Hash, "" },

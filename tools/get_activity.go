@@ -52,8 +52,7 @@ var getActivity = spec[activityArgs, activityResult]{
 	name:  "get_activity",
 	title: "Show spending activity",
 	description: "Show the account's spend in USD, with requests and tokens, per day and model over the last 30 " +
-		"completed UTC days; optionally for one key, day or workspace. Needs a " +
-		"management key.",
+		"completed UTC days; optionally for one key, day or workspace.",
 	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
 	constrainInput: func(s *jsonschema.Schema) {
 		requireHash(s)

@@ -19,7 +19,7 @@ var getCredits = spec[noArgs, creditsResult]{
 	name:  "get_credits",
 	title: "Show the account's credits",
 	description: "Show the OpenRouter account's credit balance in USD: credits bought, used, and remaining. " +
-		"Requests to paid models fail, whatever the key's own limit, once nothing remains. Needs a management key.",
+		"Requests to paid models fail, whatever the key's own limit, once nothing remains.",
 	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
 	call: func(ctx context.Context, d *deps, _ noArgs) (creditsResult, error) {
 		c, err := d.client.GetCredits(ctx)

@@ -18,9 +18,9 @@ type keyResult struct {
 var getKey = spec[hashArgs, keyResult]{
 	name:  "get_key",
 	title: "Get an API key",
-	description: "Get one OpenRouter API key by its hash: name, disabled state, spending limit and what remains of " +
+	description: "Get one API key by its hash: name, disabled state, spending limit and what remains of " +
 		"it, usage today, this week, this month and in total, expiry, guardrail and creator. " +
-		"Money is in USD; limits reset at midnight UTC. Needs a management key.",
+		"Money is in USD; limits reset at midnight UTC.",
 	hints:          mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
 	constrainInput: requireHash,
 	call: func(ctx context.Context, d *deps, in hashArgs) (keyResult, error) {

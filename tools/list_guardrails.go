@@ -51,7 +51,7 @@ var listGuardrails = spec[listGuardrailsArgs, listGuardrailsResult]{
 	name:  "list_guardrails",
 	title: "List guardrails",
 	description: "List guardrails (budgets, model and data rules) with the keys and members each is assigned to; " +
-		"guardrail_id shows one in full. Needs a management key.",
+		"guardrail_id shows one in full.",
 	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
 	constrainInput: func(s *jsonschema.Schema) {
 		property(s, "guardrail_id").Pattern = uuidPattern

@@ -37,10 +37,9 @@ type listKeysResult struct {
 var listKeys = spec[listKeysArgs, listKeysResult]{
 	name:  "list_keys",
 	title: "List API keys",
-	description: "List the account's keys, newest first, 100 a page (all: true follows the pages, up to 5000; " +
-		"name filters). Use it to find a key's hash for the other tools, or to review limits, usage, last use, " +
-		"guardrail and creator. Money is in USD; limits reset at midnight UTC. Never shows secrets, only masked " +
-		"labels. Needs a management key.",
+	description: "List the account's keys, newest first, 100 a page (or all, up to 5000). Use it to find a key's " +
+		"hash for the other tools, or to review limits, usage, last use, guardrail and creator. Money is in USD; " +
+		"limits reset at midnight UTC. Shows masked labels, never secrets.",
 	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
 	constrainInput: func(s *jsonschema.Schema) {
 		property(s, "offset").Minimum = jsonschema.Ptr(0.0)

@@ -42,7 +42,7 @@ var listMembers = spec[listMembersArgs, listMembersResult]{
 	name:  "list_members",
 	title: "List members and their keys",
 	description: "List the organization's members with how many keys each created, and creators who left; with " +
-		"member, that member's keys (for off-boarding). Needs a management key.",
+		"member, that member's keys (for off-boarding).",
 	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
 	call: func(ctx context.Context, d *deps, in listMembersArgs) (listMembersResult, error) {
 		keys, _, err := auditedKeys(ctx, d.client, nil)

@@ -30,7 +30,7 @@ var listWorkspaces = spec[listWorkspacesArgs, listWorkspacesResult]{
 	name:  "list_workspaces",
 	title: "List workspaces",
 	description: "List the account's workspaces (up to 500): id, name, slug, description and settings. Pass an " +
-		"id as workspace_id to list_keys, create_key or get_activity. Needs a management key.",
+		"id as workspace_id to list_keys, create_key or get_activity.",
 	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
 	constrainOutput: func(s *jsonschema.Schema) {
 		ws := property(s, "workspaces")

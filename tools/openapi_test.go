@@ -60,7 +60,7 @@ var openAPISource = map[string]struct {
 	// old key's settings, so only its name and how to retire the old key are arguments.
 	"rotate_key": {pathHash: true, extraArgs: []string{"name", "retire"}},
 	// plan_cleanup chooses keys as audit_keys does, and gives each an action; apply_plan takes its token.
-	"plan_cleanup": {extraArgs: []string{"delete", "disable", "set_limit", "limit", "limit_reset", "workspace_ids",
+	"plan_cleanup": {extraArgs: []string{"delete", "disable", "set_limit", "limit", "limit_reset", "assign_guardrail", "guardrail_id", "workspace_ids",
 		"unused_days", "near_limit_pct", "expiring_days"}},
 	"apply_plan": {extraArgs: []string{"plan_token"}, extraRequired: []string{"plan_token"}},
 	// The controls' tools read several endpoints each and follow their pages (openapi-controls.yaml):

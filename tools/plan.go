@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -29,45 +30,64 @@ import (
 // nothing and says to plan again.
 
 // The actions a plan may hold.
+//
+// There is no set_expiry: OpenRouter's PATCH /keys/{hash} cannot change expires_at (an expiry is set
+// only when a key is created), so such an action could only be a rotation, which rotate_key does one
+// key at a time with the user watching.
 const (
-	actionDelete   = "delete"
-	actionDisable  = "disable"
-	actionSetLimit = "set_limit"
+	actionDelete          = "delete"
+	actionDisable         = "disable"
+	actionSetLimit        = "set_limit"
+	actionAssignGuardrail = "assign_guardrail"
 )
+
+// keyNow is a key of a plan as read: the key (nil: it no longer exists) and the id of the guardrail
+// assigned to the key itself ("": none), read only for an action that depends on it.
+type keyNow struct {
+	key       *openrouter.Key
+	guardrail string
+}
 
 // cleanupAction is what one kind of action does to a key, and how to tell it is done.
 type cleanupAction struct {
 	verb string // the past tense, for reports: "disabled"
-	// reached reports whether the key (nil: it no longer exists) is already as the action leaves it.
-	reached func(k *openrouter.Key, a plannedAction) bool
+	// reached reports whether the key is already as the action leaves it.
+	reached func(k keyNow, a plannedAction) bool
 	// change is the update the action makes, held to update_key's policy at plan and apply time; nil
 	// for an action that is not an update (run does it).
 	change func(a plannedAction) updateKeyArgs
 	// run carries out an action that is not an update.
-	run func(ctx context.Context, c *openrouter.Client, hash string) error
+	run func(ctx context.Context, c *openrouter.Client, a plannedAction) error
+	// admit holds an action that is not an update to the policy beyond the managed prefix; nil: nothing more.
+	admit func(p Policy, a plannedAction) error
+	// readsGuardrail is true for an action that depends on the guardrail assigned to the key: the plan
+	// binds that assignment as well as the key.
+	readsGuardrail bool
 }
 
 // cleanupActions are the actions, strongest first: a key that two of plan_cleanup's arguments select
-// gets the first. Adding one (assign_guardrail) is an entry here, its name in the list and its
-// arguments in planCleanupArgs and plannedAction.
+// gets the first. Adding one is an entry here, its name in the list and its arguments in
+// planCleanupArgs and plannedAction.
 var cleanupActions = map[string]cleanupAction{
 	actionDelete: {
 		verb:    "deleted",
-		reached: func(k *openrouter.Key, _ plannedAction) bool { return k == nil },
-		run:     func(ctx context.Context, c *openrouter.Client, hash string) error { return c.DeleteKey(ctx, hash) },
+		reached: func(k keyNow, _ plannedAction) bool { return k.key == nil },
+		run: func(ctx context.Context, c *openrouter.Client, a plannedAction) error {
+			return c.DeleteKey(ctx, a.Hash)
+		},
 	},
 	actionDisable: {
 		verb:    "disabled",
-		reached: func(k *openrouter.Key, _ plannedAction) bool { return k != nil && k.Disabled },
+		reached: func(k keyNow, _ plannedAction) bool { return k.key != nil && k.key.Disabled },
 		change: func(a plannedAction) updateKeyArgs {
 			return updateKeyArgs{hashArgs: hashArgs{a.Hash}, UpdateKeyRequest: openrouter.UpdateKeyRequest{Disabled: openrouter.Some(true)}}
 		},
 	},
 	actionSetLimit: {
 		verb: "limited",
-		reached: func(k *openrouter.Key, a plannedAction) bool {
-			return k != nil && k.Limit != nil && a.Limit != nil && *k.Limit == *a.Limit &&
-				(a.Reset == "" || a.Reset == resetOf(k))
+		reached: func(k keyNow, a plannedAction) bool {
+			return k.key != nil && k.key.Limit != nil && a.Limit != nil && *k.key.Limit == *a.Limit &&
+				(a.Reset == "" || a.Reset == resetOf(k.key))
 		},
 		change: func(a plannedAction) updateKeyArgs {
 			u := updateKeyArgs{hashArgs: hashArgs{a.Hash}}
@@ -80,6 +100,18 @@ var cleanupActions = map[string]cleanupAction{
 			return u
 		},
 	},
+	actionAssignGuardrail: {
+		verb:    "assigned it",
+		reached: func(k keyNow, a plannedAction) bool { return k.key != nil && k.guardrail == a.Guardrail },
+		run: func(ctx context.Context, c *openrouter.Client, a plannedAction) error {
+			_, err := c.AssignKeys(ctx, a.Guardrail, []string{a.Hash})
+			return err
+		},
+		admit: func(p Policy, a plannedAction) error {
+			return assignGuardrail.admit(p, &assignGuardrailArgs{GuardrailID: a.Guardrail}, time.Time{})
+		},
+		readsGuardrail: true,
+	},
 }
 
 // resetOf is how k's limit resets, "never" when it does not.
@@ -91,23 +123,39 @@ func resetOf(k *openrouter.Key) string {
 }
 
 // actionNames lists the actions in the order of cleanupActions' precedence.
-var actionNames = []string{actionDelete, actionDisable, actionSetLimit}
+var actionNames = []string{actionDelete, actionDisable, actionSetLimit, actionAssignGuardrail}
 
 // plannedAction is one action of a plan, as its token carries it (short field names: the model copies
 // the token).
 type plannedAction struct {
-	Hash   string   `json:"h"`
-	State  string   `json:"s"` // keyState of the key when planned
-	Action string   `json:"a"`
-	Limit  *float64 `json:"l,omitempty"` // set_limit's limit
-	Reset  string   `json:"r,omitempty"` // set_limit's reset ("never" stops it); "" leaves it
+	Hash      string   `json:"h"`
+	State     string   `json:"s"` // stateOf the key when planned
+	Action    string   `json:"a"`
+	Limit     *float64 `json:"l,omitempty"` // set_limit's limit
+	Reset     string   `json:"r,omitempty"` // set_limit's reset ("never" stops it); "" leaves it
+	Guardrail string   `json:"g,omitempty"` // assign_guardrail's guardrail
 }
 
-// admit holds the action on k to the policy: the managed prefix for every action, and update_key's
-// rules for an update, judged on the key as the update leaves it.
+// stateOf is what the plan binds of k for this action: the key's keyState and, for an action that
+// depends on it, the guardrail assigned to the key, so that an assignment changed since the plan
+// stops it as a renamed key does.
+func (a plannedAction) stateOf(k keyNow) string {
+	s := keyState(k.key)
+	if !cleanupActions[a.Action].readsGuardrail {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s + "\x00" + k.guardrail))
+	return hex.EncodeToString(sum[:8])
+}
+
+// admit holds the action on k to the policy: the managed prefix for every action, update_key's rules
+// for an update, judged on the key as the update leaves it, and the action's own rules for another.
 func (a plannedAction) admit(p Policy, k *openrouter.Key) error {
 	if err := p.checkTarget(k); err != nil {
 		return err
+	}
+	if admit := cleanupActions[a.Action].admit; admit != nil {
+		return admit(p, a)
 	}
 	if change := cleanupActions[a.Action].change; change != nil {
 		u := change(a)
@@ -123,7 +171,7 @@ func (a plannedAction) admit(p Policy, k *openrouter.Key) error {
 func (a plannedAction) apply(ctx context.Context, c *openrouter.Client) error {
 	kind := cleanupActions[a.Action]
 	if kind.change == nil {
-		return kind.run(ctx, c, a.Hash)
+		return kind.run(ctx, c, a)
 	}
 	_, err := c.UpdateKey(ctx, a.Hash, kind.change(a).request())
 	return err

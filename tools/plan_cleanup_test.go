@@ -1,9 +1,11 @@
 package tools_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -14,9 +16,9 @@ import (
 	"github.com/orkeys/openrouter-keys-mcp/tools"
 )
 
-// mutationsEnv is a sandbox whose changes (any request but a GET) are counted, per key hash and in
-// all, with the tools bound to a client of it; fail, when not nil and true for a request, answers it
-// with a 500 instead of the sandbox.
+// mutationsEnv is a sandbox whose changes (any request but a GET) are counted, per key hash (the
+// path's, or each of a guardrail assignment's key_hashes) and in all, with the tools bound to a client
+// of it; fail, when not nil and true for a request, answers it with a 500 instead of the sandbox.
 func mutationsEnv(t testing.TB, opts tools.Options, fail func(r *http.Request) bool) (*env, *changeCounts) {
 	t.Helper()
 	counts := &changeCounts{perKey: map[string]int{}}
@@ -29,7 +31,14 @@ func mutationsEnv(t testing.TB, opts tools.Options, fail func(r *http.Request) b
 				return
 			}
 			if r.Method != http.MethodGet {
-				counts.add(strings.TrimPrefix(r.URL.Path, "/api/v1/keys/"))
+				var assigned struct {
+					KeyHashes []string `json:"key_hashes"`
+				}
+				if strings.HasPrefix(r.URL.Path, "/api/v1/guardrails/") && json.Unmarshal([]byte(bodyOf(r)), &assigned) == nil {
+					counts.add(assigned.KeyHashes...)
+				} else {
+					counts.add(strings.TrimPrefix(r.URL.Path, "/api/v1/keys/"))
+				}
 			}
 			sb.ServeHTTP(w, r)
 		}
@@ -44,11 +53,20 @@ type changeCounts struct {
 	perKey map[string]int
 }
 
-func (c *changeCounts) add(hash string) {
+func (c *changeCounts) add(hashes ...string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.total++
-	c.perKey[hash]++
+	for _, h := range hashes {
+		c.perKey[h]++
+	}
+}
+
+// bodyOf reads r's body and puts it back for the handler after.
+func bodyOf(r *http.Request) string {
+	b, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	return string(b)
 }
 
 func (c *changeCounts) of(hash string) int {
@@ -150,9 +168,17 @@ func TestAPlanHoldsAtMostTheBatch(t *testing.T) {
 			if !strings.Contains(text(res), "plan again") {
 				t.Errorf("the text does not say how to go on: %s", text(res))
 			}
-			// At most 120 bytes a key, token included, in a full plan (a short one is mostly its fixed lines).
-			if n := len(sc["actions"].([]any)); c.batch == 0 && len(text(res)) > 120*n {
-				t.Errorf("the plan's text is %d bytes for %d keys, more than 120 a key:\n%s", len(text(res)), n, text(res))
+			if c.batch != 0 {
+				return
+			}
+			// At most 120 bytes a key, token included, in a full plan (a short one is mostly its fixed lines),
+			// chosen by hash or by a kind whose figures are long.
+			guard := sampleGuardrail(t, mustClient(t, e))
+			for _, args := range []string{`{"disable":` + string(b) + `}`, `{"assign_guardrail":["unbounded"],"guardrail_id":"` + guard + `"}`} {
+				res := e.call(t, "plan_cleanup", args)
+				if n := len(e.checked(t, "plan_cleanup", res)["actions"].([]any)); n != c.want || len(text(res)) > 120*n {
+					t.Errorf("%s: the plan's text is %d bytes for %d keys, more than 120 a key:\n%s", args, len(text(res)), n, text(res))
+				}
 			}
 		})
 	}
@@ -182,7 +208,7 @@ func TestAPlanSaysWhatItSkipsAndWhy(t *testing.T) {
 	}
 
 	for args, want := range map[string]string{
-		`{}`:                                "give delete, disable or set_limit",
+		`{}`:                                "give delete, disable, set_limit or assign_guardrail",
 		`{"disable":["stale"]}`:             "`disable[0]` must be a kind of finding",
 		`{"set_limit":["never_used"]}`:      "set_limit needs limit",
 		`{"disable":["expired"],"limit":1}`: "go with set_limit",

@@ -54,11 +54,10 @@ type querySpendResult struct {
 }
 
 var querySpend = spec[querySpendArgs, querySpendResult]{
-	name:  "query_spend",
-	title: "Query spend",
-	description: "Spend (USD) and requests over up to 366 completed UTC days, by key, model, day, week or month. " +
-		"Needs a management key.",
-	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
+	name:        "query_spend",
+	title:       "Query spend",
+	description: "Spend (USD) and requests over up to 366 completed UTC days, by key, model, day, week or month.",
+	hints:       mcp.ToolAnnotation{ReadOnlyHint: hint(true), DestructiveHint: hint(false), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
 	constrainInput: func(s *jsonschema.Schema) {
 		property(s, "start").Pattern = datePattern
 		property(s, "end").Pattern = datePattern

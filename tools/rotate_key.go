@@ -23,7 +23,7 @@ const (
 type rotateKeyArgs struct {
 	hashArgs
 	Name   string `json:"name,omitempty" jsonschema:"a name for the successor; default the old key's name"`
-	Retire string `json:"retire,omitempty" jsonschema:"what happens to the old key once the successor exists: disable (default), delete, or keep"`
+	Retire string `json:"retire,omitempty" jsonschema:"what becomes of the old key (default disable)"`
 }
 
 // retire is the retirement asked for, disable when none was.
@@ -70,9 +70,9 @@ var rotateKey = spec[rotateKeyArgs, rotateKeyResult]{
 	name:  "rotate_key",
 	title: "Rotate an API key",
 	description: "Replace a key with a new one with the same settings (limit and reset, BYOK, workspace, expiry), " +
-		"guardrail and BYOK access, then retire the old one: disable (default), delete or keep. Returns the new " +
+		"guardrail and BYOK access, then retire the old one (retire). Returns the new " +
 		"secret, shown once. Nothing is retired unless the successor has every control; the result says which it " +
-		"has. The user may be asked to confirm. Needs a management key.",
+		"has. The user may be asked to confirm.",
 	hints: mcp.ToolAnnotation{ReadOnlyHint: hint(false), DestructiveHint: hint(true), IdempotentHint: hint(false), OpenWorldHint: hint(false)},
 	constrainInput: func(s *jsonschema.Schema) {
 		requireHash(s)

@@ -288,7 +288,7 @@ var pregenerated = map[string]encodedPair{
 			"\"description\":\"spending limit in USD; omit or null for no limit\"," +
 			"\"minimum\":0}," +
 			"\"limit_reset\":{\"type\":\"string\"," +
-			"\"description\":\"daily, weekly or monthly (midnight UTC; weeks start Monday); omit to never reset\"," +
+			"\"description\":\"at midnight UTC, weeks from Monday; omit to never reset\"," +
 			"\"enum\":[\"daily\"," +
 			"\"weekly\"," +
 			"\"monthly\"]}," +
@@ -402,10 +402,10 @@ var pregenerated = map[string]encodedPair{
 			"\"disabled\":{\"type\":\"boolean\"," +
 			"\"description\":\"true disables the key (its requests fail); false enables it\"}," +
 			"\"limit\":{\"type\":\"number\"," +
-			"\"description\":\"a new spending limit in USD; to remove the limit use remove_limit instead\"," +
+			"\"description\":\"a new spending limit in USD (remove_limit removes it)\"," +
 			"\"minimum\":0}," +
 			"\"limit_reset\":{\"type\":\"string\"," +
-			"\"description\":\"daily, weekly or monthly (at midnight UTC); never stops resetting\"," +
+			"\"description\":\"at midnight UTC; never stops resetting\"," +
 			"\"enum\":[\"daily\"," +
 			"\"weekly\"," +
 			"\"monthly\"," +
@@ -943,7 +943,7 @@ var pregenerated = map[string]encodedPair{
 			"\"description\":\"a name for the successor; default the old key's name\"," +
 			"\"minLength\":1}," +
 			"\"retire\":{\"type\":\"string\"," +
-			"\"description\":\"what happens to the old key once the successor exists: disable (default), delete, or keep\"," +
+			"\"description\":\"what becomes of the old key (default disable)\"," +
 			"\"enum\":[\"disable\"," +
 			"\"delete\"," +
 			"\"keep\"]}}," +
@@ -1534,13 +1534,13 @@ var pregenerated = map[string]encodedPair{
 		in: "{\"type\":\"object\"," +
 			"\"properties\":{\"delete\":{\"type\":\"array\"," +
 			"\"items\":{\"type\":\"string\"}," +
-			"\"description\":\"audit kinds and/or hashes to delete\"}," +
+			"\"description\":\"kinds/hashes to delete\"}," +
 			"\"disable\":{\"type\":\"array\"," +
 			"\"items\":{\"type\":\"string\"}," +
-			"\"description\":\"audit kinds and/or hashes to disable\"}," +
+			"\"description\":\"kinds/hashes to disable\"}," +
 			"\"set_limit\":{\"type\":\"array\"," +
 			"\"items\":{\"type\":\"string\"}," +
-			"\"description\":\"audit kinds and/or hashes to give limit\"}," +
+			"\"description\":\"kinds/hashes to get limit\"}," +
 			"\"limit\":{\"type\":\"number\"," +
 			"\"description\":\"set_limit's limit in USD\"," +
 			"\"minimum\":0}," +
@@ -1550,6 +1550,12 @@ var pregenerated = map[string]encodedPair{
 			"\"weekly\"," +
 			"\"monthly\"," +
 			"\"never\"]}," +
+			"\"assign_guardrail\":{\"type\":\"array\"," +
+			"\"items\":{\"type\":\"string\"}," +
+			"\"description\":\"kinds/hashes to get guardrail_id\"}," +
+			"\"guardrail_id\":{\"type\":\"string\"," +
+			"\"description\":\"from list_guardrails\"," +
+			"\"pattern\":\"^[0-9a-fA-F-]{36}$\"}," +
 			"\"workspace_ids\":{\"type\":\"array\"," +
 			"\"items\":{\"type\":\"string\"," +
 			"\"pattern\":\"^[0-9a-fA-F-]{36}$\"}," +
@@ -1577,9 +1583,9 @@ var pregenerated = map[string]encodedPair{
 			"\"name\":{\"type\":\"string\"," +
 			"\"description\":\"the key's name\"}," +
 			"\"action\":{\"type\":\"string\"," +
-			"\"description\":\"delete, disable or set_limit\"}," +
+			"\"description\":\"delete, disable, set_limit or assign_guardrail\"}," +
 			"\"detail\":{\"type\":\"string\"," +
-			"\"description\":\"why the key was chosen, and set_limit's limit\"}," +
+			"\"description\":\"why the key was chosen, set_limit's limit, and the guardrail an assignment replaces\"}," +
 			"\"key_state\":{\"type\":\"object\"," +
 			"\"properties\":{\"updated_at\":{\"type\":[\"null\"," +
 			"\"string\"]}," +
@@ -1587,7 +1593,9 @@ var pregenerated = map[string]encodedPair{
 			"\"limit\":{\"type\":[\"null\"," +
 			"\"number\"]}," +
 			"\"limit_reset\":{\"type\":[\"null\"," +
-			"\"string\"]}}," +
+			"\"string\"]}," +
+			"\"guardrail_id\":{\"type\":\"string\"," +
+			"\"description\":\"for assign_guardrail: the guardrail assigned to the key itself, if any\"}}," +
 			"\"description\":\"the key as read; apply_plan refuses the plan if it changed\"," +
 			"\"required\":[\"updated_at\"," +
 			"\"disabled\"," +
@@ -1612,6 +1620,16 @@ var pregenerated = map[string]encodedPair{
 			"\"reason\"]," +
 			"\"additionalProperties\":false}," +
 			"\"description\":\"keys chosen but left alone, and why\"}," +
+			"\"guardrail\":{\"type\":[\"null\"," +
+			"\"object\"]," +
+			"\"properties\":{\"id\":{\"type\":\"string\"," +
+			"\"description\":\"the guardrail's id\"}," +
+			"\"name\":{\"type\":\"string\"," +
+			"\"description\":\"the guardrail's name\"}}," +
+			"\"description\":\"the guardrail assign_guardrail assigns\"," +
+			"\"required\":[\"id\"," +
+			"\"name\"]," +
+			"\"additionalProperties\":false}," +
 			"\"more\":{\"type\":\"boolean\"," +
 			"\"description\":\"true when more keys need an action than the plan holds: apply it, then plan again\"}," +
 			"\"more_count\":{\"type\":\"integer\"," +
@@ -1641,7 +1659,7 @@ var pregenerated = map[string]encodedPair{
 			"\"name\":{\"type\":\"string\"," +
 			"\"description\":\"the key's name\"}," +
 			"\"action\":{\"type\":\"string\"," +
-			"\"description\":\"delete, disable or set_limit\"}," +
+			"\"description\":\"delete, disable, set_limit or assign_guardrail\"}," +
 			"\"outcome\":{\"type\":\"string\"," +
 			"\"description\":\"done, done_before (by an earlier apply), failed or not_attempted\"}," +
 			"\"error\":{\"type\":\"string\"," +

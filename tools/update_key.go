@@ -122,11 +122,9 @@ func (in updateKeyArgs) letsSpend() bool {
 var updateKey = spec[updateKeyArgs, updateKeyResult]{
 	name:  "update_key",
 	title: "Update an API key",
-	description: "Change a key: rename, disable or re-enable it, set its USD limit (remove_limit: true removes " +
-		"it) or its reset (daily, weekly, monthly at midnight UTC; \"never\" stops resets), BYOK counting, or move " +
-		"it to another workspace. Only what is given changes; null or absent means unchanged. Disabling, a limit " +
-		"already spent (0 included) or a move may be confirmed with the user. Returns the key afterwards. Needs a " +
-		"management key.",
+	description: "Change a key: rename, disable or re-enable it, set or remove its USD limit, its reset or BYOK " +
+		"counting, or move it to another workspace. Only what is given changes; null or absent means unchanged. " +
+		"Disabling, a limit already spent (0 included) or a move may be confirmed with the user. Returns the key.",
 	hints:   mcp.ToolAnnotation{ReadOnlyHint: hint(false), DestructiveHint: hint(true), IdempotentHint: hint(true), OpenWorldHint: hint(false)},
 	subject: func(in updateKeyArgs) (string, string) { return in.Hash, "" },
 	confirm: &confirmation[updateKeyArgs, updateKeyResult]{
@@ -158,11 +156,11 @@ var updateKey = spec[updateKeyArgs, updateKeyResult]{
 		property(s, "name").MinLength = jsonschema.Ptr(1)
 		limit := property(s, "limit")
 		limit.Minimum = jsonschema.Ptr(0.0)
-		limit.Description = "a new spending limit in USD; to remove the limit use remove_limit instead"
+		limit.Description = "a new spending limit in USD (remove_limit removes it)"
 		property(s, "workspace_id").Pattern = uuidPattern
 		reset := property(s, "limit_reset")
 		reset.Enum = append(reset.Enum, neverReset)
-		reset.Description = "daily, weekly or monthly (at midnight UTC); never stops resetting"
+		reset.Description = "at midnight UTC; never stops resetting"
 	},
 	refuse: func(in updateKeyArgs) error {
 		if in.RemoveLimit && in.Limit.Set {
