@@ -253,22 +253,34 @@ func TestAPartialFailureIsReportedAndTheRestAppliedOnce(t *testing.T) {
 // (a 500 after the fact); applying again finds the key as the action leaves it and counts the action
 // done, without sending it again.
 func TestAChangeWhoseAnswerWasLostIsNotMadeAgain(t *testing.T) {
-	e, changes := mutationsEnv(t, tools.Options{}, nil)
-	e = e.tryingOnce(t)
-	hashes := e.keysToDisable(t, "lost", 3)
-	token := e.planOf(t, "disable", hashes)
-	e.sb.InjectNext(sandbox.Fault{Kind: sandbox.FaultInternal, After: true, Method: http.MethodPatch})
-	if out, txt, ok := e.apply(t, token); !ok || out["complete"] != false || !e.disabled(t, hashes[0]) {
-		t.Fatalf("want the first action failed, and made: %s", txt)
-	}
-	out, txt, ok := e.apply(t, token)
-	if n := outcomes(out); !ok || out["complete"] != true || n["done_before"]+n["done"] != 3 || out["actions"].([]any)[0].(map[string]any)["outcome"] != "done_before" {
-		t.Fatalf("re-apply: %s", txt)
-	}
-	for i, h := range hashes {
-		if got := changes.of(h); got != 1 {
-			t.Errorf("key %d was changed %d times, want once", i+1, got)
-		}
+	for action, method := range map[string]string{"disable": http.MethodPatch, "assign_guardrail": http.MethodPost} {
+		t.Run(action, func(t *testing.T) {
+			e, changes := mutationsEnv(t, tools.Options{}, nil)
+			guard := sampleGuardrail(t, mustClient(t, e))
+			e = e.tryingOnce(t)
+			hashes := e.keysToDisable(t, "lost", 3)
+			list, _ := json.Marshal(hashes)
+			args := `{"disable":` + string(list) + `}`
+			isDone := func(h string) bool { return e.disabled(t, h) }
+			if action == "assign_guardrail" {
+				args = `{"assign_guardrail":` + string(list) + `,"guardrail_id":"` + guard + `"}`
+				isDone = func(h string) bool { return e.guardrailOf(t, h) == guard }
+			}
+			token := e.plan(t, args)["plan_token"].(string)
+			e.sb.InjectNext(sandbox.Fault{Kind: sandbox.FaultInternal, After: true, Method: method})
+			if out, txt, ok := e.apply(t, token); !ok || out["complete"] != false || !isDone(hashes[0]) {
+				t.Fatalf("want the first action failed, and made: %s", txt)
+			}
+			out, txt, ok := e.apply(t, token)
+			if n := outcomes(out); !ok || out["complete"] != true || n["done_before"]+n["done"] != 3 || out["actions"].([]any)[0].(map[string]any)["outcome"] != "done_before" {
+				t.Fatalf("re-apply: %s", txt)
+			}
+			for i, h := range hashes {
+				if got := changes.of(h); got != 1 {
+					t.Errorf("key %d was changed %d times, want once", i+1, got)
+				}
+			}
+		})
 	}
 }
 
