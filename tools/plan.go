@@ -32,8 +32,8 @@ import (
 // The actions a plan may hold.
 //
 // There is no set_expiry: OpenRouter's PATCH /keys/{hash} cannot change expires_at (an expiry is set
-// only when a key is created), so such an action could only be a rotation, which rotate_key does one
-// key at a time with the user watching.
+// only when a key is created), so such an action could only replace the key with a new one, handing
+// whatever uses it a new secret: not a change to make in bulk (docs/safety.md).
 const (
 	actionDelete          = "delete"
 	actionDisable         = "disable"
