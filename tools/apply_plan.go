@@ -232,8 +232,22 @@ func (prep *preparedPlan) question(now time.Time) string {
 			parts = append(parts, fmt.Sprintf("%s%s %d: %s", name, prep.guardrailOf(name), len(keys), strings.Join(keys, ", ")))
 		}
 	}
-	return fmt.Sprintf("Apply clean-up plan %s? %s. Whatever uses a deleted or disabled key stops working; deleting "+
-		"cannot be undone.", prep.plan.ID, strings.Join(parts, "; "))
+	var warnings []string
+	for _, name := range actionNames {
+		if len(byAction[name]) > 0 {
+			warnings = append(warnings, consequences[name])
+		}
+	}
+	return fmt.Sprintf("Apply clean-up plan %s? %s. %s", prep.plan.ID, strings.Join(parts, "; "), strings.Join(warnings, " "))
+}
+
+// consequences says what each kind of action means for whatever uses the key, for the one question an
+// apply asks: a plan that only assigns a guardrail should not warn of keys that stop working.
+var consequences = map[string]string{
+	actionDelete:          "Whatever uses a deleted key stops working, and deleting cannot be undone.",
+	actionDisable:         "Whatever uses a disabled key stops working until it is enabled again.",
+	actionSetLimit:        "A key's calls fail once it reaches its new limit.",
+	actionAssignGuardrail: "The guardrail's budget and rules bind the keys at once.",
 }
 
 // guardrailOf names the guardrail that the plan's actions of this kind assign, if they assign one.

@@ -299,6 +299,9 @@ func TestApplyPlanAsksOnceAndHoldsThePolicyAtApplyTime(t *testing.T) {
 	if !strings.Contains(string(b), "delete 3") || !strings.Contains(string(b), `ask-02`) {
 		t.Errorf("the question does not give the counts and names: %s", b)
 	}
+	if !strings.Contains(string(b), "cannot be undone") {
+		t.Errorf("the question does not warn that deleting cannot be undone: %s", b)
+	}
 	res := e.callIn(t, eliciting(), "apply_plan", args, q.RequestState, accept(false))
 	if sc := e.checked(t, "apply_plan", res); sc["declined"] != true || changes.all() != created {
 		t.Errorf("declined: %v, %d changes", sc, changes.all()-created)
@@ -520,5 +523,21 @@ func TestAPlanFindsKeysByTheKindsTheControlsTell(t *testing.T) {
 		if m := a.(map[string]any); m["name"] == "Production chatbot" {
 			t.Errorf("a key its guardrail bounds was chosen as unbounded: %v", m)
 		}
+	}
+}
+
+// A plan that only assigns a guardrail is asked about as what it is: no key stops working.
+func TestTheApplyQuestionWarnsOfWhatThePlanDoes(t *testing.T) {
+	e, _ := mutationsEnv(t, tools.Options{ConfirmSecret: sharedSecret}, nil)
+	guard := sampleGuardrail(t, mustClient(t, e))
+	list, _ := json.Marshal(e.keysToDisable(t, "guard", 2))
+	token := e.plan(t, `{"assign_guardrail":`+string(list)+`,"guardrail_id":"`+guard+`"}`)["plan_token"].(string)
+	q := e.callIn(t, eliciting(), "apply_plan", map[string]any{"plan_token": token}, "", nil)
+	if !q.NeedsInput() {
+		t.Fatalf("apply_plan did not ask: %s", text(q))
+	}
+	b, _ := json.Marshal(q)
+	if strings.Contains(string(b), "stops working") || !strings.Contains(string(b), "guardrail's budget and rules") {
+		t.Errorf("the question for a plan that assigns a guardrail: %s", b)
 	}
 }
