@@ -263,22 +263,25 @@ const maxReplies = 8
 // takeCall takes a call slot for msg, within the request's principal's share, or answers 429. When
 // the call slots or the share are taken, a client's answer to a question a call is waiting on
 // (elicitation, older protocol versions) still gets one of a few more: refusing it would hold the
-// waiting call, and its slot, until it timed out. A tool call over its principal's share is refused
-// as a tool result instead (overShare).
+// waiting call, and its slot, until it timed out. A tool call over its principal's share, while the
+// server has slots free, is refused as a tool result instead (overShare).
 func (l *limiter) takeCall(w http.ResponseWriter, r *http.Request, msg rpcMessage) (release func(), ok bool) {
 	who := PrincipalFrom(r.Context())
-	withinShare := l.mine.take(who)
-	if withinShare {
-		if l.calls.tryTake() {
+	// The server's slots are asked first: when they are all taken the server is busy, whoever asks,
+	// and says so with a 429 (as it does when the share is all of them, every caller sharing one
+	// token).
+	free := l.calls.tryTake()
+	if free {
+		if l.mine.take(who) {
 			return func() { l.calls.give(); l.mine.give(who) }, true
 		}
-		l.mine.give(who)
+		l.calls.give()
 	}
 	if msg.Method == "" && len(msg.ID) > 0 && l.replies.tryTake() {
 		return l.replies.give, true
 	}
 	switch {
-	case withinShare:
+	case !free:
 		tooMany(w, l.calls.full)
 	case msg.Method == string(mcp.MethodToolsCall):
 		l.overShare(w, r, msg)
