@@ -59,7 +59,15 @@ func (sm *serverMetrics) toolMiddleware() server.ToolHandlerMiddleware {
 	return sm.m.ToolMiddleware()
 }
 
-func (sm *serverMetrics) onRequest() func(method, tool string, status int, took time.Duration) {
+// onConfirm counts the questions the tools put to users and what came of them.
+func (sm *serverMetrics) onConfirm() func(tool string, step tools.ConfirmStep) {
+	if sm == nil {
+		return nil
+	}
+	return func(tool string, step tools.ConfirmStep) { sm.m.Confirmation(tool, string(step)) }
+}
+
+func (sm *serverMetrics) onRequest() func(method, tool string, status int, refusal string, took time.Duration) {
 	if sm == nil {
 		return nil
 	}

@@ -111,6 +111,7 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger, m *serverMetr
 	warnPermissions(logger, cfg)
 	sopts := serverOptions(cfg, logger)
 	sopts.Observe = m.toolMiddleware()
+	sopts.Tools.OnConfirm = m.onConfirm()
 	s, err := mcpserver.New(client, sopts)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@
 package metrics
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net"
@@ -34,6 +35,8 @@ type Metrics struct {
 	refusals   *prometheus.CounterVec
 	upstream   *prometheus.HistogramVec
 	retries    *prometheus.CounterVec
+	asked      *prometheus.CounterVec
+	answers    *prometheus.CounterVec
 }
 
 // New returns the instruments, registered; tools are the tool names a label may hold.
@@ -52,7 +55,7 @@ func New(tools []string) *Metrics {
 		}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mcp_server_refusals_total",
-			Help: "Requests refused before MCP served them, by reason: auth, origin, rate, size, draining, bad_request.",
+			Help: "Requests refused before MCP served them, by reason: auth, origin, rate, size, draining; and tool calls refused for want of the user's agreement: confirmation.",
 		}, []string{"reason"}),
 		upstream: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "openrouter_request_duration_seconds",
@@ -63,8 +66,16 @@ func New(tools []string) *Metrics {
 			Name: "openrouter_retries_total",
 			Help: "Requests to OpenRouter tried again, by method and endpoint template.",
 		}, []string{"http_request_method", "endpoint"}),
+		asked: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mcp_server_confirmations_asked_total",
+			Help: "Questions put to the user before a destructive call, by tool.",
+		}, []string{"gen_ai_tool_name"}),
+		answers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mcp_server_confirmation_outcomes_total",
+			Help: "What came of the questions put to the user, by tool and outcome: accepted, declined (a no, or the question dismissed), unanswered (no answer in time), invalid (an answer to another call, used before, or about the key as it no longer is).",
+		}, []string{"gen_ai_tool_name", "outcome"}),
 	}
-	m.reg.MustRegister(m.operations, m.inFlight, m.refusals, m.upstream, m.retries)
+	m.reg.MustRegister(m.operations, m.inFlight, m.refusals, m.upstream, m.retries, m.asked, m.answers)
 	return m
 }
 
@@ -94,9 +105,10 @@ var methods = []string{string(mcp.MethodInitialize), string(mcp.MethodPing), str
 
 // Request records one HTTP request to /mcp, once it is answered: its MCP method and tool (as the
 // front door read them; "" when it had none) and its status. Statuses the front door refuses with
-// count as refusals; the rest as operations, with the HTTP status as the error type when it failed.
-func (m *Metrics) Request(method, tool string, status int, took time.Duration) {
-	if reason := refusal(status); reason != "" {
+// count as refusals, as does a call it refused with a tool result (refusal is then its reason); the
+// rest count as operations, with the HTTP status as the error type when it failed.
+func (m *Metrics) Request(method, tool string, status int, refusal string, took time.Duration) {
+	if reason := cmp.Or(refusal, refusalOf(status)); reason != "" {
 		m.refusals.WithLabelValues(reason).Inc()
 		return
 	}
@@ -110,8 +122,8 @@ func (m *Metrics) Request(method, tool string, status int, took time.Duration) {
 	m.operations.WithLabelValues(m.method(method), "", errType).Observe(took.Seconds())
 }
 
-// refusal is the reason a front-door status stands for; "" for an answer MCP gave.
-func refusal(status int) string {
+// refusalOf is the reason a front-door status stands for; "" for an answer MCP gave.
+func refusalOf(status int) string {
 	switch status {
 	case http.StatusUnauthorized:
 		return "auth"
@@ -154,13 +166,31 @@ func (m *Metrics) ToolMiddleware() server.ToolHandlerMiddleware {
 			case res != nil && res.IsError:
 				errType = "tool_error"
 			}
-			tool := req.Params.Name
-			if !slices.Contains(m.tools, tool) {
-				tool = "other"
-			}
-			m.operations.WithLabelValues(string(mcp.MethodToolsCall), tool, errType).Observe(time.Since(start).Seconds())
+			m.operations.WithLabelValues(string(mcp.MethodToolsCall), m.tool(req.Params.Name), errType).Observe(time.Since(start).Seconds())
 			return res, err
 		}
+	}
+}
+
+// tool is a tool's name as a label holds it: the server's own, or "other".
+func (m *Metrics) tool(name string) string {
+	if slices.Contains(m.tools, name) {
+		return name
+	}
+	return "other"
+}
+
+// Confirmation records a step of a confirmation of a call to tool: "asked", or what came of the
+// question (an outcome). A call whose user did not agree (any outcome but "accepted") is refused
+// for the reason "confirmation" too.
+func (m *Metrics) Confirmation(tool, step string) {
+	if step == "asked" {
+		m.asked.WithLabelValues(m.tool(tool)).Inc()
+		return
+	}
+	m.answers.WithLabelValues(m.tool(tool), step).Inc()
+	if step != "accepted" {
+		m.refusals.WithLabelValues("confirmation").Inc()
 	}
 }
 

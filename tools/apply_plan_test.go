@@ -285,7 +285,8 @@ func TestAChangeWhoseAnswerWasLostIsNotMadeAgain(t *testing.T) {
 }
 
 func TestApplyPlanAsksOnceAndHoldsThePolicyAtApplyTime(t *testing.T) {
-	e, changes := mutationsEnv(t, tools.Options{ConfirmSecret: sharedSecret}, nil)
+	var told confirmSteps
+	e, changes := mutationsEnv(t, tools.Options{ConfirmSecret: sharedSecret, OnConfirm: told.record}, nil)
 	hashes := e.keysToDisable(t, "ask", 3)
 	token := e.planOf(t, "delete", hashes)
 	args := map[string]any{"plan_token": token}
@@ -318,6 +319,8 @@ func TestApplyPlanAsksOnceAndHoldsThePolicyAtApplyTime(t *testing.T) {
 	if sc := e.checked(t, "apply_plan", res); sc["complete"] != true || changes.all() != created+3 {
 		t.Errorf("accepted: %v, %d changes", sc, changes.all()-created)
 	}
+	// One question for the whole plan each time, not one a key.
+	told.check(t, "apply_plan asked", "apply_plan declined", "apply_plan asked", "apply_plan accepted")
 }
 
 func TestReadOnlyKeepsThePlanAndHidesItsApply(t *testing.T) {

@@ -65,6 +65,37 @@ const (
 	unheard                  // no answer came in time
 )
 
+// ConfirmStep is a step of a confirmation, as Options.OnConfirm is told of it: a question put to the
+// user, or what came of one. The values are few and fixed, fit for a metric's label.
+type ConfirmStep string
+
+// The steps of a confirmation.
+const (
+	// ConfirmAsked is a question put to the user: within the call (before 2026-07-28), or as an input
+	// request the client brings the answer of in a second call.
+	ConfirmAsked ConfirmStep = "asked"
+	// ConfirmAccepted is an explicit yes: the call goes ahead.
+	ConfirmAccepted ConfirmStep = "accepted"
+	// ConfirmDeclined is a no, a dismissed question, or an accept without the yes: nothing is done.
+	ConfirmDeclined ConfirmStep = "declined"
+	// ConfirmUnanswered is a question asked within the call that no answer came to in time.
+	ConfirmUnanswered ConfirmStep = "unanswered"
+	// ConfirmInvalid is an answer that cannot be acted on: to a question never asked for this call,
+	// used before, or about the key as it no longer is.
+	ConfirmInvalid ConfirmStep = "invalid"
+)
+
+// steps are what each answer is reported as.
+var steps = map[answer]ConfirmStep{
+	unanswered: ConfirmAsked, // an input request: the question goes to the client with the result
+	accepted:   ConfirmAccepted,
+	declined:   ConfirmDeclined,
+	unheard:    ConfirmUnanswered,
+	mismatched: ConfirmInvalid,
+	replayed:   ConfirmInvalid,
+	stale:      ConfirmInvalid,
+}
+
 // refusals say, for an answer that cannot be acted on, what happened and what to do next.
 var refusals = map[answer]string{
 	mismatched: "The confirmation does not match this call, or it expired; nothing was changed. Call the tool " +
@@ -105,8 +136,9 @@ func keyState(k *openrouter.Key) string {
 
 // confirmer asks users and remembers which answers have been used.
 type confirmer struct {
-	wait time.Duration // how long a client that asks its user in the call is waited for
-	key  []byte        // signs confirmation states
+	wait   time.Duration                    // how long a client that asks its user in the call is waited for
+	key    []byte                           // signs confirmation states
+	onStep func(tool string, s ConfirmStep) // told of each question and answer (Options.OnConfirm); may be nil
 
 	mu   sync.Mutex
 	used map[string]time.Time // the nonce of each answered question, until its state expires
@@ -133,11 +165,20 @@ func newConfirmer(wait time.Duration, secret []byte) *confirmer {
 	return &confirmer{wait: wait, key: key, used: map[string]time.Time{}}
 }
 
-// ask gets the user's answer to q. A client of protocol 2026-07-28 or later is sent the question as an
+// ask gets the user's answer to q, and tells onStep of the question it puts and of the answer it reads.
+func (c *confirmer) ask(ctx context.Context, req mcp.CallToolRequest, q question) (answer, *mcp.CallToolResult) {
+	a, res := c.put(ctx, req, q)
+	if c.onStep != nil {
+		c.onStep(q.tool, steps[a])
+	}
+	return a, res
+}
+
+// put gets the user's answer to q. A client of protocol 2026-07-28 or later is sent the question as an
 // input request with a signed state, and brings the answer back in a second call, which ask then reads;
 // an older client is asked in the call itself (a server-initiated elicitation), waited for at most
 // c.wait.
-func (c *confirmer) ask(ctx context.Context, req mcp.CallToolRequest, q question) (answer, *mcp.CallToolResult) {
+func (c *confirmer) put(ctx context.Context, req mcp.CallToolRequest, q question) (answer, *mcp.CallToolResult) {
 	params := mcp.ElicitationParams{
 		Message: q.message,
 		RequestedSchema: map[string]any{
@@ -149,6 +190,9 @@ func (c *confirmer) ask(ctx context.Context, req mcp.CallToolRequest, q question
 		},
 	}
 	if !server.IsModernRequest(ctx) {
+		if c.onStep != nil {
+			c.onStep(q.tool, ConfirmAsked) // and ask reports the answer
+		}
 		return c.askNow(ctx, params)
 	}
 	response := server.ElicitationResponse(req.Params.InputResponses, confirmID)

@@ -2,7 +2,9 @@ package tools_test
 
 import (
 	"context"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,8 +103,32 @@ func TestParseExpiry(t *testing.T) {
 	}
 }
 
+// confirmSteps records what OnConfirm is told, as "tool step" lines.
+type confirmSteps struct {
+	mu    sync.Mutex
+	steps []string
+}
+
+func (c *confirmSteps) record(tool string, step tools.ConfirmStep) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.steps = append(c.steps, tool+" "+string(step))
+}
+
+// check compares the steps told since the last check with want.
+func (c *confirmSteps) check(t *testing.T, want ...string) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !slices.Equal(c.steps, want) {
+		t.Errorf("OnConfirm was told %q, want %q", c.steps, want)
+	}
+	c.steps = nil
+}
+
 func TestAConfirmationCountsOnceForTheKeyAsItWas(t *testing.T) {
-	e, _ := countingEnv(t, tools.Options{})
+	var told confirmSteps
+	e, _ := countingEnv(t, tools.Options{OnConfirm: told.record})
 	ctx := eliciting()
 	refusedWith := func(res *mcp.CallToolResult, want string) {
 		t.Helper()
@@ -125,6 +151,7 @@ func TestAConfirmationCountsOnceForTheKeyAsItWas(t *testing.T) {
 		if e.disabled(t, hash) {
 			t.Error("a replayed confirmation disabled the key again")
 		}
+		told.check(t, "update_key asked", "update_key accepted", "update_key invalid")
 	})
 	t.Run("declined, then accepted", func(t *testing.T) {
 		hash := e.newKey(t, "second-answer")
@@ -137,6 +164,7 @@ func TestAConfirmationCountsOnceForTheKeyAsItWas(t *testing.T) {
 		if res := e.call(t, "get_key", `{"hash":"`+hash+`"}`); res.IsError {
 			t.Error("a second answer deleted the key")
 		}
+		told.check(t, "delete_key asked", "delete_key declined", "delete_key invalid")
 	})
 	t.Run("answered after the key changed", func(t *testing.T) {
 		hash := e.newKey(t, "changed")
@@ -149,6 +177,7 @@ func TestAConfirmationCountsOnceForTheKeyAsItWas(t *testing.T) {
 		if e.disabled(t, hash) {
 			t.Error("an answer about the key as it was disabled it as it is")
 		}
+		told.check(t, "update_key asked", "update_key invalid")
 	})
 }
 
@@ -161,7 +190,8 @@ func (silentUser) Elicit(ctx context.Context, _ mcp.ElicitationRequest) (*mcp.El
 }
 
 func TestAQuestionNobodyAnswersEndsTheCall(t *testing.T) {
-	e, _ := countingEnv(t, tools.Options{ConfirmWait: 300 * time.Millisecond})
+	var told confirmSteps
+	e, _ := countingEnv(t, tools.Options{ConfirmWait: 300 * time.Millisecond, OnConfirm: told.record})
 	hash := e.newKey(t, "unanswered")
 	s := server.NewMCPServer("test", "1", server.WithToolCapabilities(false), server.WithElicitation())
 	for _, st := range e.tools {
@@ -196,6 +226,7 @@ func TestAQuestionNobodyAnswersEndsTheCall(t *testing.T) {
 	if res := e.call(t, "get_key", `{"hash":"`+hash+`"}`); res.IsError {
 		t.Error("the key was deleted without an answer")
 	}
+	told.check(t, "delete_key asked", "delete_key unanswered") // asked within the call, as before 2026-07-28
 }
 
 // TestPolicyGuardrailBindsEveryNewKey: with --guardrail, create_key's key and rotate_key's successor

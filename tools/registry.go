@@ -65,6 +65,7 @@ func Tiers() map[string]Tier {
 // programming error in a tool declaration; the server must not start with it.
 func All(c *openrouter.Client, opts Options) ([]server.ServerTool, error) {
 	e := &deps{client: c, opts: opts, confirm: newConfirmer(opts.ConfirmWait, opts.ConfirmSecret), renames: newRenames(), plans: newPlanRuns()}
+	e.confirm.onStep = opts.OnConfirm
 	out := make([]server.ServerTool, 0, len(declarations))
 	for _, d := range declarations {
 		t, err := d.build(e)

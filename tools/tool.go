@@ -41,6 +41,9 @@ type Options struct {
 	// Principal, when set, names whom a call acts for (a signed-in person, a credential's digest): it
 	// is bound into confirmation states, so that one person cannot answer another's question.
 	Principal func(context.Context) string
+	// OnConfirm, when set, is told of each question a tool puts to the user and of each answer it
+	// reads, by the tool's name (metrics). A call asks at most once (apply_plan once per plan).
+	OnConfirm func(tool string, step ConfirmStep)
 }
 
 // principal names whom the call of ctx acts for; "" when the server was not told.

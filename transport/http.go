@@ -105,8 +105,10 @@ type HTTPOptions struct {
 	// ProvisionalSessionTTL is the life of a provisional session; DefaultProvisionalTTL when zero.
 	ProvisionalSessionTTL time.Duration
 	// OnRequest, when set, is told of every request to /mcp once it is answered: the MCP method and
-	// tool the front door read from it ("" when none), its status and how long it took (metrics).
-	OnRequest func(method, tool string, status int, took time.Duration)
+	// tool the front door read from it ("" when none), its status, how long it took (metrics), and
+	// the reason the front door refused it when its status does not say: "rate" for a tool call
+	// over its principal's share of call slots, answered with a tool result; "" otherwise.
+	OnRequest func(method, tool string, status int, refusal string, took time.Duration)
 	// Resource, when set, is published at /.well-known/oauth-protected-resource (RFC 9728), and every
 	// 401 and 403 challenge points at it: MCP clients find the identity provider from it.
 	Resource *ProtectedResource
@@ -416,6 +418,7 @@ type requestRecord struct {
 	id, remote   string
 	method, tool string
 	principal    Principal // whom the request acted for, once authenticated
+	refusal      string    // why the front door refused it, when it answered with a tool result (overShare)
 }
 
 type recordKey struct{}
@@ -429,7 +432,7 @@ var requestIDShape = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // logRequests logs one line per request (never its headers or body, which carry credentials and
 // secrets) and gives every request an id, taken from X-Request-Id when it is sane.
-func logRequests(logger zerolog.Logger, isSecret func(string) bool, onRequest func(string, string, int, time.Duration), next http.Handler) http.Handler {
+func logRequests(logger zerolog.Logger, isSecret func(string) bool, onRequest func(string, string, int, string, time.Duration), next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
@@ -446,7 +449,7 @@ func logRequests(logger zerolog.Logger, isSecret func(string) bool, onRequest fu
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r.WithContext(ctx))
 		if onRequest != nil && r.URL.Path == "/mcp" {
-			onRequest(rec.method, rec.tool, sw.status, time.Since(start))
+			onRequest(rec.method, rec.tool, sw.status, rec.refusal, time.Since(start))
 		}
 		ev := reqLog.Info()
 		if sw.status >= 500 {

@@ -247,7 +247,7 @@ func (l *limiter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodDelete && !l.ownsSession(w, r) {
 			return
 		}
-		release, ok := l.takeCall(w, r, false)
+		release, ok := l.takeCall(w, r, rpcMessage{})
 		if !ok {
 			return
 		}
@@ -260,25 +260,56 @@ func (l *limiter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // slot is taken.
 const maxReplies = 8
 
-// takeCall takes a call slot, within the request's principal's share, or answers 429. When the
-// call slots or the share are taken, a client's answer to a question a call is waiting on
+// takeCall takes a call slot for msg, within the request's principal's share, or answers 429. When
+// the call slots or the share are taken, a client's answer to a question a call is waiting on
 // (elicitation, older protocol versions) still gets one of a few more: refusing it would hold the
-// waiting call, and its slot, until it timed out.
-func (l *limiter) takeCall(w http.ResponseWriter, r *http.Request, reply bool) (release func(), ok bool) {
+// waiting call, and its slot, until it timed out. A tool call over its principal's share, while the
+// server has slots free, is refused as a tool result instead (overShare).
+func (l *limiter) takeCall(w http.ResponseWriter, r *http.Request, msg rpcMessage) (release func(), ok bool) {
 	who := PrincipalFrom(r.Context())
-	full := l.mine.full
-	if l.mine.take(who) {
-		if l.calls.tryTake() {
+	// The server's slots are asked first: when they are all taken the server is busy, whoever asks,
+	// and says so with a 429 (as it does when the share is all of them, every caller sharing one
+	// token).
+	free := l.calls.tryTake()
+	if free {
+		if l.mine.take(who) {
 			return func() { l.calls.give(); l.mine.give(who) }, true
 		}
-		l.mine.give(who)
-		full = l.calls.full
+		l.calls.give()
 	}
-	if reply && l.replies.tryTake() {
+	if msg.Method == "" && len(msg.ID) > 0 && l.replies.tryTake() {
 		return l.replies.give, true
 	}
-	tooMany(w, full)
+	switch {
+	case !free:
+		tooMany(w, l.calls.full)
+	case msg.Method == string(mcp.MethodToolsCall):
+		l.overShare(w, r, msg)
+	default:
+		tooMany(w, l.mine.full)
+	}
 	return nil, false
+}
+
+// overShareWait is how long a call refused for its principal's share is told to wait: as long as the
+// 429s for want of a slot say, since a slot frees when any of the principal's calls ends.
+const overShareWait = "1"
+
+// overShare answers a tool call whose principal has its share of call slots already: the call got
+// past the front door's rate and its body is in, so it is answered as MCP, with a tool result that
+// says how long to wait. A 429 would reach the model, if at all, as a failure of the transport with
+// the wait left out; a result it reads tells it, and its user, what to do.
+func (l *limiter) overShare(w http.ResponseWriter, r *http.Request, msg rpcMessage) {
+	res := mcp.NewToolResultError("Rate limited: this caller's calls running at once are at the server's limit of " +
+		strconv.Itoa(l.o.MaxInFlightPerCredential) + " for one caller; nothing was done. Try again in " + overShareWait +
+		" s, once one of them has finished.")
+	if mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion)) {
+		res.ResultType = mcp.ResultTypeComplete // required of every result from 2026-07-28 on
+	}
+	if rec := recordFrom(r.Context()); rec != nil {
+		rec.refusal = "rate"
+	}
+	writeJSON(w, http.StatusOK, mcp.NewJSONRPCResultResponse(msg.requestID(), res))
 }
 
 // post reads the whole body before it takes anything that others wait for: a body that comes slowly,
@@ -319,7 +350,7 @@ func (l *limiter) post(w http.ResponseWriter, r *http.Request) {
 		r, end = l.endOnShutdown(r)
 		defer end()
 	} else {
-		release, ok := l.takeCall(w, r, msg.Method == "" && len(msg.ID) > 0)
+		release, ok := l.takeCall(w, r, msg)
 		if !ok {
 			return
 		}

@@ -2,13 +2,20 @@ package transport_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	mcpclient "github.com/mark3labs/mcp-go/client"
+	mcptransport "github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/orkeys/openrouter-keys-mcp/transport"
 )
@@ -125,4 +132,94 @@ func TestProvisionalSessions(t *testing.T) {
 		}
 	}
 	fd.initialize(t, "Bearer other-invented-3") // its place is free again
+}
+
+// TestToolCallOverItsShareIsToldToWait: a tool call that got past the rate and whose body is in, but
+// whose caller already runs its share of calls, is answered as MCP: a tool error that says the limit
+// and how long to wait, which a real client reads as the call's result, and which OnRequest hears of
+// as a refusal for the rate. Other requests over the share still get 429.
+func TestToolCallOverItsShareIsToldToWait(t *testing.T) {
+	g := newGate()
+	var mu sync.Mutex
+	var refusals []string
+	fd := start(t, g, func(o *transport.HTTPOptions) {
+		o.MaxInFlight = 4
+		o.MaxInFlightPerCredential = 2
+		o.OnRequest = func(_, _ string, _ int, refusal string, _ time.Duration) {
+			mu.Lock()
+			defer mu.Unlock()
+			refusals = append(refusals, refusal)
+		}
+	})
+	// A real client, connected before its caller's calls take the share.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tr, err := mcptransport.NewStreamableHTTP(fd.url+"/mcp",
+		mcptransport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer other-greedy"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := mcpclient.NewClient(tr)
+	defer c.Close()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Initialize(ctx, mcp.InitializeRequest{}); err != nil {
+		t.Fatal("initialize:", err)
+	}
+	hc := &http.Client{Transport: headerTransport{auth: "Bearer other-greedy"}}
+	sdkSession, err := sdk.NewClient(&sdk.Implementation{Name: "go-sdk", Version: "1"}, nil).
+		Connect(ctx, &sdk.StreamableClientTransport{Endpoint: fd.url + "/mcp", HTTPClient: hc}, nil)
+	if err != nil {
+		t.Fatal("connect:", err)
+	}
+	defer sdkSession.Close()
+	slow := `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"slow","arguments":{}}}`
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() { fd.do(t, request{body: slow, auth: "Bearer other-greedy"}) })
+		<-g.entered
+	}
+	defer func() { close(g.release); wg.Wait() }()
+
+	echo := `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{}}}`
+	r := fd.do(t, request{body: echo, auth: "Bearer other-greedy"})
+	var msg struct {
+		ID     int                `json:"id"`
+		Result mcp.CallToolResult `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &msg); r.status != http.StatusOK || err != nil || msg.ID != 7 || !msg.Result.IsError ||
+		!strings.Contains(r.body, "Rate limited: this caller's calls running at once are at the server's limit of 2 for one caller") || !strings.Contains(r.body, "Try again in 1 s") {
+		t.Errorf("a tool call over its caller's share: %d %s", r.status, r.body)
+	}
+	if strings.Contains(r.body, "resultType") {
+		t.Errorf("a result at %s with a resultType: %s", legacy, r.body)
+	}
+	modern := map[string]string{mcp.HeaderProtocolVersion: mcp.LATEST_PROTOCOL_VERSION}
+	if r := fd.do(t, request{body: echo, auth: "Bearer other-greedy", headers: modern}); !strings.Contains(r.body, `"resultType":"complete"`) {
+		t.Errorf("a result at %s without the resultType it requires: %s", mcp.LATEST_PROTOCOL_VERSION, r.body)
+	}
+	if r := fd.do(t, request{auth: "Bearer other-greedy"}); r.status != http.StatusTooManyRequests {
+		t.Errorf("a tools/list over its caller's share: %d %s", r.status, r.body)
+	}
+
+	call := mcp.CallToolRequest{}
+	call.Params.Name = "echo"
+	res, err := c.CallTool(ctx, call)
+	if err != nil || !res.IsError || len(res.Content) != 1 ||
+		!strings.HasPrefix(res.Content[0].(mcp.TextContent).Text, "Rate limited:") {
+		t.Errorf("mcp-go's client at %s, over its share: %+v %v", mcp.LATEST_PROTOCOL_VERSION, res, err)
+	}
+	sdkRes, err := sdkSession.CallTool(ctx, &sdk.CallToolParams{Name: "echo"})
+	if err != nil || !sdkRes.IsError || len(sdkRes.Content) != 1 ||
+		!strings.HasPrefix(sdkRes.Content[0].(*sdk.TextContent).Text, "Rate limited:") {
+		t.Errorf("the go-sdk's client over its share: %+v %v", sdkRes, err)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if n := len(slices.DeleteFunc(slices.Clone(refusals), func(s string) bool { return s != "rate" })); n != 4 {
+		t.Errorf("the refusals OnRequest was told of: %q, want four for the rate", refusals)
+	}
+
 }
