@@ -160,7 +160,13 @@ func TestRotateKeyAsksAndHonoursThePolicy(t *testing.T) {
 // TestAMalformedCreateKeepsTheSecretInsideTheSecretDir: an answer with a hash that could climb out of
 // the directory still leaves the secret in a file inside it, and says the key may exist.
 func TestAMalformedCreateKeepsTheSecretInsideTheSecretDir(t *testing.T) {
-	dir := t.TempDir()
+	// The secret dir sits two levels inside a directory of the test's own, where "../../x" would land:
+	// a file of that name anywhere else (/tmp/x-…) must not fail the test.
+	base := t.TempDir()
+	dir := filepath.Join(base, "a", "secrets")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	secret := "sk-or-v1-" + strings.Repeat("5a", 32)
 	body := `{"data":{"hash":"../../x","name":"evil","label":"sk-or-v1-5a5...a5a"},"key":"` + secret + `"}`
 	e := newEnvWith(t, sandbox.New(sandbox.Options{}), stubClient(t, 201, body, nil), tools.Options{SecretDir: dir})
@@ -176,7 +182,7 @@ func TestAMalformedCreateKeepsTheSecretInsideTheSecretDir(t *testing.T) {
 	if b, _ := os.ReadFile(files[0]); strings.TrimSpace(string(b)) != secret {
 		t.Error("the file does not hold the secret")
 	}
-	if escaped, _ := filepath.Glob(filepath.Join(dir, "..", "..", "x*")); len(escaped) > 0 {
+	if escaped, _ := filepath.Glob(filepath.Join(base, "x*")); len(escaped) > 0 {
 		t.Errorf("a file was written outside the secret dir: %v", escaped)
 	}
 }
