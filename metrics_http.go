@@ -67,6 +67,14 @@ func (sm *serverMetrics) onConfirm() func(tool string, step tools.ConfirmStep) {
 	return func(tool string, step tools.ConfirmStep) { sm.m.Confirmation(tool, string(step)) }
 }
 
+// onPolicyRefusal counts the calls the server's policy refused.
+func (sm *serverMetrics) onPolicyRefusal() func(tool string) {
+	if sm == nil {
+		return nil
+	}
+	return func(string) { sm.m.PolicyRefusal() }
+}
+
 func (sm *serverMetrics) onRequest() func(method, tool string, status int, refusal string, took time.Duration) {
 	if sm == nil {
 		return nil

@@ -112,6 +112,7 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger, m *serverMetr
 	sopts := serverOptions(cfg, logger)
 	sopts.Observe = m.toolMiddleware()
 	sopts.Tools.OnConfirm = m.onConfirm()
+	sopts.Tools.OnPolicyRefusal = m.onPolicyRefusal()
 	s, err := mcpserver.New(client, sopts)
 	if err != nil {
 		return err

@@ -19,7 +19,7 @@ import (
 // the metrics say exactly that, and no label holds a key, a key's name or the access token.
 func TestMetricsCountAScriptedSession(t *testing.T) {
 	token := strings.Repeat("t0ken", 8)
-	srv, metricsURL := startMetered(t, token)
+	srv, metricsURL := startMetered(t, token, "--managed-prefix", "metrics-")
 	list := `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`
 	readAll(t, post(t, srv.url, "", nil, list))                                                              // auth
 	readAll(t, post(t, srv.url, "Bearer "+token, map[string]string{"Origin": "https://evil.example"}, list)) // origin
@@ -34,6 +34,10 @@ func TestMetricsCountAScriptedSession(t *testing.T) {
 	}
 	if _, _, isErr, err := s.call(ctx, "get_key", map[string]any{"hash": strings.Repeat("0", 64)}); err != nil || !isErr {
 		t.Fatalf("get_key of a key that does not exist: %v, isError %v", err, isErr)
+	}
+	// A key the policy does not let this server create.
+	if _, text, isErr, err := s.call(ctx, "create_key", map[string]any{"name": "outside"}); err != nil || !isErr || !strings.Contains(text, "--managed-prefix") {
+		t.Fatalf("create_key outside the managed prefix: %v %s", err, text)
 	}
 	// Two deletions the user is asked about: one accepted, one declined.
 	yes := mcpGoHTTPWith(t, ctx, srv.url, "", bearer(token), accepting().options())
@@ -58,6 +62,7 @@ func TestMetricsCountAScriptedSession(t *testing.T) {
 		`mcp_server_confirmation_outcomes_total{gen_ai_tool_name="delete_key",outcome="accepted"} 1`,
 		`mcp_server_confirmation_outcomes_total{gen_ai_tool_name="delete_key",outcome="declined"} 1`,
 		`mcp_server_refusals_total{reason="confirmation"} 1`,
+		`mcp_server_refusals_total{reason="policy"} 1`,
 	} {
 		if !strings.Contains(text, want+"\n") {
 			t.Errorf("the metrics lack %s", want)

@@ -55,7 +55,7 @@ func New(tools []string) *Metrics {
 		}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mcp_server_refusals_total",
-			Help: "Requests refused before MCP served them, by reason: auth, origin, rate, size, draining; and tool calls refused for want of the user's agreement: confirmation.",
+			Help: "Requests refused before MCP served them, by reason: auth, origin, rate, size, draining; and tool calls refused by the server's policy: policy, or for want of the user's agreement: confirmation.",
 		}, []string{"reason"}),
 		upstream: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "openrouter_request_duration_seconds",
@@ -192,6 +192,11 @@ func (m *Metrics) Confirmation(tool, step string) {
 	if step != "accepted" {
 		m.refusals.WithLabelValues("confirmation").Inc()
 	}
+}
+
+// PolicyRefusal records a call that the server's policy refused.
+func (m *Metrics) PolicyRefusal() {
+	m.refusals.WithLabelValues("policy").Inc()
 }
 
 // Upstream records one attempt of a request to OpenRouter; status 0 is an attempt that got no answer.

@@ -44,6 +44,9 @@ type Options struct {
 	// OnConfirm, when set, is told of each question a tool puts to the user and of each answer it
 	// reads, by the tool's name (metrics). A call asks at most once (apply_plan once per plan).
 	OnConfirm func(tool string, step ConfirmStep)
+	// OnPolicyRefusal, when set, is told of each call that the server's policy (--max-limit,
+	// --managed-prefix, --guardrail, ...) refused, by the tool's name (metrics).
+	OnPolicyRefusal func(tool string)
 }
 
 // principal names whom the call of ctx acts for; "" when the server was not told.
@@ -222,19 +225,19 @@ func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValida
 	if s.window != nil {
 		var err error
 		if page, _, err = windowOf(s.name, input, args); err != nil {
-			return s.failure(input, err), nil
+			return s.failure(d, input, err), nil
 		}
 	}
 	if s.refuse != nil {
 		if err := s.refuse(input); err != nil {
-			return s.failure(input, err), nil
+			return s.failure(d, input, err), nil
 		}
 	}
 
 	// 3. Hold the arguments to the server's policy.
 	if s.admit != nil {
 		if err := s.admit(d.opts.Policy, &input, time.Now()); err != nil {
-			return s.failure(input, err), nil
+			return s.failure(d, input, err), nil
 		}
 	}
 
@@ -258,7 +261,7 @@ func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValida
 	if hash != "" && (mayAsk || auditing || policed || s.callOn != nil) {
 		k, err := d.client.GetKey(work.ctx, hash)
 		if err != nil {
-			return s.failure(input, work.overTime(err)), nil
+			return s.failure(d, input, work.overTime(err)), nil
 		}
 		target, name = k, k.Name
 		if policed {
@@ -267,13 +270,13 @@ func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValida
 				err = s.admitTarget(d.opts.Policy, input, k)
 			}
 			if err != nil {
-				return s.failure(input, err), nil
+				return s.failure(d, input, err), nil
 			}
 		}
 	}
 	if s.lookUp != nil {
 		if err := s.lookUp(work.ctx, d, &input); err != nil {
-			return s.failure(input, work.overTime(err)), nil
+			return s.failure(d, input, work.overTime(err)), nil
 		}
 	}
 	// Whether a call stops or moves a key depends on the key as it is, so it is decided on it.
@@ -342,7 +345,7 @@ func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValida
 	// 9. The result: structuredContent and a text block, sized for a model's context, or an error
 	// result that says what to do.
 	if err != nil {
-		return s.failure(input, err), nil
+		return s.failure(d, input, err), nil
 	}
 	if s.window != nil {
 		return s.fit(input, output, page)
@@ -409,7 +412,10 @@ func (s spec[In, Out]) result(input In, output Out) (*mcp.CallToolResult, error)
 }
 
 // failure is the error result for a failed call.
-func (s spec[In, Out]) failure(input In, err error) *mcp.CallToolResult {
+func (s spec[In, Out]) failure(d *deps, input In, err error) *mcp.CallToolResult {
+	if d.opts.OnPolicyRefusal != nil && errors.As(err, new(policyRefusal)) {
+		d.opts.OnPolicyRefusal(s.name)
+	}
 	msg := explain(err)
 	if s.failed != nil {
 		if advice := s.failed(input, err); advice != "" {
