@@ -19,6 +19,7 @@ import (
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
 	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
 	"github.com/orkeys/openrouter-keys-mcp/tools"
+	"github.com/orkeys/openrouter-keys-mcp/traces"
 	"github.com/orkeys/openrouter-keys-mcp/transport"
 )
 
@@ -64,6 +65,7 @@ const (
 	envOIDCAudience   = "OPENROUTER_KEYS_MCP_OIDC_AUDIENCE"
 	envOIDCScopes     = "OPENROUTER_KEYS_MCP_OIDC_SCOPES"
 	envResourceURL    = "OPENROUTER_KEYS_MCP_RESOURCE_URL"
+	envOTLPEndpoint   = "OPENROUTER_KEYS_MCP_OTLP_ENDPOINT"
 )
 
 // keyVars are the variables the upstream key is read from, in order of preference.
@@ -98,6 +100,10 @@ type config struct {
 	policy    tools.Policy
 	// confirmSecret signs confirmation states; replicas share it, so an answer may reach any of them
 	confirmSecret openrouter.Secret
+
+	// traces (stdio and http): where spans go; tracing is whether they are made at all
+	otlpEndpoint string
+	tracing      bool
 
 	// call only
 	callTool string
@@ -296,6 +302,18 @@ var httpFlags = flagGroup{
 		e.stringVar(fs, &in.oidcScopes, "oidc-scopes", envOIDCScopes, defaultScopes, "with --auth oidc, the scopes that permit the read, write and admin tools, comma-separated in that order")
 	},
 	check: func(cfg *config, _ *flag.FlagSet, getenv func(string) string) error { return cfg.parseHTTP(getenv) },
+}
+
+// traceFlags are the serving commands': where traces go. The standard OTEL_* variables are read too.
+var traceFlags = flagGroup{
+	define: func(fs *flag.FlagSet, e *envReader, cfg *config) {
+		e.stringVar(fs, &cfg.otlpEndpoint, "otlp-endpoint", envOTLPEndpoint, "", "export traces over OTLP/HTTP to this collector, e.g. http://otel-collector:4318 (spans go to /v1/traces under it); off when empty, unless "+traces.EnvEndpoint+" or "+traces.EnvTracesEndpoint+" is set")
+	},
+	check: func(cfg *config, _ *flag.FlagSet, getenv func(string) string) error {
+		on, err := traces.Enabled(cfg.otlpEndpoint, getenv)
+		cfg.tracing = on
+		return err
+	},
 }
 
 // sandboxFlags are the sandbox command's: it is the emulator, and listens on its own address.
