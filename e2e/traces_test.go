@@ -217,7 +217,9 @@ func checkLinked(t *testing.T, rcv *otlpReceiver, up *tracedUpstream, traceID, p
 	return server
 }
 
-func equalBytes(a, b []byte) bool { return len(a) > 0 && hex.EncodeToString(a) == hex.EncodeToString(b) }
+func equalBytes(a, b []byte) bool {
+	return len(a) > 0 && hex.EncodeToString(a) == hex.EncodeToString(b)
+}
 
 // checkNothingSecret fails when a span's name or attribute holds a secret, a key's hash or name.
 func checkNothingSecret(t *testing.T, spans []*tracepb.Span, secrets ...string) {
