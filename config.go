@@ -310,6 +310,11 @@ var traceFlags = flagGroup{
 		e.stringVar(fs, &cfg.otlpEndpoint, "otlp-endpoint", envOTLPEndpoint, "", "export traces over OTLP/HTTP to this collector, e.g. http://otel-collector:4318 (spans go to /v1/traces under it); off when empty, unless "+traces.EnvEndpoint+" or "+traces.EnvTracesEndpoint+" is set")
 	},
 	check: func(cfg *config, _ *flag.FlagSet, getenv func(string) string) error {
+		if ep := cfg.otlpEndpoint; ep != "" {
+			if u, err := url.Parse(ep); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return &invalidValue{"otlp-endpoint", ep, "want the collector's OTLP/HTTP URL, e.g. http://otel-collector:4318"}
+			}
+		}
 		on, err := traces.Enabled(cfg.otlpEndpoint, getenv)
 		cfg.tracing = on
 		return err

@@ -183,7 +183,7 @@ func checkLinked(t *testing.T, rcv *otlpReceiver, up *tracedUpstream, traceID, p
 		}
 	}
 	if server == nil || client == nil {
-		t.Fatalf("trace %s: want a server span and a client span for %s; exported: %v", traceID, endpoint, rcv.all())
+		t.Fatalf("trace %s: want a server span and a client span for %s; exported: %s", traceID, endpoint, names(rcv.all()))
 	}
 	for _, c := range clients {
 		if !equalBytes(c.ParentSpanId, server.SpanId) {
@@ -215,6 +215,15 @@ func checkLinked(t *testing.T, rcv *otlpReceiver, up *tracedUpstream, traceID, p
 		t.Errorf("OpenRouter received traceparents %q at %s; want %s", up.traceparents(path), path, want)
 	}
 	return server
+}
+
+// names lists spans by trace and name, for a failure's message.
+func names(spans []*tracepb.Span) string {
+	var b strings.Builder
+	for _, s := range spans {
+		fmt.Fprintf(&b, "\n  %x %s %q", s.TraceId, s.Kind, s.Name)
+	}
+	return b.String()
 }
 
 func equalBytes(a, b []byte) bool {
@@ -353,7 +362,7 @@ func TestTracesOffByDefault(t *testing.T) {
 				t.Errorf("OpenRouter received traceparents %q; want a request without one", tps)
 			}
 			if spans := rcv.all(); len(spans) > 0 {
-				t.Errorf("spans were exported: %v", spans)
+				t.Errorf("spans were exported: %s", names(spans))
 			}
 		})
 	}

@@ -48,17 +48,12 @@ const ShutdownTimeout = 5 * time.Second
 
 // Enabled reports whether traces are exported: when endpoint (--otlp-endpoint) or one of the standard
 // endpoint variables is set, unless OTEL_SDK_DISABLED is true or OTEL_TRACES_EXPORTER is none. An error
-// is a setting the server cannot honour: an endpoint that is not an http(s) URL, or OTLP over gRPC.
+// is a setting the server cannot honour: OTLP over gRPC.
 func Enabled(endpoint string, getenv func(string) string) (bool, error) {
 	on := endpoint != "" || getenv(EnvEndpoint) != "" || getenv(EnvTracesEndpoint) != ""
 	if !on || strings.EqualFold(strings.TrimSpace(getenv(EnvSDKDisabled)), "true") ||
 		strings.EqualFold(strings.TrimSpace(getenv(EnvTracesExporter)), "none") {
 		return false, nil
-	}
-	if endpoint != "" {
-		if u, err := url.Parse(endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return false, fmt.Errorf("--otlp-endpoint %q: want the collector's OTLP/HTTP URL, e.g. http://otel-collector:4318", endpoint)
-		}
 	}
 	for _, v := range []string{envTracesProtocol, envProtocol} {
 		if p := getenv(v); p != "" && p != "http/protobuf" && p != "http/json" {
