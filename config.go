@@ -101,9 +101,10 @@ type config struct {
 	// confirmSecret signs confirmation states; replicas share it, so an answer may reach any of them
 	confirmSecret openrouter.Secret
 
-	// traces (stdio and http): where spans go; tracing is whether they are made at all
+	// traces (stdio and http): --otlp-endpoint, and where spans go when tracing is on at all
 	otlpEndpoint string
 	tracing      bool
+	traceExport  traces.Export
 
 	// call only
 	callTool string
@@ -315,8 +316,8 @@ var traceFlags = flagGroup{
 				return &invalidValue{"otlp-endpoint", ep, "want the collector's OTLP/HTTP URL, e.g. http://otel-collector:4318"}
 			}
 		}
-		on, err := traces.Enabled(cfg.otlpEndpoint, getenv)
-		cfg.tracing = on
+		export, on, err := traces.ExportFrom(cfg.otlpEndpoint, getenv)
+		cfg.traceExport, cfg.tracing = export, on
 		return err
 	},
 }

@@ -17,7 +17,7 @@ func startTraces(ctx context.Context, cfg config, logger zerolog.Logger) (*trace
 		return nil, nil
 	}
 	return traces.New(ctx, traces.Config{
-		Endpoint: cfg.otlpEndpoint,
+		Export:   cfg.traceExport,
 		Service:  name,
 		Version:  versionString(),
 		Tools:    tools.Names(),

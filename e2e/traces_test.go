@@ -27,6 +27,8 @@ type otlpReceiver struct {
 	mu       sync.Mutex
 	spans    []*tracepb.Span
 	services []string // service.name of each export's resources
+	auth     []string // the Authorization header of each export
+	gzipped  int      // exports that came gzip-compressed
 }
 
 func startOTLPReceiver(t *testing.T) *otlpReceiver {
@@ -38,8 +40,14 @@ func startOTLPReceiver(t *testing.T) *otlpReceiver {
 			http.NotFound(w, r)
 			return
 		}
+		rcv.mu.Lock()
+		rcv.auth = append(rcv.auth, r.Header.Get("Authorization"))
+		rcv.mu.Unlock()
 		var body io.Reader = r.Body
 		if r.Header.Get("Content-Encoding") == "gzip" {
+			rcv.mu.Lock()
+			rcv.gzipped++
+			rcv.mu.Unlock()
 			gz, err := gzip.NewReader(r.Body)
 			if err != nil {
 				http.Error(w, err.Error(), http.StatusBadRequest)
@@ -263,7 +271,8 @@ func TestTracesLinkTheCallerToOpenRouterOverHTTP(t *testing.T) {
 	if err := os.WriteFile(tokenFile, []byte(token), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	srv := startHTTP(t, tracesEnv(up, "OTEL_SERVICE_NAME=keys-in-test"), "--base-url", up.base, "--auth-token-file", tokenFile,
+	srv := startHTTP(t, tracesEnv(up, "OTEL_SERVICE_NAME=keys-in-test", "OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20collector-token"),
+		"--base-url", up.base, "--auth-token-file", tokenFile,
 		"--otlp-endpoint", rcv.url)
 
 	call := func(id int, tool, args, meta string, headers map[string]string) string {
@@ -297,21 +306,26 @@ func TestTracesLinkTheCallerToOpenRouterOverHTTP(t *testing.T) {
 	}
 	checkNothingSecret(t, rcv.all(), token, missing, up.key)
 	rcv.mu.Lock()
-	services := rcv.services
-	rcv.mu.Unlock()
-	for _, s := range services {
+	defer rcv.mu.Unlock()
+	for _, s := range rcv.services {
 		if s != "keys-in-test" {
 			t.Errorf("service.name %q; want OTEL_SERVICE_NAME's keys-in-test", s)
+		}
+	}
+	for _, a := range rcv.auth {
+		if a != "Bearer collector-token" {
+			t.Errorf("an export came with Authorization %q; want OTEL_EXPORTER_OTLP_HEADERS's", a)
 		}
 	}
 }
 
 // TestTracesFollowMetaOverStdio: over stdio, where there are no headers, the trace context comes from
-// params._meta; the spans are exported when the client closes stdin.
+// params._meta; the spans are exported, compressed as OTEL_EXPORTER_OTLP_COMPRESSION asks, when the
+// client closes stdin.
 func TestTracesFollowMetaOverStdio(t *testing.T) {
 	rcv := startOTLPReceiver(t)
 	up := startTracedUpstream(t)
-	r := startRaw(t, tracesEnv(up), "--base-url", up.base, "--otlp-endpoint", rcv.url)
+	r := startRaw(t, tracesEnv(up, "OTEL_EXPORTER_OTLP_COMPRESSION=gzip"), "--base-url", up.base, "--otlp-endpoint", rcv.url)
 	r.send(t,
 		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`,
 		`{"jsonrpc":"2.0","method":"notifications/initialized"}`,
@@ -331,6 +345,11 @@ func TestTracesFollowMetaOverStdio(t *testing.T) {
 		t.Errorf("mcp.protocol.version %q; want the one the session negotiated", a["mcp.protocol.version"])
 	}
 	checkNothingSecret(t, rcv.all(), up.key)
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	if rcv.gzipped == 0 {
+		t.Error("OTEL_EXPORTER_OTLP_COMPRESSION=gzip: no export came compressed")
+	}
 }
 
 // TestTracesOffByDefault: without an endpoint, or with OTEL_SDK_DISABLED, nothing is exported and

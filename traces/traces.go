@@ -7,9 +7,9 @@
 //
 // It is off unless an endpoint is given (--otlp-endpoint, or the standard OTEL_EXPORTER_OTLP_ENDPOINT
 // and OTEL_EXPORTER_OTLP_TRACES_ENDPOINT): then nothing of it runs, no goroutine and no span. It uses
-// the OpenTelemetry Go SDK rather than anything of its own, so that sampling (OTEL_TRACES_SAMPLER),
-// the resource (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES), batching and the exporter's settings
-// (headers, TLS, timeout, compression) are the ones every collector expects.
+// the OpenTelemetry Go SDK, so that spans, sampling (OTEL_TRACES_SAMPLER), the resource
+// (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES), batching and the OTLP encoding are the ones every
+// collector expects; only the HTTP upload is this package's (export.go says why).
 //
 // No attribute carries a secret, a key's name or hash, or text a caller chose without bound: span
 // names are MCP methods with the server's own tool names, and OpenRouter's endpoint templates.
@@ -19,21 +19,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
 
-// The standard variables that turn traces on or off, besides --otlp-endpoint.
+// The standard variables that turn traces on or off, besides --otlp-endpoint. The exporter's own
+// (headers, timeout, compression, certificate) are in export.go.
 const (
 	EnvEndpoint       = "OTEL_EXPORTER_OTLP_ENDPOINT"
 	EnvTracesEndpoint = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
@@ -46,28 +45,11 @@ const (
 // ShutdownTimeout bounds the flush of the spans still buffered when the server stops.
 const ShutdownTimeout = 5 * time.Second
 
-// Enabled reports whether traces are exported: when endpoint (--otlp-endpoint) or one of the standard
-// endpoint variables is set, unless OTEL_SDK_DISABLED is true or OTEL_TRACES_EXPORTER is none. An error
-// is a setting the server cannot honour: OTLP over gRPC.
-func Enabled(endpoint string, getenv func(string) string) (bool, error) {
-	on := endpoint != "" || getenv(EnvEndpoint) != "" || getenv(EnvTracesEndpoint) != ""
-	if !on || strings.EqualFold(strings.TrimSpace(getenv(EnvSDKDisabled)), "true") ||
-		strings.EqualFold(strings.TrimSpace(getenv(EnvTracesExporter)), "none") {
-		return false, nil
-	}
-	for _, v := range []string{envTracesProtocol, envProtocol} {
-		if p := getenv(v); p != "" && p != "http/protobuf" && p != "http/json" {
-			return false, fmt.Errorf("%s=%s: traces are exported over OTLP/HTTP only; set http/protobuf and the collector's HTTP port (4318)", v, p)
-		}
-	}
-	return true, nil
-}
-
 // Config is what the server's traces need.
 type Config struct {
-	Endpoint string // the collector's OTLP/HTTP base URL (traces go to /v1/traces); "" leaves it to OTEL_*
-	Service  string // service.name unless OTEL_SERVICE_NAME says otherwise
-	Version  string // service.version
+	Export  Export // where spans go, from ExportFrom
+	Service string // service.name unless OTEL_SERVICE_NAME says otherwise
+	Version string // service.version
 	// Tools are the tool names a span's name and gen_ai.tool.name may hold; any other is "other".
 	Tools []string
 	// IsSecret reports text that must not be recorded (a key, an access token), checked on the one
@@ -85,18 +67,13 @@ type Tracing struct {
 	isSecret  func(string) bool
 }
 
-// New starts exporting spans in batches to the collector. Call it only when Enabled says so.
+// New starts exporting spans in batches to the collector. Call it only when ExportFrom says traces are on.
 func New(ctx context.Context, c Config) (*Tracing, error) {
-	var opts []otlptracehttp.Option
-	if c.Endpoint != "" {
-		u, err := url.Parse(c.Endpoint)
-		if err != nil {
-			return nil, fmt.Errorf("--otlp-endpoint: %w", err)
-		}
-		// As OTEL_EXPORTER_OTLP_ENDPOINT: a base URL, under which traces go to /v1/traces.
-		opts = append(opts, otlptracehttp.WithEndpointURL(u.JoinPath("v1", "traces").String()))
+	client, err := newUploader(c.Export)
+	if err != nil {
+		return nil, err
 	}
-	exporter, err := otlptracehttp.New(ctx, opts...)
+	exporter, err := otlptrace.New(ctx, client)
 	if err != nil {
 		return nil, fmt.Errorf("OTLP trace exporter: %w", err)
 	}
