@@ -41,7 +41,7 @@ var commands = []command{
 		examples: `  OPENROUTER_MANAGEMENT_KEY=sk-or-v1-... %[1]s      serve MCP on stdin/stdout for an MCP client
   %[1]s --sandbox                                      the same on the built-in emulator, no account needed
   %[1]s --read-only                                    offer only the tools that change nothing`,
-		flags: []flagGroup{toolFlags, faultFlags},
+		flags: []flagGroup{toolFlags, traceFlags, faultFlags},
 		run:   runStdio,
 	},
 	{
@@ -52,7 +52,7 @@ var commands = []command{
                                             the server's key, for callers with the access token
   %[1]s http --addr 0.0.0.0:8080 --auth oidc --oidc-issuer https://id.example.com --resource-url https://keys.example.com/mcp
                                             the server's key, for people signed in with the identity provider`,
-		flags: []flagGroup{toolFlags, httpFlags, faultFlags},
+		flags: []flagGroup{toolFlags, httpFlags, traceFlags, faultFlags},
 		run:   runHTTP,
 	},
 	{

@@ -19,6 +19,7 @@ import (
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
 	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
 	"github.com/orkeys/openrouter-keys-mcp/tools"
+	"github.com/orkeys/openrouter-keys-mcp/traces"
 	"github.com/orkeys/openrouter-keys-mcp/transport"
 )
 
@@ -64,6 +65,7 @@ const (
 	envOIDCAudience   = "OPENROUTER_KEYS_MCP_OIDC_AUDIENCE"
 	envOIDCScopes     = "OPENROUTER_KEYS_MCP_OIDC_SCOPES"
 	envResourceURL    = "OPENROUTER_KEYS_MCP_RESOURCE_URL"
+	envOTLPEndpoint   = "OPENROUTER_KEYS_MCP_OTLP_ENDPOINT"
 )
 
 // keyVars are the variables the upstream key is read from, in order of preference.
@@ -98,6 +100,11 @@ type config struct {
 	policy    tools.Policy
 	// confirmSecret signs confirmation states; replicas share it, so an answer may reach any of them
 	confirmSecret openrouter.Secret
+
+	// traces (stdio and http): --otlp-endpoint, and where spans go when tracing is on at all
+	otlpEndpoint string
+	tracing      bool
+	traceExport  traces.Export
 
 	// call only
 	callTool string
@@ -296,6 +303,23 @@ var httpFlags = flagGroup{
 		e.stringVar(fs, &in.oidcScopes, "oidc-scopes", envOIDCScopes, defaultScopes, "with --auth oidc, the scopes that permit the read, write and admin tools, comma-separated in that order")
 	},
 	check: func(cfg *config, _ *flag.FlagSet, getenv func(string) string) error { return cfg.parseHTTP(getenv) },
+}
+
+// traceFlags are the serving commands': where traces go. The standard OTEL_* variables are read too.
+var traceFlags = flagGroup{
+	define: func(fs *flag.FlagSet, e *envReader, cfg *config) {
+		e.stringVar(fs, &cfg.otlpEndpoint, "otlp-endpoint", envOTLPEndpoint, "", "export traces over OTLP/HTTP to this collector, e.g. http://otel-collector:4318 (spans go to /v1/traces under it); off when empty, unless "+traces.EnvEndpoint+" or "+traces.EnvTracesEndpoint+" is set")
+	},
+	check: func(cfg *config, _ *flag.FlagSet, getenv func(string) string) error {
+		if ep := cfg.otlpEndpoint; ep != "" {
+			if u, err := url.Parse(ep); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return &invalidValue{"otlp-endpoint", ep, "want the collector's OTLP/HTTP URL, e.g. http://otel-collector:4318"}
+			}
+		}
+		export, on, err := traces.ExportFrom(cfg.otlpEndpoint, getenv)
+		cfg.traceExport, cfg.tracing = export, on
+		return err
+	},
 }
 
 // sandboxFlags are the sandbox command's: it is the emulator, and listens on its own address.

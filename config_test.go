@@ -76,6 +76,8 @@ func TestCommandLine(t *testing.T) {
 		{name: "secret dir is a file", args: []string{"--sandbox", "--secret-dir", "config_test.go"}, code: 2, stderr: "is a file, not a directory"},
 		{name: "short confirmation secret", env: []string{"OPENROUTER_KEYS_MCP_CONFIRM_SECRET=short"}, args: []string{"--sandbox"}, code: 2, stderr: "the confirmation secret is too short"},
 		{name: "bad max sessions", args: []string{"http", "--max-sessions", "0"}, code: 2, stderr: "invalid --max-sessions"},
+		{name: "bad OTLP endpoint env", env: []string{"OPENROUTER_KEYS_MCP_OTLP_ENDPOINT=collector:4318"}, args: []string{"http", "--sandbox"}, code: 2, stderr: `invalid OPENROUTER_KEYS_MCP_OTLP_ENDPOINT "collector:4318": want the collector's OTLP/HTTP URL`},
+		{name: "OTLP over gRPC", env: []string{"OTEL_EXPORTER_OTLP_PROTOCOL=grpc"}, args: []string{"--sandbox", "--otlp-endpoint", "http://127.0.0.1:4317"}, code: 2, stderr: "OTEL_EXPORTER_OTLP_PROTOCOL=grpc: traces are exported over OTLP/HTTP with protobuf only"},
 		{name: "bad max in flight env", env: []string{"OPENROUTER_KEYS_MCP_MAX_IN_FLIGHT=many"}, args: []string{"http"}, code: 2, stderr: "invalid OPENROUTER_KEYS_MCP_MAX_IN_FLIGHT"},
 	}
 	for _, tc := range cases {

@@ -102,9 +102,15 @@ func join(msg, note string) string {
 }
 
 // serve builds the MCP server for cfg on its OpenRouter client and hands it to serveOn, closing it
-// (its audit log) once serveOn returns. m, when metrics are served, observes the client and the tools.
+// (its audit log) once serveOn returns. m, when metrics are served, observes the client and the tools;
+// traces, when on, follow every request into OpenRouter and are flushed when serveOn returns.
 func serve(ctx context.Context, cfg config, logger zerolog.Logger, m *serverMetrics, serveOn func(*mcpserver.Server, *openrouter.Client, *sandbox.Sandbox) error) error {
-	client, emu, err := newClient(ctx, cfg, logger, m.observeClient)
+	tr, err := startTraces(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer stopTraces(ctx, tr, logger)
+	client, emu, err := newClient(ctx, cfg, logger, m.observeClient, traceClient(tr))
 	if err != nil {
 		return err
 	}
@@ -113,6 +119,7 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger, m *serverMetr
 	sopts.Observe = m.toolMiddleware()
 	sopts.Tools.OnConfirm = m.onConfirm()
 	sopts.Tools.OnPolicyRefusal = m.onPolicyRefusal()
+	sopts.Traces = tr
 	s, err := mcpserver.New(client, sopts)
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
 	"github.com/orkeys/openrouter-keys-mcp/tools"
+	"github.com/orkeys/openrouter-keys-mcp/traces"
 	"github.com/orkeys/openrouter-keys-mcp/transport"
 )
 
@@ -33,6 +34,8 @@ type Options struct {
 	Logger    zerolog.Logger  // where each tool call is logged, when the request carries no logger of its own
 	// Observe, when set, wraps every tool call too (metrics).
 	Observe server.ToolHandlerMiddleware
+	// Traces, when set, opens a span for every request (nil: no tracing, at no cost).
+	Traces *traces.Tracing
 }
 
 // fixtures is set only in test builds (go build -tags conformance, fixtures_conformance.go): the extra
@@ -78,6 +81,7 @@ func New(client *openrouter.Client, o Options) (*Server, error) {
 	}
 	title, instructions := describe(o.Sandbox, o.Tools.Policy)
 	ui := newApps()
+	hooks := ui.hooks()
 	serverOpts := append([]server.ServerOption{
 		server.WithTitle(title),
 		server.WithInstructions(instructions),
@@ -91,8 +95,9 @@ func New(client *openrouter.Client, o Options) (*Server, error) {
 			return tools.Narrow(list, n.ReadOnly, n.Tools)
 		}),
 		server.WithToolFilter(ui.link),
-		server.WithHooks(ui.hooks()),
+		server.WithHooks(hooks),
 	}, fixtures.options...)
+	serverOpts = append(serverOpts, o.Traces.ServerOptions(hooks)...)
 	if o.Observe != nil {
 		serverOpts = append(serverOpts, server.WithToolHandlerMiddleware(o.Observe))
 	}

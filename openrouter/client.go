@@ -73,6 +73,12 @@ type Options struct {
 	// OnAttempt, when set, is told of every request sent to OpenRouter (each attempt of a call): its
 	// method, endpoint template, status (0 when no answer came) and duration. Must not block.
 	OnAttempt func(method, endpoint string, status int, took time.Duration)
+	// OnSend, when set, is handed each request to OpenRouter just before it leaves (each attempt the
+	// breaker lets through), with its endpoint template and how many times the call sent it before
+	// (0 the first time). It may add headers (a trace context) but must not read or keep the
+	// Authorization header. The function it returns, when not nil, is called once the attempt ends,
+	// answer read, with the status OpenRouter answered (0 when none came) and the attempt's error.
+	OnSend func(req *http.Request, endpoint string, resend int) (done func(status int, err error))
 }
 
 // Client calls OpenRouter's key-management API. It is safe for concurrent use.
@@ -86,6 +92,7 @@ type Client struct {
 	limited   *breaker // keys OpenRouter is rate limiting
 	lanes     lanes    // the page requests in flight per key, for WalkPages
 	onAttempt func(method, endpoint string, status int, took time.Duration)
+	onSend    func(req *http.Request, endpoint string, resend int) func(status int, err error)
 }
 
 // New returns a Client, or an error when the base URL is not an absolute http(s) URL.
@@ -107,7 +114,7 @@ func New(o Options) (*Client, error) {
 	c := &Client{base: base, key: o.APIKey, http: o.HTTPClient, userAgent: o.UserAgent, timeout: o.Timeout,
 		retry: o.Retry.withDefaults()}
 	c.limited = newBreaker(c.retry.Now)
-	c.onAttempt = o.OnAttempt
+	c.onAttempt, c.onSend = o.OnAttempt, o.OnSend
 	if c.http == nil {
 		c.http = &http.Client{Transport: newTransport()}
 	}
@@ -398,7 +405,8 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	}
 	u := c.base.JoinPath(path)
 	u.RawQuery = q.Encode()
-	r := request{method: method, url: u.String(), path: path, key: key, out: out}
+	tpl := templatePath(path)
+	r := request{method: method, url: u.String(), path: path, endpoint: tpl, key: key, out: out}
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
@@ -406,9 +414,10 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		}
 		r.payload = b
 	}
-	tpl := templatePath(path)
 	return c.withRetries(ctx, method, tpl, c.limited.guard(key, method, tpl, c.observed(method, tpl, func(ctx context.Context, timeout time.Duration) (outcome, error) {
-		return c.attempt(ctx, timeout, r)
+		kind, err := c.attempt(ctx, timeout, r)
+		r.sent++
+		return kind, err
 	})))
 }
 
@@ -416,13 +425,15 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 type request struct {
 	method, url string
 	path        string // as the endpoint names it, for errors
+	endpoint    string // the path's template, e.g. /keys/{hash}
+	sent        int    // attempts made before this one
 	key         Secret
 	payload     []byte // the JSON body; nil for none
 	out         any    // what a 2xx JSON body decodes into
 }
 
 // attempt sends the request once, within timeout, and classifies a failure for the retry policy.
-func (c *Client) attempt(parent context.Context, timeout time.Duration, r request) (outcome, error) {
+func (c *Client) attempt(parent context.Context, timeout time.Duration, r request) (kind outcome, err error) {
 	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	var rd io.Reader
@@ -439,12 +450,19 @@ func (c *Client) attempt(parent context.Context, timeout time.Duration, r reques
 	if r.payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	status := 0
+	if c.onSend != nil {
+		if done := c.onSend(req, r.endpoint, r.sent); done != nil {
+			defer func() { done(status, err) }()
+		}
+	}
 
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return c.transportError(parent, err, timeout)
 	}
 	defer resp.Body.Close()
+	status = resp.StatusCode
 	buf, err := readBody(resp)
 	defer releaseBody(buf)
 	data := buf.Bytes()
@@ -461,7 +479,7 @@ func (c *Client) attempt(parent context.Context, timeout time.Duration, r reques
 		return lost, fmt.Errorf("the response from OpenRouter is larger than %d MiB; refusing to read it", MaxResponseBytes>>20)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return answered, newAPIError(resp, data, r.method, templatePath(r.path))
+		return answered, newAPIError(resp, data, r.method, r.endpoint)
 	}
 	if err := json.Unmarshal(data, r.out); err != nil {
 		return lost, fmt.Errorf("%w (status %d): not the JSON expected: %s", ErrMalformedResponse, resp.StatusCode, describeBody(resp, data))

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -437,5 +438,46 @@ func TestDefaults(t *testing.T) {
 	}
 	if openrouter.DefaultBudget > 30*time.Second {
 		t.Errorf("DefaultBudget %s: MCP hosts give up on tool calls after tens of seconds", openrouter.DefaultBudget)
+	}
+}
+
+// TestOnSendSeesEachAttempt: OnSend is handed every request as it leaves, with its endpoint template
+// and resend count, may add a header that reaches OpenRouter, and hears how each attempt ended.
+func TestOnSendSeesEachAttempt(t *testing.T) {
+	var got []string // the X-Attempt header of each request that arrived
+	var mu sync.Mutex
+	record := func(next reply) reply {
+		return func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			got = append(got, r.Header.Get("X-Attempt"))
+			mu.Unlock()
+			next(w, r)
+		}
+	}
+	url, _ := scriptedStub(t, record(status(503)), record(answerLike))
+	clock := newFakeClock()
+	type sent struct {
+		endpoint string
+		resend   int
+		status   int
+		failed   bool
+	}
+	var seen []sent
+	c := mustNew(t, openrouter.Options{BaseURL: url, APIKey: testKey, Retry: clock.policy(),
+		OnSend: func(req *http.Request, endpoint string, resend int) func(int, error) {
+			req.Header.Set("X-Attempt", strconv.Itoa(resend))
+			i := len(seen)
+			seen = append(seen, sent{endpoint: endpoint, resend: resend})
+			return func(status int, err error) { seen[i].status, seen[i].failed = status, err != nil }
+		}})
+	if _, err := c.GetKey(context.Background(), stubHash); err != nil {
+		t.Fatal(err)
+	}
+	want := []sent{{"/keys/{hash}", 0, 503, true}, {"/keys/{hash}", 1, 200, false}}
+	if !slices.Equal(seen, want) {
+		t.Errorf("OnSend saw %+v; want %+v", seen, want)
+	}
+	if !slices.Equal(got, []string{"0", "1"}) {
+		t.Errorf("OpenRouter received X-Attempt %q; want the header OnSend set on each attempt", got)
 	}
 }

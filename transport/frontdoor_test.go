@@ -288,7 +288,8 @@ func TestAllowedOriginsGetCORS(t *testing.T) {
 		"Access-Control-Request-Headers": "authorization, content-type, mcp-protocol-version"}
 	r := fd.do(t, request{method: http.MethodOptions, auth: "-", headers: preflight})
 	if r.status != http.StatusNoContent || r.header.Get("Access-Control-Allow-Origin") != "http://localhost:6274" ||
-		!strings.Contains(r.header.Get("Access-Control-Allow-Headers"), "Authorization") {
+		!strings.Contains(r.header.Get("Access-Control-Allow-Headers"), "Authorization") ||
+		!strings.Contains(r.header.Get("Access-Control-Allow-Headers"), "Traceparent") {
 		t.Errorf("preflight: %d %v", r.status, r.header)
 	}
 	r = fd.do(t, request{headers: map[string]string{"Origin": "http://localhost:6274"}})

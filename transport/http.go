@@ -275,9 +275,10 @@ func isLoopbackHost(hostport string) bool {
 }
 
 // corsHeaders are the request headers a page of an allowed origin may send, and corsExposed the
-// response headers it may read: what a browser MCP client (the MCP Inspector, say) needs.
+// response headers it may read: what a browser MCP client (the MCP Inspector, say) needs, and the
+// W3C trace context a page may send to join its trace.
 const (
-	corsHeaders = "Authorization, Content-Type, Accept, Last-Event-ID, Mcp-Session-Id, Mcp-Protocol-Version, X-MCP-Readonly, X-MCP-Tools, X-Request-Id"
+	corsHeaders = "Authorization, Content-Type, Accept, Last-Event-ID, Mcp-Session-Id, Mcp-Protocol-Version, X-MCP-Readonly, X-MCP-Tools, X-Request-Id, Traceparent, Tracestate"
 	corsExposed = "Mcp-Session-Id, Mcp-Protocol-Version, Retry-After, X-Request-Id, WWW-Authenticate"
 )
 

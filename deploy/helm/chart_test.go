@@ -61,6 +61,8 @@ var everything = append(append([]string{}, serverMode...),
 	"ingress.annotations.nginx\\.ingress\\.kubernetes\\.io/proxy-body-size=1m",
 	"networkPolicy.ingressFrom[0].namespaceSelector.matchLabels.team=agents",
 	"networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.team=monitoring",
+	"traces.otlpEndpoint=http://otel-collector.observability:4318",
+	"traces.collectorTo[0].namespaceSelector.matchLabels.team=observability",
 	"ratePerCaller=10", "burstPerCaller=30", "extraArgs[0]=--read-only",
 	"extraEnv[0].name=OPENROUTER_KEYS_MCP_MANAGED_PREFIX", "extraEnv[0].value=agents-",
 	"podAnnotations.team=agents", "podLabels.tier=mcp", "imagePullSecrets[0].name=ghcr",
@@ -125,6 +127,7 @@ func TestChartRendersStrictly(t *testing.T) {
 				t.Errorf("rendered kinds %s, want %s", got, want)
 			}
 			checkDeployment(t, objs["Deployment"].(*appsv1.Deployment), tc.set)
+			checkTraces(t, objs["Deployment"].(*appsv1.Deployment), objs["NetworkPolicy"].(*networkingv1.NetworkPolicy), tc.set)
 		})
 	}
 }
@@ -194,6 +197,30 @@ func checkDeployment(t *testing.T, d *appsv1.Deployment, set []string) {
 	if strings.Contains(strings.Join(set, " "), "metrics.enabled=true") &&
 		!strings.Contains(strings.Join(c.Args, " "), "--metrics-addr=0.0.0.0:9090") {
 		t.Errorf("metrics on, but the args do not serve them: %v", c.Args)
+	}
+}
+
+// checkTraces: with traces.otlpEndpoint the server is given it, and the NetworkPolicy lets the pods
+// reach the collector's port, on the peers given; without it, neither.
+func checkTraces(t *testing.T, d *appsv1.Deployment, np *networkingv1.NetworkPolicy, set []string) {
+	t.Helper()
+	on := strings.Contains(strings.Join(set, " "), "traces.otlpEndpoint=")
+	endpoint := ""
+	for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+		if e.Name == "OPENROUTER_KEYS_MCP_OTLP_ENDPOINT" {
+			endpoint = e.Value
+		}
+	}
+	collector := false
+	for _, rule := range np.Spec.Egress {
+		for _, p := range rule.Ports {
+			if p.Port != nil && p.Port.IntValue() == 4318 {
+				collector = len(rule.To) == 1 && rule.To[0].NamespaceSelector != nil
+			}
+		}
+	}
+	if on != (endpoint == "http://otel-collector.observability:4318") || on != collector {
+		t.Errorf("traces on %v: the server's endpoint %q, egress to the collector's port 4318 on its peers %v", on, endpoint, collector)
 	}
 }
 
