@@ -73,6 +73,10 @@ type Options struct {
 	// OnAttempt, when set, is told of every request sent to OpenRouter (each attempt of a call): its
 	// method, endpoint template, status (0 when no answer came) and duration. Must not block.
 	OnAttempt func(method, endpoint string, status int, took time.Duration)
+	// ControlsTTL is how long an answer of the lists beside the keys (guardrails, their assignments,
+	// members, BYOK credentials, workspaces) is reused for the same upstream key (readcache.go); 0
+	// reads them anew every time. The server uses DefaultControlsTTL.
+	ControlsTTL time.Duration
 }
 
 // Client calls OpenRouter's key-management API. It is safe for concurrent use.
@@ -83,8 +87,9 @@ type Client struct {
 	userAgent string
 	timeout   time.Duration
 	retry     RetryPolicy
-	limited   *breaker // keys OpenRouter is rate limiting
-	lanes     lanes    // the page requests in flight per key, for WalkPages
+	limited   *breaker   // keys OpenRouter is rate limiting
+	lanes     lanes      // the page requests in flight per key, for WalkPages
+	cache     *readCache // recent answers of the controls' lists, by key
 	onAttempt func(method, endpoint string, status int, took time.Duration)
 }
 
@@ -107,6 +112,7 @@ func New(o Options) (*Client, error) {
 	c := &Client{base: base, key: o.APIKey, http: o.HTTPClient, userAgent: o.UserAgent, timeout: o.Timeout,
 		retry: o.Retry.withDefaults()}
 	c.limited = newBreaker(c.retry.Now)
+	c.cache = newReadCache(o.ControlsTTL)
 	c.onAttempt = o.OnAttempt
 	if c.http == nil {
 		c.http = &http.Client{Transport: newTransport()}
@@ -407,6 +413,11 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		r.payload = b
 	}
 	tpl := templatePath(path)
+	if method != http.MethodGet {
+		// Whatever it changes, and even when it fails (it may have been carried out), what was read
+		// through this key before it is no longer trusted.
+		defer c.cache.invalidate(key)
+	}
 	return c.withRetries(ctx, method, tpl, c.limited.guard(key, method, tpl, c.observed(method, tpl, func(ctx context.Context, timeout time.Duration) (outcome, error) {
 		return c.attempt(ctx, timeout, r)
 	})))

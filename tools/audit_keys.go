@@ -90,33 +90,42 @@ var auditKeys = spec[auditKeysArgs, auditKeysResult]{
 		}
 	},
 	call: func(ctx context.Context, d *deps, in auditKeysArgs) (auditKeysResult, error) {
-		workspaces, err := auditedWorkspaces(ctx, d.client, in.WorkspaceIDs)
-		if err != nil {
-			return auditKeysResult{}, err
-		}
-		// The controls beside the keys are read while the keys are walked, in the same budget of
-		// requests in flight: the audit takes the round trips of the keys alone.
+		// The controls beside the keys are read while the workspaces are listed (those that do not
+		// depend on which workspaces) and the keys walked (the others), in the same budget of requests
+		// in flight: the audit takes little more than the round trips of the workspaces and the keys.
 		var (
 			ctl    *controls
 			creds  []allowList
 			ctlErr error
-			wg     sync.WaitGroup
+			credWG sync.WaitGroup
 		)
 		ctlCtx, stopControls := context.WithCancel(ctx)
 		defer stopControls()
 		checkControls := len(in.Kinds) == 0 || slices.ContainsFunc(in.Kinds, func(k string) bool { return slices.Contains(controlKinds, k) })
+		var read *controlsRead
 		if checkControls {
-			wg.Go(func() {
-				if ctl, ctlErr = readControls(ctlCtx, d.client, workspaces); ctlErr == nil {
-					creds, ctlErr = readAllowLists(ctlCtx, d.client, workspaces)
-				}
-			})
+			read = startControls(ctlCtx, d.client)
 		}
-		keys, err := keysOf(ctx, d.client, workspaces)
+		workspaces, err := auditedWorkspaces(ctx, d.client, in.WorkspaceIDs)
+		var keys []openrouter.Key
+		if err == nil {
+			var credErr error
+			if checkControls {
+				read.guardrailsOf(workspaces)
+				credWG.Go(func() { creds, credErr = readAllowLists(ctlCtx, d.client, workspaces) })
+			}
+			keys, err = keysOf(ctx, d.client, workspaces)
+			credWG.Wait()
+			ctlErr = credErr
+		}
 		if err != nil {
 			stopControls()
 		}
-		wg.Wait()
+		if checkControls {
+			var readErr error
+			ctl, readErr = read.wait()
+			ctlErr = cmp.Or(readErr, ctlErr)
+		}
 		if err != nil {
 			return auditKeysResult{}, err
 		}
@@ -325,22 +334,16 @@ type allowList struct {
 	cred      openrouter.BYOKCredential
 }
 
-// readAllowLists reads the BYOK credentials of the workspaces, a few workspaces at once within the
-// key's budget of requests in flight.
+// readAllowLists reads the BYOK credentials of the workspaces, all at once within the key's budget
+// of requests in flight (the client reads each page in its lane).
 func readAllowLists(ctx context.Context, c *openrouter.Client, workspaces []string) ([]allowList, error) {
 	byWorkspace := make([][]openrouter.BYOKCredential, len(workspaces))
 	errs := make([]error, len(workspaces))
-	sem := make(chan struct{}, controlsConcurrency)
 	var wg sync.WaitGroup
 	for i, ws := range workspaces {
 		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			errs[i] = c.InLane(ctx, func(ctx context.Context) (err error) {
-				byWorkspace[i], err = readAll(ctx, func(ctx context.Context, p openrouter.PageParams) (*openrouter.Page[openrouter.BYOKCredential], error) {
-					return c.ListBYOK(ctx, openrouter.ListBYOKParams{PageParams: p, WorkspaceID: ws})
-				})
-				return err
+			byWorkspace[i], errs[i] = readAll(ctx, func(ctx context.Context, p openrouter.PageParams) (*openrouter.Page[openrouter.BYOKCredential], error) {
+				return c.ListBYOK(ctx, openrouter.ListBYOKParams{PageParams: p, WorkspaceID: ws})
 			})
 		})
 	}
