@@ -96,7 +96,10 @@ func TestControlsCacheReusesUntilChangedOrOld(t *testing.T) {
 		t.Errorf("after the TTL: %d requests, want 1", got)
 	}
 	// The keys themselves are never cached.
-	if got := reads(func() { _, _ = c.ListKeys(ctx, openrouter.ListKeysParams{}); _, _ = c.ListKeys(ctx, openrouter.ListKeysParams{}) }); got != 2 {
+	if got := reads(func() {
+		_, _ = c.ListKeys(ctx, openrouter.ListKeysParams{})
+		_, _ = c.ListKeys(ctx, openrouter.ListKeysParams{})
+	}); got != 2 {
 		t.Errorf("two listings of keys: %d requests, want 2", got)
 	}
 }

@@ -151,7 +151,7 @@ func WalkPages[T any](ctx context.Context, c *Client, o WalkOptions, listings ..
 type walk[T any] struct {
 	o        WalkOptions
 	mu       sync.Mutex
-	more     *sync.Cond // a page arrived, or the walk was cancelled: a listing may take a page again
+	more     *sync.Cond    // a page arrived, or the walk was cancelled: a listing may take a page again
 	settled  chan struct{} // closed once every page of the result is in (settle)
 	done     bool          // settled is closed
 	ls       []*walkListing[T]
