@@ -238,3 +238,96 @@ func TestWalkPagesBounds(t *testing.T) {
 		t.Errorf("MaxItems 470 over 470 keys: %v", err)
 	}
 }
+
+// blockedWalks starts walks walks with one key, each of one listing whose pages wait, once asked for,
+// until the test answers them; asked receives each page asked for (walk and page index), and answer
+// answers one with n items.
+type blockedWalks struct {
+	asked   chan [2]int
+	answers sync.Map // [2]int → chan int
+	results chan []openrouter.Walked[int]
+}
+
+func startBlockedWalks(t *testing.T, walks int) *blockedWalks {
+	t.Helper()
+	c, err := openrouter.New(openrouter.Options{BaseURL: "http://127.0.0.1:1", APIKey: "sk-or-v1-walk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &blockedWalks{asked: make(chan [2]int, 64), results: make(chan []openrouter.Walked[int], walks)}
+	for w := range walks {
+		listing := func(ctx context.Context, offset int) ([]int, error) {
+			id := [2]int{w, offset / 10}
+			ch, _ := b.answers.LoadOrStore(id, make(chan int, 1))
+			b.asked <- id
+			select {
+			case n := <-ch.(chan int):
+				return make([]int, n), nil
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		go func() {
+			walked, err := openrouter.WalkPages(context.Background(), c, openrouter.WalkOptions{PageSize: 10}, listing)
+			if err != nil {
+				t.Error(err)
+			}
+			b.results <- walked
+		}()
+	}
+	return b
+}
+
+func (b *blockedWalks) answer(id [2]int, n int) {
+	ch, _ := b.answers.LoadOrStore(id, make(chan int, 1))
+	ch.(chan int) <- n
+}
+
+// TestWalkPagesShareTheKeyAmongListings: walks made at once with one key (list_keys calls of several
+// workspaces) share its requests in flight among their listings, so that none asks far ahead of its
+// end into slots the others need: four walks, each of one listing, ask two pages each at first.
+func TestWalkPagesShareTheKeyAmongListings(t *testing.T) {
+	const walks = 4
+	b := startBlockedWalks(t, walks)
+	perWalk := map[int]int{}
+	for range openrouter.MaxPagesInFlight {
+		id := <-b.asked
+		perWalk[id[0]]++
+	}
+	for w := range walks {
+		if perWalk[w] != openrouter.MaxPagesInFlight/walks {
+			t.Errorf("walk %d asked for %d pages at first, want %d: %v", w, perWalk[w], openrouter.MaxPagesInFlight/walks, perWalk)
+		}
+	}
+	// Each listing ends with its first page, short; the second comes back empty.
+	for w := range walks {
+		b.answer([2]int{w, 0}, 3)
+		b.answer([2]int{w, 1}, 0)
+	}
+	for range walks {
+		if walked := <-b.results; len(walked) != 1 || len(walked[0].Items) != 3 || walked[0].More {
+			t.Errorf("walked %+v, want 3 items and no more", walked)
+		}
+	}
+}
+
+// TestWalkPagesReturnBeforePagesPastTheEnd: a walk returns once its result is in; a page asked for
+// beyond a listing's end is let finish after it (it holds its slot meanwhile), not waited for.
+func TestWalkPagesReturnBeforePagesPastTheEnd(t *testing.T) {
+	b := startBlockedWalks(t, 1)
+	for range openrouter.MaxPagesInFlight {
+		<-b.asked // pages 0 to 7, all sent
+	}
+	b.answer([2]int{0, 0}, 4) // short: the end
+	select {
+	case walked := <-b.results:
+		if len(walked[0].Items) != 4 || walked[0].More {
+			t.Errorf("walked %+v, want 4 items and no more", walked)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the walk waited for the pages sent beyond the listing's end")
+	}
+	for i := 1; i < openrouter.MaxPagesInFlight; i++ {
+		b.answer([2]int{0, i}, 10)
+	}
+}
