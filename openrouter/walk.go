@@ -62,7 +62,9 @@ func (l *walkListing[T]) open(i int) bool { return l.end < 0 || i <= l.end }
 // once for the walk and for all walks with the call's upstream key together. The pages of a listing
 // are asked for in order, and as many ahead as the budget allows, balanced across listings; a short
 // page ends its listing: the pages beyond it not yet sent are cancelled, and those sent are let finish
-// (so that OpenRouter never holds more than the budget) and dropped. When
+// (so that OpenRouter never holds more than the budget) and dropped, after the walk has returned. The
+// key's budget is shared among the listings of all its walks, each asking ahead no more than its
+// share. When
 // OpenRouter answers one reader with 429, every reader with that key waits out its Retry-After once
 // (the breaker holds it) instead of being refused and spending an attempt. The result is, listing
 // by listing, what reading page after page returns. When a page cannot be read, the error comes with
@@ -239,6 +241,9 @@ func (w *walk[T]) arrived(l *walkListing[T], i int, page []T, err error) bool {
 	l.cancel[i]()
 	delete(l.cancel, i)
 	delete(l.sent, i)
+	if w.done {
+		return false // past a listing's end or its first failure, after the walk returned: dropped
+	}
 	defer w.more.Broadcast()
 	defer w.settle()
 	defer w.close(l)
@@ -274,7 +279,7 @@ func (w *walk[T]) close(l *walkListing[T]) {
 // settle closes w.settled once no listing may take more pages and every page that can be part of the
 // result has arrived, and cancels the pages asked for and not yet sent, which cannot.
 func (w *walk[T]) settle() {
-	if w.done {
+	if w.done || (w.o.MaxItems > 0 && w.read > w.o.MaxItems) { // the latter ends in ErrTooManyItems
 		return
 	}
 	for _, l := range w.ls {
