@@ -106,6 +106,8 @@ var auditKeys = spec[auditKeysArgs, auditKeysResult]{
 		if checkControls {
 			read = startControls(ctlCtx, d.client)
 		}
+		count := newReadCount(ctx)
+		def := startEveryWorkspace(ctx, d.client, in.WorkspaceIDs, count)
 		workspaces, err := auditedWorkspaces(ctx, d.client, in.WorkspaceIDs)
 		var keys []openrouter.Key
 		if err == nil {
@@ -114,9 +116,11 @@ var auditKeys = spec[auditKeysArgs, auditKeysResult]{
 				read.guardrailsOf(workspaces)
 				credWG.Go(func() { creds, credErr = readAllowLists(ctlCtx, d.client, workspaces) })
 			}
-			keys, err = keysOf(ctx, d.client, workspaces)
+			keys, err = keysOf(ctx, d.client, workspaces, def, count)
 			credWG.Wait()
 			ctlErr = credErr
+		} else {
+			def.stopIf()
 		}
 		if err != nil {
 			stopControls()
@@ -221,12 +225,24 @@ type auditRules struct {
 // auditedKeys reads every key of the workspaces given (default every workspace of the account),
 // disabled and expired ones included, and says which workspaces those were, each once.
 func auditedKeys(ctx context.Context, c *openrouter.Client, workspaceIDs []string) ([]openrouter.Key, []string, error) {
+	count := newReadCount(ctx)
+	def := startEveryWorkspace(ctx, c, workspaceIDs, count)
 	workspaces, err := auditedWorkspaces(ctx, c, workspaceIDs)
 	if err != nil {
+		def.stopIf()
 		return nil, nil, err
 	}
-	keys, err := keysOf(ctx, c, workspaces)
+	keys, err := keysOf(ctx, c, workspaces, def, count)
 	return keys, workspaces, err
+}
+
+// startEveryWorkspace starts walking the default workspace's keys when every workspace is to be
+// read (no workspaceIDs given), before they are listed; nil otherwise.
+func startEveryWorkspace(ctx context.Context, c *openrouter.Client, workspaceIDs []string, count *readCount) *defaultKeys {
+	if len(workspaceIDs) > 0 {
+		return nil
+	}
+	return startDefaultKeys(ctx, c, count)
 }
 
 // auditedWorkspaces are the workspaces given, each once, or by default every workspace of the account.
