@@ -77,8 +77,8 @@ func newReadCache(ttl time.Duration) *readCache {
 	return &readCache{ttl: ttl, now: time.Now, entries: map[cacheKey]cached{}, changed: map[credential]change{}}
 }
 
-// invalidate drops what was read through cred before now: a change was just made through it. Called
-// once the change is answered, so that a read under way while it was made is not kept either.
+// invalidate drops what was read with key before now: a change was just made with it. Called once
+// the change is answered, so that a read under way while it was made is not kept either.
 func (rc *readCache) invalidate(key Secret) {
 	if rc.ttl <= 0 {
 		return
@@ -86,6 +86,9 @@ func (rc *readCache) invalidate(key Secret) {
 	cred := digest(key)
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
+	if len(rc.changed) >= maxCached { // many callers' keys making changes: forget the old changes
+		rc.prune(rc.now())
+	}
 	rc.seq++
 	rc.last = rc.seq
 	rc.changed[cred] = change{seq: rc.seq, at: rc.now()}
