@@ -30,7 +30,7 @@ import (
 // newClient builds the OpenRouter client: on the real API, or on an emulator started on a loopback
 // port of its own when --sandbox asks for it (and only then: never as a fallback).
 func newClient(ctx context.Context, cfg config, logger zerolog.Logger, adjust ...func(*openrouter.Options)) (*openrouter.Client, *sandbox.Sandbox, error) {
-	opts := openrouter.Options{BaseURL: cfg.baseURL, APIKey: cfg.key, UserAgent: userAgent()}
+	opts := openrouter.Options{BaseURL: cfg.baseURL, APIKey: cfg.key, UserAgent: userAgent(), ControlsTTL: openrouter.DefaultControlsTTL}
 	opts.Retry.OnRetry = func(ctx context.Context, ev openrouter.RetryEvent) {
 		l := zerolog.Ctx(ctx) // the request's logger, with its id, when the transport set one
 		if l.GetLevel() == zerolog.Disabled {

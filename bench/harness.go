@@ -292,7 +292,8 @@ func StartUpstream(ctx context.Context, server, dir string, keys int) (*Upstream
 		p.Stop()
 		return nil, err
 	}
-	client, err := openrouter.New(openrouter.Options{BaseURL: base, APIKey: openrouter.Secret(key)})
+	// As the server makes it (serve.go), so that the tools called in process cost what they cost there.
+	client, err := openrouter.New(openrouter.Options{BaseURL: base, APIKey: openrouter.Secret(key), ControlsTTL: openrouter.DefaultControlsTTL})
 	if err != nil {
 		p.Stop()
 		return nil, err

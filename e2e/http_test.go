@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -177,6 +178,46 @@ func TestCallerKeysKeepCallersApart(t *testing.T) {
 	}
 	if strings.Contains(srv.stderr.String(), keyA) || strings.Contains(srv.stderr.String(), keyB) {
 		t.Errorf("a caller's key reached the server's log")
+	}
+}
+
+// TestCallerKeysSeeTheirOwnControls: the server's cache of the controls (guardrails, members,
+// workspaces) is kept by the caller's key: two callers of different accounts, one right after the
+// other, each see their own account's.
+func TestCallerKeysSeeTheirOwnControls(t *testing.T) {
+	sb := sandbox.New(sandbox.Options{}) // A has the sample guardrails and members; B none
+	keyA, keyB := sb.ManagementKey(), sb.AddAccount("")
+	up := httptest.NewServer(sb)
+	t.Cleanup(up.Close)
+	srv := startHTTP(t, cleanEnv(), "--base-url", up.URL+"/api/v1", "--key-source", "caller")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	a, b := mcpGoHTTP(t, ctx, srv.url, "", bearer(keyA)), mcpGoHTTP(t, ctx, srv.url, "", bearer(keyB))
+	count := func(s session, tool, field string) int {
+		t.Helper()
+		sc, text, isErr, err := s.call(ctx, tool, nil)
+		if err != nil || isErr {
+			t.Fatalf("%s: %v %s", tool, err, text)
+		}
+		items, _ := sc[field].([]any)
+		return len(items)
+	}
+	workspaces := func(s session) string {
+		t.Helper()
+		sc, text, isErr, err := s.call(ctx, "list_workspaces", nil)
+		if err != nil || isErr {
+			t.Fatalf("list_workspaces: %v %s", err, text)
+		}
+		return fmt.Sprint(sc["workspaces"])
+	}
+	if ga, gb := count(a, "list_guardrails", "guardrails"), count(b, "list_guardrails", "guardrails"); ga == 0 || gb != 0 {
+		t.Errorf("guardrails: A sees %d, B %d; want some and none", ga, gb)
+	}
+	if mb, ma := count(b, "list_members", "members"), count(a, "list_members", "members"); ma <= mb {
+		t.Errorf("members: A sees %d, B %d; want more for A (the sample's)", ma, mb)
+	}
+	if wa, wb := workspaces(a), workspaces(b); wa == wb {
+		t.Errorf("A and B see the same workspaces: %s", wa)
 	}
 }
 

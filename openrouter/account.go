@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 )
 
@@ -23,6 +24,16 @@ func (c *Client) ListWorkspaces(ctx context.Context, p ListWorkspacesParams) (*W
 	if p.Limit != nil {
 		q.Set("limit", strconv.Itoa(*p.Limit))
 	}
+	// The workspaces name their default guardrails: one of the controls' lists, cached likewise.
+	return cachedGet(ctx, c, "GET /workspaces?"+q.Encode(), func(ctx context.Context) (*WorkspacePage, error) {
+		return readWorkspaces(ctx, c, q)
+	}, func(p *WorkspacePage) *WorkspacePage {
+		return &WorkspacePage{Workspaces: slices.Clone(p.Workspaces), TotalCount: p.TotalCount}
+	})
+}
+
+// readWorkspaces is ListWorkspaces's read.
+func readWorkspaces(ctx context.Context, c *Client, q url.Values) (*WorkspacePage, error) {
 	var out struct {
 		Data       []Workspace `json:"data"`
 		TotalCount *int        `json:"total_count"`

@@ -79,6 +79,10 @@ type Options struct {
 	// Authorization header. The function it returns, when not nil, is called once the attempt ends,
 	// answer read, with the status OpenRouter answered (0 when none came) and the attempt's error.
 	OnSend func(req *http.Request, endpoint string, resend int) (done func(status int, err error))
+	// ControlsTTL is how long an answer of the lists beside the keys (guardrails, their assignments,
+	// members, BYOK credentials, workspaces) is reused for the same upstream key (readcache.go); 0
+	// reads them anew every time. The server uses DefaultControlsTTL.
+	ControlsTTL time.Duration
 }
 
 // Client calls OpenRouter's key-management API. It is safe for concurrent use.
@@ -89,8 +93,9 @@ type Client struct {
 	userAgent string
 	timeout   time.Duration
 	retry     RetryPolicy
-	limited   *breaker // keys OpenRouter is rate limiting
-	lanes     lanes    // the page requests in flight per key, for WalkPages
+	limited   *breaker   // keys OpenRouter is rate limiting
+	lanes     lanes      // the page requests in flight per key, for WalkPages
+	cache     *readCache // recent answers of the controls' lists, by key
 	onAttempt func(method, endpoint string, status int, took time.Duration)
 	onSend    func(req *http.Request, endpoint string, resend int) func(status int, err error)
 }
@@ -115,6 +120,7 @@ func New(o Options) (*Client, error) {
 		retry: o.Retry.withDefaults()}
 	c.limited = newBreaker(c.retry.Now)
 	c.onAttempt, c.onSend = o.OnAttempt, o.OnSend
+	c.cache = newReadCache(o.ControlsTTL)
 	if c.http == nil {
 		c.http = &http.Client{Transport: newTransport()}
 	}
@@ -413,6 +419,11 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 			return notSent("encode body: %w", err)
 		}
 		r.payload = b
+	}
+	if method != http.MethodGet && tpl != "/analytics/query" { // the query is a read sent as a POST
+		// Whatever it changes, and even when it fails (it may have been carried out), what was read
+		// through this key before it is no longer trusted.
+		defer c.cache.invalidate(key)
 	}
 	return c.withRetries(ctx, method, tpl, c.limited.guard(key, method, tpl, c.observed(method, tpl, func(ctx context.Context, timeout time.Duration) (outcome, error) {
 		kind, err := c.attempt(ctx, timeout, r)

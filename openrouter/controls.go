@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 )
 
@@ -58,8 +59,16 @@ type Page[T any] struct {
 }
 
 // listPage gets one page of a list OpenRouter answers as {"data": [...], "total_count": N} and checks
-// each item with check.
+// each item with check. Every such list is one of the controls beside the keys: the answer may come
+// from the cache (readcache.go).
 func listPage[T any](ctx context.Context, c *Client, path string, q url.Values, check func(*T) error) (*Page[T], error) {
+	return cachedGet(ctx, c, "GET "+path+"?"+q.Encode(), func(ctx context.Context) (*Page[T], error) {
+		return readListPage(ctx, c, path, q, check)
+	}, func(p *Page[T]) *Page[T] { return &Page[T]{Items: slices.Clone(p.Items), TotalCount: p.TotalCount} })
+}
+
+// readListPage is listPage's read.
+func readListPage[T any](ctx context.Context, c *Client, path string, q url.Values, check func(*T) error) (*Page[T], error) {
 	var out struct {
 		Data       []T  `json:"data"`
 		TotalCount *int `json:"total_count"`

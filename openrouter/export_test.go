@@ -22,3 +22,7 @@ func TransportResponseHeaderTimeout(c *Client) (d time.Duration, ok bool) {
 func SetTransportTLS(c *Client, cfg *tls.Config) {
 	c.http.Transport.(*http.Transport).TLSClientConfig = cfg
 }
+
+// SetCacheClock gives, to this package's tests only, the controls cache of c another clock, so that
+// tests can age its answers without waiting.
+func SetCacheClock(c *Client, now func() time.Time) { c.cache.now = now }

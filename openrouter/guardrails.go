@@ -102,10 +102,13 @@ func (c *Client) GetGuardrail(ctx context.Context, id string) (*Guardrail, error
 	path, err := guardrailPath(id, "")
 	var g *Guardrail
 	if err == nil {
-		g, err = data[Guardrail](ctx, c, http.MethodGet, path, nil, nil)
-	}
-	if err == nil {
-		err = validateGuardrail(g)
+		g, err = cachedGet(ctx, c, "GET "+path, func(ctx context.Context) (*Guardrail, error) {
+			g, err := data[Guardrail](ctx, c, http.MethodGet, path, nil, nil)
+			if err == nil {
+				err = validateGuardrail(g)
+			}
+			return g, err
+		}, func(g *Guardrail) *Guardrail { copied := *g; return &copied })
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get guardrail: %w", err)

@@ -20,6 +20,9 @@ const MaxPagesInFlight = 8
 // ErrTooManyItems ends a walk whose listings hold more than WalkOptions.MaxItems items.
 var ErrTooManyItems = errors.New("the listings hold more items than the walk may read")
 
+// errWalkOver cancels what is left of a walk once its readers are done.
+var errWalkOver = errors.New("the walk is over")
+
 // Listing reads the page of an offset-paged listing that starts at offset.
 type Listing[T any] func(ctx context.Context, offset int) ([]T, error)
 
@@ -49,6 +52,7 @@ type walkListing[T any] struct {
 	end     int                        // index of the first short page seen; -1 while none is
 	failed  int                        // index of the first page that failed; -1 while none did
 	failure error
+	closed  bool // no longer counted among the key's open listings
 }
 
 // open reports whether page i may still be part of the listing.
@@ -58,7 +62,9 @@ func (l *walkListing[T]) open(i int) bool { return l.end < 0 || i <= l.end }
 // once for the walk and for all walks with the call's upstream key together. The pages of a listing
 // are asked for in order, and as many ahead as the budget allows, balanced across listings; a short
 // page ends its listing: the pages beyond it not yet sent are cancelled, and those sent are let finish
-// (so that OpenRouter never holds more than the budget) and dropped. When
+// (so that OpenRouter never holds more than the budget) and dropped, after the walk has returned. The
+// key's budget is shared among the listings of all its walks, each asking ahead no more than its
+// share. When
 // OpenRouter answers one reader with 429, every reader with that key waits out its Retry-After once
 // (the breaker holds it) instead of being refused and spending an attempt. The result is, listing
 // by listing, what reading page after page returns. When a page cannot be read, the error comes with
@@ -72,16 +78,17 @@ func WalkPages[T any](ctx context.Context, c *Client, o WalkOptions, listings ..
 	if key == "" {
 		return nil, ErrNoAPIKey
 	}
-	id := sha256.Sum256([]byte(key.Reveal()))
+	id := digest(key)
 	lane := c.lanes.take(id)
-	defer c.lanes.give(id)
 
 	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	w := &walk[T]{o: o, ls: make([]*walkListing[T], len(listings))}
+	w := &walk[T]{o: o, ls: make([]*walkListing[T], len(listings)), lanes: &c.lanes, id: id, settled: make(chan struct{})}
+	w.more = sync.NewCond(&w.mu)
 	for i, read := range listings {
 		w.ls[i] = &walkListing[T]{read: read, pages: map[int][]T{}, cancel: map[int]context.CancelFunc{}, sent: map[int]bool{}, end: -1, failed: -1}
 	}
+	c.lanes.open(id, len(listings))
+	stop := context.AfterFunc(ctx, func() { w.mu.Lock(); w.more.Broadcast(); w.mu.Unlock() })
 	var wg sync.WaitGroup
 	for range MaxPagesInFlight {
 		wg.Go(func() {
@@ -97,10 +104,30 @@ func WalkPages[T any](ctx context.Context, c *Client, o WalkOptions, listings ..
 			}
 		})
 	}
-	wg.Wait()
+	// The walk returns once every page of its result is in: the pages sent beyond a listing's end
+	// finish after it, still holding their slots of the key's budget, since OpenRouter works on them
+	// until they are answered.
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		stop()
+		cancel(errWalkOver)
+		w.closeAll()
+		c.lanes.give(id)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-w.settled:
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	err := context.Cause(ctx) // the caller's deadline, or more items than MaxItems
 	if errors.Is(err, ErrTooManyItems) {
 		return nil, err
+	}
+	if errors.Is(err, errWalkOver) {
+		err = nil // the pages were all in before
 	}
 	out := make([]Walked[T], len(w.ls))
 	for n, l := range w.ls {
@@ -126,35 +153,83 @@ func WalkPages[T any](ctx context.Context, c *Client, o WalkOptions, listings ..
 type walk[T any] struct {
 	o        WalkOptions
 	mu       sync.Mutex
+	more     *sync.Cond    // a page arrived, or the walk was cancelled: a listing may take a page again
+	settled  chan struct{} // closed once every page of the result is in (settle)
+	done     bool          // settled is closed
 	ls       []*walkListing[T]
 	read     int // items of pages that can be part of their listing
 	reported int // the most Progress was told
+	lanes    *lanes
+	id       [sha256.Size]byte
 }
 
-// next picks the next page to ask for: of the listings that may go on, the one with the fewest pages
-// asked for. It returns nil when there is none.
+// goesOn reports whether l may still take pages.
+func (w *walk[T]) goesOn(l *walkListing[T]) bool {
+	return l.open(l.issued) && l.failed < 0 && (w.o.MaxPages <= 0 || l.issued < w.o.MaxPages)
+}
+
+// next picks the next page to ask for: of the listings that may go on and have fewer pages asked for
+// and not arrived than their share of the key's requests in flight, the one with the fewest pages
+// asked for. A listing's share is MaxPagesInFlight divided among the key's open listings (of every
+// walk with the key): a listing cannot know where it ends, so each page it asks for ahead of the
+// last one arrived may prove beyond its end, and with many listings open (an audit's workspaces,
+// list_keys calls made at once) the share keeps those wasted pages from taking the slots that the
+// other listings' pages need. It waits while every listing that may go on has its share; it returns
+// nil when none may go on.
 func (w *walk[T]) next(ctx context.Context) (*walkListing[T], int, context.Context) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if ctx.Err() != nil {
-		return nil, 0, nil
-	}
-	var pick *walkListing[T]
-	for _, l := range w.ls {
-		if !l.open(l.issued) || l.failed >= 0 || (w.o.MaxPages > 0 && l.issued >= w.o.MaxPages) {
-			continue
+	for {
+		if ctx.Err() != nil {
+			return nil, 0, nil
 		}
-		if pick == nil || l.issued < pick.issued {
-			pick = l
+		share := w.lanes.share(w.id)
+		var pick *walkListing[T]
+		waiting := false
+		for _, l := range w.ls {
+			if !w.goesOn(l) {
+				continue
+			}
+			if len(l.cancel) >= share {
+				waiting = true
+				continue
+			}
+			if pick == nil || l.issued < pick.issued {
+				pick = l
+			}
 		}
+		if pick != nil {
+			return w.claim(ctx, pick)
+		}
+		if !waiting {
+			return nil, 0, nil
+		}
+		w.more.Wait()
 	}
-	if pick == nil {
-		return nil, 0, nil
-	}
+}
+
+// claim asks for the next page of l.
+func (w *walk[T]) claim(ctx context.Context, pick *walkListing[T]) (*walkListing[T], int, context.Context) {
 	i := pick.issued
 	pick.issued++
-	pageCtx, cancel := context.WithCancel(ctx)
-	pick.cancel[i] = cancel
+	// The page is cancelled with the walk until the walk has its result; from then on a page sent
+	// is let finish, whatever becomes of the call (see WalkPages).
+	pageCtx, cancelPage := context.WithCancel(context.WithoutCancel(ctx))
+	if d, ok := ctx.Deadline(); ok { // a page cut by the call's deadline fails as the call does
+		var cancelInner context.CancelFunc
+		pageCtx, cancelInner = context.WithDeadline(pageCtx, d)
+		cancelOuter := cancelPage
+		cancelPage = func() { cancelInner(); cancelOuter() }
+	}
+	stop := context.AfterFunc(ctx, func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		// At the call's deadline the page's own deadline ends it, and it fails as the call does.
+		if (!w.done || !pick.sent[i]) && !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+			cancelPage()
+		}
+	})
+	pick.cancel[i] = func() { stop(); cancelPage() }
 	return pick, i, pageCtx
 }
 
@@ -166,6 +241,12 @@ func (w *walk[T]) arrived(l *walkListing[T], i int, page []T, err error) bool {
 	l.cancel[i]()
 	delete(l.cancel, i)
 	delete(l.sent, i)
+	if w.done {
+		return false // past a listing's end or its first failure, after the walk returned: dropped
+	}
+	defer w.more.Broadcast()
+	defer w.settle()
+	defer w.close(l)
 	if !l.open(i) {
 		return false // beyond the listing's end: dropped, whatever came back
 	}
@@ -185,6 +266,53 @@ func (w *walk[T]) arrived(l *walkListing[T], i int, page []T, err error) bool {
 		w.o.Progress(w.read)
 	}
 	return w.o.MaxItems > 0 && w.read > w.o.MaxItems
+}
+
+// close stops counting l among the key's open listings once it may take no more pages.
+func (w *walk[T]) close(l *walkListing[T]) {
+	if !l.closed && !w.goesOn(l) {
+		l.closed = true
+		w.lanes.open(w.id, -1)
+	}
+}
+
+// settle closes w.settled once no listing may take more pages and every page that can be part of the
+// result has arrived, and cancels the pages asked for and not yet sent, which cannot.
+func (w *walk[T]) settle() {
+	if w.done || (w.o.MaxItems > 0 && w.read > w.o.MaxItems) { // the latter ends in ErrTooManyItems
+		return
+	}
+	for _, l := range w.ls {
+		if w.goesOn(l) {
+			return
+		}
+		for j := range l.cancel {
+			if l.open(j) && (l.failed < 0 || j < l.failed) {
+				return
+			}
+		}
+	}
+	w.done = true
+	close(w.settled)
+	for _, l := range w.ls {
+		for j, cancel := range l.cancel {
+			if !l.sent[j] {
+				cancel()
+			}
+		}
+	}
+}
+
+// closeAll stops counting the walk's listings among the key's open listings, as it ends.
+func (w *walk[T]) closeAll() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, l := range w.ls {
+		if !l.closed {
+			l.closed = true
+			w.lanes.open(w.id, -1)
+		}
+	}
 }
 
 // sending reports whether page i of l is still wanted as its request is about to leave, and from then
@@ -243,16 +371,16 @@ func readPage[T any](ctx context.Context, c *Client, id [sha256.Size]byte, lane 
 	return read(ctx, offset)
 }
 
-// InLane makes one read (do, which may follow a few pages one after another) within the budget that
-// WalkPages's walks share for the context's upstream key, once the breaker lets the key through: reads
-// made beside a walk, such as the guardrails and members an audit reads while its keys are walked,
-// keep the key within MaxPagesInFlight requests in flight.
-func (c *Client) InLane(ctx context.Context, do func(context.Context) error) error {
+// inLane makes one read (do) within the budget that WalkPages's walks share for the context's upstream
+// key, once the breaker lets the key through: reads made beside a walk, such as the guardrails and
+// members an audit reads while its keys are walked, keep the key within MaxPagesInFlight requests in
+// flight. do must not itself wait for a slot of the key (it would wait on itself when they are taken).
+func (c *Client) inLane(ctx context.Context, do func(context.Context) error) error {
 	key := c.keyFor(ctx)
 	if key == "" {
 		return ErrNoAPIKey
 	}
-	id := sha256.Sum256([]byte(key.Reveal()))
+	id := digest(key)
 	lane := c.lanes.take(id)
 	defer c.lanes.give(id)
 	_, err := readPage(ctx, c, id, lane, nil, func(ctx context.Context, _ int) ([]struct{}, error) { return nil, do(ctx) }, 0)
@@ -269,6 +397,7 @@ type lanes struct {
 type lane struct {
 	slots chan struct{}
 	walks int
+	open  int // listings of the walks that may still take pages
 }
 
 // take returns the slots of key id, for a walk that gives them back with give.
@@ -285,6 +414,26 @@ func (ls *lanes) take(id [sha256.Size]byte) chan struct{} {
 	}
 	l.walks++
 	return l.slots
+}
+
+// open counts n more (or, negative, fewer) listings open among key id's walks.
+func (ls *lanes) open(id [sha256.Size]byte, n int) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if l := ls.m[id]; l != nil {
+		l.open += n
+	}
+}
+
+// share is how many pages a listing of key id may have asked for and not received: its part of the
+// key's requests in flight, at least one.
+func (ls *lanes) share(id [sha256.Size]byte) int {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if l := ls.m[id]; l != nil && l.open > 1 {
+		return max(1, (MaxPagesInFlight+l.open-1)/l.open)
+	}
+	return MaxPagesInFlight
 }
 
 // give ends a walk's use of key id's slots.

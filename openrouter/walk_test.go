@@ -238,3 +238,103 @@ func TestWalkPagesBounds(t *testing.T) {
 		t.Errorf("MaxItems 470 over 470 keys: %v", err)
 	}
 }
+
+// blockedWalks are walks with one key whose pages wait, once asked for, until the test answers them:
+// asked receives each page asked for (its listing, numbered across the walks, and its index), and
+// answer answers one with n items.
+type blockedWalks struct {
+	asked   chan [2]int
+	answers sync.Map // [2]int → chan int
+	results chan []openrouter.Walked[int]
+}
+
+// startBlockedWalks starts walks walks of listings listings each.
+func startBlockedWalks(t *testing.T, walks, listings int) *blockedWalks {
+	t.Helper()
+	c, err := openrouter.New(openrouter.Options{BaseURL: "http://127.0.0.1:1", APIKey: "sk-or-v1-walk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &blockedWalks{asked: make(chan [2]int, 64), results: make(chan []openrouter.Walked[int], walks)}
+	for w := range walks {
+		var ls []openrouter.Listing[int]
+		for l := range listings {
+			ls = append(ls, func(ctx context.Context, offset int) ([]int, error) {
+				id := [2]int{w*listings + l, offset / 10}
+				ch, _ := b.answers.LoadOrStore(id, make(chan int, 1))
+				b.asked <- id
+				select {
+				case n := <-ch.(chan int):
+					return make([]int, n), nil
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+			})
+		}
+		go func() {
+			walked, err := openrouter.WalkPages(context.Background(), c, openrouter.WalkOptions{PageSize: 10}, ls...)
+			if err != nil {
+				t.Error(err)
+			}
+			b.results <- walked
+		}()
+	}
+	return b
+}
+
+func (b *blockedWalks) answer(id [2]int, n int) {
+	ch, _ := b.answers.LoadOrStore(id, make(chan int, 1))
+	ch.(chan int) <- n
+}
+
+// TestWalkPagesShareTheKeyAmongListings: a listing asks ahead no more than its share of the key's
+// requests in flight, so that a slow listing does not take the slots of one that moves (nor, with
+// listings of many walks at once, wasted pages past its end the slots others need). Two listings:
+// four pages each at first; as the first one's pages come back, it takes the slots they free, even
+// when the second has asked for fewer pages.
+func TestWalkPagesShareTheKeyAmongListings(t *testing.T) {
+	b := startBlockedWalks(t, 1, 2)
+	perListing := map[int]int{}
+	for range openrouter.MaxPagesInFlight {
+		perListing[(<-b.asked)[0]]++
+	}
+	if perListing[0] != 4 || perListing[1] != 4 {
+		t.Fatalf("pages asked for at first, by listing: %v; want 4 each", perListing)
+	}
+	for i := range 2 {
+		b.answer([2]int{0, i}, 10) // full: the listing goes on
+		if next := <-b.asked; next != [2]int{0, 4 + i} {
+			t.Errorf("after page %d of the first listing came back, page %d of listing %d was asked for; want page %d of the first", i, next[1], next[0], 4+i)
+		}
+	}
+	for i := 2; i < 6; i++ {
+		b.answer([2]int{0, i}, 0)
+	}
+	for i := range 4 {
+		b.answer([2]int{1, i}, 0)
+	}
+	if walked := <-b.results; len(walked) != 2 || len(walked[0].Items) != 20 || len(walked[1].Items) != 0 {
+		t.Errorf("walked %+v, want 20 items and none", walked)
+	}
+}
+
+// TestWalkPagesReturnBeforePagesPastTheEnd: a walk returns once its result is in; a page asked for
+// beyond a listing's end is let finish after it (it holds its slot meanwhile), not waited for.
+func TestWalkPagesReturnBeforePagesPastTheEnd(t *testing.T) {
+	b := startBlockedWalks(t, 1, 1)
+	for range openrouter.MaxPagesInFlight {
+		<-b.asked // pages 0 to 7, all sent
+	}
+	b.answer([2]int{0, 0}, 4) // short: the end
+	select {
+	case walked := <-b.results:
+		if len(walked[0].Items) != 4 || walked[0].More {
+			t.Errorf("walked %+v, want 4 items and no more", walked)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the walk waited for the pages sent beyond the listing's end")
+	}
+	for i := 1; i < openrouter.MaxPagesInFlight; i++ {
+		b.answer([2]int{0, i}, 10)
+	}
+}

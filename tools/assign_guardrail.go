@@ -70,7 +70,8 @@ var assignGuardrail = spec[assignGuardrailArgs, assignGuardrailResult]{
 		if err := checkTargets(ctx, d, hashes); err != nil {
 			return assignGuardrailResult{}, err
 		}
-		before, err := readAll(ctx, d.client.ListKeyAssignments)
+		// Fresh, not from the client's cache: the result says which guardrails this call replaced.
+		before, err := readAll(openrouter.Fresh(ctx), d.client.ListKeyAssignments)
 		if err != nil {
 			return assignGuardrailResult{}, err
 		}

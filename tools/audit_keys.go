@@ -90,39 +90,23 @@ var auditKeys = spec[auditKeysArgs, auditKeysResult]{
 		}
 	},
 	call: func(ctx context.Context, d *deps, in auditKeysArgs) (auditKeysResult, error) {
-		workspaces, err := auditedWorkspaces(ctx, d.client, in.WorkspaceIDs)
-		if err != nil {
-			return auditKeysResult{}, err
-		}
-		var (
-			ctl    *controls
-			creds  []allowList
-			beside func(context.Context) error
-		)
 		checkControls := len(in.Kinds) == 0 || slices.ContainsFunc(in.Kinds, func(k string) bool { return slices.Contains(controlKinds, k) })
-		if checkControls {
-			beside = func(ctx context.Context) (err error) {
-				if ctl, err = readControls(ctx, d.client, workspaces); err == nil {
-					creds, err = readAllowLists(ctx, d.client, workspaces)
-				}
-				return err
-			}
-		}
-		keys, ctlErr, err := keysBeside(ctx, d.client, workspaces, beside)
+		read, err := keysBeside(ctx, d.client, in.WorkspaceIDs, besideKeys{controls: checkControls, allowLists: checkControls})
 		if err != nil {
 			return auditKeysResult{}, err
 		}
+		keys, ctlErr := read.keys, read.besideErr
 		rules := in.rules(time.Now())
-		out := auditKeysResult{KeysChecked: len(keys), WorkspacesChecked: len(workspaces), Summary: map[string]int{}}
+		out := auditKeysResult{KeysChecked: len(keys), WorkspacesChecked: len(read.workspaces), Summary: map[string]int{}}
 		var all []finding
 		if checkControls {
 			if ctlErr == nil {
-				all, ctlErr = staleAllowLists(ctx, d.client, creds, keys)
+				all, ctlErr = staleAllowLists(ctx, d.client, read.creds, keys)
 			}
 			if ctlErr != nil {
 				out.Note = strings.Join(controlKinds, ", ") + " were not checked: " + explain(ctlErr)
 			} else {
-				rules.controls = ctl
+				rules.controls = read.ctl
 			}
 		}
 		for _, k := range keys {
@@ -204,30 +188,72 @@ type auditRules struct {
 // auditedKeys reads every key of the workspaces given (default every workspace of the account),
 // disabled and expired ones included, and says which workspaces those were, each once.
 func auditedKeys(ctx context.Context, c *openrouter.Client, workspaceIDs []string) ([]openrouter.Key, []string, error) {
-	workspaces, err := auditedWorkspaces(ctx, c, workspaceIDs)
-	if err != nil {
-		return nil, nil, err
-	}
-	keys, err := keysOf(ctx, c, workspaces)
-	return keys, workspaces, err
+	r, err := keysBeside(ctx, c, workspaceIDs, besideKeys{})
+	return r.keys, r.workspaces, err
 }
 
-// keysBeside reads every key of workspaces (as keysOf) and, when beside is not nil, runs it at the same
-// time to read the controls beside the keys, in the same budget of requests in flight: the call takes
-// the round trips of the keys alone. A failure to read the keys stops beside; besideErr is beside's
-// own failure, which the caller may report and go on without.
-func keysBeside(ctx context.Context, c *openrouter.Client, workspaces []string, beside func(context.Context) error) (keys []openrouter.Key, besideErr, err error) {
-	var wg sync.WaitGroup
-	besideCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	if beside != nil {
-		wg.Go(func() { besideErr = beside(besideCtx) })
+// besideKeys says what keysBeside reads beside the keys.
+type besideKeys struct {
+	controls   bool // the guardrails, their assignments and the members
+	allowLists bool // the BYOK credentials' allow-lists (with controls)
+}
+
+// keysRead is what keysBeside read.
+type keysRead struct {
+	keys       []openrouter.Key
+	workspaces []string    // each once
+	ctl        *controls   // when asked for and read
+	creds      []allowList // when asked for and read
+	besideErr  error       // the failure to read what was asked for beside the keys
+}
+
+// keysBeside reads every key of the workspaces given (as auditedKeys) and what want asks for beside
+// them, in the same budget of requests in flight: what does not depend on the workspaces (the
+// assignments, the members, the default workspace's keys) is read while the workspaces are listed, the
+// rest while the keys are walked, so that the call takes little more than the round trips of the keys.
+// A failure to read the keys stops the rest; besideErr is a failure to read the rest alone, which the
+// caller may report and go on without.
+func keysBeside(ctx context.Context, c *openrouter.Client, workspaceIDs []string, want besideKeys) (r keysRead, err error) {
+	besideCtx, stopBeside := context.WithCancel(ctx)
+	defer stopBeside()
+	var read *controlsRead
+	if want.controls {
+		read = startControls(besideCtx, c)
 	}
-	if keys, err = keysOf(ctx, c, workspaces); err != nil {
-		stop()
+	count := newReadCount(ctx)
+	def := startEveryWorkspace(ctx, c, workspaceIDs, count)
+	if r.workspaces, err = auditedWorkspaces(ctx, c, workspaceIDs); err == nil {
+		var creds sync.WaitGroup
+		if want.controls {
+			read.guardrailsOf(r.workspaces)
+			if want.allowLists {
+				creds.Go(func() { r.creds, r.besideErr = readAllowLists(besideCtx, c, r.workspaces) })
+			}
+		}
+		r.keys, err = keysOf(ctx, c, r.workspaces, def, count)
+		if err != nil {
+			stopBeside()
+		}
+		creds.Wait()
+	} else {
+		def.stopIf()
+		stopBeside()
 	}
-	wg.Wait()
-	return keys, besideErr, err
+	if want.controls {
+		var readErr error
+		r.ctl, readErr = read.wait()
+		r.besideErr = cmp.Or(readErr, r.besideErr)
+	}
+	return r, err
+}
+
+// startEveryWorkspace starts walking the default workspace's keys when every workspace is to be
+// read (no workspaceIDs given), before they are listed; nil otherwise.
+func startEveryWorkspace(ctx context.Context, c *openrouter.Client, workspaceIDs []string, count *readCount) *defaultKeys {
+	if len(workspaceIDs) > 0 {
+		return nil
+	}
+	return startDefaultKeys(ctx, c, count)
 }
 
 // auditedWorkspaces are the workspaces given, each once, or by default every workspace of the account.
@@ -335,22 +361,16 @@ type allowList struct {
 	cred      openrouter.BYOKCredential
 }
 
-// readAllowLists reads the BYOK credentials of the workspaces, a few workspaces at once within the
-// key's budget of requests in flight.
+// readAllowLists reads the BYOK credentials of the workspaces, all at once within the key's budget
+// of requests in flight (the client reads each page in its lane).
 func readAllowLists(ctx context.Context, c *openrouter.Client, workspaces []string) ([]allowList, error) {
 	byWorkspace := make([][]openrouter.BYOKCredential, len(workspaces))
 	errs := make([]error, len(workspaces))
-	sem := make(chan struct{}, controlsConcurrency)
 	var wg sync.WaitGroup
 	for i, ws := range workspaces {
 		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			errs[i] = c.InLane(ctx, func(ctx context.Context) (err error) {
-				byWorkspace[i], err = readAll(ctx, func(ctx context.Context, p openrouter.PageParams) (*openrouter.Page[openrouter.BYOKCredential], error) {
-					return c.ListBYOK(ctx, openrouter.ListBYOKParams{PageParams: p, WorkspaceID: ws})
-				})
-				return err
+			byWorkspace[i], errs[i] = readAll(ctx, func(ctx context.Context, p openrouter.PageParams) (*openrouter.Page[openrouter.BYOKCredential], error) {
+				return c.ListBYOK(ctx, openrouter.ListBYOKParams{PageParams: p, WorkspaceID: ws})
 			})
 		})
 	}

@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
 	"github.com/orkeys/openrouter-keys-mcp/tools"
 )
 
@@ -155,5 +158,81 @@ func TestAuditKeysFindsUnboundedOrphanedAndStaleKeys(t *testing.T) {
 	}
 	if !strings.Contains(text(res), "(guardrail workspace default; by user_") {
 		t.Errorf("the report names guardrails and creators:\n%s", text(res))
+	}
+}
+
+// TestAuditReadsTheDefaultWorkspaceBeforeTheWorkspacesAreListed: an audit of every workspace starts
+// reading the default workspace's keys (GET /keys without workspace_id) beside the listing of the
+// workspaces, and does not read that workspace again by its id; what it finds is what an audit that
+// names every workspace finds.
+func TestAuditReadsTheDefaultWorkspaceBeforeTheWorkspacesAreListed(t *testing.T) {
+	var mu sync.Mutex
+	reads := map[string]int{} // GET /keys by workspace_id ("" for none)
+	e := envBehind(t, tools.Options{}, func(sb http.Handler) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && r.URL.Path == "/api/v1/keys" && r.URL.Query().Get("offset") == "0" {
+				mu.Lock()
+				reads[r.URL.Query().Get("workspace_id")]++
+				mu.Unlock()
+			}
+			sb.ServeHTTP(w, r)
+		}
+	})
+	c := mustClient(t, e)
+	page, err := c.ListWorkspaces(context.Background(), openrouter.ListWorkspacesParams{})
+	if err != nil || len(page.Workspaces) != 2 {
+		t.Fatalf("workspaces: %v", err)
+	}
+	defaultKeys, err := c.ListKeys(context.Background(), openrouter.ListKeysParams{})
+	if err != nil || len(defaultKeys) == 0 {
+		t.Fatalf("the default workspace's keys: %v", err)
+	}
+	workspaces := []string{defaultKeys[0].WorkspaceID} // the default one first
+	for _, w := range page.Workspaces {
+		if w.ID != workspaces[0] {
+			workspaces = append(workspaces, w.ID)
+		}
+	}
+	mu.Lock()
+	clear(reads)
+	mu.Unlock()
+	all := e.checked(t, "audit_keys", e.call(t, "audit_keys", ``))
+	mu.Lock()
+	if reads[""] != 1 || reads[workspaces[0]] != 0 || reads[workspaces[1]] != 1 {
+		t.Errorf("first pages read, by workspace_id: %v; want the default workspace's once without its id (%s)", reads, workspaces[0])
+	}
+	clear(reads)
+	mu.Unlock()
+	named := e.checked(t, "audit_keys", e.call(t, "audit_keys", `{"workspace_ids":["`+workspaces[0]+`","`+workspaces[1]+`"]}`))
+	if !reflect.DeepEqual(all, named) {
+		t.Errorf("auditing every workspace found\n%v\nnaming them found\n%v", all, named)
+	}
+	if reads[""] != 0 {
+		t.Errorf("with workspace_ids, the default workspace was read without its id: %v", reads)
+	}
+}
+
+// TestAuditOfAnAccountWithAnEmptyDefaultWorkspace: when the default workspace has no keys, which
+// workspace it is cannot be told from them; the audit reads every workspace by its id and counts all.
+func TestAuditOfAnAccountWithAnEmptyDefaultWorkspace(t *testing.T) {
+	sb := sandbox.New(sandbox.Options{NoSampleKeys: true})
+	srv := httptest.NewServer(sb)
+	t.Cleanup(srv.Close)
+	c, err := openrouter.New(openrouter.Options{BaseURL: srv.URL + "/api/v1", APIKey: openrouter.Secret(sb.ManagementKey())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := sb.AddWorkspace(sb.ManagementKey(), "elsewhere")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 150 {
+		if _, err := c.CreateKey(context.Background(), openrouter.CreateKeyRequest{Name: fmt.Sprintf("k%d", i), WorkspaceID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := newEnvWith(t, sb, c, tools.Options{})
+	if sc := e.checked(t, "audit_keys", e.call(t, "audit_keys", ``)); sc["keys_checked"] != 150.0 {
+		t.Errorf("checked %v keys, want 150", sc["keys_checked"])
 	}
 }

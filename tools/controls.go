@@ -19,10 +19,6 @@ import (
 // call reads, so that one call cannot run away on a huge organization.
 const maxControlItems = 5000
 
-// controlsConcurrency is how many lists beside the keys one call reads at once: enough to hide
-// latency, gentle on the rate limit.
-const controlsConcurrency = 4
-
 // Ways a guardrail binds a key, most specific first.
 const (
 	viaKey       = "key"       // assigned to the key itself
@@ -91,70 +87,92 @@ func readAll[T any](ctx context.Context, list func(context.Context, openrouter.P
 // readControls reads the guardrails, their assignments and the members that bear on the keys of the
 // given workspaces, each named once (the default workspace by ""), all at once.
 func readControls(ctx context.Context, c *openrouter.Client, workspaces []string) (*controls, error) {
-	ctl := &controls{guardrails: map[string]openrouter.Guardrail{}, keyGuardrail: map[string]string{},
-		memberGuardrail: map[string]string{}, workspaceDefault: map[string]string{}, members: map[string]openrouter.Member{}}
-	var (
-		mu         sync.Mutex
-		wg         sync.WaitGroup
-		errs       []error
-		keyAssign  []openrouter.KeyAssignment
-		userAssign []openrouter.MemberAssignment
-		members    []openrouter.Member
-		spaces     []openrouter.Workspace
-	)
-	sem := make(chan struct{}, controlsConcurrency) // gentle on the rate limit, however many workspaces
-	run := func(what string, f func() error) {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			// In the key's budget of requests in flight, shared with a walk of the keys beside it.
-			if err := c.InLane(ctx, func(context.Context) error { return f() }); err != nil {
-				mu.Lock()
-				errs = append(errs, fmt.Errorf("%s: %w", what, err))
-				mu.Unlock()
-			}
-		})
-	}
-	run("read key assignments", func() (err error) { keyAssign, err = readAll(ctx, c.ListKeyAssignments); return })
-	run("read member assignments", func() (err error) { userAssign, err = readAll(ctx, c.ListMemberAssignments); return })
-	run("read members", func() (err error) { members, err = readAll(ctx, c.ListMembers); return })
-	run("read workspaces", func() (err error) { spaces, _, err = readWorkspaces(ctx, c); return })
+	r := startControls(ctx, c)
+	r.guardrailsOf(workspaces)
+	return r.wait()
+}
+
+// controlsRead is a read of the controls under way. Each list is read within the key's budget of
+// requests in flight (the client reads them in its lane), beside a walk of the keys.
+type controlsRead struct {
+	ctx        context.Context
+	c          *openrouter.Client
+	ctl        *controls
+	mu         sync.Mutex
+	wg         sync.WaitGroup
+	errs       []error
+	keyAssign  []openrouter.KeyAssignment
+	userAssign []openrouter.MemberAssignment
+	members    []openrouter.Member
+	spaces     []openrouter.Workspace
+}
+
+// startControls starts reading the controls that do not depend on which workspaces are asked about:
+// the assignments, the members and the workspaces (their default guardrails). An audit starts them
+// while it lists the workspaces, whose read they share when the client caches.
+func startControls(ctx context.Context, c *openrouter.Client) *controlsRead {
+	r := &controlsRead{ctx: ctx, c: c, ctl: &controls{guardrails: map[string]openrouter.Guardrail{}, keyGuardrail: map[string]string{},
+		memberGuardrail: map[string]string{}, workspaceDefault: map[string]string{}, members: map[string]openrouter.Member{}}}
+	r.run("read key assignments", func() (err error) { r.keyAssign, err = readAll(ctx, c.ListKeyAssignments); return })
+	r.run("read member assignments", func() (err error) { r.userAssign, err = readAll(ctx, c.ListMemberAssignments); return })
+	r.run("read members", func() (err error) { r.members, err = readAll(ctx, c.ListMembers); return })
+	r.run("read workspaces", func() (err error) { r.spaces, _, err = readWorkspaces(ctx, c); return })
+	return r
+}
+
+// guardrailsOf starts reading the guardrails of the workspaces, each named once (the default one by "").
+func (r *controlsRead) guardrailsOf(workspaces []string) {
 	for _, ws := range workspaces {
-		run("read guardrails", func() error {
-			gs, err := readAll(ctx, func(ctx context.Context, p openrouter.PageParams) (*openrouter.Page[openrouter.Guardrail], error) {
-				return c.ListGuardrails(ctx, openrouter.ListGuardrailsParams{PageParams: p, WorkspaceID: ws})
+		r.run("read guardrails", func() error {
+			gs, err := readAll(r.ctx, func(ctx context.Context, p openrouter.PageParams) (*openrouter.Page[openrouter.Guardrail], error) {
+				return r.c.ListGuardrails(ctx, openrouter.ListGuardrailsParams{PageParams: p, WorkspaceID: ws})
 			})
-			mu.Lock()
+			r.mu.Lock()
 			for _, g := range gs {
-				ctl.guardrails[g.ID] = g
+				r.ctl.guardrails[g.ID] = g
 			}
-			ctl.listed = append(ctl.listed, gs...)
-			mu.Unlock()
+			r.ctl.listed = append(r.ctl.listed, gs...)
+			r.mu.Unlock()
 			return err
 		})
 	}
-	wg.Wait()
-	if len(errs) > 0 {
-		return nil, errs[0]
+}
+
+func (r *controlsRead) run(what string, f func() error) {
+	r.wg.Go(func() {
+		if err := f(); err != nil {
+			r.mu.Lock()
+			r.errs = append(r.errs, fmt.Errorf("%s: %w", what, err))
+			r.mu.Unlock()
+		}
+	})
+}
+
+// wait waits for the lists, then reads the guardrails of other workspaces that are assigned here.
+func (r *controlsRead) wait() (*controls, error) {
+	r.wg.Wait()
+	if len(r.errs) > 0 {
+		return nil, r.errs[0]
 	}
-	ctl.keyAssignments, ctl.userAssignments = keyAssign, userAssign
-	for _, a := range keyAssign {
+	ctl := r.ctl
+	ctl.keyAssignments, ctl.userAssignments = r.keyAssign, r.userAssign
+	for _, a := range r.keyAssign {
 		ctl.keyGuardrail[a.KeyHash] = a.GuardrailID
 	}
-	for _, a := range userAssign {
+	for _, a := range r.userAssign {
 		ctl.memberGuardrail[a.UserID] = a.GuardrailID
 	}
-	for _, m := range members {
+	for _, m := range r.members {
 		ctl.members[m.ID] = m
 	}
-	for _, w := range spaces {
+	for _, w := range r.spaces {
 		ctl.workspaceDefault[w.ID] = w.DefaultGuardrailID
 	}
 	// Guardrails of other workspaces that are assigned here, read one by one.
 	missing := slices.Concat(slices.Collect(maps.Values(ctl.keyGuardrail)), slices.Collect(maps.Values(ctl.memberGuardrail)))
 	missing = slices.DeleteFunc(missing, func(id string) bool { _, ok := ctl.guardrails[id]; return ok })
 	for _, id := range slices.Compact(slices.Sorted(slices.Values(missing))) {
-		g, err := c.GetGuardrail(ctx, id)
+		g, err := r.c.GetGuardrail(r.ctx, id)
 		if err != nil {
 			return nil, fmt.Errorf("read guardrail %s: %w", id, err)
 		}

@@ -3,6 +3,7 @@ package tools_test
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -106,5 +107,48 @@ func TestKeysAreShownWhenTheirControlsCannotBeRead(t *testing.T) {
 	sc := e.checked(t, "get_key", res)
 	if sc["key"].(map[string]any)["guardrail"] != nil || !strings.Contains(sc["note"].(string), "guardrails and creators are not shown") {
 		t.Errorf("get_key with its controls unreadable: %v", sc)
+	}
+}
+
+// TestCachedControlsShowWhatFreshOnesDo: tools whose client caches the controls answer exactly as tools
+// that read them anew, before and after a change made through the caching tools (which they see at
+// once), and read the controls only once for calls in a row.
+func TestCachedControlsShowWhatFreshOnesDo(t *testing.T) {
+	fresh := newEnv(t, "management")
+	c, err := openrouter.New(openrouter.Options{BaseURL: fresh.url, APIKey: openrouter.Secret(fresh.sb.ManagementKey()),
+		ControlsTTL: openrouter.DefaultControlsTTL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached := newEnvWith(t, fresh.sb, c, tools.Options{})
+	notebook := mustKey(t, fresh, "Data team notebook")
+	calls := []struct{ tool, args string }{
+		{"list_keys", `{"include_disabled":true,"include_expired":true}`},
+		{"list_keys", `{"all":true}`},
+		{"get_key", `{"hash":"` + notebook + `"}`},
+		{"audit_keys", ``},
+		{"list_guardrails", ``},
+		{"list_members", ``},
+	}
+	same := func(when string) {
+		t.Helper()
+		for _, call := range calls {
+			want, got := fresh.call(t, call.tool, call.args), cached.call(t, call.tool, call.args)
+			if want.IsError || text(got) != text(want) || !reflect.DeepEqual(structured(t, got), structured(t, want)) {
+				t.Errorf("%s %s %s: cached\n%s\nfresh\n%s", when, call.tool, call.args, text(got), text(want))
+			}
+		}
+	}
+	same("before a change")
+	before := fresh.sb.Requests()
+	cached.call(t, "list_keys", `{}`)
+	if n := fresh.sb.Requests() - before; n != 1 {
+		t.Errorf("list_keys right after the others: %d requests, want 1 (the keys; the controls from the cache)", n)
+	}
+	guard := sampleGuardrail(t, mustClient(t, fresh))
+	cached.checked(t, "assign_guardrail", cached.call(t, "assign_guardrail", `{"guardrail_id":"`+guard+`","hashes":["`+notebook+`"]}`))
+	same("after a change")
+	if g := cached.keyNamed(t, "Data team notebook")["guardrail"].(map[string]any); g["id"] != guard {
+		t.Errorf("after assigning through the caching tools, they show %v", g)
 	}
 }

@@ -179,19 +179,11 @@ var planCleanup = spec[planCleanupArgs, planCleanupResult]{
 		return updateKey.admit(p, &u, now)
 	},
 	call: func(ctx context.Context, d *deps, in planCleanupArgs) (planCleanupResult, error) {
-		workspaces, err := auditedWorkspaces(ctx, d.client, in.WorkspaceIDs)
-		if err != nil {
+		read, err := keysBeside(ctx, d.client, in.WorkspaceIDs, besideKeys{controls: in.readsControls()})
+		if err = cmp.Or(err, read.besideErr); err != nil {
 			return planCleanupResult{}, err
 		}
-		var ctl *controls
-		var beside func(context.Context) error
-		if in.readsControls() {
-			beside = func(ctx context.Context) (err error) { ctl, err = readControls(ctx, d.client, workspaces); return err }
-		}
-		keys, ctlErr, err := keysBeside(ctx, d.client, workspaces, beside)
-		if err = cmp.Or(err, ctlErr); err != nil {
-			return planCleanupResult{}, err
-		}
+		keys, ctl := read.keys, read.ctl
 		var g *planGuardrail
 		if len(in.Assign) > 0 {
 			if g, err = assignable(ctx, d.client, ctl, in.GuardrailID); err != nil {

@@ -40,8 +40,10 @@ type oldControls struct {
 }
 
 // controlsOf reads what binds old: its guardrail and the BYOK credentials of its workspace whose
-// allow-lists name it. A workspace's default guardrail binds the successor by itself.
+// allow-lists name it. A workspace's default guardrail binds the successor by itself. It reads them
+// fresh, never from the client's cache: a successor given controls a few seconds old could escape one.
 func controlsOf(ctx context.Context, c *openrouter.Client, old *openrouter.Key) (oldControls, error) {
+	ctx = openrouter.Fresh(ctx)
 	ctl, err := readControls(ctx, c, []string{old.WorkspaceID})
 	if err != nil {
 		return oldControls{}, fmt.Errorf("read the key's guardrail: %w", err)

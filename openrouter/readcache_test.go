@@ -1,0 +1,167 @@
+package openrouter_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/orkeys/openrouter-keys-mcp/openrouter"
+	"github.com/orkeys/openrouter-keys-mcp/openrouter/sandbox"
+)
+
+// cachedClient is a client of a sandbox with sample data, with the controls cache on, on a clock the
+// test moves (at), and with no key of its own: each call's context names one.
+func cachedClient(t *testing.T) (*openrouter.Client, *sandbox.Sandbox, *atomic.Int64) {
+	t.Helper()
+	sb := sandbox.New(sandbox.Options{})
+	srv := httptest.NewServer(sb)
+	t.Cleanup(srv.Close)
+	c, err := openrouter.New(openrouter.Options{BaseURL: srv.URL + "/api/v1", ControlsTTL: openrouter.DefaultControlsTTL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var at atomic.Int64 // nanoseconds after start
+	start := time.Now()
+	openrouter.SetCacheClock(c, func() time.Time { return start.Add(time.Duration(at.Load())) })
+	return c, sb, &at
+}
+
+func TestControlsCacheReusesUntilChangedOrOld(t *testing.T) {
+	c, sb, at := cachedClient(t)
+	ctx := openrouter.WithAPIKey(context.Background(), openrouter.Secret(sb.ManagementKey()))
+	assignments := func(ctx context.Context) int {
+		t.Helper()
+		page, err := c.ListKeyAssignments(ctx, openrouter.PageParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(page.Items)
+	}
+	reads := func(do func()) int64 {
+		before := sb.Requests()
+		do()
+		return sb.Requests() - before
+	}
+	var n int
+	if got := reads(func() { n = assignments(ctx) }); got != 1 || n == 0 {
+		t.Fatalf("first read: %d requests, %d assignments", got, n)
+	}
+	if got := reads(func() { assignments(ctx) }); got != 0 {
+		t.Errorf("a second read within the TTL: %d requests, want 0", got)
+	}
+	// A caller may change what it was given; the next one must not see it.
+	first, _ := c.ListKeyAssignments(ctx, openrouter.PageParams{})
+	first.Items[0].GuardrailID = "changed"
+	if again, _ := c.ListKeyAssignments(ctx, openrouter.PageParams{}); again.Items[0].GuardrailID == "changed" {
+		t.Error("a caller's change to its answer reached the next caller")
+	}
+	if got := reads(func() { assignments(openrouter.Fresh(ctx)) }); got != 1 {
+		t.Errorf("a fresh read: %d requests, want 1", got)
+	}
+	// A change through the same key: the next read sees it.
+	keys, err := c.ListKeys(ctx, openrouter.ListKeysParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	guards, err := c.ListGuardrails(ctx, openrouter.ListGuardrailsParams{})
+	if err != nil || len(guards.Items) == 0 {
+		t.Fatalf("guardrails: %v", err)
+	}
+	var free string
+	page, _ := c.ListKeyAssignments(ctx, openrouter.PageParams{})
+	for _, k := range keys {
+		assigned := false
+		for _, a := range page.Items {
+			assigned = assigned || a.KeyHash == k.Hash
+		}
+		if !assigned {
+			free = k.Hash
+			break
+		}
+	}
+	if _, err := c.AssignKeys(ctx, guards.Items[0].ID, []string{free}); err != nil {
+		t.Fatal(err)
+	}
+	if got := reads(func() { n = assignments(ctx) }); got != 1 || n != len(page.Items)+1 {
+		t.Errorf("after an assignment: %d requests and %d assignments, want 1 and %d", got, n, len(page.Items)+1)
+	}
+	if got := reads(func() { assignments(ctx) }); got != 0 {
+		t.Errorf("again: %d requests, want 0", got)
+	}
+	at.Add(int64(openrouter.DefaultControlsTTL))
+	if got := reads(func() { assignments(ctx) }); got != 1 {
+		t.Errorf("after the TTL: %d requests, want 1", got)
+	}
+	// The keys themselves are never cached.
+	if got := reads(func() {
+		_, _ = c.ListKeys(ctx, openrouter.ListKeysParams{})
+		_, _ = c.ListKeys(ctx, openrouter.ListKeysParams{})
+	}); got != 2 {
+		t.Errorf("two listings of keys: %d requests, want 2", got)
+	}
+}
+
+func TestControlsCacheKeepsKeysApart(t *testing.T) {
+	c, sb, _ := cachedClient(t)
+	keyA, keyB := sb.ManagementKey(), sb.AddAccount("")
+	read := func(key string) ([]string, int) {
+		t.Helper()
+		ctx := openrouter.WithAPIKey(context.Background(), openrouter.Secret(key))
+		ws, err := c.ListWorkspaces(ctx, openrouter.ListWorkspacesParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gs, err := c.ListGuardrails(ctx, openrouter.ListGuardrailsParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, w := range ws.Workspaces {
+			ids = append(ids, w.ID)
+		}
+		return ids, len(gs.Items)
+	}
+	wsA, gA := read(keyA)
+	wsB, gB := read(keyB)
+	if gA == 0 || gB != 0 {
+		t.Errorf("guardrails: A sees %d, B sees %d; want some and none", gA, gB)
+	}
+	for _, a := range wsA {
+		for _, b := range wsB {
+			if a == b {
+				t.Errorf("B sees A's workspace %s", a)
+			}
+		}
+	}
+}
+
+func TestControlsCacheReadsOnceForCallersAtOnce(t *testing.T) {
+	c, sb, _ := cachedClient(t)
+	ctx := openrouter.WithAPIKey(context.Background(), openrouter.Secret(sb.ManagementKey()))
+	sb.SetFaults(sandbox.Faults{Shares: []sandbox.Share{{Fault: sandbox.Fault{Kind: sandbox.FaultDelay, Wait: 200 * time.Millisecond, Method: "GET"}, Share: 1}}})
+	before := sb.Requests()
+	var wg sync.WaitGroup
+	counts := make([]int, 6)
+	for i := range counts {
+		wg.Go(func() {
+			page, err := c.ListMembers(ctx, openrouter.PageParams{})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			counts[i] = len(page.Items)
+		})
+	}
+	wg.Wait()
+	if got := sb.Requests() - before; got != 1 {
+		t.Errorf("%d callers at once: %d requests, want 1", len(counts), got)
+	}
+	for i, n := range counts {
+		if n == 0 || n != counts[0] {
+			t.Errorf("caller %d: %d members, want %d", i, n, counts[0])
+		}
+	}
+}
