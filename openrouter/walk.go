@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // Reading whole offset-paged listings (the keys of one or more workspaces) a few pages at a time.
@@ -81,6 +82,7 @@ func WalkPages[T any](ctx context.Context, c *Client, o WalkOptions, listings ..
 	id := digest(key)
 	lane := c.lanes.take(id)
 
+	caller := ctx
 	ctx, cancel := context.WithCancelCause(ctx)
 	w := &walk[T]{o: o, ls: make([]*walkListing[T], len(listings)), lanes: &c.lanes, id: id, settled: make(chan struct{})}
 	w.more = sync.NewCond(&w.mu)
@@ -119,6 +121,12 @@ func WalkPages[T any](ctx context.Context, c *Client, o WalkOptions, listings ..
 	select {
 	case <-done:
 	case <-w.settled:
+	}
+	// A page cut by the call's deadline ends by its own timer (claim), which may fire a moment before
+	// the call's: the walk waits for the call's, so that it ends as the call does, the caller's context
+	// done (list_keys keeps the pages read when the call ran out of time, and only then).
+	if d, ok := caller.Deadline(); ok && !time.Now().Before(d) {
+		<-caller.Done()
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
