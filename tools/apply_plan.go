@@ -146,7 +146,8 @@ func prepare(ctx context.Context, d *deps, p *plan) (*preparedPlan, error) {
 	errs := make([]error, len(p.Actions)+1)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, applyConcurrency)
-	// The guardrails assigned to keys, read once, beside the keys, for the actions bound to them.
+	// The guardrails assigned to keys, read once, beside the keys, for the actions bound to them: fresh,
+	// since the cache would hide a change made elsewhere (another replica, the dashboard) for its ttl.
 	readsGuardrails := false
 	for i, a := range p.Actions {
 		readsGuardrails = readsGuardrails || prep.status[i] != done && cleanupActions[a.Action].readsGuardrail
@@ -156,7 +157,7 @@ func prepare(ctx context.Context, d *deps, p *plan) (*preparedPlan, error) {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			all, err := readAll(ctx, d.client.ListKeyAssignments)
+			all, err := readAll(openrouter.Fresh(ctx), d.client.ListKeyAssignments)
 			for _, x := range all {
 				assigned[x.KeyHash] = x.GuardrailID
 			}

@@ -544,3 +544,29 @@ func TestTheApplyQuestionWarnsOfWhatThePlanDoes(t *testing.T) {
 		t.Errorf("the question for a plan that assigns a guardrail: %s", b)
 	}
 }
+
+// TestAPlannedAssignmentSeesAChangeMadeElsewhere: apply_plan reads the guardrails assigned to the
+// plan's keys fresh, not from the controls cache: an assignment made through another path (another
+// replica, OpenRouter's dashboard), which does not clear this server's cache, still stops the plan.
+func TestAPlannedAssignmentSeesAChangeMadeElsewhere(t *testing.T) {
+	elsewhere := newEnv(t, "management")
+	c, err := openrouter.New(openrouter.Options{BaseURL: elsewhere.url, APIKey: openrouter.Secret(elsewhere.sb.ManagementKey()),
+		ControlsTTL: openrouter.DefaultControlsTTL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvWith(t, elsewhere.sb, c, tools.Options{})
+	guard := sampleGuardrail(t, c)
+	hashes := e.keysToDisable(t, "elsewhere", 2)
+	list, _ := json.Marshal(hashes)
+	sc := e.plan(t, `{"assign_guardrail":`+string(list)+`,"guardrail_id":"`+guard+`"}`)
+	if res := elsewhere.call(t, "assign_guardrail", `{"guardrail_id":"`+guard+`","hashes":["`+hashes[1]+`"]}`); res.IsError {
+		t.Fatal(text(res))
+	}
+	if _, txt, ok := e.apply(t, sc["plan_token"].(string)); ok || !strings.Contains(txt, "changed since") || !strings.Contains(txt, hashes[1][:12]) {
+		t.Errorf("want nothing applied and the key assigned elsewhere named: %s", txt)
+	}
+	if g := elsewhere.guardrailOf(t, hashes[0]); g != "" {
+		t.Errorf("a plan whose key changed elsewhere assigned %s to another key", g)
+	}
+}
