@@ -536,10 +536,8 @@ func (c *Client) transportError(parent context.Context, err error, timeout time.
 	var dnsErr *net.DNSError
 	var opErr *net.OpError
 	switch {
-	case errors.Is(parent.Err(), context.Canceled):
-		return final, fmt.Errorf("request cancelled: %w", context.Canceled)
 	case parent.Err() != nil:
-		return final, fmt.Errorf("OpenRouter did not answer at %s before the caller's deadline: %w", c.base.Host, context.DeadlineExceeded)
+		return final, c.gaveUp(parent)
 	case errors.As(err, &dnsErr):
 		if dnsErr.IsNotFound {
 			return final, notSent("cannot reach OpenRouter: host %s not found (check the base URL and the network)", dnsErr.Name)
@@ -557,6 +555,14 @@ func (c *Client) transportError(parent context.Context, err error, timeout time.
 		return final, c.cleanErr(err)
 	}
 	return lost, fmt.Errorf("cannot reach OpenRouter at %s: %w", c.base.Host, c.cleanErr(err))
+}
+
+// gaveUp is the error of a call whose caller's context ended (ctx) before OpenRouter answered it.
+func (c *Client) gaveUp(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return fmt.Errorf("request cancelled: %w", context.Canceled)
+	}
+	return fmt.Errorf("OpenRouter did not answer at %s before the caller's deadline: %w", c.base.Host, context.DeadlineExceeded)
 }
 
 // cleanErr strips the request URL that net/http puts in its errors; it is noise next to the host.

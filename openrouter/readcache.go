@@ -158,11 +158,11 @@ func (rc *readCache) prune(now time.Time) {
 }
 
 // cachedGet answers the GET req (its method, path and query) from the cache, or by read: made once for
-// all the callers with the same key that ask at once, and kept for the cache's ttl. clone copies an
-// answer for one caller, so that no caller can change what another is given. Every read is made within
-// the key's budget of requests in flight (inLane), with or without a cache, so that the controls read
-// beside a walk of the keys keep the key within MaxPagesInFlight; an answer from the cache takes no
-// room in it.
+// all the callers with the same key that ask at once (each waiting for it no longer than its own
+// context lasts), and kept for the cache's ttl. clone copies an answer for one caller, so that no
+// caller can change what another is given. Every read is made within the key's budget of requests in
+// flight (inLane), with or without a cache, so that the controls read beside a walk of the keys keep
+// the key within MaxPagesInFlight; an answer from the cache takes no room in it.
 func cachedGet[T any](ctx context.Context, c *Client, req string, read func(context.Context) (*T, error), clone func(*T) *T) (*T, error) {
 	laned := func(ctx context.Context) (v *T, err error) {
 		err = c.inLane(ctx, func(ctx context.Context) (err error) { v, err = read(ctx); return err })
@@ -199,7 +199,16 @@ func cachedGet[T any](ctx context.Context, c *Client, req string, read func(cont
 		}
 		return clone(v.(*T)), nil
 	}
-	v, err, _ := rc.flights.Do(flight, do)
+	var v any
+	var err error
+	select {
+	case r := <-rc.flights.DoChan(flight, do):
+		v, err = r.Val, r.Err
+	case <-ctx.Done():
+		// The read this caller joined is another's, bound by that caller's deadline: this one does
+		// not wait past its own.
+		return nil, c.gaveUp(ctx)
+	}
 	if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) && ctx.Err() == nil {
 		// The caller who led the flight gave up; this one has not: it reads for itself.
 		v, err = do()

@@ -2,7 +2,10 @@ package openrouter_test
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -163,5 +166,55 @@ func TestControlsCacheReadsOnceForCallersAtOnce(t *testing.T) {
 		if n == 0 || n != counts[0] {
 			t.Errorf("caller %d: %d members, want %d", i, n, counts[0])
 		}
+	}
+}
+
+// TestControlsCacheFollowerKeepsItsOwnDeadline: a caller that joins another's read of the controls
+// stops waiting when its own context ends, and is not held for as long as the leader's read takes.
+func TestControlsCacheFollowerKeepsItsOwnDeadline(t *testing.T) {
+	sb := sandbox.New(sandbox.Options{})
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/guardrails") {
+			arrived <- struct{}{}
+			<-release
+		}
+		sb.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := openrouter.New(openrouter.Options{BaseURL: srv.URL + "/api/v1", APIKey: openrouter.Secret(sb.ManagementKey()),
+		ControlsTTL: openrouter.DefaultControlsTTL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := make(chan error, 1)
+	go func() {
+		_, err := c.ListGuardrails(context.Background(), openrouter.ListGuardrailsParams{})
+		leader <- err
+	}()
+	<-arrived // the leader's read is at OpenRouter, and stays there until released
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	follower := make(chan error, 1)
+	go func() {
+		_, err := c.ListGuardrails(ctx, openrouter.ListGuardrailsParams{})
+		follower <- err
+	}()
+	var got error
+	select {
+	case got = <-follower:
+	case <-time.After(5 * time.Second): // not a timing figure: the follower would wait for the release
+		close(release)
+		got = <-follower
+		release = nil
+	}
+	if release != nil {
+		close(release)
+	}
+	if !errors.Is(got, context.Canceled) {
+		t.Errorf("a follower whose context ended: %v, want it to stop waiting with context.Canceled", got)
+	}
+	if err := <-leader; err != nil {
+		t.Errorf("the leader: %v", err)
 	}
 }
