@@ -149,8 +149,9 @@ func parseHeaders(s string) Headers {
 // uploader sends batches of spans to the collector, one POST each: the otlptrace.Client of the
 // SDK's OTLP exporter.
 type uploader struct {
-	e    Export
-	http *http.Client
+	e     Export
+	where string // the URL as errors say it: without a password it may carry
+	http  *http.Client
 }
 
 func newUploader(e Export) (*uploader, error) {
@@ -166,7 +167,11 @@ func newUploader(e Export) (*uploader, error) {
 		}
 		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	return &uploader{e: e, http: &http.Client{Transport: t, Timeout: e.Timeout}}, nil
+	where := e.URL
+	if u, err := url.Parse(e.URL); err == nil {
+		where = u.Redacted() // a collector's basic auth may be given in the endpoint's URL
+	}
+	return &uploader{e: e, where: where, http: &http.Client{Transport: t, Timeout: e.Timeout}}, nil
 }
 
 func (u *uploader) Start(context.Context) error { return nil }
@@ -215,12 +220,12 @@ func (u *uploader) UploadTraces(ctx context.Context, spans []*tracepb.ResourceSp
 		if errors.As(err, &uerr) {
 			err = uerr.Err // the URL is said once, below
 		}
-		return fmt.Errorf("exporting spans to %s: %w", u.e.URL, err)
+		return fmt.Errorf("exporting spans to %s: %w", u.where, err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("exporting spans to %s: the collector answered %s", u.e.URL, resp.Status)
+		return fmt.Errorf("exporting spans to %s: the collector answered %s", u.where, resp.Status)
 	}
 	return nil
 }

@@ -1,7 +1,11 @@
 package traces
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +77,41 @@ func TestExportSettings(t *testing.T) {
 	for _, printed := range []string{fmt.Sprint(e), fmt.Sprintf("%+v", e), fmt.Sprintf("%#v", e)} {
 		if strings.Contains(printed, "s3cr") {
 			t.Errorf("a header's value was printed: %s", printed)
+		}
+	}
+}
+
+// TestExportErrorsHideTheEndpointsPassword: a collector's basic auth given in the endpoint's URL
+// reaches the collector but never the errors, which the server logs.
+func TestExportErrorsHideTheEndpointsPassword(t *testing.T) {
+	var user, pass string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, _ = r.BasicAuth()
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer srv.Close()
+	base, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base.User = url.UserPassword("team", "s3cret")
+	e, on, err := ExportFrom(base.String(), func(string) string { return "" })
+	if err != nil || !on {
+		t.Fatal(on, err)
+	}
+	u, err := newUploader(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered := u.UploadTraces(context.Background(), nil)
+	if answered == nil || user != "team" || pass != "s3cret" {
+		t.Fatalf("the collector's answer: %v, with basic auth %q %q", answered, user, pass)
+	}
+	srv.Close()
+	unreached := u.UploadTraces(context.Background(), nil)
+	for _, err := range []error{answered, unreached} {
+		if err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("an export error shows the endpoint's password: %v", err)
 		}
 	}
 }
