@@ -64,6 +64,11 @@ const (
 	envTracesCertificate = "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE"
 )
 
+// clientTLSVars are the standard variables of a client certificate, which the upload does not
+// present: set, they are refused at start, not ignored (the collector would refuse every export).
+var clientTLSVars = []string{"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+	"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY"}
+
 // defaultExportTimeout is OTLP's default for one export.
 const defaultExportTimeout = 10 * time.Second
 
@@ -81,6 +86,11 @@ func ExportFrom(endpoint string, getenv func(string) string) (e Export, on bool,
 	for _, v := range []string{envTracesProtocol, envProtocol} {
 		if p := getenv(v); p != "" && p != "http/protobuf" {
 			return Export{}, false, fmt.Errorf("%s=%s: traces are exported over OTLP/HTTP with protobuf only; set http/protobuf and the collector's HTTP port (4318)", v, p)
+		}
+	}
+	for _, v := range clientTLSVars {
+		if getenv(v) != "" {
+			return Export{}, false, fmt.Errorf("%s: traces are exported without a client certificate; unset it, or export through a collector that needs none", v)
 		}
 	}
 	e = Export{URL: traces, Timeout: defaultExportTimeout}

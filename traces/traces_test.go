@@ -38,6 +38,9 @@ func TestExportFrom(t *testing.T) {
 		{name: "traces endpoint not a URL", env: map[string]string{EnvTracesEndpoint: "collector:4318"}, err: EnvTracesEndpoint + ": want"},
 		{name: "bad timeout", endpoint: "http://c:4318", env: map[string]string{envTimeout: "10s"}, err: "want milliseconds"},
 		{name: "bad compression", endpoint: "http://c:4318", env: map[string]string{envCompression: "zstd"}, err: "want gzip or none"},
+		{name: "client certificate", endpoint: "http://c:4318", env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE": "/etc/tls/client.pem"},
+			err: "without a client certificate"},
+		{name: "client certificate but off", env: map[string]string{"OTEL_EXPORTER_OTLP_CLIENT_KEY": "/etc/tls/client.key"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e, on, err := ExportFrom(c.endpoint, func(k string) string { return c.env[k] })
