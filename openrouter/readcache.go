@@ -186,6 +186,9 @@ func cachedGet[T any](ctx context.Context, c *Client, req string, read func(cont
 	seq, began, flight := rc.begin(k)
 	do := func() (any, error) {
 		v, err := laned(ctx)
+		if err != nil && ctx.Err() != nil {
+			return nil, leaderGaveUp{err}
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -209,8 +212,9 @@ func cachedGet[T any](ctx context.Context, c *Client, req string, read func(cont
 		// not wait past its own.
 		return nil, c.gaveUp(ctx)
 	}
-	if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) && ctx.Err() == nil {
-		// The caller who led the flight gave up; this one has not: it reads for itself.
+	if errors.As(err, new(leaderGaveUp)) && ctx.Err() == nil {
+		// The caller who led the flight gave up; this one has not: it reads for itself. (A read that
+		// OpenRouter did not answer in time is not made again by every caller that joined it.)
 		v, err = do()
 	}
 	if err != nil {
@@ -218,3 +222,10 @@ func cachedGet[T any](ctx context.Context, c *Client, req string, read func(cont
 	}
 	return clone(v.(*T)), nil
 }
+
+// leaderGaveUp is the error of a read that ended because the context of the caller who made it ended,
+// not because OpenRouter failed: the callers who joined the read and have not given up read for
+// themselves.
+type leaderGaveUp struct{ error }
+
+func (e leaderGaveUp) Unwrap() error { return e.error }

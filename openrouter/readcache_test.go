@@ -218,3 +218,38 @@ func TestControlsCacheFollowerKeepsItsOwnDeadline(t *testing.T) {
 		t.Errorf("the leader: %v", err)
 	}
 }
+
+// TestControlsCacheFollowersDoNotRepeatAReadOpenRouterLeftUnanswered: when the read a caller joined
+// fails because OpenRouter did not answer it in time (not because its leader gave up), the callers
+// who joined it are given that failure, and none sends the read again (the leader neither).
+func TestControlsCacheFollowersDoNotRepeatAReadOpenRouterLeftUnanswered(t *testing.T) {
+	sb := sandbox.New(sandbox.Options{})
+	arrived := make(chan struct{}, 1)
+	var reads atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/guardrails") && reads.Add(1) == 1 {
+			arrived <- struct{}{}
+			<-r.Context().Done() // never answered: the attempt's own timeout ends it
+			return
+		}
+		sb.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := openrouter.New(openrouter.Options{BaseURL: srv.URL + "/api/v1", APIKey: openrouter.Secret(sb.ManagementKey()),
+		ControlsTTL: openrouter.DefaultControlsTTL, Timeout: time.Second, Retry: openrouter.RetryPolicy{MaxAttempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := make(chan error, 1)
+	go func() {
+		_, err := c.ListGuardrails(context.Background(), openrouter.ListGuardrailsParams{})
+		leader <- err
+	}()
+	<-arrived
+	_, follower := c.ListGuardrails(context.Background(), openrouter.ListGuardrailsParams{})
+	first := <-leader
+	if !errors.Is(first, context.DeadlineExceeded) || !errors.Is(follower, context.DeadlineExceeded) || reads.Load() != 1 {
+		t.Errorf("the leader: %v; the follower: %v; after %d reads. Want OpenRouter's silence for both, and one read",
+			first, follower, reads.Load())
+	}
+}
