@@ -172,27 +172,11 @@ func TestControlsCacheReadsOnceForCallersAtOnce(t *testing.T) {
 // TestControlsCacheFollowerKeepsItsOwnDeadline: a caller that joins another's read of the controls
 // stops waiting when its own context ends, and is not held for as long as the leader's read takes.
 func TestControlsCacheFollowerKeepsItsOwnDeadline(t *testing.T) {
-	sb := sandbox.New(sandbox.Options{})
-	arrived, release := make(chan struct{}, 1), make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/guardrails") {
-			arrived <- struct{}{}
-			<-release
-		}
-		sb.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	c, err := openrouter.New(openrouter.Options{BaseURL: srv.URL + "/api/v1", APIKey: openrouter.Secret(sb.ManagementKey()),
-		ControlsTTL: openrouter.DefaultControlsTTL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	leader := make(chan error, 1)
-	go func() {
-		_, err := c.ListGuardrails(context.Background(), openrouter.ListGuardrailsParams{})
-		leader <- err
-	}()
-	<-arrived // the leader's read is at OpenRouter, and stays there until released
+	release := make(chan struct{})
+	c, leader := leadingRead(t, openrouter.Options{}, func(w http.ResponseWriter, r *http.Request) bool {
+		<-release
+		return false
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	follower := make(chan error, 1)
@@ -223,20 +207,46 @@ func TestControlsCacheFollowerKeepsItsOwnDeadline(t *testing.T) {
 // fails because OpenRouter did not answer it in time (not because its leader gave up), the callers
 // who joined it are given that failure, and none sends the read again (the leader neither).
 func TestControlsCacheFollowersDoNotRepeatAReadOpenRouterLeftUnanswered(t *testing.T) {
+	var reads atomic.Int64
+	o := openrouter.Options{Timeout: time.Second, Retry: openrouter.RetryPolicy{MaxAttempts: 1}}
+	c, leader := leadingRead(t, o, func(w http.ResponseWriter, r *http.Request) bool {
+		if reads.Add(1) > 1 {
+			return false
+		}
+		<-r.Context().Done() // never answered: the attempt's own timeout ends it
+		return true
+	})
+	_, follower := c.ListGuardrails(context.Background(), openrouter.ListGuardrailsParams{})
+	first := <-leader
+	if !errors.Is(first, context.DeadlineExceeded) || !errors.Is(follower, context.DeadlineExceeded) || reads.Load() != 1 {
+		t.Errorf("the leader: %v; the follower: %v; after %d reads. Want OpenRouter's silence for both, and one read",
+			first, follower, reads.Load())
+	}
+}
+
+// leadingRead starts a read of the guardrails (the leader) with a client o, with the controls cache on,
+// of a sandbox with sample data behind front, and returns once the read is at the sandbox's door.
+// front sees each read of the guardrails before the sandbox does, and answers it itself when it
+// returns true. The leader's error comes on the channel.
+func leadingRead(t *testing.T, o openrouter.Options, front func(w http.ResponseWriter, r *http.Request) bool) (*openrouter.Client, chan error) {
+	t.Helper()
 	sb := sandbox.New(sandbox.Options{})
 	arrived := make(chan struct{}, 1)
-	var reads atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/guardrails") && reads.Add(1) == 1 {
-			arrived <- struct{}{}
-			<-r.Context().Done() // never answered: the attempt's own timeout ends it
-			return
+		if strings.HasSuffix(r.URL.Path, "/guardrails") {
+			select {
+			case arrived <- struct{}{}:
+			default:
+			}
+			if front(w, r) {
+				return
+			}
 		}
 		sb.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	c, err := openrouter.New(openrouter.Options{BaseURL: srv.URL + "/api/v1", APIKey: openrouter.Secret(sb.ManagementKey()),
-		ControlsTTL: openrouter.DefaultControlsTTL, Timeout: time.Second, Retry: openrouter.RetryPolicy{MaxAttempts: 1}})
+	o.BaseURL, o.APIKey, o.ControlsTTL = srv.URL+"/api/v1", openrouter.Secret(sb.ManagementKey()), openrouter.DefaultControlsTTL
+	c, err := openrouter.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,10 +256,5 @@ func TestControlsCacheFollowersDoNotRepeatAReadOpenRouterLeftUnanswered(t *testi
 		leader <- err
 	}()
 	<-arrived
-	_, follower := c.ListGuardrails(context.Background(), openrouter.ListGuardrailsParams{})
-	first := <-leader
-	if !errors.Is(first, context.DeadlineExceeded) || !errors.Is(follower, context.DeadlineExceeded) || reads.Load() != 1 {
-		t.Errorf("the leader: %v; the follower: %v; after %d reads. Want OpenRouter's silence for both, and one read",
-			first, follower, reads.Load())
-	}
+	return c, leader
 }

@@ -550,13 +550,8 @@ func TestTheApplyQuestionWarnsOfWhatThePlanDoes(t *testing.T) {
 // replica, OpenRouter's dashboard), which does not clear this server's cache, still stops the plan.
 func TestAPlannedAssignmentSeesAChangeMadeElsewhere(t *testing.T) {
 	elsewhere := newEnv(t, "management")
-	c, err := openrouter.New(openrouter.Options{BaseURL: elsewhere.url, APIKey: openrouter.Secret(elsewhere.sb.ManagementKey()),
-		ControlsTTL: openrouter.DefaultControlsTTL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := newEnvWith(t, elsewhere.sb, c, tools.Options{})
-	guard := sampleGuardrail(t, c)
+	e := elsewhere.caching(t)
+	guard := sampleGuardrail(t, mustClient(t, e))
 	hashes := e.keysToDisable(t, "elsewhere", 2)
 	list, _ := json.Marshal(hashes)
 	sc := e.plan(t, `{"assign_guardrail":`+string(list)+`,"guardrail_id":"`+guard+`"}`)

@@ -115,12 +115,7 @@ func TestKeysAreShownWhenTheirControlsCannotBeRead(t *testing.T) {
 // once), and read the controls only once for calls in a row.
 func TestCachedControlsShowWhatFreshOnesDo(t *testing.T) {
 	fresh := newEnv(t, "management")
-	c, err := openrouter.New(openrouter.Options{BaseURL: fresh.url, APIKey: openrouter.Secret(fresh.sb.ManagementKey()),
-		ControlsTTL: openrouter.DefaultControlsTTL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cached := newEnvWith(t, fresh.sb, c, tools.Options{})
+	cached := fresh.caching(t)
 	notebook := mustKey(t, fresh, "Data team notebook")
 	calls := []struct{ tool, args string }{
 		{"list_keys", `{"include_disabled":true,"include_expired":true}`},
@@ -151,4 +146,18 @@ func TestCachedControlsShowWhatFreshOnesDo(t *testing.T) {
 	if g := cached.keyNamed(t, "Data team notebook")["guardrail"].(map[string]any); g["id"] != guard {
 		t.Errorf("after assigning through the caching tools, they show %v", g)
 	}
+}
+
+// caching is e's sandbox behind tools of their own, whose client caches the controls (as the server's
+// does), with the management key: a change through e does not clear their cache.
+func (e *env) caching(t *testing.T) *env {
+	t.Helper()
+	c, err := openrouter.New(openrouter.Options{BaseURL: e.url, APIKey: openrouter.Secret(e.sb.ManagementKey()),
+		ControlsTTL: openrouter.DefaultControlsTTL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached := newEnvWith(t, e.sb, c, tools.Options{})
+	cached.url = e.url
+	return cached
 }
