@@ -186,6 +186,7 @@ func prepare(ctx context.Context, d *deps, p *plan) (*preparedPlan, error) {
 		return nil, fmt.Errorf("read the plan's keys again: %w", err)
 	}
 	var changed, refused []string
+	var firstRefusal error // the policy's first refusal, which the metrics count
 	for i, a := range p.Actions {
 		k := prep.keys[i]
 		read := keyNow{key: k, guardrail: assigned[a.Hash]}
@@ -194,6 +195,9 @@ func prepare(ctx context.Context, d *deps, p *plan) (*preparedPlan, error) {
 		case k != nil && a.stateOf(read) == a.State:
 			if err := a.admit(d.opts.Policy, k); err != nil {
 				refused = append(refused, fmt.Sprintf("%s %q: %s", a.Action, k.Name, skipReason(err)))
+				if firstRefusal == nil {
+					firstRefusal = err
+				}
 			}
 		case prep.status[i] == attempted && cleanupActions[a.Action].reached(read, a):
 			prep.status[i] = done
@@ -208,11 +212,21 @@ func prepare(ctx context.Context, d *deps, p *plan) (*preparedPlan, error) {
 			"Call plan_cleanup again to plan on the keys as they are now.", len(changed), strings.Join(changed, ", ")))
 	}
 	if len(refused) > 0 {
-		return nil, toolError(fmt.Sprintf("Nothing was applied: the server's policy does not allow %d of the plan's actions: %s. "+
-			"Call plan_cleanup again: it leaves out what the policy does not allow.", len(refused), strings.Join(refused, "; ")))
+		return nil, refusedPlan{toolError(fmt.Sprintf("Nothing was applied: the server's policy does not allow %d of the plan's actions: %s. "+
+			"Call plan_cleanup again: it leaves out what the policy does not allow.", len(refused), strings.Join(refused, "; "))), firstRefusal}
 	}
 	return prep, nil
 }
+
+// refusedPlan is a plan that the policy no longer allows all of: the model reads msg, and the call
+// counts as refused by the policy (Options.OnPolicyRefusal) for the first action refused.
+type refusedPlan struct {
+	msg   toolError
+	first error
+}
+
+func (e refusedPlan) Error() string   { return e.msg.Error() }
+func (e refusedPlan) Unwrap() []error { return []error{e.msg, e.first} }
 
 // question asks once for the whole plan: the counts and the keys by name, with the hash's start and
 // any rename this server made (so that renaming a key first does not steer the answer).

@@ -565,3 +565,23 @@ func TestAPlannedAssignmentSeesAChangeMadeElsewhere(t *testing.T) {
 		t.Errorf("a plan whose key changed elsewhere assigned %s to another key", g)
 	}
 }
+
+// TestAPlanThePolicyRefusesAtApplyIsAPolicyRefusal: apply_plan refused because the policy no longer
+// allows an action of the plan is told to OnPolicyRefusal (the metrics' refusals for the policy), as
+// every other call the policy refuses.
+func TestAPlanThePolicyRefusesAtApplyIsAPolicyRefusal(t *testing.T) {
+	e, _ := mutationsEnv(t, tools.Options{ConfirmSecret: sharedSecret}, nil)
+	c := mustClient(t, e)
+	guard := sampleGuardrail(t, c)
+	hashes := e.keysToDisable(t, "policy", 1)
+	token := e.plan(t, `{"assign_guardrail":["`+hashes[0]+`"],"guardrail_id":"`+guard+`"}`)["plan_token"].(string)
+	var refused []string
+	strict := newEnvWith(t, e.sb, c, tools.Options{ConfirmSecret: sharedSecret, Policy: tools.Policy{Guardrail: "11111111-2222-4333-8444-555555555555"},
+		OnPolicyRefusal: func(tool string) { refused = append(refused, tool) }})
+	if _, txt, ok := strict.apply(t, token); ok || !strings.Contains(txt, "--guardrail") {
+		t.Fatalf("apply under a policy that allows another guardrail: %s", txt)
+	}
+	if !slices.Equal(refused, []string{"apply_plan"}) {
+		t.Errorf("OnPolicyRefusal was told of %q; want apply_plan", refused)
+	}
+}
