@@ -317,3 +317,24 @@ func settled(e *env) int64 {
 		n = m
 	}
 }
+
+// TestRotateKeyReadsTheControlsFresh: rotate_key reads what binds the old key fresh, not from the
+// controls cache: a guardrail assigned elsewhere (another replica, the dashboard) a moment before the
+// rotation binds the successor too.
+func TestRotateKeyReadsTheControlsFresh(t *testing.T) {
+	elsewhere := newEnv(t, "management")
+	e := elsewhere.caching(t)
+	guard := sampleGuardrail(t, mustClient(t, e))
+	old := e.newKey(t, "rotated-after-a-change-elsewhere")
+	if g := e.guardrailOf(t, old); g != "" { // and the cache holds the key without a guardrail
+		t.Fatalf("a new key with guardrail %s", g)
+	}
+	if res := elsewhere.call(t, "assign_guardrail", `{"guardrail_id":"`+guard+`","hashes":["`+old+`"]}`); res.IsError {
+		t.Fatal(text(res))
+	}
+	sc := e.checked(t, "rotate_key", e.call(t, "rotate_key", `{"hash":"`+old+`","retire":"keep"}`))
+	successor := sc["new"].(map[string]any)["key"].(map[string]any)["hash"].(string)
+	if g := elsewhere.guardrailOf(t, successor); g != guard {
+		t.Errorf("the successor of a key assigned %s elsewhere has guardrail %q", guard, g)
+	}
+}
