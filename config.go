@@ -312,8 +312,14 @@ var traceFlags = flagGroup{
 	},
 	check: func(cfg *config, _ *flag.FlagSet, getenv func(string) string) error {
 		if ep := cfg.otlpEndpoint; ep != "" {
-			if u, err := url.Parse(ep); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return &invalidValue{"otlp-endpoint", ep, "want the collector's OTLP/HTTP URL, e.g. http://otel-collector:4318"}
+			// The URL may carry the collector's password: the error shows it redacted, or not at all.
+			u, err := url.Parse(ep)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				shown := "not a URL"
+				if err == nil {
+					shown = u.Redacted()
+				}
+				return &invalidValue{"otlp-endpoint", shown, "want the collector's OTLP/HTTP URL, e.g. http://otel-collector:4318"}
 			}
 		}
 		export, on, err := traces.ExportFrom(cfg.otlpEndpoint, getenv)

@@ -468,3 +468,12 @@ func TestUnstampedBuildSaysVersionPlusDev(t *testing.T) {
 		t.Errorf("version: exit %d, %q; want it to start with %q", code, stdout, want)
 	}
 }
+
+// TestABadOTLPEndpointIsNotEchoed: the collector's URL may carry a password, so a bad one is named,
+// not repeated.
+func TestABadOTLPEndpointIsNotEchoed(t *testing.T) {
+	_, err := parseConfig([]string{"stdio", "--otlp-endpoint", "ftp://user:s3cretpw@collector:4318"}, func(string) string { return "" }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--otlp-endpoint") || strings.Contains(err.Error(), "s3cretpw") {
+		t.Errorf("a bad --otlp-endpoint: %v", err)
+	}
+}

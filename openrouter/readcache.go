@@ -33,8 +33,8 @@ type freshKey struct{}
 
 // Fresh returns a context whose reads of the controls go to OpenRouter, not to the cache, nor join a
 // read already under way: for the calls that act on what they read (rotate_key's successor,
-// assign_guardrail's account of what it replaced, apply_plan's check of the assignments its plan
-// bound). What they read refreshes the cache.
+// assign_guardrail's account of what it replaced, the assignments a plan to assign a guardrail binds
+// and apply_plan's check of them). What they read refreshes the cache.
 func Fresh(ctx context.Context) context.Context { return context.WithValue(ctx, freshKey{}, true) }
 
 func isFresh(ctx context.Context) bool { v, _ := ctx.Value(freshKey{}).(bool); return v }

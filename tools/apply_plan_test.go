@@ -585,3 +585,24 @@ func TestAPlanThePolicyRefusesAtApplyIsAPolicyRefusal(t *testing.T) {
 		t.Errorf("OnPolicyRefusal was told of %q; want apply_plan", refused)
 	}
 }
+
+// TestAPlanToAssignReadsTheAssignmentsFresh: a plan that assigns a guardrail binds each key's assignment
+// as read, so it reads them from OpenRouter, not from the controls cache: a key assigned elsewhere a
+// moment ago is skipped as already assigned, not planned (and the plan then refused at apply).
+func TestAPlanToAssignReadsTheAssignmentsFresh(t *testing.T) {
+	elsewhere := newEnv(t, "management")
+	e := elsewhere.caching(t)
+	guard := sampleGuardrail(t, mustClient(t, e))
+	hashes := e.keysToDisable(t, "fresh", 2)
+	if res := e.call(t, "list_keys", `{}`); res.IsError { // the cache now holds the assignments
+		t.Fatal(text(res))
+	}
+	if res := elsewhere.call(t, "assign_guardrail", `{"guardrail_id":"`+guard+`","hashes":["`+hashes[1]+`"]}`); res.IsError {
+		t.Fatal(text(res))
+	}
+	list, _ := json.Marshal(hashes)
+	sc := e.plan(t, `{"assign_guardrail":`+string(list)+`,"guardrail_id":"`+guard+`"}`)
+	if acts := sc["actions"].([]any); len(acts) != 1 || acts[0].(map[string]any)["hash"] != hashes[0] {
+		t.Errorf("want only the key not yet assigned planned: %v", sc)
+	}
+}

@@ -179,6 +179,11 @@ var planCleanup = spec[planCleanupArgs, planCleanupResult]{
 		return updateKey.admit(p, &u, now)
 	},
 	call: func(ctx context.Context, d *deps, in planCleanupArgs) (planCleanupResult, error) {
+		if len(in.Assign) > 0 {
+			// The plan binds each key's assignment as read: a cached one, older than a change made
+			// elsewhere, would make apply_plan refuse the plan a person just reviewed.
+			ctx = openrouter.Fresh(ctx)
+		}
 		read, err := keysBeside(ctx, d.client, in.WorkspaceIDs, besideKeys{controls: in.readsControls()})
 		if err = cmp.Or(err, read.besideErr); err != nil {
 			return planCleanupResult{}, err
