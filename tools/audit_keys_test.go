@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/orkeys/openrouter-keys-mcp/openrouter"
@@ -234,5 +235,51 @@ func TestAuditOfAnAccountWithAnEmptyDefaultWorkspace(t *testing.T) {
 	e := newEnvWith(t, sb, c, tools.Options{})
 	if sc := e.checked(t, "audit_keys", e.call(t, "audit_keys", ``)); sc["keys_checked"] != 150.0 {
 		t.Errorf("checked %v keys, want 150", sc["keys_checked"])
+	}
+}
+
+// TestAnUnscopedListingWithAnotherWorkspacesKeyIsNotTrusted: should GET /keys without workspace_id ever
+// answer a key of another workspace, the audit does not take that listing for the default workspace's
+// (its keys would be counted twice) but reads the default workspace by its id.
+func TestAnUnscopedListingWithAnotherWorkspacesKeyIsNotTrusted(t *testing.T) {
+	var other, def string // the workspace the unscoped listing's last key is moved to, and the default one
+	var armed atomic.Bool // other and def are set
+	mixed := envBehind(t, tools.Options{}, func(sb http.Handler) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if !armed.Load() || r.Method != http.MethodGet || r.URL.Path != "/api/v1/keys" || r.URL.Query().Has("workspace_id") || r.URL.Query().Get("offset") != "0" {
+				sb.ServeHTTP(w, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			sb.ServeHTTP(rec, r)
+			body := rec.Body.String()
+			i := strings.LastIndex(body, `"workspace_id":"`) + len(`"workspace_id":"`)
+			body = body[:i] + other + body[i+len(def):]
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(body))
+		}
+	})
+	c := mustClient(t, mixed)
+	page, err := c.ListWorkspaces(context.Background(), openrouter.ListWorkspacesParams{})
+	if err != nil || len(page.Workspaces) != 2 {
+		t.Fatalf("workspaces: %v", err)
+	}
+	defaultKeys, err := c.ListKeys(context.Background(), openrouter.ListKeysParams{})
+	if err != nil || len(defaultKeys) == 0 {
+		t.Fatalf("the default workspace's keys: %v", err)
+	}
+	var ids []string
+	for _, w := range page.Workspaces {
+		ids = append(ids, `"`+w.ID+`"`)
+		if w.ID != defaultKeys[0].WorkspaceID {
+			other = w.ID
+		}
+	}
+	def = defaultKeys[0].WorkspaceID
+	armed.Store(true)
+	got := mixed.checked(t, "audit_keys", mixed.call(t, "audit_keys", ``))
+	want := mixed.checked(t, "audit_keys", mixed.call(t, "audit_keys", `{"workspace_ids":[`+strings.Join(ids, ",")+`]}`))
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("auditing every workspace behind a mixed listing found\n%v\nnaming them found\n%v", got, want)
 	}
 }

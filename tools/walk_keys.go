@@ -156,6 +156,12 @@ func keysOf(ctx context.Context, c *openrouter.Client, workspaces []string, def 
 	if at >= 0 {
 		<-def.done
 		err = cmp.Or(err, def.err)
+		if err == nil && !allIn(def.walked, workspaces[at]) {
+			// OpenRouter documents GET /keys without workspace_id as the default workspace's keys; a
+			// listing that holds another's is not trusted to be it, and the workspace is read by its id.
+			def.walked, err = walkKeysTelling(ctx, c, openrouter.WalkOptions{MaxItems: maxWalkKeys}, count.walk(),
+				openrouter.ListKeysParams{WorkspaceID: workspaces[at], IncludeDisabled: true, IncludeExpired: true})
+		}
 	}
 	if errors.Is(err, openrouter.ErrTooManyItems) {
 		return nil, errTooManyKeys
@@ -174,6 +180,18 @@ func keysOf(ctx context.Context, c *openrouter.Client, workspaces []string, def 
 		return nil, errTooManyKeys
 	}
 	return keys, nil
+}
+
+// allIn reports whether every key walked is of the workspace.
+func allIn(walked []openrouter.Walked[openrouter.Key], workspace string) bool {
+	for _, w := range walked {
+		for _, k := range w.Items {
+			if k.WorkspaceID != workspace {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // stopIf stops d, if there is one.
