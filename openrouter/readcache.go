@@ -159,8 +159,9 @@ func (rc *readCache) prune(now time.Time) {
 
 // cachedGet answers the GET req (its method, path and query) from the cache, or by read: made once for
 // all the callers with the same key that ask at once (each waiting for it no longer than its own
-// context lasts), and kept for the cache's ttl. clone copies an answer for one caller, so that no
-// caller can change what another is given. Every read is made within the key's budget of requests in
+// context lasts), and kept for the cache's ttl. clone copies an answer for one caller, its list
+// and the items in it, so that no caller's change to them reaches another; lists inside an item (a
+// guardrail's allowed models, an allow-list) are shared and read-only, as every caller treats them. Every read is made within the key's budget of requests in
 // flight (inLane), with or without a cache, so that the controls read beside a walk of the keys keep
 // the key within MaxPagesInFlight; an answer from the cache takes no room in it.
 func cachedGet[T any](ctx context.Context, c *Client, req string, read func(context.Context) (*T, error), clone func(*T) *T) (*T, error) {
