@@ -100,18 +100,18 @@ func (rc *readCache) invalidate(key Secret) {
 	}
 }
 
-// lookup returns the answer to k, if a fresh one is kept.
-func (rc *readCache) lookup(k cacheKey) (any, bool) {
+// lookup returns the answer to k, if a fresh one is kept, and when its read began.
+func (rc *readCache) lookup(k cacheKey) (any, time.Time, bool) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	e, hit := rc.entries[k]
 	if hit && rc.now().Sub(e.began) < rc.ttl {
-		return e.val, true
+		return e.val, e.began, true
 	}
 	if hit {
 		delete(rc.entries, k)
 	}
-	return nil, false
+	return nil, time.Time{}, false
 }
 
 // begin numbers a read of k beginning now, and names the flight it may join: any change renews the
@@ -180,7 +180,8 @@ func cachedGet[T any](ctx context.Context, c *Client, req string, read func(cont
 	k := cacheKey{cred: digest(key), req: req}
 	fresh := isFresh(ctx)
 	if !fresh {
-		if v, ok := rc.lookup(k); ok {
+		if v, began, ok := rc.lookup(k); ok {
+			noteRead(ctx, began)
 			return clone(v.(*T)), nil
 		}
 	}
@@ -194,20 +195,20 @@ func cachedGet[T any](ctx context.Context, c *Client, req string, read func(cont
 			return nil, err
 		}
 		rc.store(k, v, seq, began)
-		return v, nil
+		return flightAnswer{v, began}, nil
 	}
 	if fresh {
-		v, err := do()
+		r, err := do()
 		if err != nil {
 			return nil, err
 		}
-		return clone(v.(*T)), nil
+		return clone(r.(flightAnswer).val.(*T)), nil
 	}
-	var v any
+	var r any
 	var err error
 	select {
-	case r := <-rc.flights.DoChan(flight, do):
-		v, err = r.Val, r.Err
+	case res := <-rc.flights.DoChan(flight, do):
+		r, err = res.Val, res.Err
 	case <-ctx.Done():
 		// The read this caller joined is another's, bound by that caller's deadline: this one does
 		// not wait past its own.
@@ -216,12 +217,78 @@ func cachedGet[T any](ctx context.Context, c *Client, req string, read func(cont
 	if errors.As(err, new(leaderGaveUp)) && ctx.Err() == nil {
 		// The caller who led the flight gave up; this one has not: it reads for itself. (A read that
 		// OpenRouter did not answer in time is not made again by every caller that joined it.)
-		v, err = do()
+		r, err = do()
 	}
 	if err != nil {
 		return nil, err
 	}
-	return clone(v.(*T)), nil
+	noteRead(ctx, r.(flightAnswer).began) // a flight joined may have begun before this caller's own begin
+	return clone(r.(flightAnswer).val.(*T)), nil
+}
+
+// flightAnswer is an answer of a flight and when its read began.
+type flightAnswer struct {
+	val   any
+	began time.Time
+}
+
+// Derived values: what a caller builds from the cached lists (the tools' index of the controls by key
+// hash and member) is kept beside them, so that the calls within the TTL do not rebuild it.
+
+type readsKey struct{}
+
+// readTimes records, for a derived value being built, when the oldest of the answers it used began.
+type readTimes struct {
+	mu     sync.Mutex
+	oldest time.Time
+}
+
+// noteRead tells the derived value being built on ctx, if any, that it used an answer begun at began.
+func noteRead(ctx context.Context, began time.Time) {
+	rt, _ := ctx.Value(readsKey{}).(*readTimes)
+	if rt == nil {
+		return
+	}
+	rt.mu.Lock()
+	if began.Before(rt.oldest) {
+		rt.oldest = began
+	}
+	rt.mu.Unlock()
+}
+
+// Derived returns what build makes of the controls' lists (name says what, and of which of them), kept
+// in the cache as the lists are: until the oldest answer it used is the TTL old, or a change is made
+// through the same key, whichever comes first. Reads on a Fresh context build it anew. The value is
+// shared by every caller within the TTL: neither build's result nor anything it points to may be
+// changed once build returns. Without a cache (a TTL of 0) build runs every time.
+func Derived[T any](ctx context.Context, c *Client, name string, build func(context.Context) (*T, error)) (*T, error) {
+	rc := c.cache
+	if rc.ttl <= 0 {
+		return build(ctx)
+	}
+	key := c.keyFor(ctx)
+	if key == "" {
+		return nil, ErrNoAPIKey
+	}
+	k := cacheKey{cred: digest(key), req: "derived " + name}
+	if !isFresh(ctx) {
+		if v, began, ok := rc.lookup(k); ok {
+			noteRead(ctx, began)
+			return v.(*T), nil
+		}
+	}
+	seq, began, _ := rc.begin(k)
+	rt := &readTimes{oldest: began}
+	v, err := build(context.WithValue(ctx, readsKey{}, rt))
+	if err != nil {
+		return nil, err
+	}
+	rt.mu.Lock()
+	oldest := rt.oldest
+	rt.mu.Unlock()
+	rc.store(k, v, seq, oldest)
+	noteRead(ctx, oldest)
+	return v, nil
 }
 
 // leaderGaveUp is the error of a read that ended because the context of the caller who made it ended,

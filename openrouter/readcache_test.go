@@ -258,3 +258,57 @@ func leadingRead(t *testing.T, o openrouter.Options, front func(w http.ResponseW
 	<-arrived
 	return c, leader
 }
+
+// A value derived from the cached lists is shared until the oldest list it used is the TTL old (not
+// the TTL after it was built), until a change through the key, or on a Fresh context.
+func TestDerivedLivesAsLongAsWhatItRead(t *testing.T) {
+	c, sb, at := cachedClient(t)
+	ctx := openrouter.WithAPIKey(context.Background(), openrouter.Secret(sb.ManagementKey()))
+	type count struct{ n int }
+	builds := 0
+	derive := func(ctx context.Context) *count {
+		t.Helper()
+		v, err := openrouter.Derived(ctx, c, "assignments", func(ctx context.Context) (*count, error) {
+			builds++
+			page, err := c.ListKeyAssignments(ctx, openrouter.PageParams{})
+			if err != nil {
+				return nil, err
+			}
+			return &count{len(page.Items)}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if _, err := c.ListKeyAssignments(ctx, openrouter.PageParams{}); err != nil { // read at 0
+		t.Fatal(err)
+	}
+	at.Add(int64(3 * time.Second))
+	first := derive(ctx) // built at 3 s from the list read at 0
+	if again := derive(ctx); again != first || builds != 1 {
+		t.Fatalf("within the TTL: %d builds, the same value %v; want 1 and true", builds, again == first)
+	}
+	at.Add(int64(openrouter.DefaultControlsTTL - 3*time.Second)) // the list is the TTL old; the value only 2 s
+	if derive(ctx) == first || builds != 2 {
+		t.Errorf("once the list it used is the TTL old: %d builds, want 2", builds)
+	}
+	derive(openrouter.Fresh(ctx))
+	if builds != 3 {
+		t.Errorf("on a Fresh context: %d builds, want 3", builds)
+	}
+	kept := derive(ctx)
+	if builds != 3 {
+		t.Errorf("after a Fresh build: %d builds, want it kept (3)", builds)
+	}
+	keys, err := c.ListKeys(ctx, openrouter.ListKeysParams{})
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("keys: %v", err)
+	}
+	if _, err := c.UpdateKey(ctx, keys[0].Hash, openrouter.UpdateKeyRequest{Name: openrouter.Some(keys[0].Name)}); err != nil {
+		t.Fatal(err)
+	}
+	if derive(ctx) == kept || builds != 4 {
+		t.Errorf("after a change through the key: %d builds, want 4", builds)
+	}
+}

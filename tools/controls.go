@@ -50,7 +50,9 @@ type keyView struct {
 	Creator   *creatorRef   `json:"creator,omitempty" jsonschema:"who created the key; absent when OpenRouter does not say or the members could not be read"`
 }
 
-// controls are the guardrails, assignments and members of an account, as one call read them.
+// controls are the guardrails, assignments and members of an account, as read at one time. Once built
+// (wait) they are never changed: readControls shares them, through the client's cache, with every call
+// within its TTL, and the views point into them (refs, creators).
 type controls struct {
 	guardrails       map[string]openrouter.Guardrail // by id
 	keyGuardrail     map[string]string               // key hash → the id of the guardrail assigned to it
@@ -60,7 +62,12 @@ type controls struct {
 	keyAssignments   []openrouter.KeyAssignment      // as OpenRouter listed them
 	userAssignments  []openrouter.MemberAssignment   // as OpenRouter listed them
 	listed           []openrouter.Guardrail          // the workspaces' guardrails, as OpenRouter listed them
+	refs             map[boundBy]*guardrailRef       // how each guardrail binds, as the views show it
+	creators         map[string]*creatorRef          // each member as the views show them as a key's creator
 }
+
+// boundBy is a guardrail (its id) binding a key in one way (via).
+type boundBy struct{ id, via string }
 
 // readAll follows the pages of a list beside the keys, up to maxControlItems.
 func readAll[T any](ctx context.Context, list func(context.Context, openrouter.PageParams) (*openrouter.Page[T], error)) ([]T, error) {
@@ -86,10 +93,14 @@ func readAll[T any](ctx context.Context, list func(context.Context, openrouter.P
 
 // readControls reads the guardrails, their assignments and the members that bear on the keys of the
 // given workspaces, each named once (the default workspace by ""), all at once.
+// They are built once for all the calls within the client's cache TTL that ask about the same
+// workspaces (through the same key), and shared: the caller must not change them.
 func readControls(ctx context.Context, c *openrouter.Client, workspaces []string) (*controls, error) {
-	r := startControls(ctx, c)
-	r.guardrailsOf(workspaces)
-	return r.wait()
+	return openrouter.Derived(ctx, c, "controls of "+strings.Join(workspaces, "\x00"), func(ctx context.Context) (*controls, error) {
+		r := startControls(ctx, c)
+		r.guardrailsOf(workspaces)
+		return r.wait()
+	})
 }
 
 // controlsRead is a read of the controls under way. Each list is read within the key's budget of
@@ -178,14 +189,32 @@ func (r *controlsRead) wait() (*controls, error) {
 		}
 		ctl.guardrails[id] = *g
 	}
+	ctl.index()
 	return ctl, nil
 }
 
+// index builds, once, what the views of many keys share: each guardrail as it binds a key each way,
+// and each member as a key's creator.
+func (ctl *controls) index() {
+	ctl.refs = make(map[boundBy]*guardrailRef, 3*len(ctl.guardrails))
+	for id, g := range ctl.guardrails {
+		for _, via := range []string{viaKey, viaMember, viaWorkspace} {
+			ctl.refs[boundBy{id, via}] = &guardrailRef{ID: g.ID, Name: g.Name, Via: via, LimitUSD: g.LimitUSD, ResetInterval: g.ResetInterval}
+		}
+	}
+	ctl.creators = make(map[string]*creatorRef, len(ctl.members))
+	for id, m := range ctl.members {
+		ctl.creators[id] = &creatorRef{ID: m.ID, Name: memberName(m), Email: m.Email}
+	}
+}
+
 // binding is the guardrail that binds k: its own, else its creator's, else its workspace's default
-// (once configured); nil when none does.
+// (once configured); nil when none does. It is shared with the other views: not to be changed.
 func (ctl *controls) binding(k *openrouter.Key) *guardrailRef {
-	if b := ctl.bindings(k); len(b) > 0 {
-		return &b[0]
+	for _, b := range ctl.boundBy(k) {
+		if ref := ctl.refs[b]; ref != nil {
+			return ref
+		}
 	}
 	return nil
 }
@@ -193,17 +222,22 @@ func (ctl *controls) binding(k *openrouter.Key) *guardrailRef {
 // bindings are every guardrail that binds k, most specific first.
 func (ctl *controls) bindings(k *openrouter.Key) []guardrailRef {
 	var out []guardrailRef
-	add := func(id, via string) {
-		if g, ok := ctl.guardrails[id]; ok && id != "" {
-			out = append(out, guardrailRef{ID: g.ID, Name: g.Name, Via: via, LimitUSD: g.LimitUSD, ResetInterval: g.ResetInterval})
+	for _, b := range ctl.boundBy(k) {
+		if ref := ctl.refs[b]; ref != nil {
+			out = append(out, *ref)
 		}
 	}
-	add(ctl.keyGuardrail[k.Hash], viaKey)
-	if k.CreatorUserID != nil {
-		add(ctl.memberGuardrail[*k.CreatorUserID], viaMember)
-	}
-	add(ctl.workspaceDefault[k.WorkspaceID], viaWorkspace)
 	return out
+}
+
+// boundBy are the ways a guardrail may bind k, most specific first; a guardrail not read (or none, "")
+// has no ref and binds nothing.
+func (ctl *controls) boundBy(k *openrouter.Key) [3]boundBy {
+	member := ""
+	if k.CreatorUserID != nil {
+		member = ctl.memberGuardrail[*k.CreatorUserID]
+	}
+	return [3]boundBy{{ctl.keyGuardrail[k.Hash], viaKey}, {member, viaMember}, {ctl.workspaceDefault[k.WorkspaceID], viaWorkspace}}
 }
 
 // creator names the member who created k; nil when OpenRouter does not say.
@@ -211,11 +245,10 @@ func (ctl *controls) creator(k *openrouter.Key) *creatorRef {
 	if k.CreatorUserID == nil || *k.CreatorUserID == "" {
 		return nil
 	}
-	m, ok := ctl.members[*k.CreatorUserID]
-	if !ok {
-		return &creatorRef{ID: *k.CreatorUserID, Left: true}
+	if ref, ok := ctl.creators[*k.CreatorUserID]; ok {
+		return ref // shared with the other views: not to be changed
 	}
-	return &creatorRef{ID: m.ID, Name: memberName(m), Email: m.Email}
+	return &creatorRef{ID: *k.CreatorUserID, Left: true}
 }
 
 // view is k with its guardrail and creator; ctl nil shows k alone.
@@ -262,29 +295,35 @@ func viewsWith(ctl *controls, err error, keys []openrouter.Key) ([]keyView, stri
 
 // guardrailText names a key's guardrail in a table cell or a sentence: its name quoted (names are
 // OpenRouter's text), how it binds when not by assignment to the key, "none" when none binds it.
-func guardrailText(g *guardrailRef) string {
+func guardrailText(g *guardrailRef) string { return string(appendGuardrailText(nil, g)) }
+
+// appendGuardrailText appends guardrailText(g) to b: a list's rows are written into one buffer.
+func appendGuardrailText(b []byte, g *guardrailRef) []byte {
 	switch {
 	case g == nil:
-		return "none"
+		return append(b, "none"...)
 	case g.Via == viaWorkspace:
-		return "workspace default" // its name only repeats the workspace's id
+		return append(b, "workspace default"...) // its name only repeats the workspace's id
 	case g.Via == viaMember:
-		return strconv.Quote(g.Name) + " via creator"
+		return append(strconv.AppendQuote(b, g.Name), " via creator"...)
 	}
-	return strconv.Quote(g.Name)
+	return strconv.AppendQuote(b, g.Name)
 }
 
 // creatorText names a key's creator: by name, else email; one who left, by id.
-func creatorText(c *creatorRef) string {
+func creatorText(c *creatorRef) string { return string(appendCreatorText(nil, c)) }
+
+// appendCreatorText appends creatorText(c) to b.
+func appendCreatorText(b []byte, c *creatorRef) []byte {
 	switch {
 	case c == nil:
-		return "unknown"
+		return append(b, "unknown"...)
 	case c.Left:
-		return c.ID + " (left)"
+		return append(append(b, c.ID...), " (left)"...)
 	case c.Name != "":
-		return strconv.Quote(c.Name)
+		return strconv.AppendQuote(b, c.Name)
 	case c.Email != "":
-		return c.Email
+		return append(b, c.Email...)
 	}
-	return c.ID
+	return append(b, c.ID...)
 }

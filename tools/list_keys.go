@@ -182,7 +182,7 @@ const keyColumns = "name | hash | label | state | limit USD (remaining, reset) |
 // appendViewRow appends one compact line of the text table, with the key's guardrail and creator.
 func appendViewRow(b []byte, k keyView) []byte {
 	b = append(appendKeyRow(b, k.Key), " | "...)
-	return append(append(append(b, guardrailText(k.Guardrail)...), " | "...), creatorText(k.Creator)...)
+	return appendCreatorText(append(appendGuardrailText(b, k.Guardrail), " | "...), k.Creator)
 }
 
 // appendKeyRow appends one compact line of the text table: what an agent needs to pick a key, cheaply.

@@ -17,6 +17,7 @@ type declared interface {
 	toolName() string
 	annotations() mcp.ToolAnnotation
 	build(*deps) (server.ServerTool, error)
+	validator(secret func(string) bool) (*argValidator, error)
 	encodeSchemas() (in, out json.RawMessage, err error)
 }
 

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"sync"
 	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -159,19 +160,30 @@ func (s spec[In, Out]) encodeSchemas() (in, out json.RawMessage, err error) {
 	return in, out, nil
 }
 
-// build derives the tool's input schema for its argument validator, takes the encoded schemas made
-// ahead (pregenerated, or makes them when there are none), and returns the tool ready to register.
-func (s spec[In, Out]) build(d *deps) (server.ServerTool, error) {
+// validator derives the tool's input schema and builds the validator of its arguments.
+func (s spec[In, Out]) validator(secret func(string) bool) (*argValidator, error) {
 	in, err := deriveInput[In](s.constrainInput)
-	if err != nil {
-		return server.ServerTool{}, fmt.Errorf("tool %s: input schema: %w", s.name, err)
+	var v *argValidator
+	if err == nil {
+		v, err = newArgValidator(in, secret)
 	}
-	validator, err := newArgValidator(in, d.opts.isSecret)
 	if err != nil {
-		return server.ServerTool{}, fmt.Errorf("tool %s: input schema: %w", s.name, err)
+		return nil, fmt.Errorf("tool %s: input schema: %w", s.name, err)
 	}
+	return v, nil
+}
+
+// build takes the encoded schemas made ahead (pregenerated, or makes them when there are none), and
+// returns the tool ready to register.
+func (s spec[In, Out]) build(d *deps) (server.ServerTool, error) {
+	// The argument validator is built on the tool's first call, not here: deriving the input schema
+	// and compiling its patterns was half the work of building the tools, on the way to a stdio
+	// server's first reply. TestEveryArgValidatorBuilds builds each one, so a schema the validator
+	// cannot enforce fails the tests, never a call.
+	validator := sync.OnceValues(func() (*argValidator, error) { return s.validator(d.opts.isSecret) })
 	rawIn, rawOut := json.RawMessage(pregenerated[s.name].in), json.RawMessage(pregenerated[s.name].out)
 	if len(rawIn) == 0 || len(rawOut) == 0 {
+		var err error
 		if rawIn, rawOut, err = s.encodeSchemas(); err != nil {
 			return server.ServerTool{}, err
 		}
@@ -199,8 +211,12 @@ func (s spec[In, Out]) build(d *deps) (server.ServerTool, error) {
 
 // handle runs one call of the tool. Every call of every tool takes these steps, in this order, and
 // no others: the one place to read what a tool call does.
-func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValidator, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator func() (*argValidator, error), req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	ctx = withProgress(ctx, req)
+	v, broken := validator()
+	if broken != nil {
+		return nil, broken
+	}
 
 	// 1. Decode and validate the arguments; a problem is told without repeating any value. A null
 	// argument is one not given: never "clear this".
@@ -209,7 +225,7 @@ func (s spec[In, Out]) handle(ctx context.Context, d *deps, validator *argValida
 		raw, args, problem = dropNulls(raw, args)
 	}
 	if problem == "" {
-		problem = validator.validate(args)
+		problem = v.validate(args)
 	}
 	if problem != "" {
 		return mcp.NewToolResultError(problem), nil

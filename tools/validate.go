@@ -17,7 +17,8 @@ import (
 // jsonschema-go's Validate: both put the rejected value in their messages, and the value may be a
 // secret pasted where a hash belongs. These messages name the argument and what it must be, never what
 // it was. The walker covers exactly the keywords our flat argument schemas use; newArgValidator refuses
-// at start-up a schema that uses any other, so nothing is silently left unchecked.
+// a schema that uses any other (TestEveryArgValidatorBuilds builds every tool's; a server builds each
+// on the tool's first call), so nothing is silently left unchecked.
 
 // argValidator checks a tool's arguments against its input schema; patterns are compiled once.
 type argValidator struct {
