@@ -326,15 +326,16 @@ func TestTracesFollowMetaOverStdio(t *testing.T) {
 	rcv := startOTLPReceiver(t)
 	up := startTracedUpstream(t)
 	r := startRaw(t, tracesEnv(up, "OTEL_EXPORTER_OTLP_COMPRESSION=gzip"), "--base-url", up.base, "--otlp-endpoint", rcv.url)
+	// As a client must, the call waits for initialize's answer: the session's protocol version, which
+	// the span names, is set by then (mcp-go may serve a message sent sooner before it).
+	r.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
+	for r.stdout.Scan() && !strings.Contains(r.stdout.Text(), `"id":1`) {
+	}
 	r.send(t,
-		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`,
 		`{"jsonrpc":"2.0","method":"notifications/initialized"}`,
 		`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"list_keys","arguments":{},"_meta":{"traceparent":"`+traceparent(metaTrace, metaParent)+`"}}}`,
 	)
-	for answered := 0; answered < 2 && r.stdout.Scan(); {
-		if strings.Contains(r.stdout.Text(), `"id":`) {
-			answered++
-		}
+	for r.stdout.Scan() && !strings.Contains(r.stdout.Text(), `"id":2`) {
 	}
 	_ = r.stdin.Close()
 	if err := r.wait(t); err != nil {
