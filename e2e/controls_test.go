@@ -9,9 +9,9 @@ import (
 
 // TestKeysWithTheirControls is issue #20's done-when, through the binary on the sandbox over stdio and
 // HTTP: which guardrail binds each key and who made it; the unbounded and orphaned keys in one audit;
-// a departed member's keys; 90 days of spend by key; a guardrail assigned to keys; and the guarded
-// production key rotated into a successor with the same guardrail, as the data team's notebook is
-// into one with the same BYOK access.
+// a departed member's keys; 90 days of spend by key; a guardrail assigned to keys, directly and by a
+// reviewed plan (issue #21); and the guarded production key rotated into a successor with the same
+// guardrail, as the data team's notebook is into one with the same BYOK access.
 func TestKeysWithTheirControls(t *testing.T) {
 	connect := map[string]func(t *testing.T, ctx context.Context) session{
 		"mcp-go stdio": func(t *testing.T, ctx context.Context) session {
@@ -82,6 +82,21 @@ func TestKeysWithTheirControls(t *testing.T) {
 				t.Errorf("list_guardrails: the CI key is not among %v", listed["keys"])
 			}
 
+			// The same guardrail for the unbounded keys, in one reviewed plan (issue #21's assign_guardrail).
+			plan := call("plan_cleanup", map[string]any{"assign_guardrail": []string{"unbounded"}, "guardrail_id": guard})
+			if n := len(plan["actions"].([]any)); n != 2 {
+				t.Fatalf("a plan to guard the unbounded keys: %d actions, want 2: %v", n, plan)
+			}
+			if applied := call("apply_plan", map[string]any{"plan_token": plan["plan_token"]}); applied["complete"] != true {
+				t.Errorf("apply_plan: %v", applied)
+			}
+			listed = asObject(call("list_guardrails", map[string]any{"guardrail_id": guard})["guardrails"].([]any)[0])
+			for _, name := range []string{"Legacy batch job", "Data team notebook"} {
+				if !strings.Contains(joinHashes(listed["keys"]), keys[name]["hash"].(string)) {
+					t.Errorf("after the plan, %q is not among the guardrail's keys %v", name, listed["keys"])
+				}
+			}
+
 			// The guarded production key, rotated: the successor has its guardrail before the old key goes.
 			rotated := call("rotate_key", map[string]any{"hash": prod["hash"], "retire": "delete"})
 			successor := asObject(asObject(rotated["new"])["key"])["hash"].(string)
@@ -93,8 +108,12 @@ func TestKeysWithTheirControls(t *testing.T) {
 			}
 			// The notebook, which alone may use the data team's BYOK credential: its successor may too.
 			rotated = call("rotate_key", map[string]any{"hash": keys["Data team notebook"]["hash"], "retire": "delete"})
-			has := asObject(rotated["controls"])["has"].([]any)
-			if len(has) != 1 || asObject(has[0])["kind"] != "byok" || asObject(has[0])["name"] != "Data team Gemini" {
+			// (and, since the plan, the guardrail).
+			kept := map[string]string{}
+			for _, c := range asObject(rotated["controls"])["has"].([]any) {
+				kept[asObject(c)["kind"].(string)] = asObject(c)["name"].(string)
+			}
+			if len(kept) != 2 || kept["byok"] != "Data team Gemini" || kept["guardrail"] != "Production policy" {
 				t.Errorf("the notebook's successor's controls: %v", rotated["controls"])
 			}
 		})
