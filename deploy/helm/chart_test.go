@@ -72,6 +72,14 @@ var everything = append(append([]string{}, serverMode...),
 	"topologySpreadConstraints[0].labelSelector.matchLabels.app\\.kubernetes\\.io/name=openrouter-keys-mcp",
 	"autoscaling.enabled=false", "replicaCount=4")
 
+// withOIDC is a server-mode install where people sign in with the identity provider (no access token),
+// its settings in values; fromSecret takes them from a Secret instead.
+var (
+	withOIDC = []string{"managementKey.existingSecret=orkm-keys", "oidc.enabled=true",
+		"oidc.issuer=https://id.example.com/realms/team", "oidc.resourceURL=https://keys.example.com/mcp", `oidc.scopes=keys:read\,keys:write\,keys:admin`}
+	oidcFromSecret = []string{"managementKey.existingSecret=orkm-keys", "oidc.enabled=true", "oidc.existingSecret=orkm-oidc"}
+)
+
 func render(t *testing.T, helm string, set []string) []byte {
 	t.Helper()
 	args := []string{"template", "orkm", chart, "--namespace", "agents", "--kube-version", kubeVersion}
@@ -90,7 +98,7 @@ func render(t *testing.T, helm string, set []string) []byte {
 
 func TestChartLints(t *testing.T) {
 	helm := helmBinary(t)
-	for _, set := range [][]string{serverMode, everything, {"keySource=caller"}} {
+	for _, set := range [][]string{serverMode, everything, {"keySource=caller"}, withOIDC, oidcFromSecret} {
 		args := []string{"lint", "--strict", "--kube-version", kubeVersion, chart}
 		for _, s := range set {
 			args = append(args, "--set", s)
@@ -116,6 +124,10 @@ func TestChartRendersStrictly(t *testing.T) {
 			"NetworkPolicy", "PodDisruptionBudget", "Service", "ServiceAccount"}},
 		"every optional part on": {everything, []string{"Deployment", "Ingress", "NetworkPolicy", "PodDisruptionBudget",
 			"Service", "ServiceAccount", "ServiceMonitor"}},
+		"sign-in with an identity provider": {withOIDC, []string{"Deployment", "HorizontalPodAutoscaler", "NetworkPolicy",
+			"PodDisruptionBudget", "Service", "ServiceAccount"}},
+		"sign-in settings from a Secret": {oidcFromSecret, []string{"Deployment", "HorizontalPodAutoscaler", "NetworkPolicy",
+			"PodDisruptionBudget", "Service", "ServiceAccount"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			objs := decodeAll(t, render(t, helm, tc.set))
@@ -128,6 +140,7 @@ func TestChartRendersStrictly(t *testing.T) {
 			}
 			checkDeployment(t, objs["Deployment"].(*appsv1.Deployment), tc.set)
 			checkTraces(t, objs["Deployment"].(*appsv1.Deployment), objs["NetworkPolicy"].(*networkingv1.NetworkPolicy), tc.set)
+			checkSignIn(t, objs["Deployment"].(*appsv1.Deployment), tc.set)
 		})
 	}
 }
@@ -141,7 +154,9 @@ func TestChartRefusesWhatCannotRun(t *testing.T) {
 	}{
 		{nil, "needs the management key"},
 		{[]string{"managementKey.existingSecret=k"}, "needs an access token"},
-		{[]string{"keySource=caller", "oidc.enabled=true"}, "coming with sign-in"},
+		{[]string{"keySource=caller", "oidc.enabled=true"}, "oidc.enabled lets people use the server's key"},
+		{append([]string{"accessToken.existingSecret=k"}, withOIDC...), "two ways to let callers in"},
+		{[]string{"managementKey.existingSecret=k", "oidc.enabled=true", "oidc.issuer=https://id.example.com"}, "needs oidc.issuer and oidc.resourceURL"},
 		{[]string{"keySource=caller", "terminationGracePeriodSeconds=10"}, "terminationGracePeriodSeconds must cover"},
 		{[]string{"keySource=both"}, "keySource must be server or caller"},
 	} {
@@ -188,7 +203,11 @@ func checkDeployment(t *testing.T, d *appsv1.Deployment, set []string) {
 		}
 	}
 	if strings.Contains(strings.Join(set, " "), "managementKey.existingSecret") {
-		for _, name := range []string{"OPENROUTER_MANAGEMENT_KEY", "OPENROUTER_KEYS_MCP_AUTH_TOKEN"} {
+		secrets := []string{"OPENROUTER_MANAGEMENT_KEY", "OPENROUTER_KEYS_MCP_AUTH_TOKEN"}
+		if slices.Contains(set, "oidc.enabled=true") {
+			secrets = secrets[:1] // people sign in; there is no shared access token (checkSignIn)
+		}
+		for _, name := range secrets {
 			if env[name] == nil || env[name].SecretKeyRef == nil || env[name].SecretKeyRef.Name != "orkm-keys" {
 				t.Errorf("%s must come from the Secret orkm-keys: %+v", name, env[name])
 			}
@@ -221,6 +240,42 @@ func checkTraces(t *testing.T, d *appsv1.Deployment, np *networkingv1.NetworkPol
 	}
 	if on != (endpoint == "http://otel-collector.observability:4318") || on != collector {
 		t.Errorf("traces on %v: the server's endpoint %q, egress to the collector's port 4318 on its peers %v", on, endpoint, collector)
+	}
+}
+
+// checkSignIn holds the server's sign-in to the values: --auth oidc and its settings, from the values
+// or from the Secret, only when oidc is enabled; the shared access token only when it is not.
+func checkSignIn(t *testing.T, d *appsv1.Deployment, set []string) {
+	t.Helper()
+	env := map[string]corev1.EnvVar{}
+	for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+		env[e.Name] = e
+	}
+	oidc := slices.Contains(set, "oidc.enabled=true")
+	if got := env["OPENROUTER_KEYS_MCP_AUTH"].Value == "oidc"; got != oidc {
+		t.Errorf("oidc enabled %v, the server's --auth oidc %v", oidc, got)
+	}
+	if _, token := env["OPENROUTER_KEYS_MCP_AUTH_TOKEN"]; oidc && token {
+		t.Error("with oidc the server must not be given the shared access token too")
+	}
+	switch {
+	case slices.Equal(set, withOIDC):
+		if env["OPENROUTER_KEYS_MCP_OIDC_ISSUER"].Value != "https://id.example.com/realms/team" ||
+			env["OPENROUTER_KEYS_MCP_RESOURCE_URL"].Value != "https://keys.example.com/mcp" ||
+			env["OPENROUTER_KEYS_MCP_OIDC_SCOPES"].Value != "keys:read,keys:write,keys:admin" {
+			t.Errorf("the sign-in settings from the values: %+v", env)
+		}
+		if _, ok := env["OPENROUTER_KEYS_MCP_OIDC_AUDIENCE"]; ok {
+			t.Error("an audience not given must be left to the server's default (the resource URL)")
+		}
+	case slices.Equal(set, oidcFromSecret):
+		for name, key := range map[string]string{"OPENROUTER_KEYS_MCP_OIDC_ISSUER": "issuer", "OPENROUTER_KEYS_MCP_RESOURCE_URL": "resource-url",
+			"OPENROUTER_KEYS_MCP_OIDC_AUDIENCE": "audience", "OPENROUTER_KEYS_MCP_OIDC_SCOPES": "scopes"} {
+			ref := env[name].ValueFrom
+			if ref == nil || ref.SecretKeyRef == nil || ref.SecretKeyRef.Name != "orkm-oidc" || ref.SecretKeyRef.Key != key {
+				t.Errorf("%s is not read from the Secret's %q: %+v", name, key, env[name])
+			}
+		}
 	}
 }
 
@@ -302,4 +357,22 @@ type serviceMonitor struct {
 			Interval string `json:"interval"`
 		} `json:"endpoints"`
 	} `json:"spec"`
+}
+
+// TestTheCollectorsPortIsOpen: the NetworkPolicy lets the pods reach the collector on the port its URL
+// names, an IPv6 address's included, or the scheme's.
+func TestTheCollectorsPortIsOpen(t *testing.T) {
+	helm := helmBinary(t)
+	for endpoint, want := range map[string]int{"http://[fd00::1]:4318": 4318, "https://otel.example.com": 443, "http://otel": 80, "http://otel:14318/": 14318} {
+		np := decodeAll(t, render(t, helm, []string{"keySource=caller", "traces.otlpEndpoint=" + endpoint}))["NetworkPolicy"].(*networkingv1.NetworkPolicy)
+		open := false
+		for _, rule := range np.Spec.Egress {
+			for _, p := range rule.Ports {
+				open = open || (p.Port != nil && p.Port.IntValue() == want)
+			}
+		}
+		if !open {
+			t.Errorf("traces to %s: no egress to port %d", endpoint, want)
+		}
+	}
 }

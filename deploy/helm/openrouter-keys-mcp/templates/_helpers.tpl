@@ -50,12 +50,20 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- if not (include "orkm.hasSecret" .Values.managementKey) -}}
 {{- fail "keySource server needs the management key: set managementKey.existingSecret (a Secret holding it), or keySource caller" -}}
 {{- end -}}
-{{- if not (include "orkm.hasSecret" .Values.accessToken) -}}
-{{- fail "keySource server needs an access token for callers: set accessToken.existingSecret (a Secret holding 16 characters or more)" -}}
+{{- if and (not .Values.oidc.enabled) (not (include "orkm.hasSecret" .Values.accessToken)) -}}
+{{- fail "keySource server needs an access token for callers: set accessToken.existingSecret (a Secret holding 16 characters or more), or oidc.enabled so each person signs in" -}}
 {{- end -}}
 {{- end -}}
 {{- if .Values.oidc.enabled -}}
-{{- fail "oidc.enabled: sign-in with an identity provider is coming with sign-in (OIDC) and this version of the server cannot use it yet; leave it false" -}}
+{{- if ne .Values.keySource "server" -}}
+{{- fail "oidc.enabled lets people use the server's key: it needs keySource server and managementKey" -}}
+{{- end -}}
+{{- if include "orkm.hasSecret" .Values.accessToken -}}
+{{- fail "oidc.enabled and accessToken are two ways to let callers in: choose one (unset accessToken)" -}}
+{{- end -}}
+{{- if and (not .Values.oidc.existingSecret) (or (not .Values.oidc.issuer) (not .Values.oidc.resourceURL)) -}}
+{{- fail "oidc.enabled needs oidc.issuer and oidc.resourceURL (this server's public /mcp URL), or oidc.existingSecret holding them" -}}
+{{- end -}}
 {{- end -}}
 {{- if lt (int .Values.terminationGracePeriodSeconds) (add (int .Values.preStopSleepSeconds) 10 2) -}}
 {{- fail "terminationGracePeriodSeconds must cover preStopSleepSeconds plus the server's 10 s for calls in flight, and a little more" -}}
