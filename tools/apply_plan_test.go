@@ -198,7 +198,7 @@ func TestAPartialFailureIsReportedAndTheRestAppliedOnce(t *testing.T) {
 			args := `{"disable":` + string(list) + `}`
 			isDone := func(h string) bool { return e.disabled(t, h) }
 			if action == "assign_guardrail" {
-				args = `{"assign_guardrail":` + string(list) + `,"guardrail_id":"` + guard + `"}`
+				args = assignPlan(guard, hashes...)
 				isDone = func(h string) bool { return e.guardrailOf(t, h) == guard }
 			}
 			sc := e.plan(t, args)
@@ -263,7 +263,7 @@ func TestAChangeWhoseAnswerWasLostIsNotMadeAgain(t *testing.T) {
 			args := `{"disable":` + string(list) + `}`
 			isDone := func(h string) bool { return e.disabled(t, h) }
 			if action == "assign_guardrail" {
-				args = `{"assign_guardrail":` + string(list) + `,"guardrail_id":"` + guard + `"}`
+				args = assignPlan(guard, hashes...)
 				isDone = func(h string) bool { return e.guardrailOf(t, h) == guard }
 			}
 			token := e.plan(t, args)["plan_token"].(string)
@@ -416,8 +416,7 @@ func TestAPlanAssignsAGuardrailBoundToTheAssignmentAsRead(t *testing.T) {
 	guard := sampleGuardrail(t, mustClient(t, e))
 	hashes := e.keysToDisable(t, "guard", 3)
 	prod := mustKey(t, e, "Production chatbot")
-	list, _ := json.Marshal(append(slices.Clone(hashes), prod))
-	args := `{"assign_guardrail":` + string(list) + `,"guardrail_id":"` + guard + `"}`
+	args := assignPlan(guard, append(slices.Clone(hashes), prod)...)
 	before := changes.all()
 	res := e.call(t, "plan_cleanup", args)
 	sc := e.checked(t, "plan_cleanup", res)
@@ -477,8 +476,7 @@ func TestAPlannedAssignmentHoldsToTheGuardrailPolicy(t *testing.T) {
 	c := mustClient(t, e)
 	guard := sampleGuardrail(t, c)
 	hashes := e.keysToDisable(t, "policy", 2)
-	list, _ := json.Marshal(hashes)
-	args := `{"assign_guardrail":` + string(list) + `,"guardrail_id":"` + guard + `"}`
+	args := assignPlan(guard, hashes...)
 	token := e.plan(t, args)["plan_token"].(string)
 
 	strict := newEnvWith(t, e.sb, c, tools.Options{ConfirmSecret: sharedSecret, Policy: tools.Policy{Guardrail: other}})
@@ -533,8 +531,7 @@ func TestAPlanFindsKeysByTheKindsTheControlsTell(t *testing.T) {
 func TestTheApplyQuestionWarnsOfWhatThePlanDoes(t *testing.T) {
 	e, _ := mutationsEnv(t, tools.Options{ConfirmSecret: sharedSecret}, nil)
 	guard := sampleGuardrail(t, mustClient(t, e))
-	list, _ := json.Marshal(e.keysToDisable(t, "guard", 2))
-	token := e.plan(t, `{"assign_guardrail":`+string(list)+`,"guardrail_id":"`+guard+`"}`)["plan_token"].(string)
+	token := e.plan(t, assignPlan(guard, e.keysToDisable(t, "guard", 2)...))["plan_token"].(string)
 	q := e.callIn(t, eliciting(), "apply_plan", map[string]any{"plan_token": token}, "", nil)
 	if !q.NeedsInput() {
 		t.Fatalf("apply_plan did not ask: %s", text(q))
@@ -549,15 +546,9 @@ func TestTheApplyQuestionWarnsOfWhatThePlanDoes(t *testing.T) {
 // plan's keys fresh, not from the controls cache: an assignment made through another path (another
 // replica, OpenRouter's dashboard), which does not clear this server's cache, still stops the plan.
 func TestAPlannedAssignmentSeesAChangeMadeElsewhere(t *testing.T) {
-	elsewhere := newEnv(t, "management")
-	e := elsewhere.caching(t)
-	guard := sampleGuardrail(t, mustClient(t, e))
-	hashes := e.keysToDisable(t, "elsewhere", 2)
-	list, _ := json.Marshal(hashes)
-	sc := e.plan(t, `{"assign_guardrail":`+string(list)+`,"guardrail_id":"`+guard+`"}`)
-	if res := elsewhere.call(t, "assign_guardrail", `{"guardrail_id":"`+guard+`","hashes":["`+hashes[1]+`"]}`); res.IsError {
-		t.Fatal(text(res))
-	}
+	e, elsewhere, guard, hashes := cachingBesideAnother(t, "elsewhere")
+	sc := e.plan(t, assignPlan(guard, hashes...))
+	elsewhere.assign(t, guard, hashes[1])
 	if _, txt, ok := e.apply(t, sc["plan_token"].(string)); ok || !strings.Contains(txt, "changed since") || !strings.Contains(txt, hashes[1][:12]) {
 		t.Errorf("want nothing applied and the key assigned elsewhere named: %s", txt)
 	}
@@ -574,7 +565,7 @@ func TestAPlanThePolicyRefusesAtApplyIsAPolicyRefusal(t *testing.T) {
 	c := mustClient(t, e)
 	guard := sampleGuardrail(t, c)
 	hashes := e.keysToDisable(t, "policy", 1)
-	token := e.plan(t, `{"assign_guardrail":["`+hashes[0]+`"],"guardrail_id":"`+guard+`"}`)["plan_token"].(string)
+	token := e.plan(t, assignPlan(guard, hashes[0]))["plan_token"].(string)
 	var refused []string
 	strict := newEnvWith(t, e.sb, c, tools.Options{ConfirmSecret: sharedSecret, Policy: tools.Policy{Guardrail: "11111111-2222-4333-8444-555555555555"},
 		OnPolicyRefusal: func(tool string) { refused = append(refused, tool) }})
@@ -590,19 +581,37 @@ func TestAPlanThePolicyRefusesAtApplyIsAPolicyRefusal(t *testing.T) {
 // as read, so it reads them from OpenRouter, not from the controls cache: a key assigned elsewhere a
 // moment ago is skipped as already assigned, not planned (and the plan then refused at apply).
 func TestAPlanToAssignReadsTheAssignmentsFresh(t *testing.T) {
-	elsewhere := newEnv(t, "management")
-	e := elsewhere.caching(t)
-	guard := sampleGuardrail(t, mustClient(t, e))
-	hashes := e.keysToDisable(t, "fresh", 2)
+	e, elsewhere, guard, hashes := cachingBesideAnother(t, "fresh")
 	if res := e.call(t, "list_keys", `{}`); res.IsError { // the cache now holds the assignments
 		t.Fatal(text(res))
 	}
-	if res := elsewhere.call(t, "assign_guardrail", `{"guardrail_id":"`+guard+`","hashes":["`+hashes[1]+`"]}`); res.IsError {
-		t.Fatal(text(res))
-	}
-	list, _ := json.Marshal(hashes)
-	sc := e.plan(t, `{"assign_guardrail":`+string(list)+`,"guardrail_id":"`+guard+`"}`)
+	elsewhere.assign(t, guard, hashes[1])
+	sc := e.plan(t, assignPlan(guard, hashes...))
 	if acts := sc["actions"].([]any); len(acts) != 1 || acts[0].(map[string]any)["hash"] != hashes[0] {
 		t.Errorf("want only the key not yet assigned planned: %v", sc)
+	}
+}
+
+// assignPlan is plan_cleanup's arguments to assign the guardrail to the keys.
+func assignPlan(guard string, hashes ...string) string {
+	list, _ := json.Marshal(hashes)
+	return `{"assign_guardrail":` + string(list) + `,"guardrail_id":"` + guard + `"}`
+}
+
+// cachingBesideAnother is an env whose client caches the controls, beside another env on the same
+// sandbox that changes them without its knowledge (as another replica or the dashboard would), the
+// sample guardrail that may be assigned, and two keys named with prefix.
+func cachingBesideAnother(t *testing.T, prefix string) (e, elsewhere *env, guard string, hashes []string) {
+	t.Helper()
+	elsewhere = newEnv(t, "management")
+	e = elsewhere.caching(t)
+	return e, elsewhere, sampleGuardrail(t, mustClient(t, e)), e.keysToDisable(t, prefix, 2)
+}
+
+// assign assigns the guardrail to the key through assign_guardrail.
+func (e *env) assign(t *testing.T, guard, hash string) {
+	t.Helper()
+	if res := e.call(t, "assign_guardrail", `{"guardrail_id":"`+guard+`","hashes":["`+hash+`"]}`); res.IsError {
+		t.Fatal(text(res))
 	}
 }

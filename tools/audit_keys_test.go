@@ -179,21 +179,7 @@ func TestAuditReadsTheDefaultWorkspaceBeforeTheWorkspacesAreListed(t *testing.T)
 			sb.ServeHTTP(w, r)
 		}
 	})
-	c := mustClient(t, e)
-	page, err := c.ListWorkspaces(context.Background(), openrouter.ListWorkspacesParams{})
-	if err != nil || len(page.Workspaces) != 2 {
-		t.Fatalf("workspaces: %v", err)
-	}
-	defaultKeys, err := c.ListKeys(context.Background(), openrouter.ListKeysParams{})
-	if err != nil || len(defaultKeys) == 0 {
-		t.Fatalf("the default workspace's keys: %v", err)
-	}
-	workspaces := []string{defaultKeys[0].WorkspaceID} // the default one first
-	for _, w := range page.Workspaces {
-		if w.ID != workspaces[0] {
-			workspaces = append(workspaces, w.ID)
-		}
-	}
+	workspaces := defaultWorkspaceFirst(t, e)
 	mu.Lock()
 	clear(reads)
 	mu.Unlock()
@@ -259,7 +245,21 @@ func TestAnUnscopedListingWithAnotherWorkspacesKeyIsNotTrusted(t *testing.T) {
 			_, _ = w.Write([]byte(body))
 		}
 	})
-	c := mustClient(t, mixed)
+	workspaces := defaultWorkspaceFirst(t, mixed)
+	def, other = workspaces[0], workspaces[1]
+	armed.Store(true)
+	got := mixed.checked(t, "audit_keys", mixed.call(t, "audit_keys", ``))
+	want := mixed.checked(t, "audit_keys", mixed.call(t, "audit_keys", `{"workspace_ids":["`+def+`","`+other+`"]}`))
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("auditing every workspace behind a mixed listing found\n%v\nnaming them found\n%v", got, want)
+	}
+}
+
+// defaultWorkspaceFirst lists the sample account's two workspaces, the default one (whose keys GET
+// /keys lists without a workspace_id) first.
+func defaultWorkspaceFirst(t *testing.T, e *env) []string {
+	t.Helper()
+	c := mustClient(t, e)
 	page, err := c.ListWorkspaces(context.Background(), openrouter.ListWorkspacesParams{})
 	if err != nil || len(page.Workspaces) != 2 {
 		t.Fatalf("workspaces: %v", err)
@@ -268,18 +268,11 @@ func TestAnUnscopedListingWithAnotherWorkspacesKeyIsNotTrusted(t *testing.T) {
 	if err != nil || len(defaultKeys) == 0 {
 		t.Fatalf("the default workspace's keys: %v", err)
 	}
-	var ids []string
+	workspaces := []string{defaultKeys[0].WorkspaceID}
 	for _, w := range page.Workspaces {
-		ids = append(ids, `"`+w.ID+`"`)
-		if w.ID != defaultKeys[0].WorkspaceID {
-			other = w.ID
+		if w.ID != workspaces[0] {
+			workspaces = append(workspaces, w.ID)
 		}
 	}
-	def = defaultKeys[0].WorkspaceID
-	armed.Store(true)
-	got := mixed.checked(t, "audit_keys", mixed.call(t, "audit_keys", ``))
-	want := mixed.checked(t, "audit_keys", mixed.call(t, "audit_keys", `{"workspace_ids":[`+strings.Join(ids, ",")+`]}`))
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("auditing every workspace behind a mixed listing found\n%v\nnaming them found\n%v", got, want)
-	}
+	return workspaces
 }
