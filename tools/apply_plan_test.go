@@ -194,13 +194,7 @@ func TestAPartialFailureIsReportedAndTheRestAppliedOnce(t *testing.T) {
 			guard := sampleGuardrail(t, mustClient(t, e))
 			e = e.tryingOnce(t)
 			hashes := e.keysToDisable(t, "partial", 20)
-			list, _ := json.Marshal(hashes)
-			args := `{"disable":` + string(list) + `}`
-			isDone := func(h string) bool { return e.disabled(t, h) }
-			if action == "assign_guardrail" {
-				args = assignPlan(guard, hashes...)
-				isDone = func(h string) bool { return e.guardrailOf(t, h) == guard }
-			}
+			args, isDone := e.cleanup(t, action, guard, hashes)
 			sc := e.plan(t, args)
 			if n := len(sc["actions"].([]any)); n != 20 {
 				t.Fatalf("a plan of %d actions, want 20: %v", n, sc)
@@ -259,13 +253,7 @@ func TestAChangeWhoseAnswerWasLostIsNotMadeAgain(t *testing.T) {
 			guard := sampleGuardrail(t, mustClient(t, e))
 			e = e.tryingOnce(t)
 			hashes := e.keysToDisable(t, "lost", 3)
-			list, _ := json.Marshal(hashes)
-			args := `{"disable":` + string(list) + `}`
-			isDone := func(h string) bool { return e.disabled(t, h) }
-			if action == "assign_guardrail" {
-				args = assignPlan(guard, hashes...)
-				isDone = func(h string) bool { return e.guardrailOf(t, h) == guard }
-			}
+			args, isDone := e.cleanup(t, action, guard, hashes)
 			token := e.plan(t, args)["plan_token"].(string)
 			e.sb.InjectNext(sandbox.Fault{Kind: sandbox.FaultInternal, After: true, Method: method})
 			if out, txt, ok := e.apply(t, token); !ok || out["complete"] != false || !isDone(hashes[0]) {
@@ -596,6 +584,16 @@ func TestAPlanToAssignReadsTheAssignmentsFresh(t *testing.T) {
 func assignPlan(guard string, hashes ...string) string {
 	list, _ := json.Marshal(hashes)
 	return `{"assign_guardrail":` + string(list) + `,"guardrail_id":"` + guard + `"}`
+}
+
+// cleanup is plan_cleanup's arguments to disable the keys, or to assign them the guardrail, and how to
+// tell that the action is done on a key.
+func (e *env) cleanup(t *testing.T, action, guard string, hashes []string) (args string, isDone func(hash string) bool) {
+	if action == "assign_guardrail" {
+		return assignPlan(guard, hashes...), func(h string) bool { return e.guardrailOf(t, h) == guard }
+	}
+	list, _ := json.Marshal(hashes)
+	return `{"disable":` + string(list) + `}`, func(h string) bool { return e.disabled(t, h) }
 }
 
 // cachingBesideAnother is an env whose client caches the controls, beside another env on the same
