@@ -173,11 +173,10 @@ func cachedGet[T any](ctx context.Context, c *Client, req string, read func(cont
 	if rc.ttl <= 0 {
 		return laned(ctx)
 	}
-	key := c.keyFor(ctx)
-	if key == "" {
-		return nil, ErrNoAPIKey
+	k, err := c.cacheKeyOf(ctx, req)
+	if err != nil {
+		return nil, err
 	}
-	k := cacheKey{cred: digest(key), req: req}
 	fresh := isFresh(ctx)
 	if !fresh {
 		if v, began, ok := rc.lookup(k); ok {
@@ -205,7 +204,6 @@ func cachedGet[T any](ctx context.Context, c *Client, req string, read func(cont
 		return clone(r.(flightAnswer).val.(*T)), nil
 	}
 	var r any
-	var err error
 	select {
 	case res := <-rc.flights.DoChan(flight, do):
 		r, err = res.Val, res.Err
@@ -224,6 +222,16 @@ func cachedGet[T any](ctx context.Context, c *Client, req string, read func(cont
 	}
 	noteRead(ctx, r.(flightAnswer).began) // a flight joined may have begun before this caller's own begin
 	return clone(r.(flightAnswer).val.(*T)), nil
+}
+
+// cacheKeyOf is the cache's key of req for the OpenRouter key the call of ctx uses: its digest, never
+// the key itself.
+func (c *Client) cacheKeyOf(ctx context.Context, req string) (cacheKey, error) {
+	key := c.keyFor(ctx)
+	if key == "" {
+		return cacheKey{}, ErrNoAPIKey
+	}
+	return cacheKey{cred: digest(key), req: req}, nil
 }
 
 // flightAnswer is an answer of a flight and when its read began.
@@ -266,11 +274,10 @@ func Derived[T any](ctx context.Context, c *Client, name string, build func(cont
 	if rc.ttl <= 0 {
 		return build(ctx)
 	}
-	key := c.keyFor(ctx)
-	if key == "" {
-		return nil, ErrNoAPIKey
+	k, err := c.cacheKeyOf(ctx, "derived "+name)
+	if err != nil {
+		return nil, err
 	}
-	k := cacheKey{cred: digest(key), req: "derived " + name}
 	if !isFresh(ctx) {
 		if v, began, ok := rc.lookup(k); ok {
 			noteRead(ctx, began)
